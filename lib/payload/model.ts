@@ -1,0 +1,92 @@
+import type { BuildIdHex, HookKind } from '../xen/domain.js';
+
+/**
+ * The payload model: everything the rest of the project needs to know about a livepatch payload,
+ * read once from its ELF by `lib/payload/` and shared by preflight, the mock and the workflows.
+ * This file is the contract between those layers; the parser fills it.
+ */
+
+/** One `.livepatch.hooks.*` pointer and what it targets. */
+export interface PayloadHook {
+  readonly kind: HookKind;
+  /** Index within its section (load/unload sections are arrays). */
+  readonly index: number;
+  /** The symbol the pointer's relocation targets (e.g. `revert_hook`), or null if none resolves. */
+  readonly symbol: string | null;
+  /** A null pointer with no relocation: Xen treats it as "no hook" (`is_hook_enabled`). */
+  readonly isNull: boolean;
+}
+
+/** A function's expectation (payload version 2): bytes that must be at `old_addr` before APPLY. */
+export interface FuncExpectation {
+  readonly enabled: boolean;
+  readonly len: number;
+  readonly rsv: number;
+  readonly data: Uint8Array;
+}
+
+/** One `struct livepatch_func` entry of `.livepatch.funcs`, with its relocations resolved. */
+export interface LivepatchFunc {
+  readonly index: number;
+  /** Byte offset of the entry within `.livepatch.funcs`. */
+  readonly offset: number;
+  /** The patched function's name (the string `name` points to), or null if it does not resolve. */
+  readonly name: string | null;
+  /** `new_addr`: a payload symbol, or 0 for a NOP patch. */
+  readonly newSymbol: string | null;
+  readonly newAddr: bigint;
+  /** `old_addr`: 0 means "resolve `name`"; otherwise an absolute address or a relocated symbol. */
+  readonly oldSymbol: string | null;
+  readonly oldAddr: bigint;
+  readonly newSize: number;
+  readonly oldSize: number;
+  readonly version: number;
+  /** A NOP patch (no `new_addr`): `new_size` bytes at `old_addr` become NOPs. */
+  readonly isNop: boolean;
+  /** Version 2 only; null for version 1 entries. */
+  readonly expect: FuncExpectation | null;
+}
+
+/** `.modinfo`: NUL-separated strings, documented as `key=value`. */
+export interface Modinfo {
+  /** The section's raw bytes, as the hypervisor returns them from LIST. */
+  readonly raw: Uint8Array;
+  /** Each NUL-terminated string, in order. */
+  readonly strings: readonly string[];
+  /** The strings of the form `key=value`. */
+  readonly entries: readonly { readonly key: string; readonly value: string }[];
+}
+
+/** A symbol the payload defines in an ALLOC section (what it adds to Xen's symbol table). */
+export interface PayloadSymbol {
+  readonly name: string;
+  readonly section: string;
+  readonly value: bigint;
+  readonly size: bigint;
+  readonly isFunction: boolean;
+  readonly isGlobal: boolean;
+}
+
+export interface Payload {
+  /** Size of the whole file in bytes. */
+  readonly size: number;
+  /** `.note.gnu.build-id`, or null if missing or unparsable. */
+  readonly buildId: BuildIdHex | null;
+  /** `.livepatch.depends`: the build-id of the payload (or Xen) this one must be applied on top of. */
+  readonly depends: BuildIdHex | null;
+  /** `.livepatch.xen_depends`: the hypervisor build-id this payload was built for. */
+  readonly xenDepends: BuildIdHex | null;
+  /** `struct livepatch_func` entry size in bytes this payload was built with (104 for v2, 72 for v1). */
+  readonly funcs: readonly LivepatchFunc[];
+  /** Every hook pointer, in section order and index order. */
+  readonly hooks: readonly PayloadHook[];
+  readonly modinfo: Modinfo | null;
+  /** No RW ALLOC data but `.livepatch.funcs`: the payload may be applied again after a revert. */
+  readonly safeToReapply: boolean;
+  /** Kinds of the enabled (non-null) pre/post hooks; non-empty means REPLACE will be refused. */
+  readonly vetoingHooks: readonly HookKind[];
+  /** Symbols the payload needs from Xen (or from other payloads). */
+  readonly undefinedSymbols: readonly string[];
+  /** Symbols the payload defines in loaded sections. */
+  readonly symbols: readonly PayloadSymbol[];
+}
