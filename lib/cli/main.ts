@@ -1,0 +1,77 @@
+/**
+ * `xlp`: the command line. This module only declares the commands; each command's code is
+ * imported when it runs, so `xlp --version` and `xlp list` load no more than they use.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { EXIT, EXIT_CODES_HELP, type ExitCode } from './exit-codes.js';
+import { Output } from './output.js';
+import { reportFor } from './error-report.js';
+
+/** Options every command takes. */
+export interface CommonOptions {
+  readonly json?: boolean;
+  readonly quiet?: boolean;
+}
+
+export type CommandHandler<A extends unknown[], O> = (args: A, options: O & CommonOptions, out: Output) => Promise<ExitCode>;
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function common(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--json', 'print the result as JSON on stdout (stable schema, see README)'))
+    .addOption(new Option('-q, --quiet', 'print nothing but errors'));
+}
+
+export function buildProgram(onExit: (code: ExitCode) => void): Command {
+  const program = new Command('xlp')
+    .description('Xen livepatch: upload, apply, revert, replace and inspect hypervisor live patches')
+    .version(packageVersion(), '-V, --version')
+    .addHelpText('after', `\n${EXIT_CODES_HELP}`)
+    .showSuggestionAfterError()
+    .exitOverride();
+
+  const action =
+    <A extends unknown[], O>(load: () => Promise<CommandHandler<A, O>>) =>
+    async (...all: unknown[]): Promise<void> => {
+      // commander passes the positional arguments, then the options object, then the command.
+      const cmd = all[all.length - 1] as Command;
+      const options = cmd.opts<O & CommonOptions>();
+      const args = all.slice(0, -2) as A;
+      const out = new Output({ json: options.json === true, quiet: options.quiet === true });
+      try {
+        const handler = await load();
+        onExit(await handler(args, options, out));
+      } catch (error) {
+        const { report, exitCode } = reportFor(error);
+        out.error(report, exitCode);
+        onExit(exitCode);
+      }
+    };
+
+  // Commands are registered here, one block each: common(program.command(name))...action(action(load)).
+
+  return program;
+}
+
+/** Runs `xlp` with the given arguments and returns the exit code. */
+export async function run(argv: readonly string[]): Promise<ExitCode> {
+  let exitCode: ExitCode = EXIT.OK;
+  const program = buildProgram((code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here with code 0; everything else commander refuses is usage.
+      return error.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    }
+    throw error;
+  }
+  return exitCode;
+}

@@ -1,0 +1,60 @@
+import type { ExitCode } from './exit-codes.js';
+
+/** How a command's result reaches the user: JSON on stdout for machines, text for people. */
+export interface OutputOptions {
+  readonly json: boolean;
+  readonly quiet: boolean;
+}
+
+export class Output {
+  readonly json: boolean;
+  readonly quiet: boolean;
+  /** Colours and spinners only for a person at a terminal, never in JSON mode. */
+  readonly interactive: boolean;
+
+  constructor(options: OutputOptions, private readonly stdout: NodeJS.WriteStream = process.stdout, private readonly stderr: NodeJS.WriteStream = process.stderr) {
+    this.json = options.json;
+    this.quiet = options.quiet;
+    this.interactive = !options.json && Boolean(stderr.isTTY) && !process.env.NO_COLOR;
+  }
+
+  /** The command's result: a JSON document, or lines of text (suppressed by --quiet). */
+  result(value: unknown, text: () => string): void {
+    if (this.json) this.stdout.write(`${JSON.stringify(value, jsonReplacer, 2)}\n`);
+    else if (!this.quiet) {
+      const t = text();
+      if (t) this.stdout.write(t.endsWith('\n') ? t : `${t}\n`);
+    }
+  }
+
+  /** Progress and notes for people, on stderr; never in JSON or quiet mode. */
+  info(line: string): void {
+    if (!this.json && !this.quiet) this.stderr.write(`${line}\n`);
+  }
+
+  /** A failure: `{"error": {...}}` on stdout in JSON mode, one sentence (plus details) on stderr otherwise. */
+  error(error: CliErrorReport, exitCode: ExitCode): void {
+    if (this.json) this.stdout.write(`${JSON.stringify({ error: { ...error, exitCode } }, jsonReplacer, 2)}\n`);
+    else {
+      this.stderr.write(`xlp: ${error.message}\n`);
+      for (const d of error.details ?? []) this.stderr.write(`  ${d}\n`);
+    }
+  }
+}
+
+/** The `error` object of the JSON schema. `code`/`errno` are present whenever an errno is behind it. */
+export interface CliErrorReport {
+  readonly code: string;
+  readonly errno?: number;
+  readonly message: string;
+  readonly payload?: string;
+  readonly details?: readonly string[];
+  readonly [extra: string]: unknown;
+}
+
+/** bigint and byte arrays have no JSON form of their own: hex strings, as readelf prints them. */
+export function jsonReplacer(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return `0x${value.toString(16)}`;
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('hex');
+  return value;
+}
