@@ -1,20 +1,22 @@
+import { WorkflowError, type FailureCategory } from '../workflow/errors.js';
 import { XenError, XenUnavailableError } from '../xen/errors.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import type { CliErrorReport } from './output.js';
 import { UsageError } from './usage-error.js';
 
-/** Anything that knows how it should be reported by the CLI (workflow errors implement this). */
-export interface ReportableError {
-  cliReport(): { report: CliErrorReport; exitCode: ExitCode };
-}
-
-function isReportable(e: unknown): e is ReportableError {
-  return typeof e === 'object' && e !== null && typeof (e as Partial<ReportableError>).cliReport === 'function';
-}
+const EXIT_FOR: Readonly<Record<FailureCategory, ExitCode>> = {
+  vetoed: EXIT.VETOED,
+  busy: EXIT.BUSY,
+  preflight: EXIT.PREFLIGHT,
+  failed: EXIT.FAILED,
+};
 
 /** Maps any thrown value to the JSON error object and the documented exit code. */
 export function reportFor(error: unknown): { report: CliErrorReport; exitCode: ExitCode } {
-  if (isReportable(error)) return error.cliReport();
+  if (error instanceof WorkflowError) {
+    const report = { ...error.toJSON(), details: error.details() } as unknown as CliErrorReport;
+    return { report, exitCode: EXIT_FOR[error.category] };
+  }
   if (error instanceof UsageError) return { report: { code: 'USAGE', message: error.message }, exitCode: EXIT.USAGE };
   if (error instanceof XenUnavailableError) {
     return {

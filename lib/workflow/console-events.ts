@@ -1,0 +1,93 @@
+import type { HookKind, LivepatchAction } from '../xen/domain.js';
+
+/**
+ * The hypervisor's livepatch console lines, classified. Xen says why an action failed only on its
+ * console (the hypercall returns a bare errno), so the workflows read the ring around each action
+ * and turn these lines into typed facts. Formats are Xen 4.17's `livepatch: ...` printks.
+ */
+export type ConsoleEvent =
+  | { readonly kind: 'hook-call'; readonly payload: string; readonly hook: HookKind; readonly rc?: number }
+  | { readonly kind: 'hook-veto'; readonly payload: string; readonly hook: 'preapply' | 'prerevert'; readonly rc: number }
+  | { readonly kind: 'dependency-failed'; readonly payload: string; readonly against: string }
+  | { readonly kind: 'not-top'; readonly payload: string; readonly top: string }
+  | { readonly kind: 'not-reapplyable'; readonly payload: string }
+  | { readonly kind: 'replace-vetoing-hooks'; readonly payload: string }
+  | { readonly kind: 'expectation-failed'; readonly payload: string; readonly detail: string }
+  | { readonly kind: 'quiesce-timeout'; readonly payload: string; readonly detail: string }
+  | { readonly kind: 'finished'; readonly payload: string; readonly action: LivepatchAction; readonly rc: number }
+  | { readonly kind: 'other'; readonly payload: string | null; readonly text: string };
+
+export interface ConsoleLine {
+  /** The line as the ring holds it, without its end-of-line. */
+  readonly raw: string;
+  /** The text after `livepatch: `, or null for a line that is not livepatch's. */
+  readonly text: string | null;
+}
+
+const PREFIX = 'livepatch: ';
+
+/** Splits ring text into lines and finds the livepatch ones, whatever precedes `livepatch: `. */
+export function consoleLines(ring: string): ConsoleLine[] {
+  return ring
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((raw) => {
+      const at = raw.indexOf(PREFIX);
+      return { raw, text: at < 0 ? null : raw.slice(at + PREFIX.length) };
+    });
+}
+
+const HOOK_NAMES: Readonly<Record<string, HookKind>> = {
+  'pre-apply': 'preapply',
+  'post-apply': 'postapply',
+  'pre-revert': 'prerevert',
+  'post-revert': 'postrevert',
+  'apply action': 'apply',
+  'revert action': 'revert',
+};
+
+const ACTIONS: ReadonlySet<string> = new Set<LivepatchAction>(['APPLY', 'REVERT', 'REPLACE', 'UNLOAD']);
+
+/**
+ * Classifies one line's livepatch text for a known payload name. Names may hold any character
+ * but NUL (Xen does not restrict them), so lines are matched against the name we look for rather
+ * than split on ':'.
+ */
+export function classify(text: string, payload: string): ConsoleEvent | null {
+  const finished = `${payload} finished `;
+  if (text.startsWith(finished)) {
+    const m = /^(\w+) with rc=(-?\d+)$/.exec(text.slice(finished.length));
+    if (m && ACTIONS.has(m[1]!)) return { kind: 'finished', payload, action: m[1] as LivepatchAction, rc: Number(m[2]) };
+  }
+  const own = `${payload}: `;
+  if (!text.startsWith(own)) return null;
+  const rest = text.slice(own.length);
+  let m: RegExpExecArray | null;
+  if ((m = /^Calling (pre-apply|post-apply|pre-revert|post-revert|apply action|revert action) hook function(?: with rc=(-?\d+))?$/.exec(rest))) {
+    const hook = HOOK_NAMES[m[1]!]!;
+    return m[2] === undefined ? { kind: 'hook-call', payload, hook } : { kind: 'hook-call', payload, hook, rc: Number(m[2]) };
+  }
+  if ((m = /^(pre-apply|pre-revert) hook failed \(rc=(-?\d+)\), aborting!$/.exec(rest))) {
+    return { kind: 'hook-veto', payload, hook: m[1] === 'pre-apply' ? 'preapply' : 'prerevert', rc: Number(m[2]) };
+  }
+  if ((m = /^check against (.*) build-id failed$/.exec(rest))) return { kind: 'dependency-failed', payload, against: m[1]! };
+  if ((m = /^can't unload\. Top is (.*)$/.exec(rest))) return { kind: 'not-top', payload, top: m[1]! };
+  if (rest === "can't revert as payload has .data. Please unload") return { kind: 'not-reapplyable', payload };
+  if (rest.startsWith('REPLACE action is not supported on livepatches with vetoing hooks')) return { kind: 'replace-vetoing-hooks', payload };
+  if (rest.startsWith('expectation') || rest.startsWith('expectations of ') || rest.startsWith('SYSTEM MIGHT BE INSECURE')) {
+    return { kind: 'expectation-failed', payload, detail: rest };
+  }
+  if (rest.startsWith('Timed out on semaphore')) return { kind: 'quiesce-timeout', payload, detail: rest };
+  return { kind: 'other', payload, text: rest };
+}
+
+/** Every livepatch line about `payload` in `ring`, raw and classified, in ring order. */
+export function eventsFor(ring: string, payload: string): { line: string; event: ConsoleEvent }[] {
+  const out: { line: string; event: ConsoleEvent }[] = [];
+  for (const l of consoleLines(ring)) {
+    if (l.text === null) continue;
+    const event = classify(l.text, payload);
+    if (event) out.push({ line: l.raw, event });
+  }
+  return out;
+}

@@ -1,0 +1,21 @@
+import type { HookKind, LivepatchAction, PayloadStatus } from '../xen/domain.js';
+
+/** What a workflow reports while it runs; the CLI turns these into a spinner and lines. */
+export type ProgressEvent =
+  | { readonly phase: 'preflight'; readonly payload: string }
+  | { readonly phase: 'uploading'; readonly payload: string; readonly bytes: number }
+  | { readonly phase: 'applying' | 'reverting' | 'replacing' | 'unloading'; readonly payload: string }
+  | { readonly phase: 'waiting'; readonly payload: string; readonly action: LivepatchAction; readonly elapsedMs: number }
+  | { readonly phase: 'hook'; readonly payload: string; readonly hook: HookKind; readonly rc?: number; readonly vetoed: boolean; readonly line: string }
+  | { readonly phase: 'step'; readonly index: number; readonly total: number; readonly description: string }
+  | { readonly phase: 'done'; readonly payload: string; readonly action: LivepatchAction | 'UPLOAD'; readonly outcome: Outcome; readonly status: PayloadStatus | null };
+
+/** `nothing-to-do`: the payload was already in the wanted state; the hypervisor was not asked. */
+export type Outcome = 'done' | 'nothing-to-do';
+
+export const PHASE_OF: Readonly<Record<LivepatchAction, 'applying' | 'reverting' | 'replacing' | 'unloading'>> = {
+  APPLY: 'applying',
+  REVERT: 'reverting',
+  REPLACE: 'replacing',
+  UNLOAD: 'unloading',
+};
