@@ -242,7 +242,9 @@ export function baseEntries(opts: BaseOptions = {}): Planned[] {
   entries.push({ type: 'file', path: ld, source: realpathSync(ld), mode: 0o755 });
 
   // the guest half of the serial protocol
-  entries.push({ type: 'file', path: `${GUEST_HARNESS_DIR}/guest.mjs`, source: join(HARNESS_DIR, 'guest', 'guest.mjs') });
+  for (const f of readdirSync(join(HARNESS_DIR, 'guest')).sort()) {
+    entries.push({ type: 'file', path: `${GUEST_HARNESS_DIR}/${f}`, source: join(HARNESS_DIR, 'guest', f) });
+  }
   // xl runs without xenstored for `xl debug-keys` and `xl dmesg`; an empty config silences it.
   entries.push({ type: 'file', path: 'etc/xen/xl.conf', source: Buffer.from('') });
   entries.push({ type: 'file', path: 'etc/passwd', source: Buffer.from('root:x:0:0:root:/root:/bin/sh\n') });
