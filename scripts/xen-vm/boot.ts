@@ -2,7 +2,7 @@
 // timeout. The serial console goes to a file that is tailed while QEMU runs; protocol lines
 // (see protocol.ts) are decoded as they arrive.
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDir, exists, log } from './common.js';
 import { fetchPackages, pkgRoot } from './fetch.js';
@@ -90,6 +90,7 @@ export function chooseAccel(): string {
 export async function runInXen(opts: RunInXenOptions): Promise<RunInXenResult> {
   const fetched = opts.fetched ?? fetchPackages();
   const image = xenImage(fetched);
+  if (!opts.runDir) pruneOld(cacheDir('runs'), 20);
   const runDir = opts.runDir ?? join(cacheDir('runs'), `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`);
   mkdirSync(runDir, { recursive: true });
   const initrd = await buildInitramfs({ ...opts, fetched, out: join(runDir, 'initrd.cpio') });
@@ -165,18 +166,18 @@ export async function runInXen(opts: RunInXenOptions): Promise<RunInXenResult> {
   // Tail the serial file.
   const fd = openSync(serialLog, 'r');
   let pos = 0;
-  let partial = '';
+  let partial = Buffer.alloc(0);
   const buf = Buffer.alloc(1 << 16);
   const drain = () => {
     for (;;) {
       const n = readSync(fd, buf, 0, buf.length, pos);
       if (n <= 0) break;
       pos += n;
-      partial += buf.subarray(0, n).toString('latin1');
+      partial = Buffer.concat([partial, buf.subarray(0, n)]);
       let nl: number;
-      while ((nl = partial.indexOf('\n')) >= 0) {
-        onLine(partial.slice(0, nl));
-        partial = partial.slice(nl + 1);
+      while ((nl = partial.indexOf(0x0a)) >= 0) {
+        onLine(partial.subarray(0, nl).toString('utf8'));
+        partial = partial.subarray(nl + 1);
       }
     }
   };
@@ -199,7 +200,7 @@ export async function runInXen(opts: RunInXenOptions): Promise<RunInXenResult> {
   }
   const qemuExit = await exited;
   drain();
-  if (partial) onLine(partial);
+  if (partial.length) onLine(partial.toString('utf8'));
   closeSync(fd);
   const totalSec = (Date.now() - t0) / 1000;
 
@@ -244,11 +245,11 @@ export async function runInXen(opts: RunInXenOptions): Promise<RunInXenResult> {
   };
 }
 
-/** Size of a file, or 0. */
-export function fileSize(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
-  }
+/** Keeps the `keep` newest entries of a directory (by mtime). */
+export function pruneOld(dir: string, keep: number, filter: (name: string) => boolean = () => true): void {
+  const all = readdirSync(dir)
+    .filter(filter)
+    .map((name) => ({ name, t: statSync(join(dir, name)).mtimeMs }))
+    .sort((a, b) => b.t - a.t);
+  for (const e of all.slice(keep)) rmSync(join(dir, e.name), { recursive: true, force: true });
 }

@@ -6,7 +6,7 @@
 //   run   /etc/xlp/run.sh: the guest command of this run
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { basename, join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { gunzipSync } from 'node:zlib';
@@ -43,7 +43,11 @@ function layerHash(kind: string, entries: Planned[]): string {
 function buildLayer(kind: string, entries: Planned[]): { path: string; hash: string; reused: boolean } {
   const hash = layerHash(kind, entries);
   const path = join(cacheDir('initramfs'), `${kind}-${hash.slice(0, 20)}.cpio`);
-  if (exists(path)) return { path, hash, reused: true };
+  if (exists(path)) {
+    const now = new Date();
+    utimesSync(path, now, now);
+    return { path, hash, reused: true };
+  }
   const tmp = `${path}.${process.pid}.tmp`;
   const w = new CpioWriter(tmp);
   const dirs = new Set<string>();
@@ -64,6 +68,13 @@ function buildLayer(kind: string, entries: Planned[]): { path: string; hash: str
   }
   w.close();
   renameSync(tmp, path);
+  // Keep a few layers of each kind; older ones are rebuilt on demand.
+  const dir = cacheDir('initramfs');
+  const mine = readdirSync(dir)
+    .filter((n) => n.startsWith(`${kind}-`) && n.endsWith('.cpio'))
+    .map((n) => ({ n, t: statSync(join(dir, n)).mtimeMs }))
+    .sort((a, b) => b.t - a.t);
+  for (const old of mine.slice(kind === 'run' ? 10 : 3)) rmSync(join(dir, old.n), { force: true });
   log(`built initramfs layer ${kind} (${(statSync(path).size / 1048576).toFixed(1)} MiB)`);
   return { path, hash, reused: false };
 }
