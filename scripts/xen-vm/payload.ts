@@ -19,8 +19,10 @@ export interface BuildPayloadOptions {
   outDir: string;
   /** Hypervisor build-id (hex): goes into .livepatch.xen_depends. */
   xenBuildId: string;
-  /** Build-id the payload depends on (hex, default: the hypervisor's). */
-  dependsOn?: string;
+  /** Build-id the payload depends on (hex, default: the hypervisor's); null omits the note. */
+  dependsOn?: string | null;
+  /** false omits .livepatch.xen_depends (a payload the hypervisor must refuse at upload). */
+  xenDepends?: boolean;
   /** -D definitions. */
   defines?: Record<string, string>;
   includeDirs?: string[];
@@ -31,7 +33,7 @@ export interface BuiltPayload {
   path: string;
   /** The payload's own build-id (.note.gnu.build-id). */
   buildId: string;
-  dependsOn: string;
+  dependsOn: string | null;
 }
 
 /** Assembler source for a GNU build-id note in `section` (namesz 4, descsz 20, type 3, "GNU\0"). */
@@ -59,9 +61,13 @@ export function elfBuildId(path: string): string {
 
 export function buildPayload(o: BuildPayloadOptions): BuiltPayload {
   const work = ensureDir(join(o.outDir, '.build', o.name));
-  const dependsOn = o.dependsOn ?? o.xenBuildId;
+  const dependsOn = o.dependsOn === undefined ? o.xenBuildId : o.dependsOn;
   const notes = join(work, 'notes.S');
-  writeFileSync(notes, buildIdNoteAsm('.livepatch.depends', dependsOn) + buildIdNoteAsm('.livepatch.xen_depends', o.xenBuildId));
+  writeFileSync(
+    notes,
+    (dependsOn === null ? '' : buildIdNoteAsm('.livepatch.depends', dependsOn)) +
+      (o.xenDepends === false ? '' : buildIdNoteAsm('.livepatch.xen_depends', o.xenBuildId)),
+  );
   const defs = Object.entries(o.defines ?? {}).map(([k, v]) => `-D${k}=${v}`);
   const incs = (o.includeDirs ?? []).map((d) => `-I${d}`);
   const objs: string[] = [];

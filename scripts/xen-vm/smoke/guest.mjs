@@ -33,11 +33,13 @@ function listed(name) {
 function step(name, fn) {
   emit({ type: 'step', name });
   let data;
+  const t0 = process.hrtime.bigint();
   try {
     data = fn();
   } catch (e) {
     data = { ok: false, error: String(e?.stack ?? e) };
   }
+  data.stepMs = Math.round(Number(process.hrtime.bigint() - t0) / 1e6);
   sleep(150); // let the hypervisor's console lines for this step reach the serial first
   if (!data.ok) allOk = false;
   result(name, data.ok, data);
@@ -185,6 +187,16 @@ step('norevert-hooks', () => {
       state.startsWith('CHECKED (22') && extraAfter === extra0 && expectCode(un, 0),
     u, a, extra, r, state, extraAfter, un,
   };
+});
+
+// -- upload-time refusals of the hypervisor build-id dependency
+step('no-xen-depends', () => {
+  const u = xlp('upload', 'xlp_noxen', P('xlp_noxen'));
+  return { ok: u.code !== 0 && u.out.includes('Error 22') && listed('xlp_noxen') === '', u };
+});
+step('other-xen-depends', () => {
+  const u = xlp('upload', 'xlp_otherxen', P('xlp_otherxen'));
+  return { ok: u.code !== 0 && u.out.includes('Error 22') && listed('xlp_otherxen') === '', u };
 });
 
 step('debug-key-x-empty', () => {

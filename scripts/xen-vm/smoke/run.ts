@@ -61,6 +61,8 @@ async function main(): Promise<number> {
     build('xlp_expect', 'xlp_expect.c', { XLP_EXPECT_LEN: '8', XLP_EXPECT_BYTES: [...expectBytes].map((b) => `0x${b.toString(16)}`).join(',') }),
     build('xlp_expect_bad', 'xlp_expect.c', { XLP_EXTRA: '"-xlp-expect-bad"', XLP_EXPECT_LEN: '6', XLP_EXPECT_BYTES: '0xde,0xad,0xc0,0xde,0xba,0xbe' }),
     build('xlp_action', 'xlp_action.c'),
+    buildPayload({ name: 'xlp_noxen', sources: [join(SRC, 'xlp_stack.c')], outDir: out, xenBuildId: xen, xenDepends: false, includeDirs: [SRC] }),
+    buildPayload({ name: 'xlp_otherxen', sources: [join(SRC, 'xlp_stack.c')], outDir: out, xenBuildId: 'f'.repeat(40), dependsOn: xen, includeDirs: [SRC] }),
     build('xlp_norevert', 'xlp_norevert.c'),
   ];
   rmSync(join(out, '.build'), { recursive: true, force: true });
@@ -90,6 +92,8 @@ async function main(): Promise<number> {
     'expect-mismatch': [`${L}xen_extra_version: expectation failed: expected:deadc0debabe, actual:${expectBytes.subarray(0, 6).toString('hex')}`],
     'action-hooks': [`${L}xlp_action: Calling apply action hook function`, 'xlp-action: apply action hook calls apply_payload', `${L}xlp_action finished APPLY with rc=0`, `${L}xlp_action: Calling revert action hook function`, `${L}xlp_action finished REVERT with rc=0`],
     'norevert-hooks': [`${L}xlp_norevert: Calling revert action hook function`, 'xlp-norevert: revert action hook refuses with -22', `${L}xlp_norevert finished REVERT with rc=-22`, 'xlp-norevert: post-revert hook: revert_payload rc=0'],
+    'no-xen-depends': [`${L}xlp_noxen: .livepatch.xen_depends is missing`],
+    'other-xen-depends': [`${L}xlp_otherxen: check against hypervisor build-id failed`],
     'debug-key-x-empty': ["'x' pressed - Dumping all livepatch patches", `build-id: ${xen}`],
   };
 
