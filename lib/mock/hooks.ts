@@ -32,6 +32,8 @@ export interface HookScript {
   readonly fstate?: FstateEffect;
   /** Xen functions the hook calls, in order, after printing (e.g. a post-revert hook reverting itself). */
   readonly calls?: readonly XenHelperCall[];
+  /** Lines the hook prints after those calls. */
+  readonly printkAfter?: readonly string[];
   /** The hook hits `BUG()`: the hypervisor panics ("Xen BUG at <where>"). */
   readonly bug?: string | true;
 }
@@ -160,11 +162,13 @@ export function parseRcSequence(text: string): number | number[] {
 export function checkHookScript(s: unknown): HookScript {
   if (typeof s !== 'object' || s === null || Array.isArray(s)) throw new TypeError('a hook script must be an object');
   const o = s as Record<string, unknown>;
-  const allowed = new Set(['rc', 'printk', 'fstate', 'calls', 'bug']);
+  const allowed = new Set(['rc', 'printk', 'printkAfter', 'fstate', 'calls', 'bug']);
   for (const k of Object.keys(o)) if (!allowed.has(k)) throw new TypeError(`unknown hook script field ${JSON.stringify(k)}`);
   const int = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= -0x8000_0000 && v <= 0x7fff_ffff;
   if (o.rc !== undefined && !int(o.rc) && !(Array.isArray(o.rc) && o.rc.every(int))) throw new TypeError('rc must be an int or a list of ints');
-  if (o.printk !== undefined && !(Array.isArray(o.printk) && o.printk.every((l) => typeof l === 'string'))) throw new TypeError('printk must be a list of strings');
+  for (const k of ['printk', 'printkAfter']) {
+    if (o[k] !== undefined && !(Array.isArray(o[k]) && (o[k] as unknown[]).every((l) => typeof l === 'string'))) throw new TypeError(`${k} must be a list of strings`);
+  }
   if (o.fstate !== undefined && !['consistent', 'applied', 'not-applied', 'unchanged'].includes(o.fstate as string)) throw new TypeError('bad fstate effect');
   if (o.calls !== undefined && !(Array.isArray(o.calls) && o.calls.every((c) => c === 'revert_payload' || c === 'revert_payload_tail'))) {
     throw new TypeError('calls may only name revert_payload and revert_payload_tail');

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { PayloadListEntry } from '../backend/backend.js';
 import { checkPayloadName, checkUploadSize } from '../backend/names.js';
 import type { ListPage, ListPageRequest } from '../backend/paged-list.js';
+import { loadedPayloadInfo } from '../payload/loaded-info.js';
 import type { PayloadHook } from '../payload/model.js';
 import type { PreflightContext, PreflightOptions, PreflightReport } from '../preflight/types.js';
 import {
@@ -211,7 +212,6 @@ export class MockMachine {
       this.warn('unresolved-symbols', n, `no hypervisor symbol table: assumed ${payload.undefinedSymbols.join(', ')} resolve`);
     }
 
-    const newAddrSymbols = new Set(payload.funcs.map((f) => f.newSymbol).filter((s): s is string => s !== null));
     const regions = allocateRegions(this.state, payload);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     this.uploadedBlobs.set(sha256, Uint8Array.from(bytes));
@@ -224,7 +224,7 @@ export class MockMachine {
       rwAddr: regions.rw,
       roAddr: regions.ro,
       pages: regions.pages,
-      newSymbols: payload.symbols.filter((s) => !newAddrSymbols.has(s.name)).map((s) => s.name),
+      newSymbols: loadedPayloadInfo(n, payload).symbols,
       state: 'CHECKED',
       rc: 0,
       reverted: false,
@@ -659,8 +659,9 @@ export class MockMachine {
 
   // ---------------------------------------------------------------- hooks
 
+  /** The enabled hook of a single-hook kind (`is_hook_enabled`: present and not NULL). */
   private singleHook(p: PayloadRecord, kind: HookKind): PayloadHook | undefined {
-    return p.payload.hooks.find((h) => h.kind === kind && !h.isNull);
+    return p.payload.hooks.find((h) => h.kind === kind && !h.isNull && (h as { loaded?: boolean }).loaded !== false);
   }
 
   private arrayHooks(p: PayloadRecord, kind: 'load' | 'unload'): PayloadHook[] {
@@ -711,6 +712,7 @@ export class MockMachine {
         if (c === 'revert_payload') this.revertPayload(p);
         else this.revertTail(p);
       }
+      for (const line of script.printkAfter ?? []) this.console.printk(`${line.replaceAll('{n}', String(n))}\n`);
       if (script.bug !== undefined) this.panic(`Xen BUG at ${script.bug === true ? `${p.name}:${hook.symbol ?? hook.kind}` : script.bug}`);
     }
     if (returnsRc) record.rc = rc;
