@@ -44,7 +44,8 @@ async function statusOf(backend: Backend, name: string): Promise<ExpectedStatus>
     const s = await backend.get(name);
     return { state: s.state, rc: s.rc };
   } catch (e) {
-    if (e instanceof XenError && e.code === 'ENOENT') return 'absent';
+    // No such payload; or a name Xen cannot even take (EINVAL), which no payload can have.
+    if (e instanceof XenError && (e.code === 'ENOENT' || e.code === 'EINVAL')) return 'absent';
     throw e;
   }
 }
