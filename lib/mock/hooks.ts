@@ -100,7 +100,7 @@ export interface HookCall {
 export const RC_HOOK_KINDS: readonly HookKind[] = ['preapply', 'prerevert', 'apply', 'revert'];
 
 function specificity(s: HookSelector): number {
-  return (s.payload === undefined ? 0 : 1) + (s.kind === undefined ? 0 : 1) + (s.symbol === undefined ? 0 : 2);
+  return (s.payload === undefined ? 0 : 1) + (s.kind === undefined ? 0 : 1) + (s.symbol === undefined ? 0 : 3);
 }
 
 export function selectorMatches(s: HookSelector, payload: string, kind: HookKind, symbol: string | null): boolean {
@@ -108,7 +108,7 @@ export function selectorMatches(s: HookSelector, payload: string, kind: HookKind
 }
 
 /**
- * The rule for a hook: the most specific match (a symbol counts more than payload or kind), the
+ * The rule for a hook: the most specific match (a symbol counts more than payload and kind together), the
  * latest one among equals; `preferred` rules (in-process functions) win ties with the others.
  */
 export function findRule<B extends HookBehaviour>(

@@ -50,18 +50,20 @@ export interface MockSnapshot {
   readonly panic: string | null;
 }
 
+/** How an operation runs: a hypercall; one that still works on a panicked mock; or raw (no idle loop). */
+type Mode = 'call' | 'alive-or-dead' | 'raw';
+
 interface Host {
-  /** Runs `fn` as one hypercall; `raw` skips the idle loop and the panic check (reboot). */
-  run<T>(purpose: string, fn: (m: MockMachine) => T, raw?: boolean): Promise<T>;
+  run<T>(purpose: string, fn: (m: MockMachine) => T, mode?: Mode): Promise<T>;
 }
 
 /** Runs one operation on a machine, capturing its outcome and what it changed. */
-function exec<T>(m: MockMachine, now: number, fn: (m: MockMachine) => T, raw = false): TransactionOutcome<T> {
+function exec<T>(m: MockMachine, now: number, fn: (m: MockMachine) => T, mode: Mode = 'call'): TransactionOutcome<T> {
   m.dirty = false;
   m.uploadedBlobs.clear();
   let outcome: { ok: true; value: T } | { ok: false; error: unknown };
   try {
-    outcome = { ok: true, value: raw ? fn(m) : m.call(now, () => fn(m)) };
+    outcome = { ok: true, value: mode === 'raw' ? fn(m) : m.call(now, () => fn(m), mode === 'alive-or-dead') };
   } catch (error) {
     outcome = { ok: false, error };
   }
@@ -74,8 +76,8 @@ class MemoryHost implements Host {
     readonly machine: MockMachine,
     private readonly clock: Clock,
   ) {}
-  async run<T>(_purpose: string, fn: (m: MockMachine) => T, raw = false): Promise<T> {
-    const out = exec(this.machine, this.clock.now(), fn, raw);
+  async run<T>(_purpose: string, fn: (m: MockMachine) => T, mode: Mode = 'call'): Promise<T> {
+    const out = exec(this.machine, this.clock.now(), fn, mode);
     if (!out.ok) throw out.error;
     return out.value;
   }
@@ -97,9 +99,9 @@ class DirectoryHost implements Host {
     return this.machine.machine;
   }
 
-  run<T>(purpose: string, fn: (m: MockMachine) => T, raw = false): Promise<T> {
+  run<T>(purpose: string, fn: (m: MockMachine) => T, mode: Mode = 'call'): Promise<T> {
     // One operation at a time per handle; the file lock orders them across processes.
-    const next = this.queue.then(() => this.store.transact(purpose, (loaded) => exec(this.machineFor(loaded), this.clock.now(), fn, raw)));
+    const next = this.queue.then(() => this.store.transact(purpose, (loaded) => exec(this.machineFor(loaded), this.clock.now(), fn, mode)));
     this.queue = next.catch(() => undefined);
     return next;
   }
@@ -136,17 +138,21 @@ export class MockHypervisor implements Backend, PagedListBackend {
     }
   }
 
-  private async op<T>(purpose: string, fn: (m: MockMachine) => T): Promise<T> {
+  private async op<T>(purpose: string, fn: (m: MockMachine) => T, mode: Mode = 'call'): Promise<T> {
     if (this.closed) throw new Error('this mock hypervisor handle is closed');
     let due: number | null = null;
     try {
-      return await this.host.run(purpose, (m) => {
-        try {
-          return fn(m);
-        } finally {
-          due = m.state.pending?.dueAt ?? null;
-        }
-      });
+      return await this.host.run(
+        purpose,
+        (m) => {
+          try {
+            return fn(m);
+          } finally {
+            due = m.state.pending?.dueAt ?? null;
+          }
+        },
+        mode,
+      );
     } finally {
       this.armTimer(due);
     }
@@ -190,7 +196,7 @@ export class MockHypervisor implements Backend, PagedListBackend {
 
   /** The console ring; `incremental` returns what arrived since this handle's previous read. */
   async readConsole(options: ConsoleReadOptions = {}): Promise<string> {
-    const { text, index } = await this.op('readConsole', (m) => m.readConsole(options.incremental ? this.consoleIndex : undefined));
+    const { text, index } = await this.op('readConsole', (m) => m.readConsole(options.incremental ? this.consoleIndex : undefined), 'alive-or-dead');
     this.consoleIndex = index;
     return text;
   }
@@ -223,7 +229,7 @@ export class MockHypervisor implements Backend, PagedListBackend {
       m.state.hookRules.push({ id, selector: { ...selector }, behaviour: script, calls: 0 });
       m.dirty = true;
       return id;
-    });
+    }, 'alive-or-dead');
   }
 
   /** Removes hook rules: one by id, those with exactly this selector, or all. */
@@ -239,29 +245,29 @@ export class MockHypervisor implements Backend, PagedListBackend {
       m.state.hookRules = m.state.hookRules.filter((r) => !match(r));
       if (m.state.hookRules.length !== before) m.dirty = true;
       return before - m.state.hookRules.length + removedLocal;
-    });
+    }, 'alive-or-dead');
   }
 
   /** The persisted (data) hook rules. */
   async hookRules(): Promise<HookRule<HookScript>[]> {
-    return this.op('hook rules', (m) => m.state.hookRules.map((r) => ({ ...r })));
+    return this.op('hook rules', (m) => m.state.hookRules.map((r) => ({ ...r })), 'alive-or-dead');
   }
 
   /** Every recorded hook call (after `sinceSeq`, if given), oldest first. */
   async hookCalls(sinceSeq = 0): Promise<HookCall[]> {
-    return this.op('hook calls', (m) => m.state.hookCalls.filter((c) => c.seq > sinceSeq));
+    return this.op('hook calls', (m) => m.state.hookCalls.filter((c) => c.seq > sinceSeq), 'alive-or-dead');
   }
 
   async clearHookCalls(): Promise<void> {
     await this.op('clear hook calls', (m) => {
       m.state.hookCalls = [];
       m.dirty = true;
-    });
+    }, 'alive-or-dead');
   }
 
   /** What the mock had to assume (no symbol table, unknown memory, unmodelled debug key). */
   async warnings(sinceSeq = 0): Promise<MockWarning[]> {
-    return this.op('warnings', (m) => m.state.warnings.filter((w) => w.seq > sinceSeq));
+    return this.op('warnings', (m) => m.state.warnings.filter((w) => w.seq > sinceSeq), 'alive-or-dead');
   }
 
   /** Completes pending work that is due (what any call does first anyway). */
@@ -290,7 +296,7 @@ export class MockHypervisor implements Backend, PagedListBackend {
         payloadVersion: m.state.payloadVersion,
         panic: m.state.panic,
       };
-    });
+    }, 'alive-or-dead');
   }
 
   /**
@@ -311,7 +317,7 @@ export class MockHypervisor implements Backend, PagedListBackend {
       });
       m.reset();
       m.dirty = true;
-    }, true);
+    }, 'raw');
     this.consoleIndex = 0;
   }
 }
