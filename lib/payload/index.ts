@@ -2,7 +2,7 @@
 export type { AddressRef } from './addresses.js';
 export { SymbolLocator, addressOf } from './addresses.js';
 export { type BuildIdParse, parseBuildIdNote } from './build-id.js';
-export { FUNC_FIELDS, FUNC_SIZE_V1, FUNC_SIZE_V2, type FuncField, funcEntrySize } from './funcs.js';
+export { decodeFuncs, FUNC_FIELDS, FUNC_SIZE_V1, FUNC_SIZE_V2, type FuncField, funcEntrySize, symbolAndValue } from './funcs.js';
 export { vetoingHookKinds } from './hooks.js';
 export { KSYM_NAME_LEN, loadedPayloadInfo, truncateSymbolName } from './loaded-info.js';
 export type { FuncExpectation, LivepatchFunc, Modinfo, Payload, PayloadHook, PayloadSymbol } from './model.js';

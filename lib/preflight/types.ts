@@ -48,6 +48,8 @@ export interface Diagnostic {
   readonly symbol?: string;
   /** Byte offset in the file (or within `section`, when one is named) of what is at fault. */
   readonly offset?: number;
+  /** The ELF or struct field at fault (`sh_addralign`, `old_size`, `r_info`...), when there is one. */
+  readonly field?: string;
   /** One human sentence. */
   readonly message: string;
   /**
