@@ -1,9 +1,5 @@
-/**
- * The upload verdict the mock uses unless told otherwise: the project's preflight. (Placeholder
- * until the preflight branch is merged: it refuses to guess.)
- */
+/** The upload verdict the mock uses unless told otherwise: the project's preflight. */
+import { preflight } from '../preflight/index.js';
 import type { PreflightFn } from './machine.js';
 
-export const defaultPreflight: PreflightFn = () => {
-  throw new Error('preflight is not available in this build: pass `preflight` to the mock');
-};
+export const defaultPreflight: PreflightFn = preflight;

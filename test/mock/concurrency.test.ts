@@ -11,7 +11,6 @@ import { describe, expect, it } from 'vitest';
 import { initMockState, openMockBackend } from '../../lib/mock/index.js';
 import { parityIdentity } from '../../lib/parity/index.js';
 import { payloadBytes, TEST_XEN } from '../support/mock-payloads.js';
-import { standInPreflight } from '../support/stand-in-preflight.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -50,7 +49,7 @@ describe('two processes on one mock state directory', () => {
     }
     for (const c of cli) expect(c.code, c.stdout + c.stderr).toBe(0);
 
-    const mock = await openMockBackend({ stateDir: dir, preflight: standInPreflight, ifMissing: 'error' });
+    const mock = await openMockBackend({ stateDir: dir, ifMissing: 'error' });
     const snap = await mock.inspect();
     expect(snap.payloads.map((p) => p.name).sort()).toEqual(['keep_0', 'keep_1']);
     expect(snap.applied).toEqual([]);

@@ -8,7 +8,6 @@ import { initMockState, MockStateError, openMockBackend } from '../../lib/mock/i
 import { parityIdentity } from '../../lib/parity/index.js';
 import { ERRNO } from '../../lib/xen/errno.js';
 import { payloadBytes, TEST_XEN, testPayloads } from '../support/mock-payloads.js';
-import { standInPreflight } from '../support/stand-in-preflight.js';
 
 beforeAll(async () => {
   await testPayloads();
@@ -19,7 +18,7 @@ async function stateDir(identity = {}) {
   await initMockState(dir, parityIdentity(TEST_XEN, { quiesceMs: 0, ...identity }));
   return dir;
 }
-const open = (dir: string) => openMockBackend({ stateDir: dir, preflight: standInPreflight, ifMissing: 'error' });
+const open = (dir: string) => openMockBackend({ stateDir: dir, ifMissing: 'error' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('a mock state directory', () => {
@@ -49,8 +48,8 @@ describe('a mock state directory', () => {
 
   it('completes pending work in whichever process touches it next', async () => {
     const dir = await stateDir({ quiesceMs: 40 });
-    const a = await openMockBackend({ stateDir: dir, preflight: standInPreflight, timers: false });
-    const b = await openMockBackend({ stateDir: dir, preflight: standInPreflight, timers: false });
+    const a = await openMockBackend({ stateDir: dir, timers: false });
+    const b = await openMockBackend({ stateDir: dir, timers: false });
     await a.upload('nop', await payloadBytes('nop'));
     await a.action('nop', 'APPLY');
     expect(await b.get('nop')).toEqual({ state: 'CHECKED', rc: -ERRNO.EAGAIN });
@@ -105,7 +104,7 @@ describe('a mock state directory', () => {
     const missing = join(await mkdtemp(join(tmpdir(), 'xlp-mock-')), 'none');
     await expect(open(missing)).rejects.toBeInstanceOf(MockStateError);
     expect(existsSync(missing)).toBe(false);
-    const created = await openMockBackend({ stateDir: missing, preflight: standInPreflight });
+    const created = await openMockBackend({ stateDir: missing });
     expect((await created.xenVersion()).buildId).toBe('10c81f752771eb7e8a6f58df93222a39cbbf93fb');
   });
 });

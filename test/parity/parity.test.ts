@@ -5,7 +5,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock, MockHypervisor } from '../../lib/mock/index.js';
 import { checkScenarioRecord, PARITY_SCENARIOS, parityIdentity, type PayloadProvider, runParityScenario } from '../../lib/parity/index.js';
-import { standInPreflight } from '../support/stand-in-preflight.js';
 import { buildParityPayloads } from './payloads.js';
 
 const XEN = 'c0ffee0000000000000000000000000000001777';
@@ -19,7 +18,7 @@ describe('parity scenarios on the mock', () => {
   for (const scenario of PARITY_SCENARIOS) {
     it(`${scenario.id}: ${scenario.title}`, async () => {
       const clock = new ManualClock(1_000);
-      const mock = new MockHypervisor({ identity: parityIdentity(XEN, scenario.mock?.identity), clock, preflight: standInPreflight });
+      const mock = new MockHypervisor({ identity: parityIdentity(XEN, scenario.mock?.identity), clock });
       for (const h of scenario.mock?.hooks ?? []) await mock.setHook(h.selector, h.script);
       const record = await runParityScenario(scenario, {
         backend: mock,

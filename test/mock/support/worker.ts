@@ -5,14 +5,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import { openMockBackend, XenError } from '../../../lib/mock/index.js';
-import { standInPreflight } from '../../support/stand-in-preflight.js';
 import { payloadVariant } from '../../support/variants.js';
 
 const [dir, idText, roundsText, payloadPath] = process.argv.slice(2);
 const id = Number(idText);
 const rounds = Number(roundsText);
 const base = new Uint8Array(await readFile(payloadPath!));
-const mock = await openMockBackend({ stateDir: dir!, preflight: standInPreflight, ifMissing: 'error', lockTimeoutMs: 30_000 });
+const mock = await openMockBackend({ stateDir: dir!, ifMissing: 'error', lockTimeoutMs: 30_000 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let busy = 0;
 
