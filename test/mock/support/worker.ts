@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { openMockBackend, XenError } from '../../../lib/mock/index.js';
-import { payloadVariant } from '../../support/variants.js';
+import { payloadVariant } from '../../../scripts/payloads/variants.js';
 
 const [dir, idText, roundsText, payloadPath] = process.argv.slice(2);
 const id = Number(idText);
