@@ -35,3 +35,20 @@ export type { Backend, PayloadListEntry } from '../backend/backend.js';
 export type { ListPage, ListPageRequest, PagedListBackend } from '../backend/paged-list.js';
 export { hasPagedList } from '../backend/paged-list.js';
 export { XenError } from '../xen/errors.js';
+
+// The parity scenarios and their backend-neutral runner, so the real-hypervisor run can import them.
+export {
+  PARITY_SCENARIOS,
+  runParityScenario,
+  checkScenarioRecord,
+  diffScenarioRecords,
+  normaliseConsoleLine,
+  parityIdentity,
+  type ParityScenario,
+  type ParityStep,
+  type ParityPayloadId,
+  type PayloadProvider,
+  type ScenarioRecord,
+  type StepRecord,
+  type ParityRunOptions,
+} from '../parity/index.js';
