@@ -280,3 +280,52 @@ describe('names and the console ring', () => {
     expect(first).toContain('pre-apply hook failed (rc=-1), aborting!');
   });
 });
+
+describe('action hooks and REPLACE', () => {
+  async function actionAndLoad() {
+    const { buildPayload } = await import('../../scripts/payloads/builder.js');
+    const { readFile } = await import('node:fs/promises');
+    const b = await buildPayload({ name: 'action_and_load', sources: [new URL('./payloads/action_and_load.c', import.meta.url).pathname], xenDepends: TEST_XEN, defines: { XLP_TAG: '_al' } });
+    return new Uint8Array(await readFile(b.path));
+  }
+
+  it('action hooks replace Xen\'s apply and revert, so the load/unload hooks do not run', async () => {
+    const { mock, clock } = mockWith();
+    await mock.upload('al', await actionAndLoad());
+    await mock.action('al', 'APPLY');
+    expect(await settle(mock, clock, 'al')).toEqual({ state: 'APPLIED', rc: 0 });
+    await mock.action('al', 'REVERT');
+    expect(await settle(mock, clock, 'al')).toEqual({ state: 'CHECKED', rc: 0 });
+    expect((await mock.hookCalls()).map((c) => c.kind)).toEqual(['apply', 'revert']);
+  });
+
+  it('REPLACE stops at a failing revert: rc -EINVAL, the rest stays applied, that payload keeps its rc', async () => {
+    const { mock, clock } = mockWith();
+    await mock.upload('nop', await payloadBytes('nop'));
+    await mock.upload('al', await actionAndLoad());
+    await mock.upload('rw', await payloadBytes('replace_world'));
+    await mock.action('nop', 'APPLY');
+    await settle(mock, clock, 'nop');
+    await mock.action('al', 'APPLY', { nodeps: true });
+    await settle(mock, clock, 'al');
+    await mock.setHook({ payload: 'al', kind: 'revert' }, { rc: -5 });
+    await mock.action('rw', 'REPLACE');
+    expect(await settle(mock, clock, 'rw')).toEqual({ state: 'CHECKED', rc: -ERRNO.EINVAL });
+    expect(await mock.get('al')).toEqual({ state: 'APPLIED', rc: -5 });
+    expect(await mock.get('nop')).toEqual({ state: 'APPLIED', rc: 0 });
+    expect((await mock.inspect()).applied).toEqual(['nop', 'al']);
+  });
+
+  it('REPLACE does not check safe-to-reapply: a reverted payload with .bss comes back', async () => {
+    const { mock, clock } = mockWith();
+    await mock.upload('hw', await payloadBytes('hello_world'));
+    await mock.action('hw', 'APPLY');
+    await settle(mock, clock, 'hw');
+    await mock.action('hw', 'REVERT');
+    await settle(mock, clock, 'hw');
+    await mock.action('hw', 'APPLY');
+    expect(await mock.get('hw')).toEqual({ state: 'CHECKED', rc: -ERRNO.EINVAL });
+    await mock.action('hw', 'REPLACE');
+    expect(await settle(mock, clock, 'hw')).toEqual({ state: 'APPLIED', rc: 0 });
+  });
+});

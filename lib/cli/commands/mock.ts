@@ -128,7 +128,7 @@ export async function status(_args: [], o: MockCommonOptions, out: Output): Prom
       if (snap.payloads.length === 0) l.push('no payloads');
       for (const p of snap.payloads) {
         const pos = snap.applied.indexOf(p.name);
-        l.push(`  ${p.name.padEnd(32)} ${p.state.padEnd(8)} rc ${String(p.rc).padEnd(4)}${p.rc ? ` (${errnoCode(p.rc)})` : ''}${pos >= 0 ? `  stack #${pos + 1}` : ''}`);
+        l.push(`  ${p.name.padEnd(32)} ${p.state.padEnd(8)} ${`rc ${p.rc}${p.rc ? ` (${errnoCode(p.rc)})` : ''}`.padEnd(16)}${pos >= 0 ? `  stack #${pos + 1}` : ''}`);
       }
       if (snap.pending) l.push(`pending: ${snap.pending.cmd} ${snap.pending.name}`);
       for (const r of rules) l.push(`hook rule ${r.id}: ${JSON.stringify(r.selector)} -> ${JSON.stringify(r.behaviour)} (called ${r.calls}x)`);
