@@ -55,6 +55,16 @@ export function buildProgram(onExit: (code: ExitCode) => void): Command {
 
   // Commands are registered here, one block each: common(program.command(name))...action(action(load)).
 
+  common(program.command('check'))
+    .description('read payloads and report every reason the hypervisor would refuse (or crash on) them')
+    .argument('<payload...>', 'payload files (.livepatch); each is checked as the name its file name gives')
+    .option('--xen-build-id <hex>', 'the hypervisor build-id to check .livepatch.xen_depends against ("none": it has none)')
+    .option('--symbols <file>', 'the hypervisor symbol table in nm format (e.g. a copy of /proc/xen/xensyms)')
+    .option('--xen-version <x.y>', 'check as this Xen version loads payloads (4.14 and later, or "head")', '4.17')
+    .option('--offline', 'do not read the running hypervisor, even on a Xen host')
+    .addHelpText('after', '\nExit codes: 0 no errors, 1 a payload has errors or fatal findings, 2 usage error (bad option, missing file).\nJSON schema: docs/check-json.md.')
+    .action(action(async () => (await import('./commands/check.js')).handler));
+
   // xlp mock ...: the mock hypervisor's state directory.
   const mock = program.command('mock').description('create and steer the mock hypervisor (a simulated Xen for tests)');
   const mockState = (cmd: Command) => common(cmd).addOption(new Option('--mock-state <dir>', 'mock state directory (default $XLP_MOCK_STATE, else $XDG_STATE_HOME/xen-livepatch/mock)'));

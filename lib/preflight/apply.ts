@@ -17,10 +17,10 @@ function checkDepends(f: Findings, p: Payload, name: string, context: PreflightC
   const deps = p.depends;
   if (deps === null) return; // the upload fails anyway
   const stack = context?.appliedBuildIds;
-  if (context && stack) {
+  if (context && stack && (stack.length > 0 || context.xenBuildId !== undefined)) {
     const where = { section: '.livepatch.depends' };
     if (stack.length === 0) {
-      if (context.xenBuildId === null) f.add('depends-xen-build-id-unavailable', 'APPLY on an empty stack compares .livepatch.depends with the hypervisor build-id, and the hypervisor has none (unless --nodeps).', where);
+      if (context.xenBuildId === null || context.xenBuildId === undefined) f.add('depends-xen-build-id-unavailable', 'APPLY on an empty stack compares .livepatch.depends with the hypervisor build-id, and the hypervisor has none (unless --nodeps).', where);
       else if (context.xenBuildId.toLowerCase() !== deps) {
         f.add('depends-mismatch', `The applied stack is empty, so APPLY wants .livepatch.depends to be the hypervisor build-id ${context.xenBuildId}, not ${deps} (unless --nodeps).`, { ...where, console: lp(name, 'check against hypervisor build-id failed') });
       }

@@ -56,7 +56,7 @@ export function checkXenBuildIdAfterPrepare(s: LoadState): void {
 
 function compareWithXen(s: LoadState, id: string, when: 'first' | 'after'): void {
   const ctx = s.context;
-  if (!ctx) {
+  if (!ctx || ctx.xenBuildId === undefined) {
     s.findings.add('xen-build-id-unverified', `${XEN_DEPENDS} says the payload is for hypervisor build-id ${id}; no running hypervisor was given to compare with.`, { section: XEN_DEPENDS });
     return;
   }
@@ -67,10 +67,11 @@ function compareWithXen(s: LoadState, id: string, when: 'first' | 'after'): void
     });
     return;
   }
-  if (ctx.xenBuildId.toLowerCase() !== id) {
-    s.findings.add('xen-build-id-mismatch', `The payload was built for hypervisor ${id}, but this hypervisor is ${ctx.xenBuildId}.`, {
+  const xen = ctx.xenBuildId.toLowerCase();
+  if (xen !== id) {
+    s.findings.add('xen-build-id-mismatch', `The payload was built for hypervisor ${id}, but this hypervisor is ${xen}.`, {
       section: XEN_DEPENDS,
-      console: when === 'first' ? lp(s.name, `build-id mismatch:\n  livepatch: ${id}\n        xen: ${ctx.xenBuildId.toLowerCase()}`) : lp(s.name, 'check against hypervisor build-id failed'),
+      console: when === 'first' ? lp(s.name, `build-id mismatch:\n  livepatch: ${id}\n        xen: ${xen}`) : lp(s.name, 'check against hypervisor build-id failed'),
     });
   }
 }
