@@ -61,12 +61,15 @@ interface Host {
 function exec<T>(m: MockMachine, now: number, fn: (m: MockMachine) => T, mode: Mode = 'call'): TransactionOutcome<T> {
   m.dirty = false;
   m.uploadedBlobs.clear();
+  const printed = m.ring.index;
   let outcome: { ok: true; value: T } | { ok: false; error: unknown };
   try {
     outcome = { ok: true, value: mode === 'raw' ? fn(m) : m.call(now, () => fn(m), mode === 'alive-or-dead') };
   } catch (error) {
     outcome = { ok: false, error };
   }
+  // A refused call may have changed nothing but the console ("can't unload. Top is X"): keep it too.
+  if (m.ring.index !== printed) m.dirty = true;
   if (m.dirty) m.syncConsole();
   return { ...outcome, dirty: m.dirty, blobs: new Map(m.uploadedBlobs) };
 }

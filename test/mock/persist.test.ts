@@ -46,6 +46,21 @@ describe('a mock state directory', () => {
     expect(await b.readConsole({ incremental: true })).toContain('pre-revert hook failed (rc=-1)');
   });
 
+  it('keeps the console lines of refused calls', async () => {
+    const dir = await stateDir();
+    const a = await open(dir);
+    const b = await open(dir);
+    await a.upload('hw', await payloadBytes('hello_world'));
+    await a.upload('bye', await payloadBytes('bye_world'));
+    await expect(a.action('bye', 'APPLY')).rejects.toMatchObject({ code: 'EINVAL' });
+    await a.action('hw', 'APPLY');
+    await a.action('bye', 'APPLY');
+    await expect(a.action('hw', 'REVERT')).rejects.toMatchObject({ code: 'EBUSY' });
+    const text = await b.readConsole();
+    expect(text).toContain('(XEN) livepatch: bye: check against hypervisor build-id failed\n');
+    expect(text).toContain("(XEN) livepatch: hw: can't unload. Top is bye\n");
+  });
+
   it('completes pending work in whichever process touches it next', async () => {
     const dir = await stateDir({ quiesceMs: 40 });
     const a = await openMockBackend({ stateDir: dir, timers: false });
