@@ -55,6 +55,47 @@ export function buildProgram(onExit: (code: ExitCode) => void): Command {
 
   // Commands are registered here, one block each: common(program.command(name))...action(action(load)).
 
+  common(program.command('check'))
+    .description('read payloads and report every reason the hypervisor would refuse (or crash on) them')
+    .argument('<payload...>', 'payload files (.livepatch); each is checked as the name its file name gives')
+    .option('--xen-build-id <hex>', 'the hypervisor build-id to check .livepatch.xen_depends against ("none": it has none)')
+    .option('--symbols <file>', 'the hypervisor symbol table in nm format (e.g. a copy of /proc/xen/xensyms)')
+    .option('--xen-version <x.y>', 'check as this Xen version loads payloads (4.14 and later, or "head")', '4.17')
+    .option('--offline', 'do not read the running hypervisor, even on a Xen host')
+    .addHelpText('after', '\nExit codes: 0 no errors, 1 a payload has errors or fatal findings, 2 usage error (bad option, missing file).\nJSON schema: docs/check-json.md.')
+    .action(action(async () => (await import('./commands/check.js')).handler));
+
+  // xlp mock ...: the mock hypervisor's state directory.
+  const mock = program.command('mock').description('create and steer the mock hypervisor (a simulated Xen for tests)');
+  const mockState = (cmd: Command) => common(cmd).addOption(new Option('--mock-state <dir>', 'mock state directory (default $XLP_MOCK_STATE, else $XDG_STATE_HOME/xen-livepatch/mock)'));
+  const mockCmd = () => import('./commands/mock.js');
+  mockState(mock.command('init'))
+    .description('create a mock hypervisor with the given identity')
+    .option('--build-id <hex>', "the simulated hypervisor's build-id (payloads must be built for it)")
+    .option('--no-build-id', 'simulate a hypervisor built without a build-id')
+    .option('--xen-version <version>', 'Xen version whose semantics to follow (4.14 and later)', '4.17')
+    .option('--symbols <file>', 'hypervisor symbol table in nm format (e.g. a copy of /proc/xen/xensyms)')
+    .option('--quiesce-ms <n>', 'delay before scheduled work completes, in ms')
+    .option('--rendezvous-ns <n>', 'time the other CPUs take to rendezvous, in ns (more than the action timeout: -EBUSY)')
+    .option('--cpus <n>', 'online CPUs')
+    .option('--loglvl <lvl>', "Xen's loglvl= (warning: release default, all: show INFO lines)")
+    .option('--memory <symbol=hex...>', 'bytes at the start of a hypervisor function (for expectations)')
+    .option('--force', 'replace an existing mock hypervisor in that directory')
+    .action(action(async () => (await mockCmd()).init));
+  mockState(mock.command('hook').argument('<name>', 'payload name').argument('<kind>', 'hook kind: preapply, postapply, prerevert, postrevert, apply, revert, load, unload'))
+    .description("script what a payload's hook does (default: succeeds)")
+    .option('--rc <rc>', 'rc it returns; a sequence like "-1,0" or "-1 then 0" gives one per call, the last repeating')
+    .option('--symbol <name>', 'only the hook pointing at this function')
+    .option('--printk <line...>', 'lines it prints (printk text, "<3>" for KERN_DEBUG)')
+    .option('--calls <fns>', 'Xen functions it calls: revert_payload,revert_payload_tail')
+    .option('--fstate <effect>', 'action hooks: consistent, applied, not-applied or unchanged')
+    .option('--bug', 'it hits BUG(): the hypervisor panics')
+    .option('--clear', 'remove the rule for this payload and kind instead')
+    .action(action(async () => (await mockCmd()).hook));
+  mockState(mock.command('status')).description('show the mock hypervisor: identity, payloads, stack, hook rules, warnings').action(action(async () => (await mockCmd()).status));
+  mockState(mock.command('calls')).description('show the recorded hook calls').option('--since <seq>', 'only calls after this sequence number').action(action(async () => (await mockCmd()).calls));
+  mockState(mock.command('reboot')).description('reboot the mock hypervisor: all payloads gone (also clears a panic)').action(action(async () => (await mockCmd()).reboot));
+
   return program;
 }
 

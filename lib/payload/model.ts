@@ -1,4 +1,7 @@
 import type { BuildIdHex, HookKind } from '../xen/domain.js';
+import type { AddressRef } from './addresses.js';
+
+export type { AddressRef } from './addresses.js';
 
 /**
  * The payload model: everything the rest of the project needs to know about a livepatch payload,
@@ -15,6 +18,12 @@ export interface PayloadHook {
   readonly symbol: string | null;
   /** A null pointer with no relocation: Xen treats it as "no hook" (`is_hook_enabled`). */
   readonly isNull: boolean;
+  /** What the pointer targets after relocation (a payload function, a Xen symbol, ...). */
+  readonly target: AddressRef;
+  /** Index of the hook's section. */
+  readonly section: number;
+  /** Whether the section is loaded (SHF_ALLOC); Xen 4.17 reads an unloaded single hook as "no hook". */
+  readonly loaded: boolean;
 }
 
 /** A function's expectation (payload version 2): bytes that must be at `old_addr` before APPLY. */
@@ -45,6 +54,14 @@ export interface LivepatchFunc {
   readonly isNop: boolean;
   /** Version 2 only; null for version 1 entries. */
   readonly expect: FuncExpectation | null;
+  /**
+   * The three pointer fields as relocation targets. `newAddr`/`oldAddr` above are the offsets from
+   * `newSymbol`/`oldSymbol` (address = address(symbol) + value), or the absolute value when the
+   * symbol is null.
+   */
+  readonly nameTarget: AddressRef;
+  readonly newTarget: AddressRef;
+  readonly oldTarget: AddressRef;
 }
 
 /** `.modinfo`: NUL-separated strings, documented as `key=value`. */
@@ -65,6 +82,13 @@ export interface PayloadSymbol {
   readonly size: bigint;
   readonly isFunction: boolean;
   readonly isGlobal: boolean;
+  /** Index of the section it is defined in. */
+  readonly sectionIndex: number;
+  /**
+   * Its address is some function's `new_addr`: Xen treats it as overriding the old function and
+   * does not add it to the hypervisor's symbol table (every other symbol is a "new symbol").
+   */
+  readonly replacesFunction: boolean;
 }
 
 export interface Payload {
@@ -77,12 +101,16 @@ export interface Payload {
   /** `.livepatch.xen_depends`: the hypervisor build-id this payload was built for. */
   readonly xenDepends: BuildIdHex | null;
   /** `struct livepatch_func` entry size in bytes this payload was built with (104 for v2, 72 for v1). */
+  readonly funcEntrySize: 72 | 104;
+  /** The `.livepatch.funcs` entries, in order. */
   readonly funcs: readonly LivepatchFunc[];
   /** Every hook pointer, in section order and index order. */
   readonly hooks: readonly PayloadHook[];
   readonly modinfo: Modinfo | null;
   /** No RW ALLOC data but `.livepatch.funcs`: the payload may be applied again after a revert. */
   readonly safeToReapply: boolean;
+  /** The loaded, writable, non-empty sections (what `safeToReapply` is decided on). */
+  readonly rwSections: readonly string[];
   /** Kinds of the enabled (non-null) pre/post hooks; non-empty means REPLACE will be refused. */
   readonly vetoingHooks: readonly HookKind[];
   /** Symbols the payload needs from Xen (or from other payloads). */

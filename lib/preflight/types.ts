@@ -48,6 +48,8 @@ export interface Diagnostic {
   readonly symbol?: string;
   /** Byte offset in the file (or within `section`, when one is named) of what is at fault. */
   readonly offset?: number;
+  /** The ELF or struct field at fault (`sh_addralign`, `old_size`, `r_info`...), when there is one. */
+  readonly field?: string;
   /** One human sentence. */
   readonly message: string;
   /**
@@ -67,8 +69,11 @@ export interface LoadedPayloadInfo {
 
 /** Facts about the running system; absent means an offline check of the file alone. */
 export interface PreflightContext {
-  /** The hypervisor's build-id; null when it has none (ENODATA). */
-  readonly xenBuildId: BuildIdHex | null;
+  /**
+   * The hypervisor's build-id; null when it has none (ENODATA). Absent when it is not known (e.g.
+   * only a symbol table was given): the xen_depends check is then reported as not verified.
+   */
+  readonly xenBuildId?: BuildIdHex | null;
   /** Payloads already uploaded, in upload order. */
   readonly loaded?: readonly LoadedPayloadInfo[];
   /** Build-ids of the applied stack, bottom first (for the APPLY dependency check). */

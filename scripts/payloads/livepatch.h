@@ -44,6 +44,19 @@ typedef int (*xlp_vetoing_fn)(const struct payload *);
 typedef void (*xlp_post_fn)(const struct payload *);
 typedef int (*xlp_action_fn)(const struct payload *);
 
+/*
+ * Xen adds every named symbol of a payload (except the new functions) to its symbol table and
+ * refuses a second payload defining the same name (EEXIST, "duplicate new symbol"). Define XLP_TAG
+ * (e.g. -DXLP_TAG=_hello) to suffix the names these macros define, so that payloads built from the
+ * same macros can be loaded together.
+ */
+#ifndef XLP_TAG
+#define XLP_TAG
+#endif
+#define XLP_CAT2(a, b) a##b
+#define XLP_CAT(a, b) XLP_CAT2(a, b)
+#define XLP_NAME(base) XLP_CAT(base, XLP_TAG)
+
 #define XLP_USED __attribute__((used))
 #define XLP_SECTION(s) __attribute__((used, section(s)))
 
@@ -55,19 +68,19 @@ typedef int (*xlp_action_fn)(const struct payload *);
  * definitions in one section are laid out by the compiler, in reverse on GCC). At most one list
  * of each kind per translation unit.
  */
-#define XLP_LOAD_HOOKS(...) static const xlp_void_fn xlp_load_hooks[] XLP_SECTION(".livepatch.hooks.load") = {__VA_ARGS__}
-#define XLP_UNLOAD_HOOKS(...) static const xlp_void_fn xlp_unload_hooks[] XLP_SECTION(".livepatch.hooks.unload") = {__VA_ARGS__}
+#define XLP_LOAD_HOOKS(...) static const xlp_void_fn XLP_NAME(xlp_load_hooks)[] XLP_SECTION(".livepatch.hooks.load") = {__VA_ARGS__}
+#define XLP_UNLOAD_HOOKS(...) static const xlp_void_fn XLP_NAME(xlp_unload_hooks)[] XLP_SECTION(".livepatch.hooks.unload") = {__VA_ARGS__}
 
 /* Single hooks: at most one of each per payload. */
-#define XLP_PREAPPLY_HOOK(fn) static const xlp_vetoing_fn xlp_preapply XLP_SECTION(".livepatch.hooks.preapply") = fn
-#define XLP_POSTAPPLY_HOOK(fn) static const xlp_post_fn xlp_postapply XLP_SECTION(".livepatch.hooks.postapply") = fn
-#define XLP_PREREVERT_HOOK(fn) static const xlp_vetoing_fn xlp_prerevert XLP_SECTION(".livepatch.hooks.prerevert") = fn
-#define XLP_POSTREVERT_HOOK(fn) static const xlp_post_fn xlp_postrevert XLP_SECTION(".livepatch.hooks.postrevert") = fn
-#define XLP_APPLY_HOOK(fn) static const xlp_action_fn xlp_apply XLP_SECTION(".livepatch.hooks.apply") = fn
-#define XLP_REVERT_HOOK(fn) static const xlp_action_fn xlp_revert XLP_SECTION(".livepatch.hooks.revert") = fn
+#define XLP_PREAPPLY_HOOK(fn) static const xlp_vetoing_fn XLP_NAME(xlp_preapply) XLP_SECTION(".livepatch.hooks.preapply") = fn
+#define XLP_POSTAPPLY_HOOK(fn) static const xlp_post_fn XLP_NAME(xlp_postapply) XLP_SECTION(".livepatch.hooks.postapply") = fn
+#define XLP_PREREVERT_HOOK(fn) static const xlp_vetoing_fn XLP_NAME(xlp_prerevert) XLP_SECTION(".livepatch.hooks.prerevert") = fn
+#define XLP_POSTREVERT_HOOK(fn) static const xlp_post_fn XLP_NAME(xlp_postrevert) XLP_SECTION(".livepatch.hooks.postrevert") = fn
+#define XLP_APPLY_HOOK(fn) static const xlp_action_fn XLP_NAME(xlp_apply) XLP_SECTION(".livepatch.hooks.apply") = fn
+#define XLP_REVERT_HOOK(fn) static const xlp_action_fn XLP_NAME(xlp_revert) XLP_SECTION(".livepatch.hooks.revert") = fn
 
 /* .modinfo: NUL-separated key=value strings; the string literal supplies the final NUL. */
-#define XLP_MODINFO(text) static const char xlp_modinfo[] XLP_SECTION(".modinfo") = text
+#define XLP_MODINFO(text) static const char XLP_NAME(xlp_modinfo)[] XLP_SECTION(".modinfo") = text
 
 /* Xen functions payloads commonly call. */
 extern int printk(const char *fmt, ...);

@@ -1,0 +1,123 @@
+import { readFile, stat } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import { formatXenVersion, parseNmSymbols, parseXenVersion, preflight, type PreflightContext, type XenVersion } from '../../preflight/index.js';
+import { loadSystemContext, type SystemContextDeps } from '../../preflight/system-context.js';
+import { DEFAULT_XEN_VERSION } from '../../preflight/xen-version.js';
+import { type CheckedPayloadJson, checkedPayloadJson, type CheckContextJson, type CheckJson, CHECK_SCHEMA } from '../check-json.js';
+import { checkText } from '../check-report.js';
+import { EXIT, type ExitCode } from '../exit-codes.js';
+import type { CommonOptions } from '../main.js';
+import type { Output } from '../output.js';
+import { UsageError } from '../usage-error.js';
+
+export interface CheckOptions {
+  readonly xenBuildId?: string;
+  readonly symbols?: string;
+  readonly xenVersion?: string;
+  readonly offline?: boolean;
+}
+
+export interface CheckDeps {
+  /** How to read the running system; absent means the real one. */
+  readonly system?: SystemContextDeps;
+}
+
+/** The name `xen-livepatch load` would upload a file as: its base name without the last extension. */
+export function payloadNameOf(file: string): string {
+  const base = basename(file);
+  const ext = extname(base);
+  return ext ? base.slice(0, -ext.length) : base;
+}
+
+function parseBuildIdOption(value: string): string | null {
+  if (value.toLowerCase() === 'none') return null;
+  const hex = value.toLowerCase().replace(/^0x/, '');
+  if (!/^(?:[0-9a-f]{2}){1,64}$/.test(hex)) throw new UsageError(`--xen-build-id: not a build-id in hex (or "none"): ${JSON.stringify(value)}`);
+  return hex;
+}
+
+async function readSymbolsOption(file: string): Promise<NonNullable<PreflightContext['xenSymbols']>> {
+  let text: string;
+  try {
+    text = await readFile(file, 'latin1');
+  } catch (e) {
+    throw new UsageError(`--symbols: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const { symbols, errors } = parseNmSymbols(text);
+  if (errors.length || symbols.size === 0) {
+    const first = errors[0];
+    throw new UsageError(`--symbols: ${file} is not an nm-format symbol table${first ? ` (line ${first.line}: ${JSON.stringify(first.text)})` : ' (no symbols)'}`);
+  }
+  return symbols;
+}
+
+async function readPayloadFile(file: string): Promise<Buffer> {
+  try {
+    const s = await stat(file);
+    if (!s.isFile()) throw new UsageError(`${file}: not a regular file`);
+    return await readFile(file);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+}
+
+interface ContextFlags {
+  readonly xenBuildId: string | null | undefined;
+  readonly xenSymbols: PreflightContext['xenSymbols'];
+}
+
+/** The context flags, validated before anything else is read. */
+async function contextFlags(options: CheckOptions): Promise<ContextFlags> {
+  return {
+    xenBuildId: options.xenBuildId === undefined ? undefined : parseBuildIdOption(options.xenBuildId),
+    xenSymbols: options.symbols === undefined ? undefined : await readSymbolsOption(options.symbols),
+  };
+}
+
+/** Builds the context: the running system unless --offline, then the flags on top. */
+async function checkContext(options: CheckOptions, { xenBuildId, xenSymbols }: ContextFlags, deps: CheckDeps): Promise<{ context: PreflightContext | undefined; json: CheckContextJson }> {
+  const system = options.offline ? { context: null, notes: [] } : await loadSystemContext(deps.system);
+  let context: PreflightContext | undefined = system.context ?? undefined;
+  if (xenBuildId !== undefined || xenSymbols !== undefined) {
+    context = { ...(context ?? {}), ...(xenBuildId !== undefined ? { xenBuildId } : {}), ...(xenSymbols ? { xenSymbols } : {}) };
+  }
+  const source = system.context ? 'system' : context ? 'flags' : 'offline';
+  return {
+    context,
+    json: {
+      source,
+      ...(context && context.xenBuildId !== undefined ? { xenBuildId: context.xenBuildId } : {}),
+      xenSymbols: context?.xenSymbols?.size ?? null,
+      loaded: context?.loaded?.map((l) => l.name) ?? null,
+      notes: system.notes,
+    },
+  };
+}
+
+export async function runCheck(files: readonly string[], options: CheckOptions & CommonOptions, out: Output, deps: CheckDeps = {}): Promise<ExitCode> {
+  let xenVersion: XenVersion = DEFAULT_XEN_VERSION;
+  if (options.xenVersion !== undefined) {
+    try {
+      xenVersion = parseXenVersion(options.xenVersion);
+    } catch (e) {
+      throw new UsageError(`--xen-version: ${(e as Error).message}`);
+    }
+  }
+  const flags = await contextFlags(options);
+  // Read every input before checking anything: a missing file is a usage error, not a finding.
+  const inputs = await Promise.all(files.map(async (file) => ({ file, bytes: await readPayloadFile(file) })));
+  const { context, json: contextJson } = await checkContext(options, flags, deps);
+
+  const payloads: CheckedPayloadJson[] = inputs.map(({ file, bytes }) => {
+    const name = payloadNameOf(file);
+    const report = preflight(bytes, { name, xenVersion, ...(context ? { context } : {}) });
+    return checkedPayloadJson(file, name, bytes.length, report);
+  });
+  const doc: CheckJson = { schema: CHECK_SCHEMA, xenVersion: formatXenVersion(xenVersion), context: contextJson, ok: payloads.every((p) => p.ok), payloads };
+  const colors = !out.json && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+  out.result(doc, () => checkText(doc, colors));
+  return doc.ok ? EXIT.OK : EXIT.FAILED;
+}
+
+export const handler = (args: [string[]], options: CheckOptions & CommonOptions, out: Output): Promise<ExitCode> => runCheck(args[0], options, out);

@@ -1,0 +1,66 @@
+/**
+ * Opening a mock hypervisor kept in a state directory: what `xlp --backend mock` and the `xlp mock`
+ * commands use, and what tests use to share one simulated hypervisor between processes.
+ */
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Clock } from './clock.js';
+import { MockStateError } from './errors.js';
+import { MockHypervisor } from './hypervisor.js';
+import { type MockIdentityInput, resolveIdentity } from './identity.js';
+import { emptyState, type PreflightFn } from './machine.js';
+import { StateDirectory, type StoreOptions } from './store.js';
+
+/** `$XDG_STATE_HOME/xen-livepatch/mock`, else `~/.local/state/xen-livepatch/mock`. */
+export function defaultMockStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env.XDG_STATE_HOME;
+  const base = xdg && xdg.startsWith('/') ? xdg : join(env.HOME || homedir(), '.local', 'state');
+  return join(base, 'xen-livepatch', 'mock');
+}
+
+/** The state directory to use: the `--mock-state` flag, else `XLP_MOCK_STATE`, else the default. */
+export function resolveMockStateDir(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(flag || env.XLP_MOCK_STATE || defaultMockStateDir(env));
+}
+
+export interface InitMockStateOptions extends StoreOptions {
+  /** Replace an existing mock hypervisor in that directory (its payloads are lost). */
+  readonly force?: boolean;
+}
+
+/** Creates a mock hypervisor with `identity` in `stateDir` (created 0700 if missing). */
+export async function initMockState(stateDir: string, identity: MockIdentityInput = {}, options: InitMockStateOptions = {}): Promise<void> {
+  const id = resolveIdentity(identity);
+  await new StateDirectory(resolve(stateDir), options).init(id, emptyState(id), { force: options.force ?? false });
+}
+
+export interface OpenMockOptions extends StoreOptions {
+  /** Default: `resolveMockStateDir()`. */
+  readonly stateDir?: string;
+  /**
+   * When the directory holds no mock yet: `create` one with `identity` (default, with the documented
+   * default identity), or fail with `MockStateError('not-initialized')`.
+   */
+  readonly ifMissing?: 'create' | 'error';
+  readonly identity?: MockIdentityInput;
+  readonly clock?: Clock;
+  readonly preflight?: PreflightFn;
+  readonly timers?: boolean;
+}
+
+/** Opens (or creates) the mock hypervisor of a state directory as a `Backend`. */
+export async function openMockBackend(options: OpenMockOptions = {}): Promise<MockHypervisor> {
+  const dir = resolveMockStateDir(options.stateDir);
+  const store = new StateDirectory(dir, options);
+  if (!(await store.exists())) {
+    if (options.ifMissing === 'error') throw new MockStateError('not-initialized', dir, `no mock hypervisor in ${dir} (create one with \`xlp mock init\`)`);
+    try {
+      await initMockState(dir, options.identity ?? {}, options);
+    } catch (e) {
+      // Another process created it first: fine, use theirs.
+      if (!(e instanceof MockStateError && e.problem === 'already-initialized')) throw e;
+    }
+  }
+  await store.peek(); // report a damaged or foreign state now, not on first use
+  return new MockHypervisor({ ...(options.clock ? { clock: options.clock } : {}), ...(options.preflight ? { preflight: options.preflight } : {}), ...(options.timers === undefined ? {} : { timers: options.timers }) }, store);
+}

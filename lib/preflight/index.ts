@@ -1,0 +1,19 @@
+/**
+ * Payload preflight: what the hypervisor would say about a payload, before it is uploaded.
+ * `preflight()` is what the mock, the workflows and `xlp check` call.
+ */
+export { preflight, firstUploadError, UNNAMED } from './preflight.js';
+export { type Rule, type RuleCode, RULE_CODES, RULES, ruleOf } from './rules.js';
+export { type NmLineError, type NmParse, formatNmSymbols, parseNmSymbols } from './symbols.js';
+export { DEFAULT_XEN_VERSION, formatXenVersion, HEAD_XEN_VERSION, parseXenVersion, xenFlavor, type XenFlavor } from './xen-version.js';
+export type {
+  CheckGroup,
+  Diagnostic,
+  LoadedPayloadInfo,
+  PreflightContext,
+  PreflightOptions,
+  PreflightReport,
+  Severity,
+  SymbolTable,
+  XenVersion,
+} from './types.js';

@@ -1,0 +1,89 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import type { Backend } from '../backend/backend.js';
+import { parseNmSymbols } from './symbols.js';
+import type { LoadedPayloadInfo, PreflightContext } from './types.js';
+
+/** Where a running hypervisor shows itself in a dom0. */
+export const XENSYMS_PATH = '/proc/xen/xensyms';
+export const PRIVCMD_PATH = '/dev/xen/privcmd';
+
+/**
+ * What reading the running system needs, injectable so it can be tested without Xen: whether this
+ * is a Xen host, a backend for `xen_version` and LIST, and the hypervisor symbol table.
+ */
+export interface SystemContextDeps {
+  isXenHost(): boolean;
+  openBackend(): Promise<Backend>;
+  /** `/proc/xen/xensyms` as text, or null when it cannot be read. */
+  readXenSymbols(): Promise<string | null>;
+}
+
+export interface SystemContext {
+  /** The context read, or null when this is not a Xen host or the hypervisor could not be reached. */
+  readonly context: PreflightContext | null;
+  /** What could not be read and why, for the report. */
+  readonly notes: readonly string[];
+}
+
+/**
+ * The real system: `/proc/xen/xensyms` or `/dev/xen/privcmd` marks a dom0; the backend is the
+ * native addon (lib/native, loaded only when needed and only if it is part of this build).
+ */
+export function defaultSystemDeps(): SystemContextDeps {
+  return {
+    isXenHost: () => existsSync(XENSYMS_PATH) || existsSync(PRIVCMD_PATH),
+    openBackend: openNativeBackend,
+    readXenSymbols: async () => readFile(XENSYMS_PATH, 'latin1').catch(() => null),
+  };
+}
+
+/** The native backend, if this build has one: imported by a computed path so the build does not need it. */
+async function openNativeBackend(): Promise<Backend> {
+  const spec = new URL('../native/index.js', import.meta.url).href;
+  let mod: { openNative?: () => Promise<Backend> | Backend };
+  try {
+    mod = (await import(spec)) as typeof mod;
+  } catch (e) {
+    throw new Error(`the native backend is not available in this build (${(e as Error).message})`);
+  }
+  if (typeof mod.openNative !== 'function') throw new Error('the native backend has no openNative()');
+  return await mod.openNative();
+}
+
+/**
+ * The context of the running hypervisor: its build-id (`xen_version`), the uploaded payloads
+ * (LIST; their build-ids and symbols are not exposed by Xen, so those checks stay offline) and its
+ * symbol table. Never throws: what fails becomes a note and the check falls back to offline.
+ */
+export async function loadSystemContext(deps: SystemContextDeps = defaultSystemDeps()): Promise<SystemContext> {
+  if (!deps.isXenHost()) return { context: null, notes: [] };
+  const notes: string[] = [];
+  let backend: Backend;
+  try {
+    backend = await deps.openBackend();
+  } catch (e) {
+    return { context: null, notes: [`this looks like a Xen host, but the hypervisor could not be reached: ${(e as Error).message}; checking offline`] };
+  }
+  try {
+    const version = await backend.xenVersion();
+    let loaded: LoadedPayloadInfo[] | undefined;
+    try {
+      loaded = (await backend.list()).map((p) => ({ name: p.name, buildId: null, symbols: [] }));
+    } catch (e) {
+      notes.push(`the uploaded payloads could not be listed: ${(e as Error).message}`);
+    }
+    const text = await deps.readXenSymbols();
+    let xenSymbols: PreflightContext['xenSymbols'];
+    if (text === null) notes.push(`${XENSYMS_PATH} could not be read: undefined symbols are not verified`);
+    else xenSymbols = parseNmSymbols(text).symbols;
+    return {
+      context: { xenBuildId: version.buildId, ...(loaded ? { loaded } : {}), ...(xenSymbols ? { xenSymbols } : {}) },
+      notes,
+    };
+  } catch (e) {
+    return { context: null, notes: [`the hypervisor could not be queried: ${(e as Error).message}; checking offline`] };
+  } finally {
+    await backend.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,125 @@
+/** The mock on a state directory: one simulated hypervisor for every handle and process. */
+import { existsSync } from 'node:fs';
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initMockState, MockStateError, openMockBackend } from '../../lib/mock/index.js';
+import { parityIdentity } from '../../lib/parity/index.js';
+import { ERRNO } from '../../lib/xen/errno.js';
+import { payloadBytes, TEST_XEN, testPayloads } from '../support/mock-payloads.js';
+
+beforeAll(async () => {
+  await testPayloads();
+});
+
+async function stateDir(identity = {}) {
+  const dir = join(await mkdtemp(join(tmpdir(), 'xlp-mock-')), 'state');
+  await initMockState(dir, parityIdentity(TEST_XEN, { quiesceMs: 0, ...identity }));
+  return dir;
+}
+const open = (dir: string) => openMockBackend({ stateDir: dir, ifMissing: 'error' });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('a mock state directory', () => {
+  it('is one hypervisor for every handle: payloads, stack, hooks and the log', async () => {
+    const dir = await stateDir();
+    const a = await open(dir);
+    const b = await open(dir);
+    await a.upload('pp', await payloadBytes('prepost_hooks'));
+    await b.setHook({ payload: 'pp', kind: 'prerevert' }, { rc: [-1, 0] });
+    await b.action('pp', 'APPLY');
+    expect(await a.get('pp')).toEqual({ state: 'APPLIED', rc: 0 });
+    await expect(a.action('pp', 'REVERT')).rejects.toMatchObject({ code: 'EPERM' });
+    await b.action('pp', 'REVERT');
+    expect(await a.get('pp')).toEqual({ state: 'CHECKED', rc: 0 });
+    expect((await a.hookCalls()).map((c) => [c.kind, c.rc])).toEqual([
+      ['preapply', 0],
+      ['postapply', null],
+      ['prerevert', -1],
+      ['prerevert', 0],
+      ['postrevert', null],
+    ]);
+    // Console indexes are per handle.
+    expect(await a.readConsole({ incremental: true })).toContain('pre-revert hook failed (rc=-1)');
+    expect(await a.readConsole({ incremental: true })).toBe('');
+    expect(await b.readConsole({ incremental: true })).toContain('pre-revert hook failed (rc=-1)');
+  });
+
+  it('keeps the console lines of refused calls', async () => {
+    const dir = await stateDir();
+    const a = await open(dir);
+    const b = await open(dir);
+    await a.upload('hw', await payloadBytes('hello_world'));
+    await a.upload('bye', await payloadBytes('bye_world'));
+    await expect(a.action('bye', 'APPLY')).rejects.toMatchObject({ code: 'EINVAL' });
+    await a.action('hw', 'APPLY');
+    await a.action('bye', 'APPLY');
+    await expect(a.action('hw', 'REVERT')).rejects.toMatchObject({ code: 'EBUSY' });
+    const text = await b.readConsole();
+    expect(text).toContain('(XEN) livepatch: bye: check against hypervisor build-id failed\n');
+    expect(text).toContain("(XEN) livepatch: hw: can't unload. Top is bye\n");
+  });
+
+  it('completes pending work in whichever process touches it next', async () => {
+    const dir = await stateDir({ quiesceMs: 40 });
+    const a = await openMockBackend({ stateDir: dir, timers: false });
+    const b = await openMockBackend({ stateDir: dir, timers: false });
+    await a.upload('nop', await payloadBytes('nop'));
+    await a.action('nop', 'APPLY');
+    expect(await b.get('nop')).toEqual({ state: 'CHECKED', rc: -ERRNO.EAGAIN });
+    await sleep(60);
+    expect(await b.get('nop')).toEqual({ state: 'APPLIED', rc: 0 });
+    expect(await a.readConsole()).toContain('nop finished APPLY with rc=0');
+  });
+
+  it('keeps payload bytes in the directory and drops them on unload', async () => {
+    const dir = await stateDir();
+    const a = await open(dir);
+    await a.upload('nop', await payloadBytes('nop'));
+    const [sha] = await readdir(join(dir, 'payloads'));
+    expect(new Uint8Array(await readFile(join(dir, 'payloads', sha!)))).toEqual(await payloadBytes('nop'));
+    await a.action('nop', 'UNLOAD');
+    expect(await readdir(join(dir, 'payloads'))).toEqual([]);
+  });
+
+  it('refuses to initialise over an existing state unless forced', async () => {
+    const dir = await stateDir();
+    await expect(initMockState(dir, {})).rejects.toMatchObject({ problem: 'already-initialized' });
+    await initMockState(dir, { buildId: 'aa' }, { force: true });
+    expect((await (await open(dir)).xenVersion()).buildId).toBe('aa');
+  });
+
+  it('reports a damaged, foreign or newer state, and never resets it', async () => {
+    const cases: [string, (dir: string) => Promise<void>][] = [
+      ['corrupt', (d) => writeFile(join(d, 'state.json'), '{"magic": "xen-livepatch/mock-state", "schema": 1, "identity": {')],
+      ['foreign', (d) => writeFile(join(d, 'state.json'), '{"hello": "world"}')],
+      ['schema-version', (d) => writeFile(join(d, 'state.json'), '{"magic": "xen-livepatch/mock-state", "schema": 99}')],
+      ['corrupt', (d) => writeFile(join(d, 'state.json'), '{"magic": "xen-livepatch/mock-state", "schema": 1, "identity": {}, "machine": {}}')],
+    ];
+    for (const [problem, damage] of cases) {
+      const dir = await stateDir();
+      await damage(dir);
+      const before = await readFile(join(dir, 'state.json'), 'utf8');
+      await expect(open(dir)).rejects.toMatchObject({ name: 'MockStateError', problem });
+      expect(await readFile(join(dir, 'state.json'), 'utf8')).toBe(before);
+    }
+    // A payload file gone missing.
+    const dir = await stateDir();
+    const a = await open(dir);
+    await a.upload('nop', await payloadBytes('nop'));
+    await rm(join(dir, 'payloads'), { recursive: true });
+    await expect(open(dir)).rejects.toMatchObject({ problem: 'corrupt', message: expect.stringMatching(/bytes of payload nop/) });
+  });
+
+  it('refuses an unsafe directory and a missing one when asked not to create it', async () => {
+    const dir = await stateDir();
+    await chmod(dir, 0o777);
+    await expect(open(dir)).rejects.toMatchObject({ problem: 'unsafe' });
+    const missing = join(await mkdtemp(join(tmpdir(), 'xlp-mock-')), 'none');
+    await expect(open(missing)).rejects.toBeInstanceOf(MockStateError);
+    expect(existsSync(missing)).toBe(false);
+    const created = await openMockBackend({ stateDir: missing });
+    expect((await created.xenVersion()).buildId).toBe('10c81f752771eb7e8a6f58df93222a39cbbf93fb');
+  });
+});
