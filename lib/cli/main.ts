@@ -27,6 +27,23 @@ function common(cmd: Command): Command {
     .addOption(new Option('-q, --quiet', 'print nothing but errors'));
 }
 
+/** Options of every command that talks to a hypervisor. */
+function withBackend(cmd: Command): Command {
+  return common(cmd)
+    .addOption(new Option('--backend <kind>', 'native (libxenctrl, on a Xen dom0) or mock (the simulator)').env('XLP_BACKEND'))
+    .addOption(new Option('--mock-state <dir>', "the mock hypervisor's state directory (default $XDG_STATE_HOME/xen-livepatch/mock)").env('XLP_MOCK_STATE'))
+    .addOption(new Option('--state-dir <dir>', 'where the host lock, journal and payload registry live'))
+    .addOption(new Option('--lock-timeout <duration>', 'how long to wait for another xlp holding the host lock (default 10s)'))
+    .addOption(new Option('--timeout <duration>', 'how long to wait for an action to complete (default 30s)'));
+}
+
+/** Options of the commands that apply, revert, replace or unload. */
+function withAction(cmd: Command): Command {
+  return withBackend(cmd)
+    .addOption(new Option('--dry-run', 'print the plan (steps and the hooks that will run, in order) and change nothing'))
+    .addOption(new Option('--quiesce-timeout <duration>', "the hypervisor's own timeout for the quiesce (default Xen's 30ms)"));
+}
+
 export function buildProgram(onExit: (code: ExitCode) => void): Command {
   const program = new Command('xlp')
     .description('Xen livepatch: upload, apply, revert, replace and inspect hypervisor live patches')
@@ -53,7 +70,73 @@ export function buildProgram(onExit: (code: ExitCode) => void): Command {
       }
     };
 
-  // Commands are registered here, one block each: common(program.command(name))...action(action(load)).
+  withBackend(program.command('list'))
+    .description('list every loaded payload with its state, rc and metadata')
+    .action(action(async () => (await import('./commands/list.js')).list));
+
+  withBackend(program.command('status'))
+    .description("one payload's state and rc")
+    .argument('<name>')
+    .action(action(async () => (await import('./commands/status.js')).status));
+
+  withAction(program.command('upload'))
+    .description('preflight and upload a payload (it is CHECKED, not applied)')
+    .argument('<name>')
+    .argument('<file>')
+    .option('--force', 'upload despite preflight errors (never despite a fatal finding)')
+    .action(action(async () => (await import('./commands/upload.js')).upload));
+
+  withAction(program.command('apply'))
+    .description('apply an uploaded payload and wait for the hypervisor to finish')
+    .argument('<name>')
+    .option('--nodeps', 'skip the build-id dependency check')
+    .action(action(async () => (await import('./commands/apply.js')).apply));
+
+  withAction(program.command('revert'))
+    .description('revert an applied payload (it must be the top of the stack)')
+    .argument('<name>')
+    .action(action(async () => (await import('./commands/revert.js')).revert));
+
+  withAction(program.command('replace'))
+    .description('replace every applied payload with this one')
+    .argument('<name>')
+    .option('--sequential', 'revert the stack top-first, then apply, running every hook (for payloads with vetoing hooks)')
+    .option('--force', 'with --sequential: go ahead even if a reverted payload could not be restored on failure')
+    .option('--nodeps', 'with --sequential: apply the new payload without the dependency check')
+    .action(action(async () => (await import('./commands/replace.js')).replace));
+
+  withAction(program.command('unload'))
+    .description('unload a payload that is not applied')
+    .argument('<name>')
+    .action(action(async () => (await import('./commands/unload.js')).unload));
+
+  withAction(program.command('load'))
+    .description('preflight, upload and apply a payload file; unloaded again if the apply fails')
+    .argument('<file>')
+    .option('--name <name>', "payload name (default: the file's basename without its extension)")
+    .option('--nodeps', 'skip the build-id dependency check')
+    .option('--force', 'upload despite preflight errors (never despite a fatal finding)')
+    .option('--keep', 'leave the payload uploaded if the apply fails')
+    .action(action(async () => (await import('./commands/load.js')).load));
+
+  withBackend(program.command('stack'))
+    .description("the applied stack, bottom to top, with build-ids and dependencies from the hypervisor's x dump")
+    .action(action(async () => (await import('./commands/stack.js')).stack));
+
+  withBackend(program.command('log'))
+    .description("the hypervisor's livepatch console lines")
+    .argument('[name]', 'only the lines about this payload')
+    .action(action(async () => (await import('./commands/log.js')).log));
+
+  withBackend(program.command('info'))
+    .description('the backend, Xen version and build-id')
+    .action(action(async () => (await import('./commands/info.js')).info));
+
+  withBackend(program.command('recover'))
+    .description('roll back (or, with --complete, finish) a workflow that was interrupted')
+    .option('--complete', 'finish the interrupted plan instead of rolling it back')
+    .option('--dry-run', 'show the pending journal and change nothing')
+    .action(action(async () => (await import('./commands/recover.js')).recover));
 
   common(program.command('check'))
     .description('read payloads and report every reason the hypervisor would refuse (or crash on) them')

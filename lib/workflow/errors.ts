@@ -21,6 +21,8 @@ export abstract class WorkflowError extends Error {
   readonly errno: number | undefined;
   /** The hypervisor's console lines about this payload during the operation, as printed. */
   readonly consoleLines: readonly string[];
+  /** What the workflow did about the failure (rolled back, left for `xlp recover`, ...). */
+  readonly notes: string[] = [];
 
   constructor(message: string, options: { payload?: string; errno?: number; consoleLines?: readonly string[] } = {}) {
     super(message);
@@ -36,7 +38,7 @@ export abstract class WorkflowError extends Error {
 
   /** Lines worth showing under the message (the console lines, by default). */
   details(): string[] {
-    return this.consoleLines.map((l) => `console: ${l}`);
+    return [...this.notes, ...this.consoleLines.map((l) => `console: ${l}`)];
   }
 
   /** The error as the JSON `error` object of the CLI's schema. */
@@ -49,6 +51,7 @@ export abstract class WorkflowError extends Error {
       kind: this.name,
       ...this.extra(),
       console: this.consoleLines,
+      ...(this.notes.length ? { notes: this.notes } : {}),
     };
   }
 }
@@ -197,9 +200,9 @@ export class PreflightError extends WorkflowError {
   }
 
   override details(): string[] {
-    return this.diagnostics
+    return [...this.notes, ...this.diagnostics
       .filter((d) => d.severity !== 'info')
-      .map((d) => `${d.severity} ${d.code}${d.errno ? ` (${errnoCode(d.errno)})` : ''}${d.section ? ` [${d.section}]` : ''}: ${d.message}`);
+      .map((d) => `${d.severity} ${d.code}${d.errno ? ` (${errnoCode(d.errno)})` : ''}${d.section ? ` [${d.section}]` : ''}: ${d.message}`)];
   }
 }
 
@@ -281,4 +284,17 @@ export class RefusedError extends WorkflowError {
   override readonly name = 'RefusedError';
   readonly code = 'REFUSED' as const;
   readonly category = 'failed' as const;
+}
+
+/** UPLOAD was refused by the hypervisor (preflight found nothing, or was overridden). */
+export class UploadFailedError extends WorkflowError {
+  override readonly name = 'UploadFailedError';
+  readonly code: ErrnoCode;
+  readonly category;
+
+  constructor(payload: string, errno: number, reason: string, consoleLines: readonly string[]) {
+    super(`upload of ${JSON.stringify(payload)} failed: ${reason}`, { payload, errno, consoleLines });
+    this.code = errnoCode(errno);
+    this.category = this.code === 'EBUSY' ? ('busy' as const) : ('failed' as const);
+  }
 }

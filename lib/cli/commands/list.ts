@@ -1,0 +1,23 @@
+import { EXIT, type ExitCode } from '../exit-codes.js';
+import type { Output } from '../output.js';
+import { listEntryJson, metadataStrings, rcText } from '../render.js';
+import { type BackendOptions, openLivepatcher } from '../session.js';
+import { table } from '../table.js';
+
+export async function list(_args: [], options: BackendOptions, out: Output): Promise<ExitCode> {
+  const { lp, done } = await openLivepatcher(options, out);
+  try {
+    const payloads = await lp.list();
+    out.result({ payloads: payloads.map(listEntryJson) }, () =>
+      payloads.length === 0
+        ? 'no payloads loaded'
+        : table(
+            ['NAME', 'STATE', 'RC', 'METADATA'],
+            payloads.map((p) => [p.name, p.state, rcText(p), metadataStrings(p.metadata).join(';')]),
+          ),
+    );
+    return EXIT.OK;
+  } finally {
+    await done();
+  }
+}

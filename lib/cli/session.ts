@@ -1,0 +1,118 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Backend } from '../backend/backend.js';
+import type { SymbolTable } from '../preflight/types.js';
+import { PRIVCMD_PATH as PRIVCMD, XENSYMS_PATH as XENSYMS } from '../preflight/system-context.js';
+import { defaultStateDir } from '../workflow/state-dir.js';
+import { Livepatcher } from '../workflow/livepatcher.js';
+import type { ProgressEvent } from '../workflow/progress.js';
+import { XenUnavailableError } from '../xen/errors.js';
+import type { Output } from './output.js';
+import { type BackendChoice, parseBackend, parseDuration } from './parse.js';
+import { Spinner } from './spinner.js';
+
+/** The options every command that talks to a hypervisor takes. */
+export interface BackendOptions {
+  readonly backend?: string;
+  readonly mockState?: string;
+  readonly stateDir?: string;
+  readonly lockTimeout?: string;
+  readonly timeout?: string;
+}
+
+export interface OpenedBackend {
+  readonly backend: Backend;
+  readonly kind: BackendChoice;
+  /** The workflows' state directory (lock, journal, registry). */
+  readonly stateDir: string;
+  /** The mock's state directory, for the mock backend. */
+  readonly mockStateDir?: string;
+  readonly xenSymbols: () => Promise<SymbolTable | undefined>;
+}
+
+
+/** True on a Xen dom0, where the native backend can work. */
+export function isXenDom0(): boolean {
+  return existsSync(PRIVCMD);
+}
+
+export function chooseBackend(options: BackendOptions): BackendChoice {
+  if (options.backend) return parseBackend(options.backend, '--backend');
+  if (process.env.XLP_BACKEND) return parseBackend(process.env.XLP_BACKEND, 'XLP_BACKEND');
+  if (isXenDom0()) return 'native';
+  throw new XenUnavailableError(
+    'not-xen',
+    `this machine is not a Xen dom0 (${PRIVCMD} is missing); to use the simulator, pass --backend mock or set XLP_BACKEND=mock`,
+  );
+}
+
+async function readXensyms(): Promise<SymbolTable | undefined> {
+  let text: string;
+  try {
+    text = await readFile(XENSYMS, 'latin1');
+  } catch {
+    return undefined;
+  }
+  const { parseNmSymbols } = await import('../preflight/symbols.js');
+  return parseNmSymbols(text).symbols;
+}
+
+export async function openBackend(options: BackendOptions): Promise<OpenedBackend> {
+  const kind = chooseBackend(options);
+  if (kind === 'native') {
+    const { openNative } = await import('../native/index.js');
+    const backend = await openNative();
+    return { backend, kind, stateDir: options.stateDir ?? defaultStateDir(), xenSymbols: readXensyms };
+  }
+  const { openMockBackend, resolveMockStateDir } = await import('../mock/index.js');
+  const mockStateDir = resolveMockStateDir(options.mockState);
+  const backend = await openMockBackend({ stateDir: mockStateDir });
+  // The mock resolves undefined symbols against its own identity; preflight needs no table here.
+  return { backend, kind, stateDir: options.stateDir ?? join(mockStateDir, 'workflow'), mockStateDir, xenSymbols: async () => undefined };
+}
+
+/** Opens a Livepatcher for a command, with its progress shown the way the output mode wants. */
+export async function openLivepatcher(options: BackendOptions, out: Output): Promise<{ lp: Livepatcher; opened: OpenedBackend; done: () => Promise<void> }> {
+  const opened = await openBackend(options);
+  const lp = await Livepatcher.open({
+    backend: opened.backend,
+    stateDir: opened.stateDir,
+    xenSymbols: opened.xenSymbols,
+    ...(options.lockTimeout ? { lockTimeoutMs: parseDuration(options.lockTimeout, '--lock-timeout') } : {}),
+    ...(options.timeout ? { waitTimeoutMs: parseDuration(options.timeout, '--timeout') } : {}),
+  });
+  const spinner = out.interactive ? new Spinner() : null;
+  lp.on('progress', (e) => showProgress(e, out, spinner));
+  return {
+    lp,
+    opened,
+    done: async () => {
+      spinner?.stop();
+      await lp.close();
+    },
+  };
+}
+
+function showProgress(e: ProgressEvent, out: Output, spinner: Spinner | null): void {
+  switch (e.phase) {
+    case 'hook': {
+      const what = e.vetoed ? `vetoed (rc=${e.rc})` : e.rc === undefined ? 'called' : `called with rc=${e.rc}`;
+      spinner?.stop();
+      out.info(`  ${e.hook} hook of ${e.payload}: ${what}`);
+      return;
+    }
+    case 'step':
+      spinner?.stop();
+      out.info(`step ${e.index}/${e.total}: ${e.description}`);
+      return;
+    case 'done':
+      spinner?.stop();
+      return;
+    case 'waiting':
+      spinner?.update(`waiting for ${e.action} of ${e.payload} (${Math.round(e.elapsedMs)} ms)`);
+      return;
+    default:
+      spinner?.update(`${e.phase} ${e.payload}`);
+  }
+}

@@ -1,0 +1,28 @@
+import { PAYLOAD_NAME_MAX } from '../xen/domain.js';
+import { ERRNO } from '../xen/errno.js';
+import { WorkflowError } from './errors.js';
+
+/**
+ * The names the workflows accept. Xen itself takes any bytes but NUL, but a name with control
+ * characters would garble console lines (which the workflows read to explain failures) and the
+ * logs operators read, and an empty name can only be a mistake.
+ */
+export class InvalidNameError extends WorkflowError {
+  override readonly name = 'InvalidNameError';
+  readonly code = 'EINVAL' as const;
+  readonly category = 'failed' as const;
+}
+
+const encoder = new TextEncoder();
+
+export function validatePayloadName(name: string): void {
+  if (typeof name !== 'string' || name.length === 0) throw new InvalidNameError('a payload name must be a non-empty string', { errno: ERRNO.EINVAL });
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(name)) {
+    throw new InvalidNameError(`payload name ${JSON.stringify(name)} contains a control character`, { payload: name, errno: ERRNO.EINVAL });
+  }
+  const bytes = encoder.encode(name).length;
+  if (bytes > PAYLOAD_NAME_MAX) {
+    throw new InvalidNameError(`payload name is ${bytes} bytes; Xen takes at most ${PAYLOAD_NAME_MAX}`, { payload: name, errno: ERRNO.EINVAL });
+  }
+}

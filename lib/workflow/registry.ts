@@ -1,0 +1,130 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../fs/atomic-write.js';
+import type { Payload } from '../payload/model.js';
+import type { BuildIdHex, HookKind } from '../xen/domain.js';
+
+/**
+ * What this tool knows about the payloads it uploaded, kept in the state directory: the facts the
+ * hypervisor cannot report (hooks, safe-to-reapply, symbols) and the payload bytes, which a
+ * sequential REPLACE needs to restore a reverted payload that Xen will not apply twice.
+ * A record is trusted only while its build-id matches what the hypervisor holds under that name.
+ */
+export interface RegistryRecord {
+  readonly version: 1;
+  readonly name: string;
+  readonly buildId: BuildIdHex | null;
+  readonly depends: BuildIdHex | null;
+  readonly xenDepends: BuildIdHex | null;
+  /** Enabled hooks (null pointers left out), in section order. */
+  readonly hooks: readonly { readonly kind: HookKind; readonly symbol: string | null }[];
+  readonly vetoingHooks: readonly HookKind[];
+  readonly safeToReapply: boolean;
+  readonly funcs: readonly (string | null)[];
+  /** Symbols the payload adds to the hypervisor's table (for undefined-symbol checks of later uploads). */
+  readonly symbols: readonly string[];
+  readonly size: number;
+  readonly sha256: string;
+  readonly uploadedAt: string;
+  /** Set when this tool applied it; orders payloads applied with --nodeps. */
+  readonly appliedSeq?: number;
+}
+
+function fileStem(name: string): string {
+  // Payload names may hold any byte but NUL, so they never become file names themselves.
+  return createHash('sha256').update(name).digest('hex').slice(0, 32);
+}
+
+export class PayloadRegistry {
+  constructor(private readonly dir: string) {}
+
+  private paths(name: string): { json: string; bytes: string } {
+    const stem = join(this.dir, fileStem(name));
+    return { json: `${stem}.json`, bytes: `${stem}.livepatch` };
+  }
+
+  async record(name: string, bytes: Uint8Array, payload: Payload): Promise<RegistryRecord> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const rec: RegistryRecord = {
+      version: 1,
+      name,
+      buildId: payload.buildId,
+      depends: payload.depends,
+      xenDepends: payload.xenDepends,
+      hooks: payload.hooks.filter((h) => !h.isNull).map((h) => ({ kind: h.kind, symbol: h.symbol })),
+      vetoingHooks: payload.vetoingHooks,
+      safeToReapply: payload.safeToReapply,
+      funcs: payload.funcs.map((f) => f.name),
+      symbols: payload.symbols.map((s) => s.name),
+      size: bytes.length,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      uploadedAt: new Date().toISOString(),
+    };
+    const p = this.paths(name);
+    await writeFileAtomic(p.bytes, bytes);
+    await writeFileAtomic(p.json, `${JSON.stringify(rec, null, 2)}\n`);
+    return rec;
+  }
+
+  async get(name: string): Promise<RegistryRecord | null> {
+    try {
+      const rec = JSON.parse(await readFile(this.paths(name).json, 'utf8')) as RegistryRecord;
+      return rec.version === 1 && rec.name === name ? rec : null;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || e instanceof SyntaxError) return null;
+      throw e;
+    }
+  }
+
+  /** The uploaded bytes, verified against the recorded hash. */
+  async bytes(name: string): Promise<Uint8Array | null> {
+    const rec = await this.get(name);
+    if (!rec) return null;
+    try {
+      const data = await readFile(this.paths(name).bytes);
+      return createHash('sha256').update(data).digest('hex') === rec.sha256 ? data : null;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw e;
+    }
+  }
+
+  async markApplied(name: string): Promise<void> {
+    const rec = await this.get(name);
+    if (rec) await writeFileAtomic(this.paths(name).json, `${JSON.stringify({ ...rec, appliedSeq: Date.now() }, null, 2)}\n`);
+  }
+
+  async forget(name: string): Promise<void> {
+    const p = this.paths(name);
+    await rm(p.json, { force: true });
+    await rm(p.bytes, { force: true });
+  }
+
+  async all(): Promise<RegistryRecord[]> {
+    let files: string[];
+    try {
+      files = await readdir(this.dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+    const out: RegistryRecord[] = [];
+    for (const f of files.filter((f) => f.endsWith('.json'))) {
+      try {
+        const rec = JSON.parse(await readFile(join(this.dir, f), 'utf8')) as RegistryRecord;
+        if (rec.version === 1) out.push(rec);
+      } catch {
+        // A record we cannot read is a record we do not trust.
+      }
+    }
+    return out;
+  }
+}
+
+/** Hook kinds with their multiplicity, as the planner wants them. */
+export function hookInventory(rec: Pick<RegistryRecord, 'hooks'>): Map<HookKind, number> {
+  const m = new Map<HookKind, number>();
+  for (const h of rec.hooks) m.set(h.kind, (m.get(h.kind) ?? 0) + 1);
+  return m;
+}

@@ -1,0 +1,13 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * Where the workflows keep their state (host lock, journal, registry of uploaded payloads):
+ * /var/lib/xen-livepatch for root (the dom0 case), else $XDG_STATE_HOME/xen-livepatch. The
+ * directory itself is created and checked by `ensurePrivateDir` (0700, no symlink, own uid).
+ */
+export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (process.getuid?.() === 0) return '/var/lib/xen-livepatch';
+  const base = env.XDG_STATE_HOME?.startsWith('/') ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
+  return join(base, 'xen-livepatch');
+}
