@@ -2,7 +2,7 @@
 // `npm run demo`: the main job, on the mock hypervisor, with the payloads shipped in examples/.
 // Each step runs the real `xlp` command line and checks the exit code it documents.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,8 +17,12 @@ let failures = 0;
 function xlp_(args, expect, why) {
   console.log(`\n# ${why}`);
   console.log(`$ xlp ${args.join(' ')}`);
-  const r = spawnSync(process.execPath, [xlp, ...args], { env, encoding: 'utf8' });
-  const text = (r.stdout + r.stderr).trimEnd();
+  // stdout and stderr share one file so the lines keep the order in which xlp wrote them.
+  const log = join(state, 'output.txt');
+  const fd = openSync(log, 'w');
+  const r = spawnSync(process.execPath, [xlp, ...args], { env, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  const text = readFileSync(log, 'utf8').trimEnd();
   if (text) console.log(text.replace(/^/gm, '  '));
   if (r.status !== expect) {
     failures++;
@@ -29,7 +33,7 @@ function xlp_(args, expect, why) {
 }
 
 console.log(`xen-livepatch demo on the mock hypervisor (state in ${state})`);
-xlp_(['mock', 'init'], 0, 'create a simulated Xen 4.17 hypervisor');
+xlp_(['mock', 'init', '--loglvl', 'all'], 0, 'create a simulated Xen 4.17 hypervisor that shows every console line');
 xlp_(['info'], 0, 'which hypervisor are we talking to');
 xlp_(['check', payload('guarded')], 0, 'preflight a payload before anything touches the hypervisor');
 xlp_(['load', payload('hello')], 0, 'upload and apply a payload with load/unload hooks');

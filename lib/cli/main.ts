@@ -154,7 +154,7 @@ export function buildProgram(onExit: (code: ExitCode) => void): Command {
   const mockCmd = () => import('./commands/mock.js');
   mockState(mock.command('init'))
     .description('create a mock hypervisor with the given identity')
-    .option('--build-id <hex>', "the simulated hypervisor's build-id (payloads must be built for it)")
+    .option('--build-id <hex>', "the simulated hypervisor's build-id (payloads must be built for it; default 10c81f752771eb7e8a6f58df93222a39cbbf93fb)")
     .option('--no-build-id', 'simulate a hypervisor built without a build-id')
     .option('--xen-version <version>', 'Xen version whose semantics to follow (4.14 and later)', '4.17')
     .option('--symbols <file>', 'hypervisor symbol table in nm format (e.g. a copy of /proc/xen/xensyms)')

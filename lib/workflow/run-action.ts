@@ -171,9 +171,12 @@ export async function runAction(
   }
   const status = waited.status;
   // Xen prints the post-hook and "finished" lines just after the status changes; wait briefly for
-  // them so the result (and any error) carries the whole story. A refused re-apply runs no work.
+  // them so the result (and any error) carries the whole story. They are INFO lines: at Xen's
+  // release default loglvl none of this action's INFO lines show, and then there is nothing to
+  // wait for. A refused re-apply runs no work and prints no "finished".
+  const infoLogged = transcript.events.some((e) => e.kind !== 'not-reapplyable' && e.kind !== 'hook-veto');
   const graceEnd = performance.now() + FINISH_GRACE_MS;
-  while (ctx.console.available && !transcript.find('finished', name) && !transcript.find('not-reapplyable', name) && performance.now() < graceEnd) {
+  while (infoLogged && !transcript.find('finished', name) && performance.now() < graceEnd) {
     await new Promise((r) => setTimeout(r, 2));
     await transcript.collect();
   }

@@ -143,7 +143,9 @@ export async function buildPayload(spec: PayloadSpec, options: BuildOptions = {}
 
 async function compileAndLink(spec: PayloadSpec, work: string): Promise<void> {
   const objects: string[] = [];
-  const defines = Object.entries(spec.defines ?? {}).map(([k, v]) => `-D${k}=${v}`);
+  // Symbols the header's macros define are suffixed with the payload's name unless told otherwise.
+  const tag = { XLP_TAG: `_${spec.name.replace(/[^A-Za-z0-9_]/g, '_')}`, ...spec.defines };
+  const defines = Object.entries(tag).map(([k, v]) => `-D${k}=${v}`);
   for (const [i, src] of spec.sources.entries()) {
     const obj = join(work, `${i}.o`);
     await run('gcc', [...PAYLOAD_CFLAGS, ...defines, '-I', PAYLOAD_INCLUDE_DIR, '-include', 'livepatch.h', '-c', src, '-o', obj]);

@@ -39,7 +39,6 @@ function number(text: string | undefined, what: string): number | undefined {
 
 export async function init(_args: [], o: InitOptions, out: Output): Promise<ExitCode> {
   const dir = resolveMockStateDir(o.mockState);
-  if (o.buildId === undefined || o.buildId === true as unknown) throw new UsageError('--build-id HEX is required (the hypervisor build-id payloads are built for), or --no-build-id');
   const memory: Record<string, string> = {};
   for (const m of o.memory ?? []) {
     const eq = m.indexOf('=');
@@ -50,7 +49,8 @@ export async function init(_args: [], o: InitOptions, out: Output): Promise<Exit
   const rendezvousNs = number(o.rendezvousNs, '--rendezvous-ns');
   const cpus = number(o.cpus, '--cpus');
   const identity = {
-    buildId: o.buildId === false ? null : o.buildId,
+    // Without --build-id the documented default identity's build-id is used (DEFAULT_MOCK_BUILD_ID).
+    ...(o.buildId === false ? { buildId: null } : typeof o.buildId === 'string' ? { buildId: o.buildId } : {}),
     ...(o.xenVersion ? { version: parseXenVersion(o.xenVersion) } : {}),
     ...(o.symbols ? { symbols: await readNmSymbols(o.symbols) } : {}),
     ...(quiesceMs === undefined ? {} : { quiesceMs }),
