@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 #include <limits>
+#include <optional>
 
 namespace xlp {
 namespace {
@@ -18,6 +19,17 @@ constexpr uint64_t kMetadataHeadroom = 64 * 1024;
 // Far beyond any real system (payloads are hand-made hot fixes), but keeps allocations bounded.
 constexpr unsigned kMaxPayloads = 1u << 16;
 constexpr uint64_t kMaxBuffer = 512ull << 20;
+
+bool SamePayloads(const std::vector<ListedPayload>& a, const std::vector<ListedPayload>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i].name != b[i].name || a[i].state != b[i].state || a[i].rc != b[i].rc ||
+        a[i].metadata != b[i].metadata) {
+      return false;
+    }
+  }
+  return true;
+}
 
 struct Sizes {
   unsigned nr = 0;
@@ -81,13 +93,19 @@ bool Parse(const Sizes& probed, const Buffers& b, std::vector<ListedPayload>* ou
 }  // namespace
 
 // Races with uploads and unloads (Xen bumps its list version on both) are detected by:
-// - libxenctrl's own version check between its pages (EBUSY after its retries, or a torn result);
+// - libxenctrl's own version check between its pages (EBUSY after its retries);
 // - `left` > 0 (the list grew: Xen had more than the `nr` entries we asked for);
 // - `done` < nr (the list shrank);
 // - ENOBUFS (Xen 4.21+: names or metadata no longer fit the sizes we passed in);
 // - a second size probe after the list that differs from the first;
-// - Parse() rejecting lengths that do not add up.
-// Each restarts the whole probe+list, at most kListAttempts times, then we report EBUSY.
+// - Parse() rejecting lengths that do not add up;
+// - and, for what none of these can see, two consecutive reads that must agree. When libxenctrl
+//   restarts a walk itself it neither rewinds Xen's index nor its output offsets, so with names
+//   and metadata of uniform lengths a torn walk passes every check above while pairing names
+//   with the states of other payloads. A torn walk does not repeat identically.
+// Any of these restarts the whole probe+list, at most kListAttempts times, then we report EBUSY.
+// Apply and revert do not bump the version, so a state that changes between the two reads (an
+// action completing) costs one more read.
 //
 // The race that remains, on Xen before 4.21: Xen ignores the buffer sizes we pass and writes every
 // name and metadata blob of the `nr` entries it returns. Names cannot overflow (at most `nr`
@@ -97,10 +115,11 @@ bool Parse(const Sizes& probed, const Buffers& b, std::vector<ListedPayload>* ou
 // metadata buffer. Nothing on the caller's side can prevent it; 4.21 closed it with ENOBUFS.
 ListResult ListAll(const XenctrlApi& api, abi::XcInterface* xch) {
   ListResult result;
+  std::optional<std::vector<ListedPayload>> previous;
   for (unsigned attempt = 0; attempt < kListAttempts; ++attempt) {
     Sizes before;
     if ((result.error = Probe(api, xch, &before)) != 0) return result;
-    if (before.nr == 0) return result;
+    if (before.nr == 0) return result;  // nothing was walked, so nothing can be torn
     if (before.nr > kMaxPayloads) {
       result.error = ENOMEM;
       return result;
@@ -117,13 +136,14 @@ ListResult ListAll(const XenctrlApi& api, abi::XcInterface* xch) {
     unsigned left = 0;
     errno = 0;
     // The sizes we pass are our buffer capacities: Xen 4.21+ checks against them (ENOBUFS), and
-    // older libxenctrl sizes its bounce buffers from them.
+    // libxenctrl sizes its bounce buffers from them (and copies them back whole on its retries).
     const int rc = api.livepatch_list(
         xch, before.nr, 0, b.info.data(), b.names.data(), b.len.data(),
         static_cast<uint32_t>(name_cap), b.metadata.data(), b.meta_len.data(),
         static_cast<uint32_t>(meta_cap), &done, &left);
     if (rc != 0) {
       const int err = CurrentErrno();
+      previous.reset();
       if (err == EBUSY || err == ENOBUFS) continue;
       // Other errors (EINVAL when the list shrank under Xen's index, ...) are only a race if the
       // list did change; otherwise they are the answer.
@@ -132,13 +152,19 @@ ListResult ListAll(const XenctrlApi& api, abi::XcInterface* xch) {
       result.error = err;
       return result;
     }
-    if (done != before.nr || left != 0) continue;
-
+    std::vector<ListedPayload> read;
     Sizes after;
-    if ((result.error = Probe(api, xch, &after)) != 0) return result;
-    if (after != before) continue;
-    if (!Parse(before, b, &result.payloads)) continue;
-    return result;
+    if (done != before.nr || left != 0 || (result.error = Probe(api, xch, &after)) != 0 ||
+        after != before || !Parse(before, b, &read)) {
+      if (result.error != 0) return result;
+      previous.reset();
+      continue;
+    }
+    if (previous && SamePayloads(*previous, read)) {
+      result.payloads = std::move(read);
+      return result;
+    }
+    previous = std::move(read);
   }
   result.payloads.clear();
   result.error = EBUSY;

@@ -271,6 +271,22 @@ FAKE_EXPORT int xc_livepatch_list_get_sizes(xc_interface *xch, unsigned int *nr,
 #endif
 
 /*
+ * What libxenctrl's bounce buffers leave in the caller's buffers when it retries a page (E2BIG,
+ * version change): it copies the whole bounce buffers back, so beyond what Xen wrote the caller
+ * gets whatever the buffers held before. Here that is a recognisable filler.
+ */
+static void stale_copy_back(struct xen_livepatch_status *info, char *name, uint32_t *len,
+                            char *metadata, uint32_t *metadata_len, uint32_t nr,
+                            uint32_t name_room, uint32_t meta_room, uint32_t name_written,
+                            uint32_t meta_written) {
+  memset(info, 0xa5, nr * sizeof *info);
+  memset(len, 0xa5, nr * sizeof *len);
+  memset(metadata_len, 0xa5, nr * sizeof *metadata_len);
+  if (name_room > name_written) memset(name + name_written, 0xa5, name_room - name_written);
+  if (meta_room > meta_written) memset(metadata + meta_written, 0xa5, meta_room - meta_written);
+}
+
+/*
  * The walk as libxenctrl does it: pages of min(max - done, batch) entries; on E2BIG the batch
  * halves (giving up at 1); when the list version changes between pages it starts again with
  * done = 0, at most four times before EBUSY -- keeping the hypervisor index and its offsets into
@@ -318,6 +334,8 @@ FAKE_EXPORT int xc_livepatch_list(xc_interface *xch, const unsigned int max,
     rc = list_sysctl(xch, &op);
     if (rc < 0 && errno == E2BIG) {
       if (batch <= 1) break;
+      stale_copy_back(info + *done, name + name_off, len + *done, metadata + meta_off,
+                      metadata_len + *done, asked, name_room, meta_room, 0, 0);
       batch >>= 1;
       again = true;
       continue;
@@ -330,6 +348,9 @@ FAKE_EXPORT int xc_livepatch_list(xc_interface *xch, const unsigned int max,
         errno = EBUSY;
         break;
       }
+      stale_copy_back(info + *done, name + name_off, len + *done, metadata + meta_off,
+                      metadata_len + *done, asked, name_room, meta_room, op.name_total_size,
+                      op.metadata_total_size);
       *done = 0;
       version = op.version;
       again = true;
