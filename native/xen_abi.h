@@ -3,7 +3,7 @@
 // Why not include <xenctrl.h>: the addon must build with only a C++ compiler (no libxen-dev), the
 // header has no extern "C" guard, and its prototypes change between Xen releases while we load
 // whichever library the machine has at run time. Everything here is checked against Debian's real
-// header by test/native/build/abi.test.ts (4.14-4.18 generation); the other generations differ
+// header by test/native/toolchain/abi.test.ts (4.14-4.18 generation); the other generations differ
 // only where noted.
 #pragma once
 
