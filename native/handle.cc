@@ -117,8 +117,7 @@ void Handle::CallFinished() {
   next->Queue();
 }
 
-Napi::Value Handle::Submit(Napi::Env env, Call* call) {
-  (void)env;
+Napi::Value Handle::Submit(Call* call) {
   Napi::Promise promise = call->Promise();
   if (running_) {
     pending_.push_back(call);
@@ -145,7 +144,7 @@ bool Handle::Refused(Napi::Env env, const char* call, const std::string* payload
 Napi::Value Handle::XenVersion(const Napi::CallbackInfo& info) {
   Napi::Value refused;
   if (Refused(info.Env(), "xenVersion", nullptr, &refused)) return refused;
-  return Submit(info.Env(), NewXenVersionCall(this));
+  return Submit(NewXenVersionCall(this));
 }
 
 Napi::Value Handle::Upload(const Napi::CallbackInfo& info) {
@@ -154,20 +153,20 @@ Napi::Value Handle::Upload(const Napi::CallbackInfo& info) {
   const bool force = RequireBool(info[2], "force");
   Napi::Value refused;
   if (Refused(info.Env(), "upload", &name, &refused)) return refused;
-  return Submit(info.Env(), NewUploadCall(this, std::move(name), std::move(bytes), force));
+  return Submit(NewUploadCall(this, std::move(name), std::move(bytes), force));
 }
 
 Napi::Value Handle::Get(const Napi::CallbackInfo& info) {
   std::string name = RequireName(info[0], "name");
   Napi::Value refused;
   if (Refused(info.Env(), "get", &name, &refused)) return refused;
-  return Submit(info.Env(), NewGetCall(this, std::move(name)));
+  return Submit(NewGetCall(this, std::move(name)));
 }
 
 Napi::Value Handle::List(const Napi::CallbackInfo& info) {
   Napi::Value refused;
   if (Refused(info.Env(), "list", nullptr, &refused)) return refused;
-  return Submit(info.Env(), NewListCall(this));
+  return Submit(NewListCall(this));
 }
 
 Napi::Value Handle::Action(const Napi::CallbackInfo& info) {
@@ -182,28 +181,28 @@ Napi::Value Handle::Action(const Napi::CallbackInfo& info) {
   const uint32_t flags = RequireU32(info[3], "flags");
   Napi::Value refused;
   if (Refused(info.Env(), call, &name, &refused)) return refused;
-  return Submit(info.Env(), NewActionCall(this, call, cmd, std::move(name), timeout_ns, flags));
+  return Submit(NewActionCall(this, call, cmd, std::move(name), timeout_ns, flags));
 }
 
 Napi::Value Handle::ReadConsole(const Napi::CallbackInfo& info) {
   const bool incremental = RequireBool(info[0], "incremental");
   Napi::Value refused;
   if (Refused(info.Env(), "readConsole", nullptr, &refused)) return refused;
-  return Submit(info.Env(), NewReadConsoleCall(this, incremental));
+  return Submit(NewReadConsoleCall(this, incremental));
 }
 
 Napi::Value Handle::SendDebugKeys(const Napi::CallbackInfo& info) {
   std::string keys = RequireCString(info[0], "keys");
   Napi::Value refused;
   if (Refused(info.Env(), "sendDebugKeys", nullptr, &refused)) return refused;
-  return Submit(info.Env(), NewSendDebugKeysCall(this, std::move(keys)));
+  return Submit(NewSendDebugKeysCall(this, std::move(keys)));
 }
 
 // Queued like any call, so it runs after everything submitted before it; a second close() just
 // waits for the first.
 Napi::Value Handle::Close(const Napi::CallbackInfo& info) {
   closing_ = true;
-  return Submit(info.Env(), NewCloseCall(this));
+  return Submit(NewCloseCall(this));
 }
 
 }  // namespace xlp

@@ -57,7 +57,7 @@ class Handle : public Napi::ObjectWrap<Handle> {
 
   // Queues `call` behind the running one and returns its promise; after close() every new call
   // is refused with EBADF instead.
-  Napi::Value Submit(Napi::Env env, Call* call);
+  Napi::Value Submit(Call* call);
   bool Refused(Napi::Env env, const char* call, const std::string* payload, Napi::Value* out);
 
   std::unique_ptr<OpenedInterface> opened_;

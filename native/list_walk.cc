@@ -11,8 +11,8 @@ namespace {
 // libxenctrl restarts its walk when Xen's list version changes between two of its pages, up to
 // four times, but it rewinds neither the hypervisor index nor its output offsets into our name
 // and metadata buffers (4.14 through 4.22). One call can therefore write up to five walks' worth
-// of names and metadata. The result of such a call is garbage, which we detect and discard; the
-// buffers only have to be big enough that the garbage lands inside them.
+// of names and metadata. Such a result is torn, and ListAll() discards it; the buffers only have
+// to be big enough that what libxenctrl writes stays inside them.
 constexpr uint64_t kLibxcWalks = 5;
 // Room for metadata that appears between our size probe and the list call (see ListAll).
 constexpr uint64_t kMetadataHeadroom = 64 * 1024;
@@ -152,11 +152,14 @@ ListResult ListAll(const XenctrlApi& api, abi::XcInterface* xch) {
       result.error = err;
       return result;
     }
-    std::vector<ListedPayload> read;
+    if (done != before.nr || left != 0) {
+      previous.reset();
+      continue;
+    }
     Sizes after;
-    if (done != before.nr || left != 0 || (result.error = Probe(api, xch, &after)) != 0 ||
-        after != before || !Parse(before, b, &read)) {
-      if (result.error != 0) return result;
+    if ((result.error = Probe(api, xch, &after)) != 0) return result;
+    std::vector<ListedPayload> read;
+    if (after != before || !Parse(before, b, &read)) {
       previous.reset();
       continue;
     }

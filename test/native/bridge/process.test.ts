@@ -3,7 +3,7 @@
  * reaches stderr (libxenctrl prints there unless it is handed a logger).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ERRNO } from '../../../lib/xen/errno.js';
@@ -83,5 +83,28 @@ describe('opening from a new process', () => {
     const { result, stderr } = openInChild({ XEN_LIVEPATCH_LIBXENCTRL: fakeLibrary(19), XLP_FAKE_XENCTRL_SCRIPT: script });
     expect(stderr).toBe('');
     expect(result.opened).toMatchObject({ libraryPath: fakeLibrary(19), generation: '4.19-4.20', xen: { major: 4, minor: 20 } });
+  });
+
+  it('closes the interface of a handle that is garbage-collected without close()', () => {
+    const trace = join(scratchDir(), 'trace.txt');
+    const script = writeScript(new FakeScript().payload('p').trace(trace));
+    const child = `
+      const { openNative } = await import(process.argv[1]);
+      const { readFileSync } = await import('node:fs');
+      let backend = await openNative();
+      await backend.get('p');
+      backend = undefined;
+      for (let i = 0; i < 10 && !readFileSync(process.argv[2], 'utf8').includes('close'); i++) {
+        globalThis.gc();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      console.log(readFileSync(process.argv[2], 'utf8').includes('close') ? 'closed' : 'open');
+    `;
+    const env = { ...process.env, XEN_LIVEPATCH_LIBXENCTRL: fakeLibrary(17), XLP_FAKE_XENCTRL_SCRIPT: script };
+    const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', child, distNativeEntry(), trace], { env, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('closed');
+    expect(readFileSync(trace, 'utf8').trim().split('\n')).toEqual(['open flags=0', 'version cmd=0', `get name=${Buffer.from('p').toString('hex')}`, 'close']);
   });
 });
