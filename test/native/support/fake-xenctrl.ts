@@ -11,9 +11,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll } from 'vitest';
 import { openNative, type NativeBackend } from '../../../lib/native/index.js';
 import { CACHE, ROOT } from './paths.js';
 
@@ -126,9 +127,17 @@ export interface FakeSession {
   trace(): string[];
 }
 
-/** A directory for one test's script and trace. */
+// Registered in each test file that imports this module (vitest evaluates it once per file).
+const scratch: string[] = [];
+afterAll(() => {
+  for (const dir of scratch.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A directory for one test's script and trace, removed after the test file. */
 export function scratchDir(): string {
-  return mkdtempSync(join(tmpdir(), 'xlp-fake-'));
+  const dir = mkdtempSync(join(tmpdir(), 'xlp-fake-'));
+  scratch.push(dir);
+  return dir;
 }
 
 /** Writes `script` and returns the path of the file the fake will read it from. */

@@ -1,10 +1,17 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const CACHE = join(ROOT, '.cache');
 export const RELEASE_ADDON = join(ROOT, 'build', 'Release', 'xen_livepatch.node');
+
+/** A fresh directory for built files the tests execute or load (inside the repository: /tmp may be noexec). */
+export function workDir(prefix: string): string {
+  const base = join(CACHE, 'work');
+  mkdirSync(base, { recursive: true });
+  return mkdtempSync(join(base, `${prefix}-`));
+}
 
 function newestMtime(dir: string): number {
   let newest = 0;

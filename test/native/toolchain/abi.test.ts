@@ -4,19 +4,25 @@
  * unless XLP_SKIP_ABI_CHECK=1 says that is intended.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { ROOT } from '../support/paths.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT, workDir } from '../support/paths.js';
 
 const HEADER = '/usr/include/xenctrl.h';
 const SOURCE = join(ROOT, 'test', 'native', 'toolchain', 'abi_check.cc');
 const OPTED_OUT = process.env.XLP_SKIP_ABI_CHECK === '1';
 const PRESENT = existsSync(HEADER);
 
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
 function compile(extra: string[]): { ok: boolean; output: string; binary: string } {
-  const binary = join(mkdtempSync(join(tmpdir(), 'xlp-abi-')), 'abi_check');
+  const dir = workDir('abi');
+  dirs.push(dir);
+  const binary = join(dir, 'abi_check');
   const r = spawnSync('g++', ['-std=gnu++17', '-Wall', '-Wextra', '-Werror', `-I${join(ROOT, 'native')}`, ...extra, SOURCE, '-o', binary], {
     encoding: 'utf8',
   });

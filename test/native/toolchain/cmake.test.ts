@@ -3,7 +3,7 @@
  * offline, with no header cache in $HOME and no npm nodedir, thanks to binary.napi_versions.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,13 +13,15 @@ import { ROOT, distNativeEntry } from '../support/paths.js';
 
 describe('the cmake-js build', () => {
   it('builds offline into build-cmake/ and works like the node-gyp build', () => {
-    const env = cleanEnv({ HOME: mkdtempSync(join(tmpdir(), 'xlp-home-')) });
+    const home = mkdtempSync(join(tmpdir(), 'xlp-home-'));
+    const env = cleanEnv({ HOME: home });
     for (const key of Object.keys(env)) if (/^npm_config_/i.test(key)) delete env[key];
     const r = spawnSync(join(ROOT, 'node_modules', '.bin', 'cmake-js'), ['compile', '--out', 'build-cmake', '--log-level', 'warn'], {
       cwd: ROOT,
       env,
       encoding: 'utf8',
     });
+    rmSync(home, { recursive: true, force: true });
     expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
     expect(`${r.stdout}${r.stderr}`).not.toMatch(/https?:\/\//);
 
