@@ -78,6 +78,15 @@ describe('opening from a new process', () => {
     expect(result.message).toContain('cannot open the privileged command interface');
   });
 
+  it('reports an addon that cannot be loaded as library-not-found, saying which', () => {
+    const missing = join(scratchDir(), 'xen_livepatch.node');
+    const { result, stderr } = openInChild({ XEN_LIVEPATCH_ADDON: missing });
+    expect(stderr).toBe('');
+    expect(result).toMatchObject({ name: 'XenUnavailableError', reason: 'library-not-found', code: 'ENOLIB' });
+    expect(result.message).toMatch(/^the xen-livepatch native addon could not be loaded: /);
+    expect(result.message).toContain(missing);
+  });
+
   it('opens the fake through the environment alone', () => {
     const script = writeScript(new FakeScript().version(4, 20));
     const { result, stderr } = openInChild({ XEN_LIVEPATCH_LIBXENCTRL: fakeLibrary(19), XLP_FAKE_XENCTRL_SCRIPT: script });
