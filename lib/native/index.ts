@@ -1,0 +1,3 @@
+/** The native backend: libxenctrl's livepatch sysctls through the compiled addon. */
+export { NativeBackend, openNative } from './backend.js';
+export type { NativeBackendInfo, NativeOpenOptions, XenInterfaceGeneration } from './backend.js';

@@ -1,0 +1,186 @@
+/**
+ * The fake libxenctrl (test/native/fake-xenctrl/*.c): building it, programming it, opening the
+ * native backend against it and reading back what it was asked.
+ *
+ * How it is controlled: the fake's xc_interface_open reads the script named by
+ * $XLP_FAKE_XENCTRL_SCRIPT (see script.c for the commands), so each open gets a fresh hypervisor
+ * with the payloads, failures, delays and triggers the test wrote. The addon is pointed at the
+ * fake with the `library` open option (the same path as $XEN_LIVEPATCH_LIBXENCTRL). A `trace`
+ * file receives one line per libxenctrl call with its arguments, which is how tests see what the
+ * addon passed (timeouts, flags, names as hex, LIST paging).
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll } from 'vitest';
+import { openNative, type NativeBackend } from '../../../lib/native/index.js';
+import { CACHE, ROOT } from './paths.js';
+
+/** 13 builds a library without xc_livepatch_list_get_sizes, as 4.13's was. */
+export type FakeMinor = 13 | 17 | 19 | 21;
+export type FakeCall = 'version' | 'upload' | 'get' | 'list-probe' | 'list-batch' | 'action' | 'readconsole' | 'debugkeys';
+
+const SOURCE_DIR = join(ROOT, 'test', 'native', 'fake-xenctrl');
+
+/** The ASan run builds the fake instrumented too, so its writes into our buffers are checked. */
+function sanitizeFlags(): string[] {
+  return process.env.XLP_FAKE_SANITIZE === '1' ? ['-fsanitize=address,undefined', '-fno-omit-frame-pointer'] : [];
+}
+
+/** Builds (or reuses) the fake library for one interface generation; returns its path. */
+export function fakeLibrary(minor: FakeMinor = 17): string {
+  const sources = readdirSync(SOURCE_DIR).filter((f) => f.endsWith('.c') || f.endsWith('.h')).sort();
+  const flags = [
+    '-std=gnu11', '-shared', '-fPIC', '-O1', '-g', '-Wall', '-Wextra', '-Werror', '-fvisibility=hidden',
+    `-DFAKE_XEN_MINOR=${minor}`, ...sanitizeFlags(),
+  ];
+  const hash = createHash('sha256');
+  hash.update(flags.join(' '));
+  for (const f of sources) hash.update(f).update(readFileSync(join(SOURCE_DIR, f)));
+  const dir = join(CACHE, 'fake-xenctrl', hash.digest('hex').slice(0, 16));
+  const lib = join(dir, `libxenctrl-fake.so.4.${minor}`);
+  if (existsSync(lib)) return lib;
+  mkdirSync(dir, { recursive: true });
+  // Test files build in parallel: compile to a private name, then rename into place atomically.
+  const tmp = `${lib}.${process.pid}.tmp`;
+  const cfiles = sources.filter((f) => f.endsWith('.c')).map((f) => join(SOURCE_DIR, f));
+  execFileSync('gcc', [...flags, '-o', tmp, ...cfiles], { stdio: ['ignore', 'inherit', 'inherit'] });
+  renameSync(tmp, lib);
+  return lib;
+}
+
+export const hex = (bytes: string | Uint8Array): string => Buffer.from(bytes).toString('hex') || '-';
+
+/** Trigger commands (run against the fake hypervisor when an event fires). */
+export const cmd = {
+  upload: (name: string | Uint8Array, metadata: string | Uint8Array = ''): string => `upload ${hex(name)} ${hex(metadata)}`,
+  unload: (name: string | Uint8Array): string => `unload ${hex(name)}`,
+  uploadAuto: 'upload-auto',
+  console: (text: string): string => `console ${hex(text)}`,
+};
+
+export interface PayloadSeed {
+  readonly state?: 1 | 2;
+  readonly rc?: number;
+  readonly metadata?: string | Uint8Array;
+}
+
+/** Builds a fake script line by line; see script.c for the meaning of each command. */
+export class FakeScript {
+  readonly lines: string[] = [];
+
+  private add(line: string): this {
+    this.lines.push(line);
+    return this;
+  }
+
+  version(major: number, minor: number): this {
+    return this.add(`version ${major} ${minor}`);
+  }
+  extra(text: string): this {
+    return this.add(`extra ${hex(text)}`);
+  }
+  buildId(id: string | null): this {
+    return this.add(`build-id ${id ?? 'none'}`);
+  }
+  payload(name: string | Uint8Array, seed: PayloadSeed = {}): this {
+    return this.add(`payload ${hex(name)} ${seed.state ?? 1} ${seed.rc ?? 0} ${hex(seed.metadata ?? '')}`);
+  }
+  preempt(entries: number): this {
+    return this.add(`preempt ${entries}`);
+  }
+  console(text: string): this {
+    return this.add(cmd.console(text));
+  }
+  consoleSize(bytes: number): this {
+    return this.add(`console-size ${bytes}`);
+  }
+  openFail(errno: number, options: { quiet?: boolean } = {}): this {
+    return this.add(`open-fail ${errno}${options.quiet ? ' quiet' : ''}`);
+  }
+  fail(call: FakeCall, errno: number): this {
+    return this.add(`fail ${call} ${errno}`);
+  }
+  delay(call: FakeCall, ms: number): this {
+    return this.add(`delay ${call} ${ms}`);
+  }
+  before(event: FakeCall, nth: number | '*', command: string): this {
+    return this.add(`before ${event} ${nth} ${command}`);
+  }
+  after(event: FakeCall, nth: number | '*', command: string): this {
+    return this.add(`after ${event} ${nth} ${command}`);
+  }
+  trace(path: string): this {
+    return this.add(`trace ${hex(path)}`);
+  }
+  text(): string {
+    return `${this.lines.join('\n')}\n`;
+  }
+}
+
+export interface FakeSession {
+  readonly backend: NativeBackend;
+  readonly library: string;
+  /** The trace lines written so far. */
+  trace(): string[];
+}
+
+// Registered in each test file that imports this module (vitest evaluates it once per file).
+const scratch: string[] = [];
+afterAll(() => {
+  for (const dir of scratch.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A directory for one test's script and trace, removed after the test file. */
+export function scratchDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'xlp-fake-'));
+  scratch.push(dir);
+  return dir;
+}
+
+/** Writes `script` and returns the path of the file the fake will read it from. */
+export function writeScript(script: FakeScript, dir = scratchDir()): string {
+  const path = join(dir, 'script.txt');
+  writeFileSync(path, script.text());
+  return path;
+}
+
+/**
+ * Opens the native backend against the fake, programmed by `script`. Opens must not overlap:
+ * the fake reads $XLP_FAKE_XENCTRL_SCRIPT on the pool thread while the open runs.
+ */
+export async function openFake(script: FakeScript = new FakeScript(), minor: FakeMinor = 17): Promise<FakeSession> {
+  const library = fakeLibrary(minor);
+  const dir = scratchDir();
+  const tracePath = join(dir, 'trace.txt');
+  writeFileSync(tracePath, '');
+  const withTrace = new FakeScript();
+  withTrace.lines.push(...script.lines);
+  withTrace.trace(tracePath);
+  const previous = process.env.XLP_FAKE_XENCTRL_SCRIPT;
+  process.env.XLP_FAKE_XENCTRL_SCRIPT = writeScript(withTrace, dir);
+  try {
+    const backend = await openNative({ library });
+    return {
+      backend,
+      library,
+      trace: () => readFileSync(tracePath, 'utf8').split('\n').filter((l) => l !== ''),
+    };
+  } finally {
+    if (previous === undefined) delete process.env.XLP_FAKE_XENCTRL_SCRIPT;
+    else process.env.XLP_FAKE_XENCTRL_SCRIPT = previous;
+  }
+}
+
+/** Opens against the fake and expects a failure; returns what openNative rejected with. */
+export async function openFakeError(script: FakeScript, minor: FakeMinor = 17): Promise<unknown> {
+  try {
+    const s = await openFake(script, minor);
+    await s.backend.close();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('openNative resolved, but a failure was expected');
+}
