@@ -82,7 +82,8 @@ export class SymbolLocator {
     const { value, size } = this.symtab.columns();
     let exact = -1;
     let below = -1;
-    for (const i of list) {
+    for (let k = 0; k < list.length; k++) {
+      const i = list[k]!;
       const v = value[i]!;
       if (v === off) {
         if ((exact < 0 || size[i]! > size[exact]!) && this.named(i)) exact = i;
@@ -125,13 +126,17 @@ export class SymbolLocator {
       return type !== STT_SECTION && type !== STT_FILE;
     };
     if (this.bySection.size < 8) {
-      // Two tight passes over the typed column: count, then fill.
+      // Two tight passes over the typed columns: count, then fill.
       let n = 0;
       for (let i = 1; i < t.count; i++) if (shndx[i] === section) n++;
       const list = new Uint32Array(n);
       let k = 0;
-      for (let i = 1; i < t.count; i++) if (shndx[i] === section) list[k++] = i;
-      const kept = list.filter(keep);
+      for (let i = 1; i < t.count; i++) {
+        if (shndx[i] !== section) continue;
+        const type = info[i]! & 0xf;
+        if (type !== STT_SECTION && type !== STT_FILE) list[k++] = i;
+      }
+      const kept = list.subarray(0, k);
       this.bySection.set(section, kept);
       return kept;
     }
