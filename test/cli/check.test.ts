@@ -198,3 +198,12 @@ describe('xlp check on a Xen host (injected)', () => {
     expect(payloadNameOf('plain')).toBe('plain');
   });
 });
+
+describe('the native backend on this branch', () => {
+  it('is reported unavailable when lib/native is not part of the build', async () => {
+    const { openNativeBackend } = await import('../../lib/preflight/system-context.js');
+    const { existsSync } = await import('node:fs');
+    if (existsSync(new URL('../../lib/native/index.ts', import.meta.url))) return; // merged: nothing to check here
+    await expect(openNativeBackend()).rejects.toMatchObject({ name: 'XenUnavailableError', reason: 'library-not-found' });
+  });
+});

@@ -159,6 +159,22 @@ describe('findings that depend on run-time addresses', () => {
   });
 });
 
+describe('hooks Xen calls', () => {
+  it('warns about a hook without ENDBR64 (CET-IBT)', () => {
+    const b = patch(bytes('hooks_only_load')).sectionBytes('.text.xlp_only_load', 0, [0x90, 0x90, 0x90, 0x90]).bytes();
+    const r = preflight(b);
+    expect(r.uploadError).toBeNull();
+    expect(r.diagnostics.find((d) => d.code === 'hook-no-endbr')).toMatchObject({ severity: 'warning', symbol: 'xlp_only_load', section: '.livepatch.hooks.load', offset: 0 });
+  });
+
+  it('treats a null single hook as no hook, but a null load entry as a crash', () => {
+    expect(preflight(bytes('hook_null_preapply')).fatal).toBe(false);
+    const r = preflight(patch(bytes('hooks_load_unload')).dropRelocation('.livepatch.hooks.unload', 16).bytes());
+    expect(r.fatal).toBe(true);
+    expect(r.diagnostics.find((d) => d.code === 'hook-call-invalid')?.message).toMatch(/unload hook 2 is a null pointer.*REVERT/);
+  });
+});
+
 describe('advice', () => {
   it.each([
     ['hook_preapply', 'vetoing-hooks', /preapply \(xlp_pre_apply\)/],

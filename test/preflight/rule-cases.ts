@@ -148,6 +148,8 @@ export const RULE_CASES: readonly RuleCase[] = [
   { title: 'a 20-byte load hook section', code: 'hook-section-size', bytes: from('hooks_load_unload', (p) => p.section('.livepatch.hooks.load', 'sh_size', 20)), console: 'livepatch: t: Wrong size 20 of .livepatch.hooks.load (must be multiple of 8)' },
   { title: 'a 16-byte preapply hook section (silent)', code: 'single-hook-section-size', bytes: from('hook_preapply', (p) => p.section('.livepatch.hooks.preapply', 'sh_size', 16)), console: null },
   { title: 'a 12-byte postrevert hook section', code: 'single-hook-section-size', bytes: from('hook_postrevert', (p) => p.section('.livepatch.hooks.postrevert', 'sh_size', 12)), console: 'livepatch: t: Wrong size 12 of .livepatch.hooks.postrevert (must be multiple of 8)' },
+  { title: 'a null entry in the load hooks (called anyway)', code: 'hook-call-invalid', bytes: from('hooks_load_unload', (p) => p.dropRelocation('.livepatch.hooks.load', 8)), console: null },
+  { title: 'a preapply hook at an absolute address', code: 'hook-call-invalid', bytes: from('hook_preapply', (p) => p.dropRelocation('.livepatch.hooks.preapply', 0).sectionBytes('.livepatch.hooks.preapply', 0, [0x00, 0x10])), console: null },
   { title: 'unloaded load hooks (NULL call at APPLY)', code: 'special-section-not-loaded', bytes: from('hooks_only_load', (p) => p.section('.livepatch.hooks.load', 'sh_flags', 0)) },
 
   // optional sections

@@ -56,3 +56,11 @@ describe('rule coverage', () => {
 function range(prefix: string, n: number): string[] {
   return Array.from({ length: n }, (_, i) => `${prefix}${i + 1}`);
 }
+
+describe('documentation', () => {
+  it('lists every rule code in docs/preflight.md', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const doc = await readFile(new URL('../../docs/preflight.md', import.meta.url), 'utf8');
+    expect(RULE_CODES.filter((c) => !doc.includes(`\`${c}\``))).toEqual([]);
+  });
+});
