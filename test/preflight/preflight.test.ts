@@ -83,9 +83,12 @@ describe('a dependency chain on a host', () => {
 
   it('refuses two hook payloads built from the same macros (same symbol names)', () => {
     const first = preflight(bytes('hooks_only_load'), { name: 'first' }).payload!;
-    const r = preflight(bytes('hooks_load_unload'), { name: 'second', context: { ...HOST, loaded: [loadedPayloadInfo('first', first)] } });
+    const r = preflight(bytes('hooks_load_unload_same_tag'), { name: 'second', context: { ...HOST, loaded: [loadedPayloadInfo('first', first)] } });
     expect(r.uploadError).toMatchObject({ code: 'duplicate-symbol', errno: ERRNO.EEXIST });
-    expect(r.uploadError!.console).toMatch(/^livepatch: second: duplicate new symbol: xlp_(un)?load_hooks$/);
+    expect(r.uploadError!.console).toMatch(/^livepatch: second: duplicate new symbol: xlp_(un)?load_hooks_hooks_only_load$/);
+    // Built with their own names (the builder's default), the two load together.
+    const own = preflight(bytes('hooks_load_unload'), { name: 'second', context: { ...HOST, loaded: [loadedPayloadInfo('first', first)] } });
+    expect(own.uploadError).toBeNull();
   });
 });
 
