@@ -5,7 +5,7 @@ import type { Backend } from '../backend/backend.js';
 import type { SymbolTable } from '../preflight/types.js';
 import { PRIVCMD_PATH as PRIVCMD, XENSYMS_PATH as XENSYMS } from '../preflight/system-context.js';
 import { defaultStateDir } from '../workflow/state-dir.js';
-import { Livepatcher } from '../workflow/livepatcher.js';
+import type { Livepatcher } from '../workflow/livepatcher.js';
 import type { ProgressEvent } from '../workflow/progress.js';
 import { XenUnavailableError } from '../xen/errors.js';
 import type { Output } from './output.js';
@@ -72,22 +72,54 @@ export async function openBackend(options: BackendOptions): Promise<OpenedBacken
   return { backend, kind, stateDir: options.stateDir ?? join(mockStateDir, 'workflow'), mockStateDir, xenSymbols: async () => undefined };
 }
 
-/** Opens a Livepatcher for a command, with its progress shown the way the output mode wants. */
-export async function openLivepatcher(options: BackendOptions, out: Output): Promise<{ lp: Livepatcher; opened: OpenedBackend; done: () => Promise<void> }> {
+export interface OpenedLivepatcher {
+  readonly lp: Livepatcher;
+  readonly opened: OpenedBackend;
+  /** Aborted by the first Ctrl-C (SIGINT): the workflow stops waiting and says so; a second one kills. */
+  readonly signal: AbortSignal;
+  readonly done: () => Promise<void>;
+}
+
+/**
+ * Opens a Livepatcher for a command, with its progress shown the way the output mode wants. A
+ * journal left by an interrupted workflow is reported on stderr (`reportJournal`, default on):
+ * mutating commands then refuse to run until `xlp recover`.
+ */
+export async function openLivepatcher(options: BackendOptions, out: Output, how: { reportJournal?: boolean } = {}): Promise<OpenedLivepatcher> {
+  const lockTimeoutMs = options.lockTimeout ? parseDuration(options.lockTimeout, '--lock-timeout') : undefined;
+  const waitTimeoutMs = options.timeout ? parseDuration(options.timeout, '--timeout') : undefined;
   const opened = await openBackend(options);
-  const lp = await Livepatcher.open({
-    backend: opened.backend,
-    stateDir: opened.stateDir,
-    xenSymbols: opened.xenSymbols,
-    ...(options.lockTimeout ? { lockTimeoutMs: parseDuration(options.lockTimeout, '--lock-timeout') } : {}),
-    ...(options.timeout ? { waitTimeoutMs: parseDuration(options.timeout, '--timeout') } : {}),
-  });
+  let lp: Livepatcher;
+  try {
+    const { Livepatcher } = await import('../workflow/livepatcher.js');
+    lp = await Livepatcher.open({
+      backend: opened.backend,
+      stateDir: opened.stateDir,
+      xenSymbols: opened.xenSymbols,
+      ...(lockTimeoutMs === undefined ? {} : { lockTimeoutMs }),
+      ...(waitTimeoutMs === undefined ? {} : { waitTimeoutMs }),
+    });
+    if (how.reportJournal !== false) {
+      const pending = await lp.interruptedJournal();
+      if (pending) {
+        out.warn(`an interrupted \`${pending.command}\` (pid ${pending.pid}, started ${pending.startedAt}) left a journal; run \`xlp recover\` (or \`xlp recover --complete\`) before changing anything`);
+      }
+    }
+  } catch (error) {
+    await opened.backend.close();
+    throw error;
+  }
   const spinner = out.interactive ? new Spinner() : null;
   lp.on('progress', (e) => showProgress(e, out, spinner));
+  const ac = new AbortController();
+  const onSigint = (): void => ac.abort(new Error('interrupted (SIGINT)'));
+  process.once('SIGINT', onSigint);
   return {
     lp,
     opened,
+    signal: ac.signal,
     done: async () => {
+      process.removeListener('SIGINT', onSigint);
       spinner?.stop();
       await lp.close();
     },

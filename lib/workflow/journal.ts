@@ -31,6 +31,11 @@ export interface Journal {
   readonly target: string;
   /** The applied stack before the workflow, bottom first: what a rollback restores. */
   readonly originalStack: readonly string[];
+  /**
+   * Payloads of `originalStack` whose place does not follow from the build-id chain (applied with
+   * --nodeps): a rollback re-applies them with NODEPS so the old order comes back as it was.
+   */
+  readonly originalNodeps?: readonly string[];
   /** `forward` while carrying out the plan; `rollback` once a step failed and the undo began. */
   readonly phase: 'forward' | 'rollback';
   readonly steps: readonly JournalStep[];

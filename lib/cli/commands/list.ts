@@ -1,6 +1,6 @@
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
-import { listEntryJson, metadataStrings, rcText } from '../render.js';
+import { listEntryJson, metadataStrings, rcText, stateText } from '../render.js';
 import { type BackendOptions, openLivepatcher } from '../session.js';
 import { table } from '../table.js';
 
@@ -14,6 +14,7 @@ export async function list(_args: [], options: BackendOptions, out: Output): Pro
         : table(
             ['NAME', 'STATE', 'RC', 'METADATA'],
             payloads.map((p) => [p.name, p.state, rcText(p), metadataStrings(p.metadata).join(';')]),
+            { 1: (cell) => stateText(cell, out) },
           ),
     );
     return EXIT.OK;
