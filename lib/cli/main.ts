@@ -6,7 +6,6 @@ import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { EXIT, EXIT_CODES_HELP, type ExitCode } from './exit-codes.js';
 import { Output } from './output.js';
-import { reportFor } from './error-report.js';
 
 /** Options every command takes. */
 export interface CommonOptions {
@@ -68,6 +67,7 @@ export function buildProgram(onExit: (code: ExitCode) => void): Command {
         const handler = await load();
         onExit(await handler(args, options, out));
       } catch (error) {
+        const { reportFor } = await import('./error-report.js');
         const { report, exitCode } = reportFor(error);
         out.error(report, exitCode);
         onExit(exitCode);

@@ -3,7 +3,6 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import type { SymbolTable } from '../preflight/types.js';
-import { PRIVCMD_PATH as PRIVCMD, XENSYMS_PATH as XENSYMS } from '../preflight/system-context.js';
 import { defaultStateDir } from '../workflow/state-dir.js';
 import type { Livepatcher } from '../workflow/livepatcher.js';
 import type { ProgressEvent } from '../workflow/progress.js';
@@ -31,6 +30,10 @@ export interface OpenedBackend {
   readonly xenSymbols: () => Promise<SymbolTable | undefined>;
 }
 
+
+/** The same paths as preflight's system context (not imported from there: `xlp list` stays light). */
+const PRIVCMD = '/dev/xen/privcmd';
+const XENSYMS = '/proc/xen/xensyms';
 
 /** True on a Xen dom0, where the native backend can work. */
 export function isXenDom0(): boolean {
@@ -65,11 +68,38 @@ export async function openBackend(options: BackendOptions): Promise<OpenedBacken
     const backend = await openNative();
     return { backend, kind, stateDir: options.stateDir ?? defaultStateDir(), xenSymbols: readXensyms };
   }
-  const { openMockBackend, resolveMockStateDir } = await import('../mock/index.js');
+  const { openMockBackend, resolveMockStateDir } = await import('../mock/open.js');
   const mockStateDir = resolveMockStateDir(options.mockState);
   const backend = await openMockBackend({ stateDir: mockStateDir });
   // The mock resolves undefined symbols against its own identity; preflight needs no table here.
   return { backend, kind, stateDir: options.stateDir ?? join(mockStateDir, 'workflow'), mockStateDir, xenSymbols: async () => undefined };
+}
+
+/**
+ * Reports on stderr a journal an interrupted workflow left (mutating commands refuse to run until
+ * `xlp recover`). A state directory that does not exist yet, or is not private, has nothing to say.
+ */
+async function reportInterrupted(stateDir: string, out: Output): Promise<void> {
+  const { interruptedJournal } = await import('../workflow/journal.js');
+  const pending = await interruptedJournal(stateDir).catch(() => null);
+  if (pending) {
+    out.warn(`an interrupted \`${pending.command}\` (pid ${pending.pid}, started ${pending.startedAt}) left a journal; run \`xlp recover\` (or \`xlp recover --complete\`) before changing anything`);
+  }
+}
+
+/**
+ * A backend for the commands that only read (`list`, `status`): without the workflows' machinery,
+ * so they start fast. The journal warning is given as for the others.
+ */
+export async function openReader(options: BackendOptions, out: Output): Promise<{ opened: OpenedBackend; done: () => Promise<void> }> {
+  const opened = await openBackend(options);
+  try {
+    await reportInterrupted(opened.stateDir, out);
+  } catch (error) {
+    await opened.backend.close();
+    throw error;
+  }
+  return { opened, done: () => opened.backend.close() };
 }
 
 export interface OpenedLivepatcher {
@@ -99,12 +129,7 @@ export async function openLivepatcher(options: BackendOptions, out: Output, how:
       ...(lockTimeoutMs === undefined ? {} : { lockTimeoutMs }),
       ...(waitTimeoutMs === undefined ? {} : { waitTimeoutMs }),
     });
-    if (how.reportJournal !== false) {
-      const pending = await lp.interruptedJournal();
-      if (pending) {
-        out.warn(`an interrupted \`${pending.command}\` (pid ${pending.pid}, started ${pending.startedAt}) left a journal; run \`xlp recover\` (or \`xlp recover --complete\`) before changing anything`);
-      }
-    }
+    if (how.reportJournal !== false) await reportInterrupted(opened.stateDir, out);
   } catch (error) {
     await opened.backend.close();
     throw error;

@@ -4,8 +4,7 @@ import { open } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Backend, PayloadListEntry } from '../backend/backend.js';
 import { ensurePrivateDir } from '../fs/private-dir.js';
-import { acquireLock, isHolderAlive, type Lock, LockTimeoutError, readLockHolder } from '../fs/lock.js';
-import { preflight } from '../preflight/index.js';
+import { acquireLock, type Lock, LockTimeoutError } from '../fs/lock.js';
 import type { PreflightReport, SymbolTable } from '../preflight/types.js';
 import { validatePayloadName } from './names.js';
 import { ERRNO, errnoCode, errnoMessage } from '../xen/errno.js';
@@ -28,11 +27,12 @@ import {
   WorkflowError,
   WrongStateError,
 } from './errors.js';
-import { type Journal, JournalStore, type JournalStep, markStep } from './journal.js';
+import { interruptedJournal, type Journal, JournalStore, type JournalStep, markStep } from './journal.js';
 import { applyStep, type HookInventory, type Plan, type PlanStep, replaceStep, revertStep, simpleStep } from './plan.js';
 import type { ProgressEvent } from './progress.js';
 import { hookInventory, PayloadRegistry, type RegistryRecord } from './registry.js';
-import { type ActionContext, type ActionResult, runAction, statusOf } from './run-action.js';
+import { type ActionContext, type ActionResult, runAction } from './run-action.js';
+import { payloadStatus, statusOf } from './status.js';
 import { orderStack, readDebugDump, type StackEntry, type StackView } from './stack.js';
 
 export interface LivepatcherOptions {
@@ -177,9 +177,8 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
 
   // --- reading -------------------------------------------------------------------------------
 
-  async status(name: string): Promise<PayloadStatus> {
-    validatePayloadName(name);
-    return statusOf(this.backend, name);
+  status(name: string): Promise<PayloadStatus> {
+    return payloadStatus(this.backend, name);
   }
 
   list(): Promise<PayloadListEntry[]> {
@@ -218,11 +217,8 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
    * The journal an interrupted workflow left behind: a pending journal whose writer does not hold
    * the host lock any more (a workflow that is merely running elsewhere is not reported).
    */
-  async interruptedJournal(): Promise<Journal | null> {
-    const journal = await this.journal.read();
-    if (!journal) return null;
-    const holder = await readLockHolder(join(this.stateDir, 'lock')).catch(() => null);
-    return holder && holder.pid === journal.pid && isHolderAlive(holder) ? null : journal;
+  interruptedJournal(): Promise<Journal | null> {
+    return interruptedJournal(this.stateDir);
   }
 
   /** Runs preflight on a payload with the running system as context. */
@@ -954,6 +950,8 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
       this.xenSymbols(),
     ]);
     const byName = new Map(records.map((r) => [r.name, r]));
+    // Imported here, not with the workflows: reading commands (list, status, stack) never need it.
+    const { preflight } = await import('../preflight/preflight.js');
     return preflight(bytes, {
       name,
       xenVersion: { major: version.major, minor: version.minor },

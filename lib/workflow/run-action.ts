@@ -19,7 +19,10 @@ import {
   WrongStateError,
 } from './errors.js';
 import { type Outcome, PHASE_OF, type ProgressEvent } from './progress.js';
+import { statusOf } from './status.js';
 import { waitForCompletion } from './wait.js';
+
+export { statusOf };
 
 /** What is known about a payload beyond what GET says (from our registry or the `x` dump). */
 export interface PayloadFacts {
@@ -114,16 +117,6 @@ class Transcript {
   /** Whether the console shows Xen's INFO lines (so the "finished" line will come). */
   get infoVisible(): boolean {
     return this.events.some(isInfoEvent);
-  }
-}
-
-/** GET, with a payload that is not loaded said plainly. */
-export async function statusOf(backend: Backend, name: string): Promise<PayloadStatus> {
-  try {
-    return await backend.get(name);
-  } catch (error) {
-    if (error instanceof XenError && error.code === 'ENOENT') throw new NotLoadedError(name);
-    throw error;
   }
 }
 
