@@ -75,6 +75,14 @@ export async function openBackend(options: BackendOptions): Promise<OpenedBacken
   return { backend, kind, stateDir: options.stateDir ?? join(mockStateDir, 'workflow'), mockStateDir, xenSymbols: async () => undefined };
 }
 
+/** --lock-timeout and --timeout in ms (UsageError when malformed). */
+function timings(options: BackendOptions): { lockTimeoutMs?: number; waitTimeoutMs?: number } {
+  return {
+    ...(options.lockTimeout ? { lockTimeoutMs: parseDuration(options.lockTimeout, '--lock-timeout') } : {}),
+    ...(options.timeout ? { waitTimeoutMs: parseDuration(options.timeout, '--timeout') } : {}),
+  };
+}
+
 /**
  * Reports on stderr a journal an interrupted workflow left (mutating commands refuse to run until
  * `xlp recover`). A state directory that does not exist yet, or is not private, has nothing to say.
@@ -92,6 +100,7 @@ async function reportInterrupted(stateDir: string, out: Output): Promise<void> {
  * so they start fast. The journal warning is given as for the others.
  */
 export async function openReader(options: BackendOptions, out: Output): Promise<{ opened: OpenedBackend; done: () => Promise<void> }> {
+  timings(options); // unused here, but a bad value is still a usage error
   const opened = await openBackend(options);
   try {
     await reportInterrupted(opened.stateDir, out);
@@ -116,8 +125,7 @@ export interface OpenedLivepatcher {
  * mutating commands then refuse to run until `xlp recover`.
  */
 export async function openLivepatcher(options: BackendOptions, out: Output, how: { reportJournal?: boolean } = {}): Promise<OpenedLivepatcher> {
-  const lockTimeoutMs = options.lockTimeout ? parseDuration(options.lockTimeout, '--lock-timeout') : undefined;
-  const waitTimeoutMs = options.timeout ? parseDuration(options.timeout, '--timeout') : undefined;
+  const { lockTimeoutMs, waitTimeoutMs } = timings(options);
   const opened = await openBackend(options);
   let lp: Livepatcher;
   try {
