@@ -276,3 +276,18 @@ describe('names', () => {
     expect(existsSync(join(host.dir, '..', 'pwned'))).toBe(false);
   });
 });
+
+describe('a persisted mock across xlp processes', () => {
+  it('keeps payload bytes it checks at apply time (expectations) across processes', async () => {
+    const { parityIdentity } = await import('../../lib/parity/identity.js');
+    const { payloadBytes, TEST_XEN } = await import('../support/mock-payloads.js');
+    const host = await mockHost({ ...parityIdentity(TEST_XEN), quiesceMs: 0 });
+    const file = join(await tempDir(), 'expectations.livepatch');
+    await writeFile(file, await payloadBytes('expectations'));
+    expect((await host.run('upload', 'exp', file)).code).toBe(0);
+    // Another process applies it: the expectation data must come back from the state as bytes.
+    const r = await host.run('apply', 'exp', '--json');
+    expect(r.code, r.err).toBe(0);
+    expect(r.json()).toMatchObject({ outcome: 'done', state: 'APPLIED' });
+  });
+});
