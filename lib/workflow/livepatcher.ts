@@ -48,10 +48,10 @@ export interface LivepatcherOptions {
 }
 
 export interface WaitOptions {
-  /** Overrides the completion wait (ms). */
-  readonly waitMs?: number;
-  /** The hypervisor's quiesce timeout in ns (Xen's default, 30 ms, when absent). */
-  readonly timeoutNs?: number;
+  /** How long to wait for the hypervisor to complete an action, in ms (default: the Livepatcher's, 30 s). */
+  readonly timeout?: number;
+  /** The hypervisor's own quiesce (CPU rendezvous) timeout in ns, passed to the hypercall (Xen's default, 30 ms, when absent). */
+  readonly quiesceTimeoutNs?: number;
   /** Cancels the workflow: before it starts, while it waits for the host lock or for the hypervisor. */
   readonly signal?: AbortSignal;
 }
@@ -498,6 +498,8 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
     const rec = await this.trustedRecord(name, view);
     if (!rec) warnings.push(`${name} was not uploaded by xlp (or has changed since): its hooks and dependencies are not known, so Xen will be the judge`);
     const xenId = view.xenBuildId ?? (await this.backend.xenVersion()).buildId;
+    // What the target depends on: from the registry, else from the x dump (which shows it for any payload).
+    const depends = rec?.depends ?? view.loaded.find((p) => p.name === name)?.dependsOn ?? null;
 
     if (!options.sequential) {
       let refusal: WorkflowError | null = null;
@@ -514,10 +516,10 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
         if (e.name !== name && e.vetoingHooks?.length) offenders.push({ payload: e.name, hooks: [...e.vetoingHooks] });
       }
       if (!refusal && offenders.length) refusal = new ReplaceRefusedError(name, offenders);
-      if (!refusal && rec?.depends && xenId && rec.depends !== xenId) {
+      if (!refusal && depends && xenId && depends !== xenId) {
         refusal = new DependencyError(
           name,
-          { errno: ERRNO.EINVAL, dependsOn: rec.depends, against: 'hypervisor', againstBuildId: xenId },
+          { errno: ERRNO.EINVAL, dependsOn: depends, against: 'hypervisor', againstBuildId: xenId },
           [],
           "Xen's REPLACE requires a payload built directly on the hypervisor (NODEPS does not apply to it)",
         );
@@ -554,10 +556,10 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
     } else {
       warnings.push(...blocking);
     }
-    if (!refusal && at !== 0 && !options.nodeps && rec?.depends && xenId && rec.depends !== xenId) {
+    if (!refusal && at !== 0 && !options.nodeps && depends && xenId && depends !== xenId) {
       refusal = new DependencyError(
         name,
-        { errno: ERRNO.EINVAL, dependsOn: rec.depends, against: 'hypervisor', againstBuildId: xenId },
+        { errno: ERRNO.EINVAL, dependsOn: depends, against: 'hypervisor', againstBuildId: xenId },
         [],
         'once the stack is reverted it must depend on the hypervisor; pass --nodeps to apply it anyway',
       );
@@ -844,8 +846,8 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
 
   private request(options: WaitOptions & { nodeps?: boolean }): Request {
     return {
-      waitMs: options.waitMs ?? this.waitMs,
-      ...(options.timeoutNs === undefined ? {} : { timeoutNs: options.timeoutNs }),
+      waitMs: options.timeout ?? this.waitMs,
+      ...(options.quiesceTimeoutNs === undefined ? {} : { timeoutNs: options.quiesceTimeoutNs }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       ...(options.nodeps ? { nodeps: true } : {}),
     };

@@ -59,12 +59,28 @@ describe('xlp', () => {
       ['apply', 'bad\tname'],
       ['status', 'x'.repeat(128)],
       ['apply', 'x', '--quiesce-timeout', '-1'],
+      ['apply', 'x', '--quiesce-timeout', '5s'],
+      ['apply', 'x', '--state-dir'],
     ]) {
       const r = await xlp(args, host.env);
       expect(r.code, `${args.join(' ')}: ${r.err}`).toBe(2);
     }
     const j = await host.run('apply', 'bad\tname', '--json');
     expect(expectSchema(j, 'error')).toMatchObject({ error: { code: 'EINVAL', kind: 'InvalidNameError', exitCode: 2 } });
+  });
+
+  it('an unsafe --state-dir is refused', async () => {
+    const host = await mockHost();
+    const { mkdir, symlink } = await import('node:fs/promises');
+    const real = join(host.dir, '..', 'real');
+    await mkdir(real, { mode: 0o700 });
+    await symlink(real, join(host.dir, '..', 'link'));
+    const r = await host.run('list', '--state-dir', join(host.dir, '..', 'link'), '--json');
+    // list reads only; a mutating command opens (and checks) the state directory.
+    expect(r.code).toBe(0);
+    const m = await host.run('apply', 'x', '--state-dir', join(host.dir, '..', 'link'), '--json');
+    expect(m.code).toBe(1);
+    expect(expectSchema<{ error: Record<string, unknown> }>(m, 'error').error).toMatchObject({ code: 'EPRIVATEDIR', message: expect.stringMatching(/is a symbolic link; refusing/) });
   });
 
   it('human output has no ANSI escapes when not on a terminal', async () => {

@@ -111,14 +111,14 @@ describe.each(['warning', 'all'] as const)('actions at loglvl=%s', (loglvl) => {
     expect(performance.now() - t0).toBeLessThan(150);
     expect(await snapshot(h.xen)).toEqual({ applied: [], payloads: { wf_base: 'CHECKED -16' } });
     // A longer quiesce timeout succeeds.
-    expect(await h.lp.apply('wf_base', { timeoutNs: 100_000_000 })).toMatchObject({ outcome: 'done' });
+    expect(await h.lp.apply('wf_base', { quiesceTimeoutNs: 100_000_000 })).toMatchObject({ outcome: 'done' });
   });
 
   it('the wait passing its deadline: TimeoutError where=wait; the action is still pending', async () => {
     const h = await harness({ identity: { loglvl } });
     await h.lp.upload('wf_base', P.path('base'));
     h.autoAdvance = false;
-    const err = await caught(h.lp.apply('wf_base', { waitMs: 30 }));
+    const err = await caught(h.lp.apply('wf_base', { timeout: 30 }));
     expect(err).toBeInstanceOf(TimeoutError);
     expect(err).toMatchObject({ where: 'wait', category: 'busy' });
     expect(await h.xen.get('wf_base')).toEqual({ state: 'CHECKED', rc: -11 });

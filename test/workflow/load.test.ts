@@ -81,7 +81,7 @@ describe('load', () => {
   it('an apply still pending when the wait gives up: left uploaded, journal kept for recover', async () => {
     const h = await harness();
     h.autoAdvance = false;
-    const err = await h.lp.load(P.path('base'), { waitMs: 20 }).catch((e: unknown) => e);
+    const err = await h.lp.load(P.path('base'), { timeout: 20 }).catch((e: unknown) => e);
     expect(err).toMatchObject({ name: 'TimeoutError', where: 'wait' });
     expect((err as BusyError).notes.join('\n')).toMatch(/still has an action pending.*xlp recover/);
     expect((await h.lp.pendingJournal())?.phase).toBe('rollback');

@@ -99,7 +99,7 @@ describe('without a readable console (XSM may deny it)', () => {
     await h.xen.setHook({ payload: 'wf_guarded', kind: 'preapply' }, { rc: -13 });
     await h.lp.upload('wf_base', P.path('base'));
     await expect(h.lp.apply('wf_base')).rejects.toMatchObject({ name: 'TimeoutError', where: 'hypervisor' });
-    await h.lp.apply('wf_base', { timeoutNs: 100_000_000 });
+    await h.lp.apply('wf_base', { quiesceTimeoutNs: 100_000_000 });
     await h.lp.upload('wf_guarded', P.path('guarded'));
     const veto = await h.lp.apply('wf_guarded').catch((e: unknown) => e);
     expect(veto).toMatchObject({ name: 'HookVetoError', hook: 'preapply', rc: -13, code: 'EACCES', consoleLines: [] });
@@ -109,13 +109,13 @@ describe('without a readable console (XSM may deny it)', () => {
     await h.lp.upload('wf_third', P.path('third'));
     await expect(h.lp.apply('wf_third')).rejects.toMatchObject({ name: 'DependencyError', dependsOn: P.buildId('second'), against: 'wf_base' });
     await h.lp.upload('wf_data', P.path('data'));
-    await h.lp.apply('wf_data', { nodeps: true, timeoutNs: 100_000_000 });
-    await h.lp.revert('wf_data', { timeoutNs: 100_000_000 });
+    await h.lp.apply('wf_data', { nodeps: true, quiesceTimeoutNs: 100_000_000 });
+    await h.lp.revert('wf_data', { quiesceTimeoutNs: 100_000_000 });
     await expect(h.lp.apply('wf_data', { nodeps: true })).rejects.toMatchObject({ name: 'NotReapplyableError' });
     // Not the top: the order comes from what xlp applied, since there is no x dump to read.
     await h.lp.upload('wf_second', P.path('second'));
-    await h.lp.apply('wf_second', { timeoutNs: 100_000_000 });
-    await expect(h.lp.revert('wf_base', { timeoutNs: 100_000_000 })).rejects.toMatchObject({ name: 'NotTopOfStackError', top: 'wf_second' });
+    await h.lp.apply('wf_second', { quiesceTimeoutNs: 100_000_000 });
+    await expect(h.lp.revert('wf_base', { quiesceTimeoutNs: 100_000_000 })).rejects.toMatchObject({ name: 'NotTopOfStackError', top: 'wf_second' });
   });
 });
 

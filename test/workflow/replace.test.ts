@@ -94,6 +94,9 @@ describe('atomic replace', () => {
     const err = await caught(h.lp.replace('wf_second'));
     expect(err).toBeInstanceOf(DependencyError);
     expect(err).toMatchObject({ dependsOn: P.buildId('base'), against: 'hypervisor' });
+    // Also for a payload another tool uploaded: the x dump shows what it depends on.
+    await h.xen.upload('by-hand', await P.bytes('third'));
+    await expect(h.lp.replace('by-hand')).rejects.toMatchObject({ name: 'DependencyError', dependsOn: P.buildId('second') });
     expect(h.actions().filter((a) => a.startsWith('REPLACE'))).toEqual([]);
   });
 

@@ -122,3 +122,27 @@ describe('tables and schemas', () => {
     expect(validateJson(CLI_SCHEMAS.error, { error: { code: 'X', message: 'm' } })).toEqual(['$.error: missing exitCode']);
   });
 });
+
+describe('readDebugDump', () => {
+  it('asks again when Xen cuts the dump short ("Lock held"), and gives up after three tries', async () => {
+    const { readDebugDump } = await import('../../lib/workflow/stack.js');
+    const { ConsoleWatcher } = await import('../../lib/workflow/console-watcher.js');
+    const full = "(XEN) 'x' pressed - Dumping all livepatch patches\n(XEN) build-id: aa\n(XEN)  name=p state=APPLIED(2) ffff (.data=ffff, .rodata=ffff) using 1 pages.\n(XEN) build-id=bb\n(XEN) depend-on=aa\n";
+    const cut = "(XEN) 'x' pressed - Dumping all livepatch patches\n(XEN) build-id: aa\n(XEN) Lock held. Try again.\n";
+    const fake = (answers: string[]) => {
+      let pending = '';
+      return {
+        sendDebugKeys: async () => void (pending = answers.shift() ?? cut),
+        readConsole: async () => {
+          const t = pending;
+          pending = '';
+          return t;
+        },
+      } as unknown as Backend;
+    };
+    const b1 = fake([cut, full]);
+    expect((await readDebugDump(b1, new ConsoleWatcher(b1))).payloads.map((p) => p.name)).toEqual(['p']);
+    const b2 = fake([cut, cut, cut, full]);
+    await expect(readDebugDump(b2, new ConsoleWatcher(b2))).rejects.toThrow(/cut short/);
+  });
+});
