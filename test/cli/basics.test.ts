@@ -1,10 +1,17 @@
 /** The `xlp` command line itself: help, version, usage errors, exit codes, no Xen on this machine. */
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { wfPayloads } from '../workflow/support/payloads.js';
 import { assertBuilt, cleanEnv, expectSchema, mockHost, ROOT, xlp } from './support/xlp.js';
 
-beforeAll(() => assertBuilt());
+let P_BASE: () => string;
+beforeAll(async () => {
+  assertBuilt();
+  const P = await wfPayloads();
+  P_BASE = () => P.path('base');
+});
 
 describe('xlp', () => {
   it('--version and --help; help lists every command and the exit codes', async () => {
@@ -81,6 +88,18 @@ describe('xlp', () => {
     const m = await host.run('apply', 'x', '--state-dir', join(host.dir, '..', 'link'), '--json');
     expect(m.code).toBe(1);
     expect(expectSchema<{ error: Record<string, unknown> }>(m, 'error').error).toMatchObject({ code: 'EPRIVATEDIR', message: expect.stringMatching(/is a symbolic link; refusing/) });
+  });
+
+  it.runIf(existsSync('/usr/bin/script'))('colours on a terminal only, and never with NO_COLOR', async () => {
+    const host = await mockHost();
+    await host.run('upload', 'p', P_BASE());
+    const tty = (env: NodeJS.ProcessEnv) =>
+      spawnSync('/usr/bin/script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(join(ROOT, 'bin', 'xlp.js'))} list`, '/dev/null'], { env, encoding: 'utf8' }).stdout;
+    const env = cleanEnv({ XLP_BACKEND: 'mock', XLP_MOCK_STATE: host.dir });
+    delete env.NO_COLOR;
+    expect(tty(env)).toMatch(/\x1b\[36mCHECKED\x1b\[39m/);
+    expect(tty({ ...env, NO_COLOR: '1' })).not.toMatch(/\x1b\[/);
+    expect(tty(env).replace(/\x1b\[\d+m/g, '').split(/\r?\n/)[1]).toMatch(/^p +CHECKED +0 +PURPOSE=workflow-test;VARIANT=base$/);
   });
 
   it('human output has no ANSI escapes when not on a terminal', async () => {
