@@ -206,6 +206,44 @@ describe('replace --sequential', () => {
     expect((await snapshot(h.xen)).applied).toEqual(['wf_guarded_on_data']);
   });
 
+  it('a reload cut short (unloaded, not uploaded again): the rollback uploads it from the registry', async () => {
+    let failUploads = 0;
+    const h = await harness({
+      wrap: (b) =>
+        new Proxy(b, {
+          get(t, prop, r) {
+            if (prop === 'upload') {
+              return async (...args: Parameters<typeof b.upload>) => {
+                if (failUploads > 0) {
+                  failUploads--;
+                  throw new Error('ENOSPC: simulated failure while reloading');
+                }
+                return t.upload(...args);
+              };
+            }
+            const v = Reflect.get(t, prop, r) as unknown;
+            return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+          },
+        }),
+    });
+    await h.lp.load(P.path('cumulative'));
+    await h.lp.load(P.path('data'), { nodeps: true });
+    failUploads = 1;
+    const err = await caught(h.lp.replace('wf_data', { sequential: true }));
+    expect((err as Error).message).toMatch(/simulated failure/);
+    expect(h.actions()).toEqual([
+      'APPLY wf_cumulative',
+      'APPLY wf_data',
+      'REVERT wf_data',
+      'REVERT wf_cumulative',
+      'UNLOAD wf_data', // the reload: its upload failed
+      'APPLY wf_cumulative', // rollback
+      'APPLY wf_data', // uploaded again from the registry first, NODEPS as it had no chain
+    ]);
+    expect(await snapshot(h.xen)).toEqual({ applied: ['wf_cumulative', 'wf_data'], payloads: { wf_cumulative: 'APPLIED', wf_data: 'APPLIED' } });
+    expect(await h.lp.pendingJournal()).toBeNull();
+  });
+
   it('with an empty stack: just applies', async () => {
     const h = await harness();
     await h.lp.upload('wf_cumulative', P.path('cumulative'));
