@@ -7,7 +7,7 @@ import type { ActionOptions, Backend, ConsoleReadOptions, PayloadListEntry, Uplo
 import type { ListPage, ListPageRequest, PagedListBackend } from '../backend/paged-list.js';
 import type { BuildIdHex, LivepatchAction, PayloadState, PayloadStatus, XenVersionInfo } from '../xen/domain.js';
 import { type Clock, systemClock } from './clock.js';
-import { defaultPreflight } from './default-preflight.js';
+import { defaultPreflight, loadDefaultPreflight } from './default-preflight.js';
 import { checkHookScript, type HookBehaviour, type HookCall, type HookFunction, type HookRule, type HookScript, type HookSelector } from './hooks.js';
 import { type MockIdentity, type MockIdentityInput, resolveIdentity } from './identity.js';
 import { emptyState, MockMachine, type PreflightFn } from './machine.js';
@@ -120,6 +120,7 @@ export class MockHypervisor implements Backend, PagedListBackend {
   private readonly timers: boolean;
   private closed = false;
   private readonly host: Host;
+  private readonly usesDefaultPreflight: boolean;
   /** The state directory, for a persisted mock. */
   readonly stateDir: string | null;
 
@@ -131,6 +132,7 @@ export class MockHypervisor implements Backend, PagedListBackend {
     this.clock = options.clock ?? systemClock;
     this.timers = options.timers ?? this.clock === systemClock;
     const preflight = options.preflight ?? defaultPreflight;
+    this.usesDefaultPreflight = options.preflight === undefined;
     if (store) {
       this.host = new DirectoryHost(store, this.clock, preflight, this.localRules);
       this.stateDir = store.dir;
@@ -178,6 +180,7 @@ export class MockHypervisor implements Backend, PagedListBackend {
   }
 
   async upload(name: string, payload: Uint8Array, options: UploadOptions = {}): Promise<void> {
+    if (this.usesDefaultPreflight) await loadDefaultPreflight();
     await this.op(`upload ${name}`, (m) => m.upload(name, payload, options.force === true));
   }
 
