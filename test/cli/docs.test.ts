@@ -30,6 +30,6 @@ describe('docs/cli.md', () => {
       expect(help).toContain(text);
     }
     // The README points users at it.
-    expect(readme).toMatch(/## Using xlp[\s\S]*docs\/cli\.md/);
+    expect(readme).toMatch(/## Command line[\s\S]*docs\/cli\.md/);
   });
 });
