@@ -572,7 +572,7 @@ export class MockMachine {
     }
   }
 
-  private safetyCheck(p: PayloadRecord): number {
+  private safetyCheck(): number {
     const d = this.identity.vmEventWaitqueueDomain;
     if (d === null) return 0;
     this.console.printk(msg.activeWaitqueue(d));
@@ -581,7 +581,7 @@ export class MockMachine {
 
   /** `apply_payload`. */
   private applyPayload(p: PayloadRecord): number {
-    const safety = this.safetyCheck(p);
+    const safety = this.safetyCheck();
     if (safety) {
       this.console.printk(msg.safetyCheckFailed(p.name, safety));
       return safety;

@@ -1,3 +1,4 @@
+import { XenError } from '../xen/errors.js';
 import type { Diagnostic } from '../preflight/types.js';
 import { type ErrnoCode, errnoCode, errnoMessage } from '../xen/errno.js';
 import type { BuildIdHex, HookKind, LivepatchAction } from '../xen/domain.js';
@@ -364,4 +365,15 @@ export class UploadFailedError extends WorkflowError {
     this.code = errnoCode(errno);
     this.category = this.code === 'EBUSY' ? ('busy' as const) : ('failed' as const);
   }
+}
+
+/** The code and message of a failure, as a journal records it. */
+export function failureOf(error: unknown): { code: string; message: string } {
+  if (error instanceof WorkflowError || error instanceof XenError) return { code: error.code, message: error.message };
+  return { code: 'ERROR', message: error instanceof Error ? error.message : String(error) };
+}
+
+/** Adds what the workflow did about a failure to the error the caller gets. */
+export function note(error: unknown, text: string): void {
+  if (error instanceof WorkflowError) error.notes.push(text);
 }

@@ -1,4 +1,5 @@
 import type { HookKind } from '../xen/domain.js';
+import type { JournalStep } from './journal.js';
 
 /**
  * What a mutating command will do, step by step, with the hooks Xen will run and in which order
@@ -115,4 +116,17 @@ export function formatPlan(plan: Plan): string {
   for (const w of plan.warnings) out.push(`  warning: ${w}`);
   if (plan.refused) out.push(`  refused: ${plan.refused.message}`);
   return out.join('\n');
+}
+
+/** The plan of a journal's steps; `reloads` are payloads uploaded again before their APPLY. */
+export function journalPlanSteps(steps: readonly JournalStep[], reloads: ReadonlySet<string>, inventory: HookInventory): PlanStep[] {
+  const out: PlanStep[] = [];
+  for (const s of steps) {
+    if (s.action === 'REVERT') out.push(revertStep(s.payload, inventory));
+    else if (s.action === 'APPLY') {
+      if (reloads.has(s.payload)) out.push(simpleStep('RELOAD', s.payload, "unloaded and uploaded again from xlp's copy: Xen does not apply it twice"));
+      out.push(applyStep(s.payload, inventory, s.nodeps ? 'NODEPS' : undefined));
+    } else out.push(simpleStep(s.action === 'UPLOAD' ? 'UPLOAD' : 'UNLOAD', s.payload));
+  }
+  return out;
 }

@@ -1,6 +1,5 @@
 /** apply/revert/unload: nothing to do, typed failures, the hypervisor's quirks. */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { XenError } from '../../lib/xen/errors.js';
 import {
   AbortedError,
   BusyError,

@@ -37,7 +37,6 @@ export function payloadRange(offset: bigint): AddressRange {
 export function checkRelocations(s: LoadState): void {
   const elf = s.elf!;
   const { findings: f, name } = s;
-  const t = s.symtab!;
   const shnum = elf.header.shnum;
   for (let i = 1; i < elf.sections.length; i++) {
     const r = elf.sections[i]!;
