@@ -5,14 +5,14 @@
 import { SHN_ABS } from '../../lib/elf/index.js';
 import type { RuleCode } from '../../lib/preflight/index.js';
 import type { PreflightOptions } from '../../lib/preflight/types.js';
-import { fixture, OTHER_XEN_BUILD_ID, XEN_BUILD_ID } from '../fixtures/catalogue.js';
+import { fixture, type FixtureBuildOptions, OTHER_XEN_BUILD_ID, XEN_BUILD_ID } from '../fixtures/catalogue.js';
 import { type ElfPatcher, patch } from '../helpers/patch-elf.js';
 
 export interface RuleCase {
   readonly title: string;
   readonly code: RuleCode;
-  /** Builds the payload bytes. */
-  readonly bytes: () => Promise<Uint8Array>;
+  /** Builds the payload bytes (from the catalogue built for XEN_BUILD_ID unless told otherwise). */
+  readonly bytes: (build?: FixtureBuildOptions) => Promise<Uint8Array>;
   readonly options?: PreflightOptions;
   /** Whether the finding is what UPLOAD fails with (default: true for upload-time errors). */
   readonly uploadError?: boolean;
@@ -23,7 +23,10 @@ export interface RuleCase {
 }
 
 const HEAD: PreflightOptions['xenVersion'] = { major: 4, minor: 21 };
-const from = (name: string, edit: (p: ElfPatcher) => ElfPatcher = (p) => p) => async (): Promise<Uint8Array> => edit(patch((await fixture(name)).bytes)).bytes();
+const from =
+  (name: string, edit: (p: ElfPatcher) => ElfPatcher = (p) => p) =>
+  async (build?: FixtureBuildOptions): Promise<Uint8Array> =>
+    edit(patch((await fixture(name, build)).bytes)).bytes();
 const ctx = (extra: Partial<NonNullable<PreflightOptions['context']>> = {}): NonNullable<PreflightOptions['context']> => ({ xenBuildId: XEN_BUILD_ID, ...extra });
 const sym = (entries: Record<string, bigint>) => new Map(Object.entries(entries));
 const XEN_SYMS = sym({ xen_extra_version: 0xffff82d040257a20n, xen_minor_version: 0xffff82d040400000n, printk: 0xffff82d040210000n });
