@@ -15,7 +15,7 @@ import {
 import type { ParityPayloadId } from '../../../../lib/parity/types.js';
 import { runParityScenario } from '../../../../lib/mock/index.js';
 import { check, plan, readStaged } from './common.js';
-import { withRawList } from './rawlist.js';
+import { realParityBackend } from './rawlist.js';
 
 export interface ParityOutcome {
   records: Array<{ scenario: string; real: ScenarioRecord; mock: ScenarioRecord }>;
@@ -49,7 +49,7 @@ export async function runParity(real: Backend, xensyms: Map<string, bigint>, onl
   const ctx = { xenBuildId: xen, buildIdOf: (id: ParityPayloadId) => payloads.buildId(id) };
   const records: ParityOutcome['records'] = [];
   // The native backend, plus raw LIST pages through the staged helper (for the list-paging scenario).
-  const realWithPages = withRawList(real, (await real.xenVersion()).minor);
+  const realWithPages = realParityBackend(real, (await real.xenVersion()).minor);
   for (const scenario of PARITY_SCENARIOS) {
     if (only && !only(`parity ${scenario.id}`)) continue;
     await check(`parity ${scenario.id}`, async (problems) => {

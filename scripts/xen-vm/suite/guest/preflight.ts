@@ -9,6 +9,7 @@ import { loadedPayloadInfo } from '../../../../lib/payload/index.js';
 import { preflight, type Diagnostic, type LoadedPayloadInfo, type PreflightReport } from '../../../../lib/preflight/index.js';
 import type { FixtureCase } from '../plan.js';
 import { check, plan, readStaged, runChild, sleep, stagePath } from './common.js';
+import { TCG_QUIESCE_NS } from './rawlist.js';
 
 const XEN_417 = { major: 4, minor: 17 } as const;
 const MAX_NAME = 127;
@@ -52,7 +53,7 @@ async function realApply(backend: Backend, name: string): Promise<{ errno: numbe
   await backend.readConsole({ incremental: true });
   let errno = 0;
   try {
-    await backend.action(name, 'APPLY');
+    await backend.action(name, 'APPLY', { timeoutNs: TCG_QUIESCE_NS });
     for (let i = 0; i < 500; i++) {
       const s = await backend.get(name);
       if (s.rc !== -11) {
@@ -72,7 +73,7 @@ async function realApply(backend: Backend, name: string): Promise<{ errno: numbe
 async function cleanUp(backend: Backend, problems: string[]): Promise<void> {
   for (const e of (await backend.list()).reverse()) {
     if (e.state === 'APPLIED') {
-      await backend.action(e.name, 'REVERT');
+      await backend.action(e.name, 'REVERT', { timeoutNs: TCG_QUIESCE_NS });
       for (let i = 0; i < 500 && (await backend.get(e.name)).rc === -11; i++) await sleep(2);
     }
   }
