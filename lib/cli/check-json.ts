@@ -34,13 +34,20 @@ export interface PayloadSummaryJson {
   readonly safeToReapply: boolean;
   readonly rwSections: readonly string[];
   readonly vetoingHooks: readonly string[];
+  /** The first `UNDEFINED_SYMBOLS_LISTED` undefined symbols; `undefinedSymbolCount` has them all. */
   readonly undefinedSymbols: readonly string[];
+  readonly undefinedSymbolCount: number;
 }
+
+/** Keeps the JSON of a payload with 100k symbols readable. */
+export const UNDEFINED_SYMBOLS_LISTED = 1000;
 
 export interface CheckedPayloadJson {
   readonly file: string;
   readonly name: string;
   readonly size: number;
+  /** The payload's own build-id, when it has a readable one. */
+  readonly buildId: string | null;
   /** No error and no fatal finding (warnings and infos allowed). */
   readonly ok: boolean;
   readonly fatal: boolean;
@@ -85,28 +92,31 @@ export function payloadSummary(p: Payload): PayloadSummaryJson {
       oldSize: f.oldSize,
       version: f.version,
       isNop: f.isNop,
-      expect: f.expect && { enabled: f.expect.enabled, len: f.expect.len, rsv: f.expect.rsv, data: f.expect.data.subarray(0, Math.min(f.expect.len, 31)) },
+      expect: f.expect && { enabled: f.expect.enabled, len: f.expect.len, rsv: f.expect.rsv, data: Buffer.from(f.expect.data.subarray(0, Math.min(f.expect.len, 31))).toString('hex') },
     })),
     hooks: p.hooks.map((h) => ({ kind: h.kind, index: h.index, symbol: h.symbol, isNull: h.isNull })),
     modinfo: p.modinfo && { strings: p.modinfo.strings, entries: p.modinfo.entries },
     safeToReapply: p.safeToReapply,
     rwSections: p.rwSections,
     vetoingHooks: p.vetoingHooks,
-    undefinedSymbols: p.undefinedSymbols,
+    undefinedSymbols: p.undefinedSymbols.slice(0, UNDEFINED_SYMBOLS_LISTED),
+    undefinedSymbolCount: p.undefinedSymbols.length,
   };
 }
 
-export function checkedPayloadJson(file: string, name: string, size: number, r: PreflightReport): CheckedPayloadJson {
+/** `withPayload`: include the payload summary (JSON output); the text report does not need it. */
+export function checkedPayloadJson(file: string, name: string, size: number, r: PreflightReport, withPayload = true): CheckedPayloadJson {
   const counts = countSeverities(r.diagnostics);
   return {
     file,
     name,
     size,
+    buildId: r.payload?.buildId ?? null,
     ok: counts.error === 0 && counts.fatal === 0,
     fatal: r.fatal,
     counts,
     uploadError: r.uploadError && diagnosticJson(r.uploadError),
     diagnostics: r.diagnostics.map(diagnosticJson),
-    payload: r.payload && payloadSummary(r.payload),
+    payload: withPayload && r.payload ? payloadSummary(r.payload) : null,
   };
 }

@@ -27,7 +27,7 @@ function plural(n: number, word: string): string {
 /** One payload's findings as aligned columns: severity, errno, check id, code, location, sentence. */
 function payloadText(p: CheckedPayloadJson, c: Colors): string[] {
   const lines: string[] = [];
-  const id = p.payload?.buildId ? `, build-id ${p.payload.buildId}` : '';
+  const id = p.buildId ? `, build-id ${p.buildId}` : '';
   lines.push(c.bold(`${p.file}`) + c.dim(` (name "${p.name}", ${p.size} bytes${id})`));
   const rows = p.diagnostics.map((d) => [d.severity, d.errnoName ?? '-', d.check ?? '-', d.code, where(d)] as const);
   const widths = [0, 1, 2, 3, 4].map((i) => Math.max(...rows.map((r) => r[i]!.length), 0));

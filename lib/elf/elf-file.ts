@@ -80,8 +80,19 @@ export class ElfFile {
     return new StringTable(this.reader, Number(s.offset), Number(s.size));
   }
 
-  /** The symbols of a SYMTAB section; null when its entry size is too small or it is not in the file. */
+  private readonly symbolViews = new Map<number, SymbolTableView | null>();
+
+  /**
+   * The symbols of a SYMTAB section; null when its entry size is too small or it is not in the
+   * file. The same view is returned every time, so indexes built over it can be shared.
+   */
   symbols(index: number): SymbolTableView | null {
+    let v = this.symbolViews.get(index);
+    if (v === undefined) this.symbolViews.set(index, (v = this.readSymbols(index)));
+    return v;
+  }
+
+  private readSymbols(index: number): SymbolTableView | null {
     const s = this.sections[index];
     if (!s || s.type !== SHT_SYMTAB || s.entsize < BigInt(SYM_SIZE) || !sectionInFile(this.reader, s)) return null;
     const entsize = saturate(s.entsize);

@@ -26,6 +26,11 @@ export class RelocationView {
     readonly hasAddend: boolean,
   ) {}
 
+  /** The entries as 32-bit words (6 per RELA entry of 24 bytes), when aligned: see `ByteReader.words`. */
+  words(): Uint32Array | null {
+    return this.entsize % 4 === 0 ? this.r.words(this.start, (this.count * this.entsize) / 4) : null;
+  }
+
   entryOffset(i: number): number {
     return this.start + i * this.entsize;
   }
@@ -45,5 +50,15 @@ export class RelocationView {
   }
   addend(i: number): bigint {
     return this.hasAddend ? this.r.i64(this.entryOffset(i) + 16) : 0n;
+  }
+  /** The addend as a number when it fits in 32 signed bits (the common case), else NaN. */
+  smallAddend(i: number): number {
+    if (!this.hasAddend) return 0;
+    const at = this.entryOffset(i) + 16;
+    const high = this.r.i32(at + 4);
+    const low = this.r.u32(at);
+    if (high === 0 && low < 0x8000_0000) return low;
+    if (high === -1 && low >= 0x8000_0000) return low - 0x1_0000_0000;
+    return Number.NaN;
   }
 }

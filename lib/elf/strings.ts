@@ -1,4 +1,7 @@
-import type { ByteReader } from './bytes.js';
+import { type ByteReader, readWork } from './bytes.js';
+
+/** The longest name decoded in full (see `StringTable.get`). */
+export const NAME_LIMIT = 512;
 
 /**
  * A string table (`SHT_STRTAB` contents): names are looked up by offset. The last NUL of the
@@ -20,14 +23,25 @@ export class StringTable {
     this.start = start;
     this.size = size;
     this.lastNul = reader.bytes.subarray(start, start + size).lastIndexOf(0);
+    readWork.units += size;
   }
 
-  /** The string at `offset`, or null when `offset` is outside the table or the string is unterminated. */
+  /**
+   * The string at `offset`, or null when `offset` is outside the table or the string is
+   * unterminated. A string longer than `NAME_LIMIT` comes back cut at the limit with `…` appended:
+   * no real symbol is that long (Xen keeps 127 characters), and an unbounded scan per name would
+   * make a table of many references into one huge string quadratic.
+   */
   get(offset: number): string | null {
     if (offset < 0 || offset > this.lastNul) return null;
     const from = this.start + offset;
-    const nul = this.reader.bytes.indexOf(0, from);
-    return this.reader.latin1(from, nul);
+    const bytes = this.reader.bytes;
+    const limit = Math.min(from + NAME_LIMIT, this.start + this.lastNul);
+    let end = from;
+    while (end < limit && bytes[end] !== 0) end++;
+    readWork.units += end - from;
+    const s = this.reader.latin1(from, end);
+    return end === limit && bytes[end] !== 0 ? `${s}…` : s;
   }
 
   /** Whether the string at `offset` starts with `prefix` (ASCII), without decoding it. */

@@ -32,39 +32,124 @@ export type AddressRef =
  * point to" needs this reverse lookup. Built lazily per section, at most once.
  */
 export class SymbolLocator {
-  private readonly bySection = new Map<number, { value: bigint; size: bigint; name: string }[]>();
+  /** Candidate symbols (not section/file symbols) of the sections asked about, by section. */
+  private readonly bySection = new Map<number, Uint32Array>();
+  /** Sorted, name-filtered views of the sections asked about often (see `at`). */
+  private readonly sorted = new Map<number, Uint32Array>();
+  private readonly asked = new Map<number, number>();
+  private readonly answers = new Map<string, { name: string; value: bigint } | null>();
 
   constructor(
     private readonly elf: ElfFile,
     private readonly symtab: SymbolTableView,
   ) {}
 
-  /** The symbol defined exactly at `offset` (functions and objects first), else the one containing it. */
+  /**
+   * The symbol defined exactly at `offset` (the largest one at that address), else the one
+   * containing it; local labels (`.L*`) and unnamed symbols do not count. A section is scanned the
+   * first few times it is asked about, then sorted once: a payload with a few pointers costs no
+   * sort, one with thousands costs no quadratic scan.
+   */
   at(section: number, offset: bigint): { name: string; value: bigint } | null {
-    const list = this.index(section);
-    let containing: { name: string; value: bigint } | null = null;
-    for (const s of list) {
-      if (s.value === offset) return s;
-      if (!containing && s.value < offset && offset < s.value + s.size) containing = s;
-    }
-    return containing;
+    const key = `${section}:${offset}`;
+    const known = this.answers.get(key);
+    if (known !== undefined) return known;
+    const answer = this.find(section, offset);
+    this.answers.set(key, answer);
+    return answer;
   }
 
-  private index(section: number): { value: bigint; size: bigint; name: string }[] {
-    let list = this.bySection.get(section);
-    if (list) return list;
-    list = [];
-    const t = this.symtab;
-    for (let i = 1; i < t.count; i++) {
-      if (t.shndx(i) !== section) continue;
-      const type = t.type(i);
-      if (type === STT_SECTION || type === STT_FILE) continue;
-      const name = t.name(i);
-      if (!name || name.startsWith('.L')) continue;
-      list.push({ value: t.value(i), size: t.size(i), name });
+  private find(section: number, offset: bigint): { name: string; value: bigint } | null {
+    const list = this.members(section);
+    if (list.length === 0) return null;
+    const off = Number(offset);
+    const n = (this.asked.get(section) ?? 0) + 1;
+    this.asked.set(section, n);
+    const best = n <= 4 || list.length <= 32 ? this.scan(list, off) : this.search(section, list, off);
+    if (best < 0) return null;
+    return { name: this.symtab.name(best) ?? '', value: this.symtab.value(best) };
+  }
+
+  /** Whether symbol `i` may name an address: it has a name, and not a local label's. */
+  private named(i: number): boolean {
+    const strings = this.symtab.strings;
+    const n = this.symtab.columns().nameOffset[i]!;
+    return strings !== null && !strings.isEmpty(n) && !strings.startsWith(n, '.L');
+  }
+
+  /** Exact match with the largest size, else the nearest symbol below that covers `off`. */
+  private scan(list: Uint32Array, off: number): number {
+    const { value, size } = this.symtab.columns();
+    let exact = -1;
+    let below = -1;
+    for (let k = 0; k < list.length; k++) {
+      const i = list[k]!;
+      const v = value[i]!;
+      if (v === off) {
+        if ((exact < 0 || size[i]! > size[exact]!) && this.named(i)) exact = i;
+      } else if (v < off && (below < 0 || v > value[below]!) && off < v + size[i]! && this.named(i)) below = i;
     }
-    // Functions and objects (typed, sized) before bare labels at the same address.
-    list.sort((a, b) => (a.value === b.value ? Number(b.size - a.size) : a.value < b.value ? -1 : 1));
+    return exact >= 0 ? exact : below;
+  }
+
+  private search(section: number, list: Uint32Array, off: number): number {
+    const { value, size } = this.symtab.columns();
+    let order = this.sorted.get(section);
+    if (!order) {
+      // Sorted by value, larger sizes first at equal values.
+      order = list.filter((i) => this.named(i)).sort((a, b) => value[a]! - value[b]! || size[b]! - size[a]!);
+      this.sorted.set(section, order);
+    }
+    let lo = 0;
+    let hi = order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (value[order[mid]!]! < off) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo < order.length && value[order[lo]!] === off) return order[lo]!;
+    const below = order[lo - 1];
+    return below !== undefined && off < value[below]! + size[below]! ? below : -1;
+  }
+
+  /**
+   * The symbols defined in `section`, found with one scan of the typed columns per section asked
+   * about; past a few sections, every section's list is made in a single pass instead.
+   */
+  private members(section: number): Uint32Array {
+    const known = this.bySection.get(section);
+    if (known) return known;
+    const t = this.symtab;
+    const { info, shndx } = t.columns();
+    const keep = (i: number): boolean => {
+      const type = info[i]! & 0xf;
+      return type !== STT_SECTION && type !== STT_FILE;
+    };
+    if (this.bySection.size < 8) {
+      // Two tight passes over the typed columns: count, then fill.
+      let n = 0;
+      for (let i = 1; i < t.count; i++) if (shndx[i] === section) n++;
+      const list = new Uint32Array(n);
+      let k = 0;
+      for (let i = 1; i < t.count; i++) {
+        if (shndx[i] !== section) continue;
+        const type = info[i]! & 0xf;
+        if (type !== STT_SECTION && type !== STT_FILE) list[k++] = i;
+      }
+      const kept = list.subarray(0, k);
+      this.bySection.set(section, kept);
+      return kept;
+    }
+    const all = new Map<number, number[]>();
+    for (let i = 1; i < t.count; i++) {
+      const s = shndx[i]!;
+      if (s === SHN_UNDEF || s >= SHN_LORESERVE || this.bySection.has(s) || !keep(i)) continue;
+      let l = all.get(s);
+      if (!l) all.set(s, (l = []));
+      l.push(i);
+    }
+    for (const [s, l] of all) this.bySection.set(s, Uint32Array.from(l));
+    const list = this.bySection.get(section) ?? new Uint32Array(0);
     this.bySection.set(section, list);
     return list;
   }
@@ -85,6 +170,15 @@ export class SymbolLocator {
     const named = this.at(shndx, offset);
     return { kind: 'payload', section: shndx, sectionName: sec.name, offset, symbol: named?.name ?? null, symbolOffset: named ? offset - named.value : offset };
   }
+}
+
+const locators = new WeakMap<SymbolTableView, SymbolLocator>();
+
+/** One locator per symbol table: the model and every preflight stage share its index. */
+export function locatorFor(elf: ElfFile, symtab: SymbolTableView): SymbolLocator {
+  let l = locators.get(symtab);
+  if (!l) locators.set(symtab, (l = new SymbolLocator(elf, symtab)));
+  return l;
 }
 
 /** A literal pointer value: 0 is the null pointer. */

@@ -1,6 +1,6 @@
 /** The payload model: read a livepatch payload's ELF once into what every other layer needs. */
 export type { AddressRef } from './addresses.js';
-export { SymbolLocator, addressOf } from './addresses.js';
+export { SymbolLocator, addressOf, locatorFor } from './addresses.js';
 export { type BuildIdParse, parseBuildIdNote } from './build-id.js';
 export { decodeFuncs, FUNC_FIELDS, FUNC_SIZE_V1, FUNC_SIZE_V2, type FuncField, funcEntrySize, symbolAndValue } from './funcs.js';
 export { vetoingHookKinds } from './hooks.js';

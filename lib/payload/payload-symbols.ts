@@ -50,6 +50,7 @@ export function definedSymbols(elf: ElfFile, t: SymbolTableView, funcs: readonly
 /** Names of the undefined symbols (index 0, the null symbol, is not one). */
 export function undefinedSymbolNames(t: SymbolTableView): string[] {
   const out: string[] = [];
-  for (let i = 1; i < t.count; i++) if (t.shndx(i) === SHN_UNDEF) out.push(t.name(i) ?? '');
+  const shndx = t.columns().shndx;
+  for (let i = 1; i < t.count; i++) if (shndx[i] === SHN_UNDEF) out.push(t.name(i) ?? '');
   return out;
 }

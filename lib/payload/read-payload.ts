@@ -1,5 +1,5 @@
 import { type ElfFile, type ElfIssue, readElf, SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHT_NOBITS } from '../elf/index.js';
-import { SymbolLocator } from './addresses.js';
+import { locatorFor } from './addresses.js';
 import { type BuildIdParse, parseBuildIdNote } from './build-id.js';
 import { decodeFuncs, funcEntrySize } from './funcs.js';
 import { decodeHooks, vetoingHookKinds } from './hooks.js';
@@ -62,7 +62,7 @@ export function readPayload(bytes: Uint8Array): PayloadReadResult {
 export function payloadFromElf(elf: ElfFile): Payload {
   const symtabIndex = elf.symbolTableIndex();
   const symtab = symtabIndex > 0 ? elf.symbols(symtabIndex) : null;
-  const locator = symtab ? new SymbolLocator(elf, symtab) : null;
+  const locator = symtab ? locatorFor(elf, symtab) : null;
 
   const funcsSection = elf.sectionByName('.livepatch.funcs');
   let funcs: LivepatchFunc[] = [];

@@ -1,4 +1,4 @@
-import { type ElfFile, R_X86_64_64, R_X86_64_NONE, type SectionHeader, SHF_ALLOC, SHT_NOBITS, SHT_RELA } from '../elf/index.js';
+import { type ElfFile, NAME_LIMIT, R_X86_64_64, R_X86_64_NONE, type SectionHeader, SHF_ALLOC, SHT_NOBITS, SHT_RELA } from '../elf/index.js';
 import { addressOf, type AddressRef, type SymbolLocator } from './addresses.js';
 
 /** One relocation that lands in a section of interest. */
@@ -76,7 +76,9 @@ export function stringAt(elf: ElfFile, ref: AddressRef): string | null {
   const data = elf.data(sec);
   if (!data || ref.offset >= BigInt(data.length)) return null;
   const start = Number(ref.offset);
-  const nul = data.indexOf(0, start);
+  // Bounded like symbol names (NAME_LIMIT): many pointers into one long unterminated run must not
+  // each scan it.
+  const nul = data.subarray(start, Math.min(data.length, start + NAME_LIMIT + 1)).indexOf(0);
   if (nul < 0) return null;
-  return Buffer.from(data.buffer, data.byteOffset + start, nul - start).toString('latin1');
+  return Buffer.from(data.buffer, data.byteOffset + start, nul).toString('latin1');
 }

@@ -25,7 +25,8 @@ export function checkAdvice(f: Findings, p: Payload | null, name: string | undef
     if (odd.length) f.add('modinfo-not-key-value', `.modinfo has ${odd.length === 1 ? 'a string' : 'strings'} not of the form key=value: ${odd.map((s) => JSON.stringify(s)).join(', ')}.`, { section: '.modinfo' });
   }
   for (const h of p.hooks) {
-    if (h.isNull) f.add('hook-null', `The ${h.kind} hook${h.kind === 'load' || h.kind === 'unload' ? ` at index ${h.index}` : ''} is a null pointer: Xen skips it.`, { section: `.livepatch.hooks.${h.kind}`, offset: h.index * 8 });
+    // Null load/unload entries are not skipped but called: a fatal finding of the hooks stage.
+    if (h.isNull && h.kind !== 'load' && h.kind !== 'unload') f.add('hook-null', `The ${h.kind} hook is a null pointer: Xen skips it.`, { section: `.livepatch.hooks.${h.kind}`, offset: 0 });
   }
 }
 

@@ -4,7 +4,7 @@ import { checkAdvice } from './advice.js';
 import { checkApply } from './apply.js';
 import { Findings } from './findings.js';
 import { runLoadSequence } from './load/sequence.js';
-import type { LoadState } from './load/state.js';
+import { type LoadState, loadedSymbolMap, Unverified } from './load/state.js';
 import { checkUpload } from './load/upload.js';
 import type { Diagnostic, PreflightOptions, PreflightReport } from './types.js';
 import { xenFlavor } from './xen-version.js';
@@ -44,7 +44,8 @@ export function preflight(bytes: Uint8Array, options: PreflightOptions = {}): Pr
       ignored: null,
       badSymbol: null,
       relocationsFailed: new Set(),
-      unverified: { symbols: [], funcNames: [] },
+      unverified: { symbols: new Unverified(), funcNames: new Unverified() },
+      loadedSymbols: loadedSymbolMap(context),
     };
     runLoadSequence(state);
   }

@@ -113,6 +113,8 @@ export const RULES = {
   // prepare_payload: hooks
   'hook-section-size': rule('P8', 'hooks', 'error', 'EINVAL', 'A load/unload hook section is not a whole number of pointers.'),
   'single-hook-section-size': rule('P9', 'hooks', 'error', 'EINVAL', 'A single-hook section is not exactly one pointer (8 bytes).'),
+  'hook-call-invalid': rule('X11', 'hooks', 'fatal', null, 'A hook Xen would call is a null pointer in a load/unload array (called unconditionally) or an absolute address.'),
+  'hook-no-endbr': rule('X12', 'hooks', 'warning', null, 'A hook function does not start with ENDBR64: on CET-IBT hardware with an IBT-enabled Xen, the indirect call faults.'),
 
   // prepare_payload: optional sections
   'bug-frames-size': rule('P12', 'alternatives', 'error', 'EINVAL', 'A .bug_frames.N section is not a whole number of bug frames (8 bytes).'),
@@ -151,7 +153,7 @@ export const RULES = {
   'name-long': rule(null, 'advice', 'info', null, 'livepatch-build-tools before 2024 truncate names to 48 characters.'),
   'name-empty': rule(null, 'advice', 'warning', null, 'Xen accepts an empty name, but nothing can address the payload sensibly by it.'),
   'name-embedded-nul': rule(null, 'advice', 'warning', null, 'The name contains a NUL: libxenctrl and Xen stop at it.'),
-  'hook-null': rule(null, 'advice', 'info', null, 'A hook section holds a null pointer: Xen treats it as no hook.'),
+  'hook-null': rule(null, 'advice', 'info', null, 'A single-hook section holds a null pointer: Xen treats it as no hook.'),
   'hook-not-loaded': rule('X3', 'advice', 'warning', null, 'A section Xen reads through its load address is not SHF_ALLOC; Xen 4.14-4.19 treats it as absent or crashes later.'),
 } as const satisfies Record<string, Rule>;
 

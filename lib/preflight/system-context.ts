@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Backend } from '../backend/backend.js';
+import { XenUnavailableError } from '../xen/errors.js';
 import { parseNmSymbols } from './symbols.js';
 import type { LoadedPayloadInfo, PreflightContext } from './types.js';
 
@@ -38,16 +39,19 @@ export function defaultSystemDeps(): SystemContextDeps {
   };
 }
 
-/** The native backend, if this build has one: imported by a computed path so the build does not need it. */
-async function openNativeBackend(): Promise<Backend> {
+/**
+ * The native backend, if this build has one: imported by a computed path so that this module builds
+ * and runs without lib/native. Without it, the hypervisor is reported unavailable.
+ */
+export async function openNativeBackend(): Promise<Backend> {
   const spec = new URL('../native/index.js', import.meta.url).href;
   let mod: { openNative?: () => Promise<Backend> | Backend };
   try {
     mod = (await import(spec)) as typeof mod;
   } catch (e) {
-    throw new Error(`the native backend is not available in this build (${(e as Error).message})`);
+    throw new XenUnavailableError('library-not-found', `the native backend is not part of this build (${(e as Error).message})`);
   }
-  if (typeof mod.openNative !== 'function') throw new Error('the native backend has no openNative()');
+  if (typeof mod.openNative !== 'function') throw new XenUnavailableError('library-not-found', 'the native backend has no openNative()');
   return await mod.openNative();
 }
 

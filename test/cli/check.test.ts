@@ -1,6 +1,6 @@
 /** `xlp check`: the compiled CLI end to end, and the command with an injected (fake) Xen host. */
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,7 @@ import { payloadNameOf, runCheck } from '../../lib/cli/commands/check.js';
 import type { CheckJson } from '../../lib/cli/check-json.js';
 import { Output } from '../../lib/cli/output.js';
 import { formatNmSymbols } from '../../lib/preflight/index.js';
+import { readElf } from '../../lib/elf/index.js';
 import type { SystemContextDeps } from '../../lib/preflight/system-context.js';
 import { fixture, OTHER_XEN_BUILD_ID, XEN_BUILD_ID } from '../fixtures/catalogue.js';
 import { patch } from '../helpers/patch-elf.js';
@@ -56,7 +57,8 @@ describe('xlp check (compiled CLI)', () => {
     const r = await xlp('check', '--offline', bad);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/error\s+EOPNOTSUPP\s+S2\s+section-alignment\s+\.rodata\.xlp_name sh_addralign/);
-    expect(r.stdout).toContain('(XEN) livepatch: broken: Section [6] alignment (0x3) is not supported');
+    const index = readElf(await readFile(bad)).elf!.sectionByName('.rodata.xlp_name')!.index;
+    expect(r.stdout).toContain(`(XEN) livepatch: broken: Section [${index}] alignment (0x3) is not supported`);
     expect(r.stdout).toContain('UPLOAD would fail with EOPNOTSUPP');
   });
 
@@ -196,5 +198,14 @@ describe('xlp check on a Xen host (injected)', () => {
     expect(payloadNameOf('/a/b/hello.livepatch')).toBe('hello');
     expect(payloadNameOf('x.y.z')).toBe('x.y');
     expect(payloadNameOf('plain')).toBe('plain');
+  });
+});
+
+describe('the native backend on this branch', () => {
+  it('is reported unavailable when lib/native is not part of the build', async () => {
+    const { openNativeBackend } = await import('../../lib/preflight/system-context.js');
+    const { existsSync } = await import('node:fs');
+    if (existsSync(new URL('../../lib/native/index.ts', import.meta.url))) return; // merged: nothing to check here
+    await expect(openNativeBackend()).rejects.toMatchObject({ name: 'XenUnavailableError', reason: 'library-not-found' });
   });
 });

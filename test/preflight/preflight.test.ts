@@ -83,9 +83,12 @@ describe('a dependency chain on a host', () => {
 
   it('refuses two hook payloads built from the same macros (same symbol names)', () => {
     const first = preflight(bytes('hooks_only_load'), { name: 'first' }).payload!;
-    const r = preflight(bytes('hooks_load_unload'), { name: 'second', context: { ...HOST, loaded: [loadedPayloadInfo('first', first)] } });
+    const r = preflight(bytes('hooks_load_unload_same_tag'), { name: 'second', context: { ...HOST, loaded: [loadedPayloadInfo('first', first)] } });
     expect(r.uploadError).toMatchObject({ code: 'duplicate-symbol', errno: ERRNO.EEXIST });
-    expect(r.uploadError!.console).toMatch(/^livepatch: second: duplicate new symbol: xlp_(un)?load_hooks$/);
+    expect(r.uploadError!.console).toMatch(/^livepatch: second: duplicate new symbol: xlp_(un)?load_hooks_hooks_only_load$/);
+    // Built with their own names (the builder's default), the two load together.
+    const own = preflight(bytes('hooks_load_unload'), { name: 'second', context: { ...HOST, loaded: [loadedPayloadInfo('first', first)] } });
+    expect(own.uploadError).toBeNull();
   });
 });
 
@@ -156,6 +159,22 @@ describe('findings that depend on run-time addresses', () => {
     const byName = preflight(patch(bytes('func_by_name')).func(0, 'expect', 1 | (8 << 1)).bytes());
     expect(codes(byName.diagnostics)).not.toContain('expectation-no-old-addr');
     expect(codes(byName.diagnostics)).toContain('expectation-unverified');
+  });
+});
+
+describe('hooks Xen calls', () => {
+  it('warns about a hook without ENDBR64 (CET-IBT)', () => {
+    const b = patch(bytes('hooks_only_load')).sectionBytes('.text.xlp_only_load', 0, [0x90, 0x90, 0x90, 0x90]).bytes();
+    const r = preflight(b);
+    expect(r.uploadError).toBeNull();
+    expect(r.diagnostics.find((d) => d.code === 'hook-no-endbr')).toMatchObject({ severity: 'warning', symbol: 'xlp_only_load', section: '.livepatch.hooks.load', offset: 0 });
+  });
+
+  it('treats a null single hook as no hook, but a null load entry as a crash', () => {
+    expect(preflight(bytes('hook_null_preapply')).fatal).toBe(false);
+    const r = preflight(patch(bytes('hooks_load_unload')).dropRelocation('.livepatch.hooks.unload', 16).bytes());
+    expect(r.fatal).toBe(true);
+    expect(r.diagnostics.find((d) => d.code === 'hook-call-invalid')?.message).toMatch(/unload hook 2 is a null pointer.*REVERT/);
   });
 });
 

@@ -2,8 +2,9 @@
  * One payload per rule: how each is derived (byte edits of a valid fixture, or a dedicated build)
  * and what preflight must say about it. Shared by the rule tests and the CLI tests.
  */
-import { SHN_ABS } from '../../lib/elf/index.js';
+import { readElf, SHN_ABS } from '../../lib/elf/index.js';
 import type { RuleCode } from '../../lib/preflight/index.js';
+import { readPayload } from '../../lib/payload/index.js';
 import type { PreflightOptions } from '../../lib/preflight/types.js';
 import { fixture, type FixtureBuildOptions, OTHER_XEN_BUILD_ID, XEN_BUILD_ID } from '../fixtures/catalogue.js';
 import { type ElfPatcher, patch } from '../helpers/patch-elf.js';
@@ -13,11 +14,12 @@ export interface RuleCase {
   readonly code: RuleCode;
   /** Builds the payload bytes (from the catalogue built for XEN_BUILD_ID unless told otherwise). */
   readonly bytes: (build?: FixtureBuildOptions) => Promise<Uint8Array>;
-  readonly options?: PreflightOptions;
+  /** Options for preflight; a function gets the payload bytes (e.g. to name its own build-id). */
+  readonly options?: PreflightOptions | ((bytes: Uint8Array) => PreflightOptions);
   /** Whether the finding is what UPLOAD fails with (default: true for upload-time errors). */
   readonly uploadError?: boolean;
-  /** The console line expected (null: none, undefined: not checked). */
-  readonly console?: string | RegExp | null;
+  /** The console line expected (null: none, undefined: not checked); a function gets the payload bytes. */
+  readonly console?: string | RegExp | ((bytes: Uint8Array) => string) | null;
   /** Other error/fatal codes that may appear after it (Xen stops at the first; preflight goes on). */
   readonly alsoAllowed?: readonly RuleCode[];
 }
@@ -27,9 +29,20 @@ const from =
   (name: string, edit: (p: ElfPatcher) => ElfPatcher = (p) => p) =>
   async (build?: FixtureBuildOptions): Promise<Uint8Array> =>
     edit(patch((await fixture(name, build)).bytes)).bytes();
+/** Xen names sections by index: where the builder put `name` in this payload. */
+const sectionIndex = (bytes: Uint8Array, name: string): number => {
+  const s = readElf(bytes).elf?.sectionByName(name);
+  if (!s) throw new Error(`no section ${name} in the fixture`);
+  return s.index;
+};
 const ctx = (extra: Partial<NonNullable<PreflightOptions['context']>> = {}): NonNullable<PreflightOptions['context']> => ({ xenBuildId: XEN_BUILD_ID, ...extra });
 const sym = (entries: Record<string, bigint>) => new Map(Object.entries(entries));
 const XEN_SYMS = sym({ xen_extra_version: 0xffff82d040257a20n, xen_minor_version: 0xffff82d040400000n, printk: 0xffff82d040210000n });
+
+/** The preflight options of a case, for its bytes. */
+export function caseOptions(c: RuleCase, bytes: Uint8Array): PreflightOptions {
+  return typeof c.options === 'function' ? c.options(bytes) : (c.options ?? {});
+}
 
 export const RULE_CASES: readonly RuleCase[] = [
   // upload
@@ -54,10 +67,10 @@ export const RULE_CASES: readonly RuleCase[] = [
   { title: 'one section header more than the file holds', code: 'section-table-truncated', bytes: from('func_normal', (p) => p.header('e_shnum', 19)), console: 'livepatch: t: Section header size is corrupted' },
 
   // sections
-  { title: 'section data inside the ELF header', code: 'section-offset', bytes: from('func_normal', (p) => p.section('.rodata.xlp_name', 'sh_offset', 16)), console: 'livepatch: t: Section [6] data at ELF header of payload' },
-  { title: 'section data past the end', code: 'section-offset', bytes: from('func_normal', (p) => p.section('.rodata.xlp_name', 'sh_size', 0x10000)), console: 'livepatch: t: Section [6] data is past end of payload' },
-  { title: 'alignment 3', code: 'section-alignment', bytes: from('func_normal', (p) => p.section('.rodata.xlp_name', 'sh_addralign', 3)), console: 'livepatch: t: Section [6] alignment (0x3) is not supported' },
-  { title: 'address 8 with alignment 16', code: 'section-address-misaligned', bytes: from('func_normal', (p) => p.section('.rodata.xlp_name', 'sh_addr', 8)), console: 'livepatch: t: Section [6] addr (0x8) is not aligned properly (0x10)' },
+  { title: 'section data inside the ELF header', code: 'section-offset', bytes: from('func_normal', (p) => p.section('.rodata.xlp_name', 'sh_offset', 16)), console: (b) => `livepatch: t: Section [${sectionIndex(b, '.rodata.xlp_name')}] data at ELF header of payload` },
+  { title: 'section data past the end', code: 'section-offset', bytes: from('func_normal', (p) => p.section('.rodata.xlp_name', 'sh_size', 0x10000)), console: (b) => `livepatch: t: Section [${sectionIndex(b, '.rodata.xlp_name')}] data is past end of payload` },
+  { title: 'alignment 3', code: 'section-alignment', bytes: from('func_normal', (p) => p.section('.rodata.xlp_name', 'sh_addralign', 3)), console: (b) => `livepatch: t: Section [${sectionIndex(b, '.rodata.xlp_name')}] alignment (0x3) is not supported` },
+  { title: 'address 8 with alignment 16', code: 'section-address-misaligned', bytes: from('func_normal', (p) => p.section('.rodata.xlp_name', 'sh_addr', 8)), console: (b) => `livepatch: t: Section [${sectionIndex(b, '.rodata.xlp_name')}] addr (0x8) is not aligned properly (0x10)` },
   { title: 'a 3 MiB .bss', code: 'nobits-too-large', bytes: from('func_normal', (p) => p.section('.bss', 'sh_size', 3 * 1024 * 1024)), console: null },
   { title: 'a second symbol table', code: 'multiple-symtabs', bytes: from('func_normal', (p) => p.section('.comment', 'sh_type', 2)), console: 'livepatch: t: Unsupported multiple symbol tables', alsoAllowed: ['symtab-corrupted'] },
   { title: 'symtab linking to section 999', code: 'symtab-link-out-of-range', bytes: from('func_normal', (p) => p.section('.symtab', 'sh_link', 999)), console: 'livepatch: t: Symbol table idx (999) to strtab past end (18)' },
@@ -130,7 +143,7 @@ export const RULE_CASES: readonly RuleCase[] = [
   { title: 'no .note.gnu.build-id', code: 'build-id-missing', bytes: from('no_build_id'), console: 'livepatch: t: .note.gnu.build-id is missing' },
   { title: 'own build-id note of type 4', code: 'build-id-invalid', bytes: from('func_normal', (p) => p.note('.note.gnu.build-id', 'type', 4)), console: null },
   { title: 'depends note with namesz 3', code: 'depends-invalid', bytes: from('func_normal', (p) => p.note('.livepatch.depends', 'namesz', 3)), console: null },
-  { title: 'a build-id already uploaded', code: 'duplicate-build-id', bytes: from('func_normal'), options: { context: ctx({ loaded: [{ name: 'other', buildId: '0d3d945849c24b513dee371c4f6d0aeda22f84cd', symbols: [] }] }) }, console: null },
+  { title: 'a build-id already uploaded', code: 'duplicate-build-id', bytes: from('func_normal'), options: (b) => ({ context: ctx({ loaded: [{ name: 'other', buildId: readPayload(b).payload!.buildId, symbols: [] }] }) }), console: null },
   { title: 'nothing to patch', code: 'nothing-to-patch', bytes: from('nothing_to_patch'), console: 'livepatch: t: Nothing to patch. Aborting...' },
   { title: 'an empty load hook section', code: 'patching-section-empty', bytes: from('empty_load_hooks'), console: 'livepatch: t: .livepatch.hooks.load is empty' },
   { title: 'an unloaded .modinfo (NULL dereference)', code: 'special-section-not-loaded', bytes: from('modinfo_kv', (p) => p.section('.modinfo', 'sh_flags', 0)) },
@@ -151,6 +164,8 @@ export const RULE_CASES: readonly RuleCase[] = [
   { title: 'a 20-byte load hook section', code: 'hook-section-size', bytes: from('hooks_load_unload', (p) => p.section('.livepatch.hooks.load', 'sh_size', 20)), console: 'livepatch: t: Wrong size 20 of .livepatch.hooks.load (must be multiple of 8)' },
   { title: 'a 16-byte preapply hook section (silent)', code: 'single-hook-section-size', bytes: from('hook_preapply', (p) => p.section('.livepatch.hooks.preapply', 'sh_size', 16)), console: null },
   { title: 'a 12-byte postrevert hook section', code: 'single-hook-section-size', bytes: from('hook_postrevert', (p) => p.section('.livepatch.hooks.postrevert', 'sh_size', 12)), console: 'livepatch: t: Wrong size 12 of .livepatch.hooks.postrevert (must be multiple of 8)' },
+  { title: 'a null entry in the load hooks (called anyway)', code: 'hook-call-invalid', bytes: from('hooks_load_unload', (p) => p.dropRelocation('.livepatch.hooks.load', 8)), console: null },
+  { title: 'a preapply hook at an absolute address', code: 'hook-call-invalid', bytes: from('hook_preapply', (p) => p.dropRelocation('.livepatch.hooks.preapply', 0).sectionBytes('.livepatch.hooks.preapply', 0, [0x00, 0x10])), console: null },
   { title: 'unloaded load hooks (NULL call at APPLY)', code: 'special-section-not-loaded', bytes: from('hooks_only_load', (p) => p.section('.livepatch.hooks.load', 'sh_flags', 0)) },
 
   // optional sections

@@ -112,7 +112,7 @@ export async function runCheck(files: readonly string[], options: CheckOptions &
   const payloads: CheckedPayloadJson[] = inputs.map(({ file, bytes }) => {
     const name = payloadNameOf(file);
     const report = preflight(bytes, { name, xenVersion, ...(context ? { context } : {}) });
-    return checkedPayloadJson(file, name, bytes.length, report);
+    return checkedPayloadJson(file, name, bytes.length, report, out.json);
   });
   const doc: CheckJson = { schema: CHECK_SCHEMA, xenVersion: formatXenVersion(xenVersion), context: contextJson, ok: payloads.every((p) => p.ok), payloads };
   const colors = !out.json && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;

@@ -1,5 +1,5 @@
 import { SHF_ALLOC } from '../../elf/index.js';
-import { type AddressRef, FUNC_FIELDS, FUNC_SIZE_V2, type LivepatchFunc, RelocatedSection, SymbolLocator, decodeFuncs } from '../../payload/index.js';
+import { type AddressRef, FUNC_FIELDS, FUNC_SIZE_V2, type LivepatchFunc, RelocatedSection, locatorFor, decodeFuncs } from '../../payload/index.js';
 import { type AddressRange, difference, exactly, LIVEPATCH_RANGE, within, XEN_WINDOW } from '../address-space.js';
 import { lp } from '../console.js';
 import { payloadRange } from './relocations.js';
@@ -33,7 +33,7 @@ export function checkFuncs(s: LoadState): void {
     s.findings.add('special-section-not-loaded', s.flavor.unloadedSectionsKeepFileAddress ? `${FUNCS} is not SHF_ALLOC: Xen reads the functions from the upload buffer without relocating them, keeps a pointer to it after freeing it, and patches through it at APPLY.` : `${FUNCS} is not SHF_ALLOC: Xen 4.14-4.19 reads the functions through a NULL load address and crashes.`, { section: FUNCS, field: 'sh_flags' });
     return;
   }
-  const locator = s.symtab ? new SymbolLocator(s.elf!, s.symtab) : null;
+  const locator = s.symtab ? locatorFor(s.elf!, s.symtab) : null;
   const funcs = decodeFuncs(s.elf!, new RelocatedSection(s.elf!, sec, locator), FUNC_SIZE_V2);
   const pointersValid = !s.relocationsFailed.has(sec.index);
   for (const f of funcs) checkFunc(s, f, pointersValid);
@@ -87,12 +87,12 @@ function checkByName(s: LoadState, f: LivepatchFunc, what: string): boolean {
     return false;
   }
   if (ref.kind !== 'payload' || f.name === null) return true; // a Xen string, or a relocation already reported
-  const found = lookupSymbol(s.context, f.name);
+  const found = lookupSymbol(s, f.name);
   if (found === 'missing') {
     s.findings.add('func-unresolved', `${what} has old_addr 0 and its name ${f.name ? `"${f.name}"` : '(empty)'} is not a hypervisor or loaded payload symbol.`, { ...where(f, 'name'), console: lp(s.name, `Could not resolve old address of ${f.name}`) });
     return false;
   }
-  if (found === 'unknown') s.unverified.funcNames.push(f.name);
+  if (found === 'unknown') s.unverified.funcNames.add(f.name);
   return true;
 }
 

@@ -1,4 +1,4 @@
-import { R_X86_64_64, R_X86_64_NONE, R_X86_64_PC32, R_X86_64_PLT32, RELA_SIZE, REL_SIZE, relocationTypeName, SHF_ALLOC, SHN_ABS, SHN_UNDEF, SHT_REL, SHT_RELA } from '../../elf/index.js';
+import { R_X86_64_64, R_X86_64_NONE, R_X86_64_PC32, R_X86_64_PLT32, RELA_SIZE, REL_SIZE, relocationTypeName, saturate, SHF_ALLOC, SHN_ABS, SHN_UNDEF, SHT_REL, SHT_RELA } from '../../elf/index.js';
 import { type AddressRange, difference, exactly, within, XEN_VIRT_START, XEN_WINDOW } from '../address-space.js';
 import { cInt, lp } from '../console.js';
 import { label, type LoadState } from './state.js';
@@ -75,6 +75,42 @@ export function checkRelocations(s: LoadState): void {
   }
 }
 
+/** Where each symbol is, for the PC32 fast path: in the payload, in the hypervisor's window, or to compute. */
+const IN_PAYLOAD = 0;
+const IN_WINDOW = 1;
+const EXACT = 2;
+const UNKNOWN = 3;
+
+function symbolPlaces(s: LoadState): Uint8Array {
+  const t = s.symtab!;
+  const places = new Uint8Array(t.count);
+  const xen = s.context?.xenSymbols;
+  const shndx = t.columns().shndx;
+  const base = s.layout?.base;
+  const inLayout = new Uint8Array(s.elf!.sections.length);
+  for (const i of base?.keys() ?? []) inLayout[i] = 1;
+  for (let i = 1; i < t.count; i++) {
+    const idx = shndx[i]!;
+    if (idx < inLayout.length && inLayout[idx]) places[i] = IN_PAYLOAD;
+    else if (idx === SHN_UNDEF) {
+      const v = xen?.get(t.name(i) ?? '');
+      places[i] = v === undefined || (v >= XEN_WINDOW.lo && v <= XEN_WINDOW.hi) ? IN_WINDOW : EXACT;
+    } else if (idx === SHN_ABS) places[i] = EXACT;
+    else places[i] = UNKNOWN;
+  }
+  return places;
+}
+
+/** A 64-bit addend from its two words, as a number when it fits in 32 signed bits, else NaN. */
+function smallAddend(low: number, high: number): number {
+  if (high === 0 && low < 0x8000_0000) return low;
+  if (high === 0xffff_ffff && low >= 0x8000_0000) return low - 0x1_0000_0000;
+  return Number.NaN;
+}
+
+/** Below this, an addend cannot take a payload-to-payload or window-to-window PC32 out of reach. */
+const SMALL_ADDEND = 2 ** 30;
+
 function checkRelaEntries(s: LoadState, index: number): void {
   const elf = s.elf!;
   const { findings: f, name } = s;
@@ -85,19 +121,25 @@ function checkRelaEntries(s: LoadState, index: number): void {
   const t = s.symtab!;
   const ignored = s.ignored!;
   const bad = s.badSymbol!;
-  const size = base.size;
+  const size = saturate(base.size);
+  const places = (s.symbolPlaces ??= symbolPlaces(s));
   const failed = (): void => void s.relocationsFailed.add(base.index);
+  // Built only for a finding: the loop runs once per relocation of the payload.
+  const whereOf = (j: number) => ({ section: label(r), offset: j * view.entsize });
+  // Aligned entries are read as words: r_offset (2), r_info (type, sym), r_addend (2).
+  const words = view.words();
+  const stride = view.entsize / 4;
   for (let j = 0; j < view.count; j++) {
-    const sym = view.sym(j);
-    const type = view.type(j);
-    const where = { section: label(r), offset: j * view.entsize };
+    const w = j * stride;
+    const sym = words ? words[w + 3]! : view.sym(j);
+    const type = words ? words[w + 2]! : view.type(j);
     if (sym === 0) {
-      f.add('relocation-null-symbol', `Relocation ${j} of ${label(r)} refers to symbol 0 (STN_UNDEF).`, { ...where, field: 'r_info', console: lp(name, 'Encountered STN_UNDEF') });
+      f.add('relocation-null-symbol', `Relocation ${j} of ${label(r)} refers to symbol 0 (STN_UNDEF).`, { ...whereOf(j), field: 'r_info', console: lp(name, 'Encountered STN_UNDEF') });
       failed();
       continue;
     }
     if (sym >= t.count) {
-      f.add('relocation-symbol-out-of-range', `Relocation ${j} of ${label(r)} refers to symbol ${sym}; the symbol table has ${t.count}.`, { ...where, field: 'r_info', console: lp(name, `Relative relocation wants symbol@${sym} which is past end`) });
+      f.add('relocation-symbol-out-of-range', `Relocation ${j} of ${label(r)} refers to symbol ${sym}; the symbol table has ${t.count}.`, { ...whereOf(j), field: 'r_info', console: lp(name, `Relative relocation wants symbol@${sym} which is past end`) });
       failed();
       continue;
     }
@@ -105,7 +147,7 @@ function checkRelaEntries(s: LoadState, index: number): void {
       const n = t.name(sym) ?? '';
       const sec = elf.sections[t.shndx(sym)];
       f.add('relocation-ignored-symbol', `Relocation ${j} of ${label(r)} refers to ${n || `symbol ${sym}`}, defined in ${label(sec)}, which Xen does not load.`, {
-        ...where,
+        ...whereOf(j),
         symbol: n,
         field: 'r_info',
         console: lp(name, `Relocation against ignored symbol ${n} cannot be resolved`),
@@ -114,10 +156,10 @@ function checkRelaEntries(s: LoadState, index: number): void {
       continue;
     }
     if (type === R_X86_64_NONE) continue;
-    const width = type === R_X86_64_64 ? 8n : type === R_X86_64_PC32 || type === R_X86_64_PLT32 ? 4n : 0n;
-    if (width === 0n) {
+    const width = type === R_X86_64_64 ? 8 : type === R_X86_64_PC32 || type === R_X86_64_PLT32 ? 4 : 0;
+    if (width === 0) {
       f.add('relocation-type-unsupported', `Relocation ${j} of ${label(r)} is ${relocationTypeName(type)}; Xen applies only R_X86_64_NONE, _64, _PC32 and _PLT32.`, {
-        ...where,
+        ...whereOf(j),
         symbol: t.name(sym),
         field: 'r_info',
         console: lp(name, `Unhandled relocation ${type}`),
@@ -125,10 +167,10 @@ function checkRelaEntries(s: LoadState, index: number): void {
       failed();
       continue;
     }
-    const off = view.offset(j);
+    const off = words ? (words[w + 1]! >= 0x20_0000 ? Number.POSITIVE_INFINITY : words[w + 1]! * 0x1_0000_0000 + words[w]!) : view.offsetNumber(j);
     if (off >= size || off + width > size) {
-      f.add('relocation-offset', `Relocation ${j} of ${label(r)} writes ${width} bytes at offset ${off} of ${label(base)}, which has ${size}.`, {
-        ...where,
+      f.add('relocation-offset', `Relocation ${j} of ${label(r)} writes ${width} bytes at offset ${view.offset(j)} of ${label(base)}, which has ${base.size}.`, {
+        ...whereOf(j),
         symbol: t.name(sym),
         field: 'r_offset',
         console: lp(name, `Relative relocation offset is past ${label(base)} section`),
@@ -136,7 +178,15 @@ function checkRelaEntries(s: LoadState, index: number): void {
       failed();
       continue;
     }
-    if (width === 4n && !bad[sym]) checkPc32(s, index, j, sym, off, view.addend(j));
+    if (width !== 4 || bad[sym]) continue;
+    // The common case, decided without bigint: both ends in the payload, or both in Xen's window.
+    const place = places[sym]!;
+    if (place === IN_PAYLOAD || place === IN_WINDOW) {
+      const small = words ? smallAddend(words[w + 4]!, words[w + 5]!) : view.smallAddend(j);
+      if (Math.abs(small) < SMALL_ADDEND) continue;
+    }
+    if (place === UNKNOWN) continue;
+    checkPc32(s, index, j, sym, view.offset(j), view.addend(j));
   }
 }
 

@@ -125,8 +125,9 @@ export function checkSymbolNames(s: LoadState): void {
   const t = s.symtab!;
   const size = s.strtab!.size;
   const strSec = s.elf!.sections[s.elf!.sections[s.symtabIndex]!.link];
+  const names = t.columns().nameOffset;
   for (let i = 1; i < t.count; i++) {
-    const off = t.nameOffset(i);
+    const off = names[i]!;
     if (off >= size) {
       s.findings.add('symbol-name-out-of-range', `Symbol ${i}'s name offset ${off} is outside the ${size}-byte string table (${label(strSec)}).`, {
         section: label(s.elf!.sections[s.symtabIndex]),

@@ -7,7 +7,7 @@ import { checkAltCallSites, checkAlternatives, checkBugFrames, checkExTable, che
 import { checkPatchingSections } from './patching-sections.js';
 import { checkRelocations } from './relocations.js';
 import { checkSections, checkSymbolNames } from './sections.js';
-import type { LoadState } from './state.js';
+import type { LoadState, Unverified } from './state.js';
 import { checkSymbolTable } from './symbol-table.js';
 import { resolveSymbols } from './symbols.js';
 
@@ -52,13 +52,12 @@ function reportUnverified(s: LoadState): void {
   if (s.context?.xenSymbols) return;
   const { symbols, funcNames } = s.unverified;
   const parts: string[] = [];
-  if (symbols.length) parts.push(`${symbols.length} undefined symbol${symbols.length === 1 ? '' : 's'} (${preview(symbols)})`);
-  if (funcNames.length) parts.push(`${funcNames.length} function${funcNames.length === 1 ? '' : 's'} found by name (${preview(funcNames)})`);
+  if (symbols.count) parts.push(`${symbols.count} undefined symbol${symbols.count === 1 ? '' : 's'} (${preview(symbols)})`);
+  if (funcNames.count) parts.push(`${funcNames.count} function${funcNames.count === 1 ? '' : 's'} found by name (${preview(funcNames)})`);
   const what = parts.length ? `${parts.join(' and ')} could not be resolved, and the payload's symbols could not be checked for duplicates` : "the payload's symbols could not be checked for duplicates";
   s.findings.add('symbols-unverified', `Without the hypervisor's symbol table (--symbols, or /proc/xen/xensyms on the host), ${what}.`);
 }
 
-function preview(names: readonly string[]): string {
-  const shown = names.slice(0, 5).join(', ');
-  return names.length > 5 ? `${shown}, ...` : shown;
+function preview(u: Unverified): string {
+  return u.count > u.first.length ? `${u.first.join(', ')}, ...` : u.first.join(', ');
 }

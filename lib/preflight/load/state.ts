@@ -32,25 +32,45 @@ export interface LoadState {
   ignored: Uint8Array | null;
   /** Per symbol: 1 when its resolution failed (COMMON, unknown, bad section): later uses are moot. */
   badSymbol: Uint8Array | null;
+  /** Per symbol: where it lies, for the relocation checks' fast path (see relocations.ts). */
+  symbolPlaces?: Uint8Array;
   /**
    * Sections whose relocations Xen refused: their pointer fields are not what the build meant, so
    * checks that read them (functions by name, distances) would only report consequences.
    */
   readonly relocationsFailed: Set<number>;
   /** Undefined symbols and functions-by-name that could not be checked without a symbol table. */
-  readonly unverified: { symbols: string[]; funcNames: string[] };
+  readonly unverified: { symbols: Unverified; funcNames: Unverified };
+  /** Every new symbol of the loaded payloads (`livepatch_symbols_lookup_by_name`'s search space). */
+  readonly loadedSymbols: ReadonlyMap<string, string>;
+}
+
+/** A count and the first few names, so a huge table costs no memory here. */
+export class Unverified {
+  count = 0;
+  readonly first: string[] = [];
+  add(name: string): void {
+    if (this.count++ < 5) this.first.push(name);
+  }
+}
+
+/** Symbol name -> name of the loaded payload that added it (the first one, as Xen searches in upload order). */
+export function loadedSymbolMap(context: PreflightContext | undefined): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const p of context?.loaded ?? []) for (const n of p.symbols) if (!m.has(n)) m.set(n, p.name);
+  return m;
 }
 
 export const label = (s: SectionHeader | undefined, index?: number): string => s?.name ?? `[${s?.index ?? index ?? '?'}]`;
 
 /** The hypervisor's symbol lookup (`symbols_lookup_by_name`, then the loaded payloads' new symbols). */
-export function lookupSymbol(context: PreflightContext | undefined, name: string): 'found' | 'missing' | 'unknown' {
+export function lookupSymbol(s: Pick<LoadState, 'context' | 'loadedSymbols'>, name: string): 'found' | 'missing' | 'unknown' {
   if (name === '') return 'missing'; // both lookups return 0 for an empty name
-  const xen = context?.xenSymbols;
+  const xen = s.context?.xenSymbols;
   if (xen) {
     const v = xen.get(name);
     if (v !== undefined && v !== 0n) return 'found';
   }
-  if (context?.loaded?.some((p) => p.symbols.includes(name))) return 'found';
+  if (s.loadedSymbols.has(name)) return 'found';
   return xen ? 'missing' : 'unknown';
 }

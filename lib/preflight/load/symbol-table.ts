@@ -1,4 +1,4 @@
-import { FUNC_SIZE_V2, isPayloadSymbol, RelocatedSection, SymbolLocator, decodeFuncs, truncateSymbolName } from '../../payload/index.js';
+import { FUNC_SIZE_V2, isPayloadSymbol, RelocatedSection, locatorFor, decodeFuncs, truncateSymbolName } from '../../payload/index.js';
 import { lp } from '../console.js';
 import { label, type LoadState } from './state.js';
 
@@ -10,15 +10,14 @@ import { label, type LoadState } from './state.js';
 export function checkSymbolTable(s: LoadState): void {
   const ctx = s.context;
   const xen = ctx?.xenSymbols;
-  const loaded = new Set<string>();
-  for (const p of ctx?.loaded ?? []) for (const n of p.symbols) loaded.add(n);
+  const loaded = s.loadedSymbols;
   if (!xen && loaded.size === 0) return; // nothing to compare with (reported once, with S14)
   const elf = s.elf!;
   const t = s.symtab!;
   const funcsSec = elf.sectionByName('.livepatch.funcs');
   const targets = new Set<string>();
   if (funcsSec) {
-    const funcs = decodeFuncs(elf, new RelocatedSection(elf, funcsSec, new SymbolLocator(elf, t)), FUNC_SIZE_V2);
+    const funcs = decodeFuncs(elf, new RelocatedSection(elf, funcsSec, locatorFor(elf, t)), FUNC_SIZE_V2);
     for (const f of funcs) if (f.newTarget.kind === 'payload') targets.add(`${f.newTarget.section}:${f.newTarget.offset}`);
   }
   for (let i = 1; i < t.count; i++) {
@@ -27,7 +26,7 @@ export function checkSymbolTable(s: LoadState): void {
     const n = truncateSymbolName(t.name(i) ?? '');
     const inXen = xen ? (xen.get(n) ?? 0n) !== 0n : false;
     if (inXen || loaded.has(n)) {
-      const owner = inXen ? 'the hypervisor' : `loaded payload "${ctx!.loaded!.find((p) => p.symbols.includes(n))!.name}"`;
+      const owner = inXen ? 'the hypervisor' : `loaded payload "${loaded.get(n)}"`;
       s.findings.add('duplicate-symbol', `Symbol ${n} (in ${label(elf.sections[t.shndx(i)])}) would be added to the hypervisor's symbol table, but ${owner} already has one of that name.`, {
         section: label(elf.sections[s.symtabIndex]),
         offset: i * t.entsize,

@@ -147,18 +147,21 @@ export async function prepareSuite(options: { sections?: string[] } = {}): Promi
   }
   for (const c of RULE_CASES) {
     const rule = RULES[c.code as RuleCode];
-    const ctx = c.options?.context || c.options?.xenVersion ? ' (the catalogue checks it against an imagined system; here preflight gets the real one)' : '';
+    const bytes = await c.bytes(build);
+    const options = typeof c.options === 'function' ? c.options(bytes) : c.options;
+    const console = typeof c.console === 'function' ? c.console(bytes) : c.console;
+    const ctx = options?.context || options?.xenVersion ? ' (the catalogue checks it against an imagined system; here preflight gets the real one)' : '';
     const entry: Omit<FixtureCase, 'file'> = {
       id: `rule:${c.code}:${c.title}`,
       kind: 'rule',
       title: `${c.title}${ctx}`,
       code: c.code,
       expectFatal: rule.severity === 'fatal',
-      name: c.options?.name ?? 't',
+      name: options?.name ?? 't',
       before: [],
-      ...(typeof c.console === 'string' || c.console === null ? { console: c.console } : {}),
+      ...(typeof console === 'string' || console === null ? { console } : {}),
     };
-    add(entry, await c.bytes(build));
+    add(entry, bytes);
   }
   for (const s of special) {
     add({ id: `special:${s.name}`, kind: 'special', title: `special fixture ${s.name}`, code: null, expectFatal: false, name: 't', before: [] }, (await fixture(s.name, build)).bytes);

@@ -1,0 +1,110 @@
+/**
+ * `npm run bench:preflight`: the whole-process time and peak memory of `xlp check` against
+ * `readelf -W -S -s -r -n` (binutils) on the same files, side by side in one run: a large
+ * synthetic payload (~10 MB, 100k symbols, 200k relocations) and a typical small one.
+ *   XLP_BENCH_RUNS  runs per tool and file (default 7; the median is reported)
+ * Peak memory is the maximum RSS from GNU time (/usr/bin/time -f %M). Node itself needs a fixed
+ * amount before reading anything, so the report also gives RSS above `xlp --version` (the same
+ * process doing no work), which is what the "3x the payload size" goal is about.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fixture } from '../test/fixtures/catalogue.js';
+import { buildLargePayload } from './bench/large-payload.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const RUNS = Number(process.env.XLP_BENCH_RUNS ?? 7);
+const GNU_TIME = '/usr/bin/time';
+const hasTime = existsSync(GNU_TIME);
+
+interface Sample {
+  readonly ms: number;
+  readonly rssKb: number | null;
+}
+
+function once(cmd: string, args: readonly string[]): Sample {
+  const argv = hasTime ? [GNU_TIME, '-f', '%M', cmd, ...args] : [cmd, ...args];
+  const t0 = performance.now();
+  const r = spawnSync(argv[0]!, argv.slice(1), { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const ms = performance.now() - t0;
+  if (r.error) throw r.error;
+  const last = r.stderr.trim().split('\n').pop() ?? '';
+  return { ms, rssKb: hasTime && /^\d+$/.test(last) ? Number(last) : null };
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+};
+
+interface Measure {
+  readonly ms: number;
+  readonly rssMb: number | null;
+}
+
+/** Runs each command RUNS times, interleaved so load changes hit both alike. */
+function measure(commands: readonly (readonly [string, readonly string[]])[]): Measure[] {
+  const samples: Sample[][] = commands.map(() => []);
+  once(...commands[0]!); // warm the page cache and node's compile cache
+  for (let i = 0; i < RUNS; i++) commands.forEach((c, k) => samples[k]!.push(once(...c)));
+  return samples.map((s) => ({
+    ms: median(s.map((x) => x.ms)),
+    rssMb: s[0]!.rssKb === null ? null : median(s.map((x) => x.rssKb!)) / 1024,
+  }));
+}
+
+const mb = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MB`;
+const fmtMb = (v: number | null): string => (v === null ? 'n/a' : `${v.toFixed(1)} MB`);
+
+console.log('bench:preflight: building TypeScript and payloads...');
+const tsc = spawnSync(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+const large = await buildLargePayload();
+const small = (await fixture('hooks_load_unload')).path;
+const xlp = (file: string): [string, string[]] => [process.execPath, [join(ROOT, 'bin', 'xlp.js'), 'check', '--offline', file]];
+const readelf = (file: string): [string, string[]] => ['readelf', ['-W', '-S', '-s', '-r', '-n', file]];
+
+/** Time of reading and checking inside one fresh process (no CLI, no output), as it prints it. */
+function inProcess(file: string): number {
+  const script = `const t0=performance.now();const{preflight}=await import(${JSON.stringify(join(ROOT, 'dist', 'preflight', 'index.js'))});const fs=await import('node:fs');const t1=performance.now();preflight(fs.readFileSync(${JSON.stringify(file)}),{name:'bench'});console.log(performance.now()-t1, t1-t0)`;
+  const runs: number[] = [];
+  const imports: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    const [a, b] = r.stdout.trim().split(' ').map(Number);
+    runs.push(a!);
+    imports.push(b!);
+  }
+  lastImportMs = median(imports);
+  return median(runs);
+}
+let lastImportMs = 0;
+
+const [baseline] = measure([[process.execPath, [join(ROOT, 'bin', 'xlp.js'), '--version']]]);
+console.log(`\n${RUNS} runs each, medians. Node + xlp doing nothing (xlp --version): ${baseline!.ms.toFixed(0)} ms, ${fmtMb(baseline!.rssMb)} RSS.${hasTime ? '' : ' (no /usr/bin/time: memory not measured)'}\n`);
+
+const rows: string[][] = [['payload', 'size', 'tool', 'time', 'peak RSS', 'RSS above node', 'vs payload']];
+const verdicts: string[] = [];
+for (const [label, file] of [
+  ['large (synthetic)', large],
+  ['small (hooks_load_unload)', small],
+] as const) {
+  const size = statSync(file).size;
+  const [ours, theirs] = measure([xlp(file), readelf(file)]);
+  const above = ours!.rssMb === null || baseline!.rssMb === null ? null : Math.max(0, ours!.rssMb - baseline!.rssMb);
+  rows.push([label, mb(size), 'xlp check', `${ours!.ms.toFixed(0)} ms`, fmtMb(ours!.rssMb), fmtMb(above), above === null ? '' : `${((above * 1048576) / size).toFixed(2)}x`]);
+  rows.push(['', '', 'readelf -W -S -s -r -n', `${theirs!.ms.toFixed(0)} ms`, fmtMb(theirs!.rssMb), '', theirs!.rssMb === null ? '' : `${((theirs!.rssMb * 1048576) / size).toFixed(2)}x`]);
+  const parse = inProcess(file);
+  rows.push(['', '', `(of which read + preflight() ${parse.toFixed(0)} ms, module imports ${lastImportMs.toFixed(0)} ms)`, '', '', '', '']);
+  rows.push(['', '', 'ratio xlp / readelf', `${(ours!.ms / theirs!.ms).toFixed(2)}x`, ours!.rssMb && theirs!.rssMb ? `${(ours!.rssMb / theirs!.rssMb).toFixed(2)}x` : '', '', '']);
+  if (file === large) {
+    verdicts.push(`faster than readelf on the large payload: ${ours!.ms < theirs!.ms ? 'yes' : 'NO'} (${ours!.ms.toFixed(0)} vs ${theirs!.ms.toFixed(0)} ms whole process; node itself needs ${baseline!.ms.toFixed(0)} ms to start the CLI and do nothing)`);
+    if (above !== null) verdicts.push(`memory under 3x the payload size (RSS above node's baseline): ${above * 1048576 < 3 * size ? 'yes' : 'NO'} (${above.toFixed(1)} MB for ${mb(size)}; total RSS ${fmtMb(ours!.rssMb)})`);
+  }
+}
+const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+console.log('');
+for (const v of verdicts) console.log(v);
