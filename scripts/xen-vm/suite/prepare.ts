@@ -149,7 +149,7 @@ export async function prepareSuite(options: { sections?: string[] } = {}): Promi
     const rule = RULES[c.code as RuleCode];
     const bytes = await c.bytes(build);
     const options = typeof c.options === 'function' ? c.options(bytes) : c.options;
-    const console = typeof c.console === 'function' ? c.console(bytes) : c.console;
+    const consoleLine = typeof c.console === 'function' ? c.console(bytes) : c.console;
     const ctx = options?.context || options?.xenVersion ? ' (the catalogue checks it against an imagined system; here preflight gets the real one)' : '';
     const entry: Omit<FixtureCase, 'file'> = {
       id: `rule:${c.code}:${c.title}`,
@@ -159,7 +159,7 @@ export async function prepareSuite(options: { sections?: string[] } = {}): Promi
       expectFatal: rule.severity === 'fatal',
       name: options?.name ?? 't',
       before: [],
-      ...(typeof console === 'string' || console === null ? { console } : {}),
+      ...(typeof consoleLine === 'string' || consoleLine === null ? { console: consoleLine } : {}),
     };
     add(entry, bytes);
   }
