@@ -3,7 +3,7 @@
 // the guest suite imports, so the prebuilt addon, the compiled dist/ and the runtime dependencies
 // are exactly what runs in dom0. Each step is skipped when its inputs did not change.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { REPO_ROOT, cacheDir, log, run, sha256 } from '../common.js';
 
@@ -36,7 +36,11 @@ function npmEnv(): NodeJS.ProcessEnv {
   return { ...process.env, npm_config_nodedir: '/usr', JOBS: 'max', npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };
 }
 
-/** `npm run prebuildify`, unless prebuilds/ already holds the build of these exact sources. */
+/**
+ * `npm run prebuildify`, unless prebuilds/ already holds the build of these exact sources. It runs
+ * in a copy of the package (as the prebuild test does): prebuildify rebuilds and then removes the
+ * repository's build/, which the native tests load. The result is copied into prebuilds/.
+ */
 function prebuildify(): number {
   const h = createHash('sha256').update('xlp-prebuild v1\n');
   for (const p of ['native', 'binding.gyp', 'package.json']) hashTree(h, join(REPO_ROOT, p));
@@ -45,10 +49,18 @@ function prebuildify(): number {
   const stamp = join(REPO_ROOT, 'prebuilds', '.xlp-sources');
   if (existsSync(join(REPO_ROOT, ADDON)) && existsSync(stamp) && readFileSync(stamp, 'utf8') === key) return 0;
   const t0 = Date.now();
+  const copy = join(cacheDir(), 'prebuild-work');
+  rmSync(copy, { recursive: true, force: true });
+  mkdirSync(copy, { recursive: true });
+  for (const entry of ['package.json', '.npmrc', 'binding.gyp', 'native']) cpSync(join(REPO_ROOT, entry), join(copy, entry), { recursive: true });
+  symlinkSync(join(REPO_ROOT, 'node_modules'), join(copy, 'node_modules'), 'dir');
   log('npm run prebuildify');
-  run('npm', ['run', 'prebuildify'], { cwd: REPO_ROOT, env: npmEnv() });
-  if (!existsSync(join(REPO_ROOT, ADDON))) throw new Error(`npm run prebuildify did not produce ${ADDON}`);
+  run('npm', ['run', 'prebuildify'], { cwd: copy, env: npmEnv() });
+  if (!existsSync(join(copy, ADDON))) throw new Error(`npm run prebuildify did not produce ${ADDON}`);
+  mkdirSync(join(REPO_ROOT, 'prebuilds', 'linux-x64'), { recursive: true });
+  copyFileSync(join(copy, ADDON), join(REPO_ROOT, ADDON));
   writeFileSync(stamp, key);
+  rmSync(copy, { recursive: true, force: true });
   return (Date.now() - t0) / 1000;
 }
 
