@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runInXen } from '../boot.js';
 import { cacheDir, log } from '../common.js';
+import { PARITY_SCENARIOS } from '../../../lib/parity/index.js';
 import { prepareSuite } from './prepare.js';
 
 interface ResultEvent {
@@ -64,6 +65,19 @@ async function main(): Promise<number> {
     },
   });
 
+  // Every planned check must have reported: a section that silently ran nothing is a failure.
+  const missing: string[] = [];
+  if (!values.filter) {
+    const count = (prefix: string) => results.filter((x) => x.name.startsWith(prefix)).length;
+    const want: Record<string, number> = { parity: PARITY_SCENARIOS.length, preflight: prepared.plan.fixtures.length, cli: 1, native: 1, bench: 3 };
+    const prefix: Record<string, string> = { parity: 'parity ', preflight: 'preflight ', cli: 'xlp ', native: 'native ', bench: 'bench ' };
+    for (const section of prepared.plan.sections) {
+      const got = count(prefix[section] ?? `${section} `);
+      const need = want[section] ?? 1;
+      if (section === 'parity' || section === 'preflight' ? got !== need : got < need) missing.push(`section ${section}: ${got} checks reported, expected ${section === 'parity' || section === 'preflight' ? '' : 'at least '}${need}`);
+    }
+  }
+  if (missing.length) results.push({ type: 'result', name: 'every planned check reported', ok: false, problems: missing });
   const failed = results.filter((x) => !x.ok);
   const blobs = Object.fromEntries([...r.blobs].map(([name, b]) => [name, JSON.parse(b.data.toString('utf8')) as unknown]));
   const report = {
