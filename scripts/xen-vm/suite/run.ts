@@ -1,7 +1,7 @@
 // npm run test:xen  — the project against a real Xen 4.17 under QEMU (one boot for the suite).
 // npm run bench:xen — the performance comparison in one boot of its own.
 //
-//   tsx scripts/xen-vm/suite/run.ts [--bench] [--sections parity,cli,...] [--filter REGEX] [--timeout SEC]
+//   tsx scripts/xen-vm/suite/run.ts [--bench] [--sections parity,cli,...] [--filter REGEX] [--timeout SEC] [--pin CPU|none] [--xen-args ARGS]
 //
 // Prepares everything on the host (prepare.ts), boots Xen + dom0, runs the guest suite from the
 // installed package, streams each result back over the serial console, prints every failure (every
@@ -33,6 +33,7 @@ async function main(): Promise<number> {
       timeout: { type: 'string' },
       echo: { type: 'boolean', default: false },
       'xen-args': { type: 'string' },
+      pin: { type: 'string' },
     },
   });
   // Xen scrubs the RAM it does not give dom0 in its idle loop after boot; under TCG that takes
@@ -45,7 +46,12 @@ async function main(): Promise<number> {
   log(`prepared in ${prepSec.toFixed(1)}s ${JSON.stringify(prepared.timings)}`);
 
   const results: ResultEvent[] = [];
-  const command = ['node', '/opt/xlp/suite/main.mjs', prepared.plan.sections.join(','), ...(values.filter ? [values.filter] : [])];
+  // The bench runs pinned to dom0's CPU 0 (and so does every process it starts, the C tool too):
+  // under TCG every wake-up of a thread on the other vCPU (the libuv pool the addon and fs calls
+  // use) costs milliseconds that real hardware does not charge. `--pin none` turns it off.
+  const pinTo = values.pin ?? (values.bench ? '0' : 'none');
+  const pin = pinTo === 'none' ? [] : ['taskset', '-c', pinTo];
+  const command = [...pin, 'node', '/opt/xlp/suite/main.mjs', prepared.plan.sections.join(','), ...(values.filter ? [values.filter] : [])];
   const r = await runInXen({
     fetched: prepared.fetched,
     stagingDir: prepared.stage,
@@ -124,6 +130,7 @@ interface BenchSeries {
 interface BenchResults {
   series: BenchSeries[];
   ratios: Record<string, number>;
+  breakdowns?: Record<string, unknown>;
 }
 
 function printBench(b: BenchResults | undefined): void {
@@ -136,6 +143,7 @@ function printBench(b: BenchResults | undefined): void {
   }
   process.stdout.write('\nratios:\n');
   for (const [k, v] of Object.entries(b.ratios)) process.stdout.write(`  ${k.padEnd(50)} ${v}\n`);
+  for (const [k, v] of Object.entries(b.breakdowns ?? {})) process.stdout.write(`\n${k}: ${JSON.stringify(v)}\n`);
   process.stdout.write('\n(the CLI figures are whole node processes: under TCG emulation node\'s own start-up dominates them)\n');
 }
 

@@ -8,7 +8,9 @@
 // Every action uses Xen's default 30 ms quiesce timeout, as the C tool does; under TCG the CPUs now
 // and then miss that rendezvous (status rc -EBUSY): such an attempt is counted and redone.
 import { rmSync } from 'node:fs';
+import type { ActionOptions, Backend, ConsoleReadOptions, UploadOptions } from '../../../../lib/backend/backend.js';
 import type { NativeBackend } from '../../../../lib/native/index.js';
+import type { LivepatchAction } from '../../../../lib/xen/domain.js';
 import { TimeoutError } from '../../../../lib/workflow/errors.js';
 import { Livepatcher } from '../../../../lib/workflow/livepatcher.js';
 import { check, median, nowMs, percentile, plan, readStaged, runChild, sleep, STAGE } from './common.js';
@@ -58,6 +60,38 @@ class Sampler {
   }
 }
 
+/** The backend, counting the calls made through it and the time they took (per method). */
+function counting(backend: NativeBackend): { backend: Backend; calls: Map<string, { n: number; ms: number }> } {
+  const calls = new Map<string, { n: number; ms: number }>();
+  const wrap =
+    <A extends unknown[], R>(what: string, fn: (...a: A) => Promise<R>) =>
+    async (...a: A): Promise<R> => {
+      const t0 = nowMs();
+      try {
+        return await fn(...a);
+      } finally {
+        const c = calls.get(what) ?? { n: 0, ms: 0 };
+        c.n++;
+        c.ms += nowMs() - t0;
+        calls.set(what, c);
+      }
+    };
+  return {
+    calls,
+    backend: {
+      kind: backend.kind,
+      xenVersion: wrap('xenVersion', () => backend.xenVersion()),
+      upload: wrap('upload', (n: string, b: Uint8Array, o?: UploadOptions) => backend.upload(n, b, o)),
+      get: wrap('get', (n: string) => backend.get(n)),
+      list: wrap('list', () => backend.list()),
+      action: wrap('action', (n: string, a: LivepatchAction, o?: ActionOptions) => backend.action(n, a, o)),
+      readConsole: wrap('readConsole', (o?: ConsoleReadOptions) => backend.readConsole(o)),
+      sendDebugKeys: wrap('sendDebugKeys', (k: string) => backend.sendDebugKeys(k)),
+      close: () => backend.close(),
+    },
+  };
+}
+
 /** Waits for the pending action; 'timeout' when the CPUs missed the rendezvous (rc -EBUSY). */
 async function waitDone(backend: NativeBackend, name: string): Promise<'done' | 'timeout'> {
   for (;;) {
@@ -97,7 +131,8 @@ async function ensure(backend: NativeBackend, state: 'APPLIED' | 'CHECKED'): Pro
   throw new Error(`cannot bring ${NAME} to ${state}`);
 }
 
-export async function runBench(backend: NativeBackend): Promise<{ series: Series[]; ratios: Record<string, number> }> {
+export async function runBench(backend: NativeBackend): Promise<{ series: Series[]; ratios: Record<string, number>; breakdowns: Record<string, unknown> }> {
+  const breakdowns: Record<string, unknown> = {};
   const it = plan.bench.iterations;
   const s = new Sampler();
   await backend.upload(NAME, new Uint8Array(readStaged(plan.bench.payload.file)));
@@ -139,7 +174,8 @@ export async function runBench(backend: NativeBackend): Promise<{ series: Series
   await check('bench apply/revert: running node process vs xen-livepatch', async (problems) => {
     const stateDir = '/tmp/xlp-bench-state';
     rmSync(stateDir, { recursive: true, force: true });
-    const lp = await Livepatcher.open({ backend, stateDir });
+    const counted = counting(backend);
+    const lp = await Livepatcher.open({ backend: counted.backend, stateDir });
     const lpAction = async (f: () => Promise<{ outcome: string }>) => {
       try {
         const r = await f();
@@ -178,13 +214,20 @@ export async function runBench(backend: NativeBackend): Promise<{ series: Series
     out.toolApply.what = 'xen-livepatch apply (whole process, sleeps 60 ms)';
     out.toolRevert.what = 'xen-livepatch revert (whole process, sleeps 60 ms)';
     all.push(...Object.values(out));
+    // Where the library's time goes: its hypercalls (per method, per apply+revert pair) vs the rest.
+    const pairs = (s.samples.get('lp apply')?.length ?? 0) + (s.timeouts.get('lp apply') ?? 0);
+    const lpTotal = [...(s.samples.get('lp apply') ?? []), ...(s.samples.get('lp revert') ?? [])].reduce((a, b) => a + b, 0);
+    const breakdown = Object.fromEntries([...counted.calls].map(([k, v]) => [k, { perPair: +(v.n / pairs).toFixed(1), msPerPair: +(v.ms / pairs).toFixed(1) }]));
+    const inCalls = [...counted.calls.values()].reduce((a, v) => a + v.ms, 0);
+    const libraryBreakdown = { pairs, msPerPair: +(lpTotal / pairs).toFixed(1), inBackendCallsMsPerPair: +(inCalls / pairs).toFixed(1), calls: breakdown };
     ratios['Livepatcher.apply / xen-livepatch apply'] = r2(out.lpApply.median / out.toolApply.median);
     ratios['Livepatcher.revert / xen-livepatch revert'] = r2(out.lpRevert.median / out.toolRevert.median);
     ratios['Backend+poll apply / xen-livepatch apply'] = r2(out.rawApply.median / out.toolApply.median);
     ratios['Backend+poll revert / xen-livepatch revert'] = r2(out.rawRevert.median / out.toolRevert.median);
     if (out.lpApply.median > out.toolApply.median / 2) problems.push(`Livepatcher.apply median ${out.lpApply.median} ms is more than half of xen-livepatch apply's ${out.toolApply.median} ms`);
     if (out.lpRevert.median > out.toolRevert.median / 2) problems.push(`Livepatcher.revert median ${out.lpRevert.median} ms is more than half of xen-livepatch revert's ${out.toolRevert.median} ms`);
-    return out;
+    breakdowns.library = libraryBreakdown;
+    return { ...out, libraryBreakdown };
   });
 
   await check('bench xlp apply/revert CLI (whole command) beside node start-up', async () => {
@@ -217,5 +260,5 @@ export async function runBench(backend: NativeBackend): Promise<{ series: Series
 
   await ensure(backend, 'CHECKED').catch(() => undefined);
   await backend.action(NAME, 'UNLOAD').catch(() => undefined);
-  return { series: all, ratios };
+  return { series: all, ratios, breakdowns };
 }
