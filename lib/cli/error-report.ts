@@ -8,8 +8,14 @@ const EXIT_FOR: Readonly<Record<FailureCategory, ExitCode>> = {
   vetoed: EXIT.VETOED,
   busy: EXIT.BUSY,
   preflight: EXIT.PREFLIGHT,
+  usage: EXIT.USAGE,
   failed: EXIT.FAILED,
 };
+
+/** The exit code of a workflow failure category (also used for --dry-run refusals). */
+export function exitCodeFor(category: string): ExitCode {
+  return EXIT_FOR[category as FailureCategory] ?? EXIT.FAILED;
+}
 
 /** Maps any thrown value to the JSON error object and the documented exit code. */
 export function reportFor(error: unknown): { report: CliErrorReport; exitCode: ExitCode } {

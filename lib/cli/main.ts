@@ -6,7 +6,6 @@ import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { EXIT, EXIT_CODES_HELP, type ExitCode } from './exit-codes.js';
 import { Output } from './output.js';
-import { reportFor } from './error-report.js';
 
 /** Options every command takes. */
 export interface CommonOptions {
@@ -23,7 +22,7 @@ function packageVersion(): string {
 
 function common(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--json', 'print the result as JSON on stdout (stable schema, see README)'))
+    .addOption(new Option('--json', 'print the result (or {"error": ...}) as JSON on stdout; schemas in docs/cli.md'))
     .addOption(new Option('-q, --quiet', 'print nothing but errors'));
 }
 
@@ -32,15 +31,19 @@ function withBackend(cmd: Command): Command {
   return common(cmd)
     .addOption(new Option('--backend <kind>', 'native (libxenctrl, on a Xen dom0) or mock (the simulator)').env('XLP_BACKEND'))
     .addOption(new Option('--mock-state <dir>', "the mock hypervisor's state directory (default $XDG_STATE_HOME/xen-livepatch/mock)").env('XLP_MOCK_STATE'))
-    .addOption(new Option('--state-dir <dir>', 'where the host lock, journal and payload registry live'))
+    .addOption(
+      new Option('--state-dir <dir>', 'host lock, journal and payload registry (default: /var/lib/xen-livepatch as root, else $XDG_STATE_HOME/xen-livepatch; mock: <mock-state>/workflow)').env(
+        'XLP_STATE_DIR',
+      ),
+    )
     .addOption(new Option('--lock-timeout <duration>', 'how long to wait for another xlp holding the host lock (default 10s)'))
-    .addOption(new Option('--timeout <duration>', 'how long to wait for an action to complete (default 30s)'));
+    .addOption(new Option('--timeout <duration>', 'how long to wait for an action to complete (default 30s; e.g. 500ms, 30s, 2m)'));
 }
 
 /** Options of the commands that apply, revert, replace or unload. */
 function withAction(cmd: Command): Command {
   return withBackend(cmd)
-    .addOption(new Option('--dry-run', 'print the plan (steps and the hooks that will run, in order) and change nothing'))
+    .addOption(new Option('--dry-run', 'print the plan (steps and the hooks that will run, in order) and change nothing; exits as the command would if xlp would refuse it'))
     .addOption(new Option('--quiesce-timeout <duration>', "the hypervisor's own timeout for the quiesce (default Xen's 30ms)"));
 }
 
@@ -48,7 +51,7 @@ export function buildProgram(onExit: (code: ExitCode) => void): Command {
   const program = new Command('xlp')
     .description('Xen livepatch: upload, apply, revert, replace and inspect hypervisor live patches')
     .version(packageVersion(), '-V, --version')
-    .addHelpText('after', `\n${EXIT_CODES_HELP}`)
+    .addHelpText('after', `\n${EXIT_CODES_HELP}\n\nBackends: --backend native (default on a Xen dom0) or --backend mock (XLP_BACKEND). Full reference: docs/cli.md`)
     .showSuggestionAfterError()
     .exitOverride();
 
@@ -64,6 +67,7 @@ export function buildProgram(onExit: (code: ExitCode) => void): Command {
         const handler = await load();
         onExit(await handler(args, options, out));
       } catch (error) {
+        const { reportFor } = await import('./error-report.js');
         const { report, exitCode } = reportFor(error);
         out.error(report, exitCode);
         onExit(exitCode);
@@ -80,7 +84,7 @@ export function buildProgram(onExit: (code: ExitCode) => void): Command {
     .action(action(async () => (await import('./commands/status.js')).status));
 
   withAction(program.command('upload'))
-    .description('preflight and upload a payload (it is CHECKED, not applied)')
+    .description('preflight and upload a payload (it is CHECKED, not applied); refused on preflight errors (exit 6)')
     .argument('<name>')
     .argument('<file>')
     .option('--force', 'upload despite preflight errors (never despite a fatal finding)')
@@ -93,12 +97,12 @@ export function buildProgram(onExit: (code: ExitCode) => void): Command {
     .action(action(async () => (await import('./commands/apply.js')).apply));
 
   withAction(program.command('revert'))
-    .description('revert an applied payload (it must be the top of the stack)')
+    .description('revert an applied payload and wait (it must be the top of the stack)')
     .argument('<name>')
     .action(action(async () => (await import('./commands/revert.js')).revert));
 
   withAction(program.command('replace'))
-    .description('replace every applied payload with this one')
+    .description('make this (uploaded) payload the only applied one: Xen\'s atomic REPLACE, refused up front when vetoing hooks are involved; or --sequential')
     .argument('<name>')
     .option('--sequential', 'revert the stack top-first, then apply, running every hook (for payloads with vetoing hooks)')
     .option('--force', 'with --sequential: go ahead even if a reverted payload could not be restored on failure')
@@ -106,7 +110,7 @@ export function buildProgram(onExit: (code: ExitCode) => void): Command {
     .action(action(async () => (await import('./commands/replace.js')).replace));
 
   withAction(program.command('unload'))
-    .description('unload a payload that is not applied')
+    .description('unload a payload that is not applied (an applied one is refused before any hypercall)')
     .argument('<name>')
     .action(action(async () => (await import('./commands/unload.js')).unload));
 
@@ -133,9 +137,9 @@ export function buildProgram(onExit: (code: ExitCode) => void): Command {
     .action(action(async () => (await import('./commands/info.js')).info));
 
   withBackend(program.command('recover'))
-    .description('roll back (or, with --complete, finish) a workflow that was interrupted')
+    .description('roll back (or, with --complete, finish) a load or replace --sequential that was interrupted (its journal)')
     .option('--complete', 'finish the interrupted plan instead of rolling it back')
-    .option('--dry-run', 'show the pending journal and change nothing')
+    .option('--dry-run', 'show the pending journal and the steps recovery would take, and change nothing')
     .action(action(async () => (await import('./commands/recover.js')).recover));
 
   common(program.command('check'))

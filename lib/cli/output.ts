@@ -1,3 +1,4 @@
+import pc from 'picocolors';
 import type { ExitCode } from './exit-codes.js';
 
 /** How a command's result reaches the user: JSON on stdout for machines, text for people. */
@@ -6,16 +7,28 @@ export interface OutputOptions {
   readonly quiet: boolean;
 }
 
+type Colors = ReturnType<typeof pc.createColors>;
+
 export class Output {
   readonly json: boolean;
   readonly quiet: boolean;
-  /** Colours and spinners only for a person at a terminal, never in JSON mode. */
+  /** Spinners only for a person at a terminal (stderr), never in JSON mode or with NO_COLOR. */
   readonly interactive: boolean;
+  /** Colours for stdout text: only when stdout is a terminal, never in JSON mode or with NO_COLOR. */
+  readonly color: Colors;
+  private readonly errColor: Colors;
 
-  constructor(options: OutputOptions, private readonly stdout: NodeJS.WriteStream = process.stdout, private readonly stderr: NodeJS.WriteStream = process.stderr) {
+  constructor(
+    options: OutputOptions,
+    private readonly stdout: NodeJS.WriteStream = process.stdout,
+    private readonly stderr: NodeJS.WriteStream = process.stderr,
+  ) {
     this.json = options.json;
     this.quiet = options.quiet;
-    this.interactive = !options.json && Boolean(stderr.isTTY) && !process.env.NO_COLOR;
+    const noColor = 'NO_COLOR' in process.env && process.env.NO_COLOR !== '';
+    this.interactive = !options.json && Boolean(stderr.isTTY) && !noColor;
+    this.color = pc.createColors(!options.json && Boolean(stdout.isTTY) && !noColor);
+    this.errColor = pc.createColors(Boolean(stderr.isTTY) && !noColor);
   }
 
   /** The command's result: a JSON document, or lines of text (suppressed by --quiet). */
@@ -32,11 +45,16 @@ export class Output {
     if (!this.json && !this.quiet) this.stderr.write(`${line}\n`);
   }
 
+  /** Something the user should know even in JSON mode (where stdout stays pure JSON): on stderr. */
+  warn(line: string): void {
+    if (!this.quiet) this.stderr.write(`${this.errColor.yellow('xlp: warning:')} ${line}\n`);
+  }
+
   /** A failure: `{"error": {...}}` on stdout in JSON mode, one sentence (plus details) on stderr otherwise. */
   error(error: CliErrorReport, exitCode: ExitCode): void {
     if (this.json) this.stdout.write(`${JSON.stringify({ error: { ...error, exitCode } }, jsonReplacer, 2)}\n`);
     else {
-      this.stderr.write(`xlp: ${error.message}\n`);
+      this.stderr.write(`${this.errColor.red('xlp:')} ${error.message}\n`);
       for (const d of error.details ?? []) this.stderr.write(`  ${d}\n`);
     }
   }

@@ -1,11 +1,11 @@
 import type { PayloadListEntry } from '../backend/backend.js';
-import type { Plan } from '../workflow/plan.js';
-import { formatPlan } from '../workflow/plan.js';
+import type { Diagnostic } from '../preflight/types.js';
 import type { ActionResult } from '../workflow/run-action.js';
-import { ERRNO, errnoCode } from '../xen/errno.js';
+import { errnoCode } from '../xen/errno.js';
 import type { LivepatchAction, PayloadStatus } from '../xen/domain.js';
+import type { Output } from './output.js';
 
-/** JSON for one action's result (part of the documented schema). */
+/** JSON for one action's result (part of the documented schema, docs/cli.md). */
 export function actionJson(r: ActionResult): Record<string, unknown> {
   return {
     name: r.payload,
@@ -19,40 +19,53 @@ export function actionJson(r: ActionResult): Record<string, unknown> {
   };
 }
 
+/** A preflight finding in JSON: the fields of the `xlp check` schema that matter here. */
+export function diagnosticJson(d: Diagnostic): Record<string, unknown> {
+  return {
+    code: d.code,
+    severity: d.severity,
+    errno: d.errno,
+    message: d.message,
+    ...(d.section === undefined ? {} : { section: d.section }),
+    ...(d.symbol === undefined ? {} : { symbol: d.symbol }),
+  };
+}
+
 const PAST: Readonly<Record<LivepatchAction, string>> = { APPLY: 'applied', REVERT: 'reverted', REPLACE: 'replaced the stack with', UNLOAD: 'unloaded' };
 const ALREADY: Readonly<Record<LivepatchAction, string>> = {
   APPLY: 'is already applied',
   REVERT: 'is not applied',
-  REPLACE: 'is already the only applied payload',
+  REPLACE: 'already is the only applied payload',
   UNLOAD: 'is not loaded',
 };
 
-export function actionText(r: ActionResult): string {
+export function actionText(r: ActionResult, out?: Output): string {
   if (r.outcome === 'nothing-to-do') return `${r.payload} ${ALREADY[r.action]}: nothing to do`;
-  return `${PAST[r.action]} ${r.payload} (${r.elapsedMs.toFixed(1)} ms)`;
+  const text = `${PAST[r.action]} ${r.payload} (${r.elapsedMs.toFixed(1)} ms)`;
+  return out ? out.color.green(text) : text;
 }
 
-/** `rc` as people read it: 0, or the errno name, or "pending" for -EAGAIN. */
+/** The state, coloured on a terminal. */
+export function stateText(state: string, out: Output): string {
+  return state === 'APPLIED' ? out.color.green(state) : state === 'CHECKED' ? out.color.cyan(state) : state;
+}
+
+/**
+ * `rc` as people read it: 0, or the number with its errno name. -11 (EAGAIN) means an action is
+ * in flight, or was refused after its pre-hook ran (Xen then leaves it behind).
+ */
 export function rcText(status: PayloadStatus): string {
-  if (status.rc === 0) return '0';
-  if (status.rc === -ERRNO.EAGAIN) return 'pending';
-  return `${status.rc} (${errnoCode(status.rc)})`;
+  return status.rc === 0 ? '0' : `${status.rc} (${errnoCode(status.rc)})`;
 }
 
 /** `.modinfo` as the strings it holds (NUL-separated in the section). */
 export function metadataStrings(metadata: Uint8Array): string[] {
   const text = Buffer.from(metadata).toString('utf8');
-  return text.split('\0').filter((s, i, all) => s.length > 0 || i < all.length - 1);
+  const parts = text.split('\0');
+  if (parts.at(-1) === '') parts.pop();
+  return parts;
 }
 
 export function listEntryJson(p: PayloadListEntry): Record<string, unknown> {
   return { name: p.name, state: p.state, rc: p.rc, metadata: metadataStrings(p.metadata) };
-}
-
-export function planJson(plan: Plan): Record<string, unknown> {
-  return { plan };
-}
-
-export function planText(plan: Plan): string {
-  return formatPlan(plan);
 }

@@ -3,9 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import type { SymbolTable } from '../preflight/types.js';
-import { PRIVCMD_PATH as PRIVCMD, XENSYMS_PATH as XENSYMS } from '../preflight/system-context.js';
 import { defaultStateDir } from '../workflow/state-dir.js';
-import { Livepatcher } from '../workflow/livepatcher.js';
+import type { Livepatcher } from '../workflow/livepatcher.js';
 import type { ProgressEvent } from '../workflow/progress.js';
 import { XenUnavailableError } from '../xen/errors.js';
 import type { Output } from './output.js';
@@ -31,6 +30,10 @@ export interface OpenedBackend {
   readonly xenSymbols: () => Promise<SymbolTable | undefined>;
 }
 
+
+/** The same paths as preflight's system context (not imported from there: `xlp list` stays light). */
+const PRIVCMD = '/dev/xen/privcmd';
+const XENSYMS = '/proc/xen/xensyms';
 
 /** True on a Xen dom0, where the native backend can work. */
 export function isXenDom0(): boolean {
@@ -65,29 +68,91 @@ export async function openBackend(options: BackendOptions): Promise<OpenedBacken
     const backend = await openNative();
     return { backend, kind, stateDir: options.stateDir ?? defaultStateDir(), xenSymbols: readXensyms };
   }
-  const { openMockBackend, resolveMockStateDir } = await import('../mock/index.js');
+  const { openMockBackend, resolveMockStateDir } = await import('../mock/open.js');
   const mockStateDir = resolveMockStateDir(options.mockState);
   const backend = await openMockBackend({ stateDir: mockStateDir });
   // The mock resolves undefined symbols against its own identity; preflight needs no table here.
   return { backend, kind, stateDir: options.stateDir ?? join(mockStateDir, 'workflow'), mockStateDir, xenSymbols: async () => undefined };
 }
 
-/** Opens a Livepatcher for a command, with its progress shown the way the output mode wants. */
-export async function openLivepatcher(options: BackendOptions, out: Output): Promise<{ lp: Livepatcher; opened: OpenedBackend; done: () => Promise<void> }> {
-  const opened = await openBackend(options);
-  const lp = await Livepatcher.open({
-    backend: opened.backend,
-    stateDir: opened.stateDir,
-    xenSymbols: opened.xenSymbols,
+/** --lock-timeout and --timeout in ms (UsageError when malformed). */
+function timings(options: BackendOptions): { lockTimeoutMs?: number; waitTimeoutMs?: number } {
+  return {
     ...(options.lockTimeout ? { lockTimeoutMs: parseDuration(options.lockTimeout, '--lock-timeout') } : {}),
     ...(options.timeout ? { waitTimeoutMs: parseDuration(options.timeout, '--timeout') } : {}),
-  });
+  };
+}
+
+/**
+ * Reports on stderr a journal an interrupted workflow left (mutating commands refuse to run until
+ * `xlp recover`). A state directory that does not exist yet, or is not private, has nothing to say.
+ */
+async function reportInterrupted(stateDir: string, out: Output): Promise<void> {
+  const { interruptedJournal } = await import('../workflow/journal.js');
+  const pending = await interruptedJournal(stateDir).catch(() => null);
+  if (pending) {
+    out.warn(`an interrupted \`${pending.command}\` (pid ${pending.pid}, started ${pending.startedAt}) left a journal; run \`xlp recover\` (or \`xlp recover --complete\`) before changing anything`);
+  }
+}
+
+/**
+ * A backend for the commands that only read (`list`, `status`): without the workflows' machinery,
+ * so they start fast. The journal warning is given as for the others.
+ */
+export async function openReader(options: BackendOptions, out: Output): Promise<{ opened: OpenedBackend; done: () => Promise<void> }> {
+  timings(options); // unused here, but a bad value is still a usage error
+  const opened = await openBackend(options);
+  try {
+    await reportInterrupted(opened.stateDir, out);
+  } catch (error) {
+    await opened.backend.close();
+    throw error;
+  }
+  return { opened, done: () => opened.backend.close() };
+}
+
+export interface OpenedLivepatcher {
+  readonly lp: Livepatcher;
+  readonly opened: OpenedBackend;
+  /** Aborted by the first Ctrl-C (SIGINT): the workflow stops waiting and says so; a second one kills. */
+  readonly signal: AbortSignal;
+  readonly done: () => Promise<void>;
+}
+
+/**
+ * Opens a Livepatcher for a command, with its progress shown the way the output mode wants. A
+ * journal left by an interrupted workflow is reported on stderr (`reportJournal`, default on):
+ * mutating commands then refuse to run until `xlp recover`.
+ */
+export async function openLivepatcher(options: BackendOptions, out: Output, how: { reportJournal?: boolean } = {}): Promise<OpenedLivepatcher> {
+  const { lockTimeoutMs, waitTimeoutMs } = timings(options);
+  const opened = await openBackend(options);
+  let lp: Livepatcher;
+  try {
+    const { Livepatcher } = await import('../workflow/livepatcher.js');
+    lp = await Livepatcher.open({
+      backend: opened.backend,
+      stateDir: opened.stateDir,
+      xenSymbols: opened.xenSymbols,
+      ...(lockTimeoutMs === undefined ? {} : { lockTimeoutMs }),
+      ...(waitTimeoutMs === undefined ? {} : { waitTimeoutMs }),
+    });
+    if (how.reportJournal !== false) await reportInterrupted(opened.stateDir, out);
+  } catch (error) {
+    await opened.backend.close();
+    throw error;
+  }
   const spinner = out.interactive ? new Spinner() : null;
   lp.on('progress', (e) => showProgress(e, out, spinner));
+  const ac = new AbortController();
+  const onSigint = (): void => ac.abort(new Error('interrupted (SIGINT)'));
+  process.once('SIGINT', onSigint);
   return {
     lp,
     opened,
+    signal: ac.signal,
     done: async () => {
+      process.removeListener('SIGINT', onSigint);
       spinner?.stop();
       await lp.close();
     },

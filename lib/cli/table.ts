@@ -1,11 +1,22 @@
-/** Left-aligned columns separated by two spaces; the last column is not padded. */
-export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+/**
+ * Left-aligned columns separated by two spaces; the last column is not padded. Widths count code
+ * points of the plain text; `style` decorates a column's cells (colour) after they are padded.
+ */
+export function table(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  style: Readonly<Record<number, (cell: string) => string>> = {},
+): string {
   const all = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((r) => [...(r[i] ?? '')].length)));
   return all
-    .map((r) =>
+    .map((r, rowIndex) =>
       r
-        .map((cell, i) => (i === r.length - 1 ? cell : cell + ' '.repeat(widths[i]! - [...cell].length)))
+        .map((cell, i) => {
+          const padded = i === r.length - 1 ? cell : cell + ' '.repeat(widths[i]! - [...cell].length);
+          const s = rowIndex > 0 ? style[i] : undefined;
+          return s ? s(cell) + padded.slice(cell.length) : padded;
+        })
         .join('  ')
         .trimEnd(),
     )

@@ -8,7 +8,7 @@ import type { ActionOptions, Backend, ConsoleReadOptions, PayloadListEntry, Uplo
 import type { ListPage, ListPageRequest, PagedListBackend } from '../backend/paged-list.js';
 import { type BuildIdHex, LIVEPATCH_ACTION_CODE, type LivepatchAction, type PayloadState, type PayloadStatus, type XenVersionInfo } from '../xen/domain.js';
 import { type Clock, systemClock } from './clock.js';
-import { defaultPreflight } from './default-preflight.js';
+import { defaultPreflight, loadDefaultPreflight } from './default-preflight.js';
 import { checkHookScript, type HookBehaviour, type HookCall, type HookFunction, type HookRule, type HookScript, type HookSelector } from './hooks.js';
 import { type MockIdentity, type MockIdentityInput, resolveIdentity } from './identity.js';
 import { emptyState, MockMachine, type PreflightFn } from './machine.js';
@@ -121,6 +121,7 @@ export class MockHypervisor implements Backend, PagedListBackend {
   private readonly timers: boolean;
   private closed = false;
   private readonly host: Host;
+  private readonly usesDefaultPreflight: boolean;
   /** The state directory, for a persisted mock. */
   readonly stateDir: string | null;
 
@@ -132,6 +133,7 @@ export class MockHypervisor implements Backend, PagedListBackend {
     this.clock = options.clock ?? systemClock;
     this.timers = options.timers ?? this.clock === systemClock;
     const preflight = options.preflight ?? defaultPreflight;
+    this.usesDefaultPreflight = options.preflight === undefined;
     if (store) {
       this.host = new DirectoryHost(store, this.clock, preflight, this.localRules);
       this.stateDir = store.dir;
@@ -184,6 +186,7 @@ export class MockHypervisor implements Backend, PagedListBackend {
     requirePayloadName(name);
     requirePayloadBytes(payload);
     const force = optionalBoolean(options.force, 'force');
+    if (this.usesDefaultPreflight) await loadDefaultPreflight();
     await this.op(`upload ${name}`, (m) => m.upload(name, payload, force));
   }
 

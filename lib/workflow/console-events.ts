@@ -15,6 +15,8 @@ export type ConsoleEvent =
   | { readonly kind: 'expectation-failed'; readonly payload: string; readonly detail: string }
   | { readonly kind: 'quiesce-timeout'; readonly payload: string; readonly detail: string }
   | { readonly kind: 'finished'; readonly payload: string; readonly action: LivepatchAction; readonly rc: number }
+  /** An INFO-level progress line ("Verifying enabled expectations ...", "Applying N functions", "Reverting"). */
+  | { readonly kind: 'info'; readonly payload: string; readonly text: string }
   | { readonly kind: 'other'; readonly payload: string | null; readonly text: string };
 
 export interface ConsoleLine {
@@ -78,7 +80,19 @@ export function classify(text: string, payload: string): ConsoleEvent | null {
     return { kind: 'expectation-failed', payload, detail: rest };
   }
   if (rest.startsWith('Timed out on semaphore')) return { kind: 'quiesce-timeout', payload, detail: rest };
+  if (rest === 'Verifying enabled expectations for all functions' || /^Applying \d+ functions$/.test(rest) || rest === 'Reverting') {
+    return { kind: 'info', payload, text: rest };
+  }
   return { kind: 'other', payload, text: rest };
+}
+
+/**
+ * Whether a line is one Xen prints at XENLOG_INFO. At the release default loglvl these are dropped,
+ * so seeing one means the console shows INFO lines and the action's "finished" line will follow.
+ * Xen prints "Verifying enabled expectations for all functions" on every APPLY (and in REPLACE).
+ */
+export function isInfoEvent(e: ConsoleEvent): boolean {
+  return e.kind === 'info' || e.kind === 'hook-call' || e.kind === 'finished';
 }
 
 /** Every livepatch line about `payload` in `ring`, raw and classified, in ring order. */

@@ -4,10 +4,10 @@ import type { BuildIdHex, HookKind, LivepatchAction } from '../xen/domain.js';
 
 /**
  * How a failure should be treated by callers: `vetoed` (a hook said no), `busy` (retrying may
- * succeed), `preflight` (the payload is wrong; nothing was uploaded), `failed` (anything else).
- * The CLI maps these to its exit codes.
+ * succeed), `preflight` (the payload is wrong; nothing was uploaded), `usage` (a bad argument,
+ * such as an invalid payload name), `failed` (anything else). The CLI maps these to its exit codes.
  */
-export type FailureCategory = 'vetoed' | 'busy' | 'preflight' | 'failed';
+export type FailureCategory = 'vetoed' | 'busy' | 'preflight' | 'usage' | 'failed';
 
 /**
  * Workflow errors say what went wrong in the hypervisor's terms (errno, payload, hook) and in a
@@ -96,13 +96,14 @@ export class DependencyError extends WorkflowError {
     payload: string,
     info: { errno: number; dependsOn: BuildIdHex | null; against: string; againstBuildId: BuildIdHex | null },
     consoleLines: readonly string[],
+    advice = 'apply what it depends on first, or use --nodeps',
   ) {
     const want = info.dependsOn ? `depends on build-id ${info.dependsOn}` : 'has a dependency';
     const have =
       info.against === 'hypervisor'
         ? `the stack is empty, so it must depend on the hypervisor's build-id${info.againstBuildId ? ` ${info.againstBuildId}` : ''}`
         : `the top of the applied stack is ${JSON.stringify(info.against)}${info.againstBuildId ? ` (build-id ${info.againstBuildId})` : ''}`;
-    super(`${JSON.stringify(payload)} ${want}, but ${have}; apply what it depends on first, or use --nodeps`, {
+    super(`${JSON.stringify(payload)} ${want}, but ${have}; ${advice}`, {
       payload,
       errno: info.errno,
       consoleLines,
@@ -208,7 +209,7 @@ export class PreflightError extends WorkflowError {
 
 /** The action ran (or was refused) and the payload's status says it failed. */
 export class ActionFailedError extends WorkflowError {
-  override readonly name = 'ActionFailedError';
+  override readonly name: string = 'ActionFailedError';
   readonly code: ErrnoCode;
   readonly category = 'failed' as const;
   readonly action: LivepatchAction;
@@ -224,6 +225,11 @@ export class ActionFailedError extends WorkflowError {
   }
 }
 
+/** APPLY of a reverted payload Xen will not apply twice (it has writable data): upload it afresh. */
+export class NotReapplyableError extends ActionFailedError {
+  override readonly name = 'NotReapplyableError';
+}
+
 /** The payload is in a state the command cannot act on (e.g. unload of an applied payload). */
 export class WrongStateError extends WorkflowError {
   override readonly name = 'WrongStateError';
@@ -236,25 +242,58 @@ export class WrongStateError extends WorkflowError {
   }
 }
 
-/** REPLACE refused before any hypercall: vetoing hooks on the target or on an applied payload. */
+/** The caller's AbortSignal, as the error a workflow throws when it fired before or while it ran. */
+export function abortedError(signal: AbortSignal, what: string, payload?: string): never {
+  const reason = signal.reason instanceof Error ? `: ${signal.reason.message}` : '';
+  throw new AbortedError(`${what} was cancelled${reason}`, payload === undefined ? {} : { payload });
+}
+
+/** One payload that makes Xen refuse REPLACE, with its vetoing hooks (null: not known to xlp). */
+export interface ReplaceOffender {
+  readonly payload: string;
+  readonly hooks: readonly HookKind[] | null;
+}
+
+/**
+ * REPLACE refused: vetoing hooks on the target or on an applied payload. Raised before any
+ * hypercall when xlp knows the hooks (payloads it uploaded); otherwise Xen refused it
+ * (EOPNOTSUPP, nothing changed) and the payloads xlp could not vouch for are named.
+ */
 export class ReplaceRefusedError extends WorkflowError {
   override readonly name = 'ReplaceRefusedError';
   readonly code = 'EOPNOTSUPP' as const;
   readonly category = 'failed' as const;
-  readonly offenders: readonly { readonly payload: string; readonly hooks: readonly HookKind[] }[];
+  readonly offenders: readonly ReplaceOffender[];
+  /** True when xlp refused before the REPLACE hypercall; false when Xen refused it. */
+  readonly beforeHypercall: boolean;
 
-  constructor(payload: string, offenders: readonly { payload: string; hooks: readonly HookKind[] }[], consoleLines: readonly string[] = []) {
-    const list = offenders.map((o) => `${JSON.stringify(o.payload)} (${o.hooks.join(', ')})`).join(', ');
+  constructor(payload: string, offenders: readonly ReplaceOffender[], consoleLines: readonly string[] = [], beforeHypercall = true) {
+    const list = offenders
+      .map((o) => `${JSON.stringify(o.payload)} (${o.hooks === null ? 'hooks unknown: not uploaded by xlp' : o.hooks.join(', ')})`)
+      .join(', ');
+    const who = beforeHypercall ? 'Xen refuses REPLACE' : 'Xen refused REPLACE (nothing was changed)';
     super(
-      `Xen refuses REPLACE when the new payload or any applied payload has vetoing hooks: ${list}; ` +
+      `${who} when the new payload or any applied payload has vetoing hooks: ${list || 'a payload not uploaded by xlp'}; ` +
         'use `replace --sequential` to revert the stack top-first and then apply, running every hook',
       { payload, errno: 95, consoleLines },
     );
     this.offenders = offenders;
+    this.beforeHypercall = beforeHypercall;
   }
 
   protected override extra(): Record<string, unknown> {
-    return { offenders: this.offenders };
+    return { offenders: this.offenders, beforeHypercall: this.beforeHypercall };
+  }
+}
+
+/** The payload is not loaded in the hypervisor (Xen's ENOENT). */
+export class NotLoadedError extends WorkflowError {
+  override readonly name = 'NotLoadedError';
+  readonly code = 'ENOENT' as const;
+  readonly category = 'failed' as const;
+
+  constructor(payload: string) {
+    super(`payload ${JSON.stringify(payload)} is not loaded (ENOENT); \`xlp list\` shows what is`, { payload, errno: 2 });
   }
 }
 
@@ -263,6 +302,21 @@ export class LockedError extends WorkflowError {
   override readonly name = 'LockedError';
   readonly code = 'LOCKED' as const;
   readonly category = 'busy' as const;
+  /** Who holds the lock, as its lock file says (null when it could not be read). */
+  readonly holder: { readonly pid: number; readonly hostname: string; readonly purpose: string; readonly acquiredAt: string } | null;
+  readonly lockPath: string;
+  readonly waitedMs: number;
+
+  constructor(message: string, info: { holder: LockedError['holder']; lockPath: string; waitedMs: number }) {
+    super(message);
+    this.holder = info.holder;
+    this.lockPath = info.lockPath;
+    this.waitedMs = info.waitedMs;
+  }
+
+  protected override extra(): Record<string, unknown> {
+    return { holder: this.holder, lock: this.lockPath, waitedMs: this.waitedMs };
+  }
 }
 
 /** An interrupted workflow left a journal; it must be recovered before anything else mutates. */
@@ -270,6 +324,19 @@ export class JournalPendingError extends WorkflowError {
   override readonly name = 'JournalPendingError';
   readonly code = 'JOURNAL' as const;
   readonly category = 'failed' as const;
+  /** The interrupted command, as its journal records it. */
+  readonly command: string;
+  readonly journalPath: string;
+
+  constructor(message: string, info: { payload: string; command: string; journalPath: string }) {
+    super(message, { payload: info.payload });
+    this.command = info.command;
+    this.journalPath = info.journalPath;
+  }
+
+  protected override extra(): Record<string, unknown> {
+    return { command: this.command, journal: this.journalPath };
+  }
 }
 
 /** The caller's AbortSignal fired. What the hypervisor was asked to do may still complete. */

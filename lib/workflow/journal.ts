@@ -1,6 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fs/atomic-write.js';
+import { isHolderAlive, readLockHolder } from '../fs/lock.js';
 
 /**
  * The journal of a multi-step workflow (`load`, `replace --sequential`). Each step is written
@@ -31,6 +32,11 @@ export interface Journal {
   readonly target: string;
   /** The applied stack before the workflow, bottom first: what a rollback restores. */
   readonly originalStack: readonly string[];
+  /**
+   * Payloads of `originalStack` whose place does not follow from the build-id chain (applied with
+   * --nodeps): a rollback re-applies them with NODEPS so the old order comes back as it was.
+   */
+  readonly originalNodeps?: readonly string[];
   /** `forward` while carrying out the plan; `rollback` once a step failed and the undo began. */
   readonly phase: 'forward' | 'rollback';
   readonly steps: readonly JournalStep[];
@@ -82,6 +88,17 @@ export class JournalStore {
   async clear(): Promise<void> {
     await rm(this.path, { force: true });
   }
+}
+
+/**
+ * The journal an interrupted workflow left in `stateDir`: a pending journal whose writer does not
+ * hold the host lock (`<stateDir>/lock`) any more. A workflow running right now is not reported.
+ */
+export async function interruptedJournal(stateDir: string): Promise<Journal | null> {
+  const journal = await new JournalStore(stateDir).read();
+  if (!journal) return null;
+  const holder = await readLockHolder(join(stateDir, 'lock')).catch(() => null);
+  return holder && holder.pid === journal.pid && isHolderAlive(holder) ? null : journal;
 }
 
 /** Marks step `index` with `state`, returning the new journal. */

@@ -10,19 +10,23 @@ import { WorkflowError } from './errors.js';
 export class InvalidNameError extends WorkflowError {
   override readonly name = 'InvalidNameError';
   readonly code = 'EINVAL' as const;
-  readonly category = 'failed' as const;
+  readonly category = 'usage' as const;
 }
 
 const encoder = new TextEncoder();
 
 export function validatePayloadName(name: string): void {
   if (typeof name !== 'string' || name.length === 0) throw new InvalidNameError('a payload name must be a non-empty string', { errno: ERRNO.EINVAL });
+  if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(name)) {
+    throw new InvalidNameError(`payload name ${JSON.stringify(name)} is not valid Unicode (a lone surrogate)`, { errno: ERRNO.EINVAL });
+  }
+  // C0 and C1 controls, DEL and the Unicode line separators: each would break a console or log line.
   // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x1f\x7f]/.test(name)) {
+  if (/[\x00-\x1f\x7f-\x9f\u2028\u2029]/.test(name)) {
     throw new InvalidNameError(`payload name ${JSON.stringify(name)} contains a control character`, { payload: name, errno: ERRNO.EINVAL });
   }
   const bytes = encoder.encode(name).length;
   if (bytes > PAYLOAD_NAME_MAX) {
-    throw new InvalidNameError(`payload name is ${bytes} bytes; Xen takes at most ${PAYLOAD_NAME_MAX}`, { payload: name, errno: ERRNO.EINVAL });
+    throw new InvalidNameError(`payload name is ${bytes} bytes (UTF-8); Xen takes at most ${PAYLOAD_NAME_MAX}`, { payload: name, errno: ERRNO.EINVAL });
   }
 }

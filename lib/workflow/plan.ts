@@ -6,7 +6,8 @@ import type { HookKind } from '../xen/domain.js';
  * the hypercall; load/unload hooks (or an action hook instead of Xen's own patching) run inside the
  * quiesced action; the post-hook runs after it, whether it succeeded or not.
  */
-export type PlanAction = 'UPLOAD' | 'APPLY' | 'REVERT' | 'REPLACE' | 'UNLOAD';
+/** RELOAD: UNLOAD then UPLOAD again from xlp's copy (a payload Xen will not apply twice). */
+export type PlanAction = 'UPLOAD' | 'APPLY' | 'REVERT' | 'REPLACE' | 'UNLOAD' | 'RELOAD';
 
 export interface PlannedHook {
   readonly payload: string;
@@ -28,6 +29,12 @@ export interface Plan {
   readonly command: string;
   readonly steps: readonly PlanStep[];
   readonly warnings: readonly string[];
+  /**
+   * Set when xlp itself would refuse the command before any hypercall (preflight errors, REPLACE
+   * with vetoing hooks, unload of an applied payload, a pending journal...): the error it would
+   * raise. `steps` is then empty.
+   */
+  readonly refused?: { readonly code: string; readonly category: string; readonly message: string };
 }
 
 /** A payload's enabled hooks with their multiplicity, or null when unknown. */
@@ -75,7 +82,7 @@ export function replaceStep(payload: string, appliedTopFirst: readonly string[],
   return { action: 'REPLACE', payload, hooks: known ? parts : null, ...(note ? { note } : {}) };
 }
 
-export function simpleStep(action: 'UPLOAD' | 'UNLOAD', payload: string, note?: string): PlanStep {
+export function simpleStep(action: 'UPLOAD' | 'UNLOAD' | 'RELOAD', payload: string, note?: string): PlanStep {
   return { action, payload, hooks: [], ...(note ? { note } : {}) };
 }
 
@@ -104,6 +111,8 @@ export function formatPlan(plan: Plan): string {
     else if (s.hooks.length === 0) out.push('       hooks: none');
     else s.hooks.forEach((h) => out.push(`       -> ${describeHook(h)}`));
   });
+  if (plan.steps.length === 0 && !plan.refused) out.push('  nothing to do');
   for (const w of plan.warnings) out.push(`  warning: ${w}`);
+  if (plan.refused) out.push(`  refused: ${plan.refused.message}`);
   return out.join('\n');
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fs/atomic-write.js';
+import { loadedPayloadInfo } from '../payload/loaded-info.js';
 import type { Payload } from '../payload/model.js';
 import type { BuildIdHex, HookKind } from '../xen/domain.js';
 
@@ -22,12 +23,19 @@ export interface RegistryRecord {
   readonly vetoingHooks: readonly HookKind[];
   readonly safeToReapply: boolean;
   readonly funcs: readonly (string | null)[];
-  /** Symbols the payload adds to the hypervisor's table (for undefined-symbol checks of later uploads). */
+  /**
+   * Symbols the payload adds to the hypervisor's table, as Xen keeps them (every payload symbol but
+   * the functions' replacements): for later uploads' undefined- and duplicate-symbol checks.
+   */
   readonly symbols: readonly string[];
   readonly size: number;
   readonly sha256: string;
   readonly uploadedAt: string;
-  /** Set when this tool applied it; orders payloads applied with --nodeps. */
+  /**
+   * Set when this tool applied it since it was (last) uploaded: orders payloads applied with
+   * --nodeps, and tells that a CHECKED payload was reverted (Xen will not re-apply one that is not
+   * safe to re-apply: it has to be uploaded afresh).
+   */
   readonly appliedSeq?: number;
 }
 
@@ -56,7 +64,7 @@ export class PayloadRegistry {
       vetoingHooks: payload.vetoingHooks,
       safeToReapply: payload.safeToReapply,
       funcs: payload.funcs.map((f) => f.name),
-      symbols: payload.symbols.map((s) => s.name),
+      symbols: loadedPayloadInfo(name, payload).symbols,
       size: bytes.length,
       sha256: createHash('sha256').update(bytes).digest('hex'),
       uploadedAt: new Date().toISOString(),
@@ -92,7 +100,17 @@ export class PayloadRegistry {
 
   async markApplied(name: string): Promise<void> {
     const rec = await this.get(name);
-    if (rec) await writeFileAtomic(this.paths(name).json, `${JSON.stringify({ ...rec, appliedSeq: Date.now() }, null, 2)}\n`);
+    // Not fsync'ed: the order is a hint for payloads applied with --nodeps, not worth a disk flush
+    // on every apply (it would delay the answer by milliseconds).
+    if (rec) await writeFileAtomic(this.paths(name).json, `${JSON.stringify({ ...rec, appliedSeq: nextSeq() }, null, 2)}\n`, { durable: false });
+  }
+
+  /** The payload was uploaded again from the recorded bytes: it is fresh, never applied. */
+  async markUploaded(name: string): Promise<void> {
+    const rec = await this.get(name);
+    if (!rec) return;
+    const { appliedSeq: _dropped, ...fresh } = rec;
+    await writeFileAtomic(this.paths(name).json, `${JSON.stringify({ ...fresh, uploadedAt: new Date().toISOString() }, null, 2)}\n`);
   }
 
   async forget(name: string): Promise<void> {
@@ -120,6 +138,13 @@ export class PayloadRegistry {
     }
     return out;
   }
+}
+
+let lastSeq = 0;
+/** Strictly increasing within a process (two applies in one millisecond keep their order). */
+function nextSeq(): number {
+  lastSeq = Math.max(lastSeq + 1, Date.now() * 1000);
+  return lastSeq;
 }
 
 /** Hook kinds with their multiplicity, as the planner wants them. */

@@ -47,8 +47,23 @@ export type KnownPayloads = (name: string) => KnownPayload | null;
 
 const DUMP_WAIT_MS = 2000;
 
-/** Asks the hypervisor for its `x` dump and reads it back from the console. */
+const DUMP_ATTEMPTS = 3;
+
+/**
+ * Asks the hypervisor for its `x` dump and reads it back from the console. Xen prints "Lock held.
+ * Try again." instead of (part of) the dump when its payload lock is taken (an action is running):
+ * a partial dump would hide payloads, so it is asked again, and refused if it stays partial.
+ */
 export async function readDebugDump(backend: Backend, console: ConsoleWatcher): Promise<DebugDump> {
+  for (let attempt = 1; ; attempt++) {
+    const dump = await readDebugDumpOnce(backend, console);
+    if (!dump.incomplete) return dump;
+    if (attempt >= DUMP_ATTEMPTS) throw new Error(`the hypervisor's answer to debug key 'x' was cut short ("Lock held. Try again.") ${DUMP_ATTEMPTS} times; retry shortly`);
+    await new Promise((r) => setTimeout(r, 10 * attempt));
+  }
+}
+
+async function readDebugDumpOnce(backend: Backend, console: ConsoleWatcher): Promise<DebugDump> {
   await console.sync();
   await backend.sendDebugKeys('x');
   const deadline = performance.now() + DUMP_WAIT_MS;

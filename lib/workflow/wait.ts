@@ -7,7 +7,8 @@ import type { PayloadStatus } from '../xen/domain.js';
  *
  * Xen completes an action from its idle loop, usually within a few milliseconds, and only the
  * payload's status tells when. The C tool sleeps a fixed 60 ms and looks once; we poll from ~1 ms
- * and back off, so a fast action returns fast and a slow one costs few hypercalls.
+ * and back off, so a fast action returns within ~2 ms of completing and a slow one costs few
+ * hypercalls.
  */
 export interface WaitOptions {
   /** Give up after this many milliseconds (the action stays pending in the hypervisor). */
@@ -25,10 +26,15 @@ export type WaitOutcome =
   | { readonly kind: 'deadline'; readonly status: PayloadStatus; readonly polls: number }
   | { readonly kind: 'aborted'; readonly status: PayloadStatus | null; readonly polls: number };
 
-/** Interval before the n-th re-poll: 1 ms, growing by half each time, at most 4 ms for the first second, then 50 ms. */
+/**
+ * Interval before the n-th re-poll: 1 ms, growing by half each time, at most 2 ms for the first
+ * second (an action normally completes within Xen's quiesce timeout, 30 ms by default, and GET is
+ * a cheap sysctl), at most 10 ms up to 5 s (the longest quiesce timeout Xen takes is ~4.3 s), then
+ * 50 ms (a wait that long is for an idle loop that does not get to run).
+ */
 export function pollInterval(attempt: number, elapsedMs: number): number {
-  const grown = Math.pow(1.5, attempt);
-  return Math.min(grown, elapsedMs < 1000 ? 4 : 50);
+  const grown = Math.pow(1.5, Math.max(0, attempt - 1));
+  return Math.min(grown, elapsedMs < 1000 ? 2 : elapsedMs < 5000 ? 10 : 50);
 }
 
 function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {

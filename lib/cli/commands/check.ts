@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { formatXenVersion, parseNmSymbols, parseXenVersion, preflight, type PreflightContext, type XenVersion } from '../../preflight/index.js';
@@ -55,7 +56,9 @@ async function readPayloadFile(file: string): Promise<Buffer> {
   try {
     const s = await stat(file);
     if (!s.isFile()) throw new UsageError(`${file}: not a regular file`);
-    return await readFile(file);
+    // One synchronous read: fs.promises.readFile goes in 512 KiB chunks, each an event-loop turn,
+    // which costs a large payload more than checking it does.
+    return readFileSync(file);
   } catch (e) {
     if (e instanceof UsageError) throw e;
     throw new UsageError(`${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);

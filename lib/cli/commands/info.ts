@@ -1,9 +1,9 @@
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
-import { type BackendOptions, openBackend } from '../session.js';
+import { type BackendOptions, openReader } from '../session.js';
 
 export async function info(_args: [], options: BackendOptions, out: Output): Promise<ExitCode> {
-  const opened = await openBackend(options);
+  const { opened, done } = await openReader(options, out);
   try {
     const v = await opened.backend.xenVersion();
     const data = {
@@ -22,6 +22,6 @@ export async function info(_args: [], options: BackendOptions, out: Output): Pro
     );
     return EXIT.OK;
   } finally {
-    await opened.backend.close();
+    await done();
   }
 }

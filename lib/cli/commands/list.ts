@@ -1,19 +1,20 @@
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
-import { listEntryJson, metadataStrings, rcText } from '../render.js';
-import { type BackendOptions, openLivepatcher } from '../session.js';
+import { listEntryJson, metadataStrings, rcText, stateText } from '../render.js';
+import { type BackendOptions, openReader } from '../session.js';
 import { table } from '../table.js';
 
 export async function list(_args: [], options: BackendOptions, out: Output): Promise<ExitCode> {
-  const { lp, done } = await openLivepatcher(options, out);
+  const { opened, done } = await openReader(options, out);
   try {
-    const payloads = await lp.list();
+    const payloads = await opened.backend.list();
     out.result({ payloads: payloads.map(listEntryJson) }, () =>
       payloads.length === 0
         ? 'no payloads loaded'
         : table(
             ['NAME', 'STATE', 'RC', 'METADATA'],
             payloads.map((p) => [p.name, p.state, rcText(p), metadataStrings(p.metadata).join(';')]),
+            { 1: (cell) => stateText(cell, out) },
           ),
     );
     return EXIT.OK;

@@ -1,7 +1,8 @@
 import type { ActionCommandOptions } from '../command-options.js';
+import { printPlan } from '../dry-run.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
-import { actionJson, actionText, planJson, planText } from '../render.js';
+import { actionJson, actionText, diagnosticJson } from '../render.js';
 import { openLivepatcher } from '../session.js';
 import { quiesceNs } from './apply.js';
 
@@ -12,7 +13,7 @@ export interface LoadCommandOptions extends ActionCommandOptions {
 }
 
 export async function load([file]: [string], options: LoadCommandOptions, out: Output): Promise<ExitCode> {
-  const { lp, done } = await openLivepatcher(options, out);
+  const { lp, done, signal } = await openLivepatcher(options, out);
   try {
     const opts = {
       ...(options.name === undefined ? {} : { name: options.name }),
@@ -21,15 +22,11 @@ export async function load([file]: [string], options: LoadCommandOptions, out: O
       keep: options.keep === true,
       ...quiesceNs(options),
     };
-    if (options.dryRun) {
-      const plan = await lp.planLoad(file, opts);
-      out.result(planJson(plan), () => planText(plan));
-      return EXIT.OK;
-    }
-    const r = await lp.load(file, opts);
-    const warnings = r.upload.report.diagnostics.filter((d) => d.severity === 'warning');
-    out.result({ name: r.payload, upload: { bytes: r.upload.bytes, warnings }, apply: actionJson(r.apply) }, () =>
-      [`uploaded ${r.payload} (${r.upload.bytes} bytes)`, ...warnings.map((w) => `  warning ${w.code}: ${w.message}`), actionText(r.apply)].join('\n'),
+    if (options.dryRun) return printPlan(await lp.planLoad(file, opts), out);
+    const r = await lp.load(file, { ...opts, signal });
+    const warnings = r.upload.report.diagnostics.filter((d) => d.severity !== 'info');
+    out.result({ name: r.payload, upload: { bytes: r.upload.bytes, warnings: warnings.map(diagnosticJson) }, apply: actionJson(r.apply) }, () =>
+      [`uploaded ${r.payload} (${r.upload.bytes} bytes)`, ...warnings.map((w) => `  ${w.severity} ${w.code}: ${w.message}`), actionText(r.apply, out)].join('\n'),
     );
     return EXIT.OK;
   } finally {

@@ -1,3 +1,4 @@
+import { printPlan } from '../dry-run.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { actionJson, actionText } from '../render.js';
@@ -9,17 +10,16 @@ export interface RecoverCommandOptions extends BackendOptions {
 }
 
 export async function recover(_args: [], options: RecoverCommandOptions, out: Output): Promise<ExitCode> {
-  const { lp, done } = await openLivepatcher(options, out);
+  const { lp, done, signal } = await openLivepatcher(options, out, { reportJournal: false });
   try {
     if (options.dryRun) {
-      const journal = await lp.pendingJournal();
-      out.result({ journal }, () => (journal ? `pending: ${journal.command}\n${JSON.stringify(journal.steps, null, 2)}` : 'nothing to recover'));
-      return EXIT.OK;
+      const { journal, ...plan } = await lp.planRecover({ complete: options.complete === true });
+      return printPlan(plan, out, { journal });
     }
-    const r = await lp.recover({ complete: options.complete === true });
+    const r = await lp.recover({ complete: options.complete === true, signal });
     out.result({ mode: r.mode, journal: r.journal, steps: r.steps.map(actionJson) }, () =>
       r.journal
-        ? [`${r.mode === 'complete' ? 'completed' : 'rolled back'} the interrupted \`${r.journal.command}\``, ...r.steps.map(actionText)].join('\n')
+        ? [`${r.mode === 'complete' ? 'completed' : 'rolled back'} the interrupted \`${r.journal.command}\``, ...r.steps.map((s) => actionText(s, out))].join('\n')
         : 'nothing to recover',
     );
     return EXIT.OK;

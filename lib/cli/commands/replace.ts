@@ -1,7 +1,8 @@
 import type { ActionCommandOptions } from '../command-options.js';
+import { printPlan } from '../dry-run.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
-import { actionJson, actionText, planJson, planText } from '../render.js';
+import { actionJson, actionText } from '../render.js';
 import { openLivepatcher } from '../session.js';
 import { quiesceNs } from './apply.js';
 
@@ -11,16 +12,12 @@ export interface ReplaceCommandOptions extends ActionCommandOptions {
 }
 
 export async function replace([name]: [string], options: ReplaceCommandOptions, out: Output): Promise<ExitCode> {
-  const { lp, done } = await openLivepatcher(options, out);
+  const { lp, done, signal } = await openLivepatcher(options, out);
   try {
     const opts = { sequential: options.sequential === true, force: options.force === true, nodeps: options.nodeps === true, ...quiesceNs(options) };
-    if (options.dryRun) {
-      const plan = await lp.planReplace(name, opts);
-      out.result(planJson(plan), () => planText(plan));
-      return EXIT.OK;
-    }
-    const r = await lp.replace(name, opts);
-    out.result({ name, sequential: r.sequential, steps: r.steps.map(actionJson) }, () => r.steps.map(actionText).join('\n'));
+    if (options.dryRun) return printPlan(await lp.planReplace(name, opts), out);
+    const r = await lp.replace(name, { ...opts, signal });
+    out.result({ name, sequential: r.sequential, steps: r.steps.map(actionJson) }, () => r.steps.map((s) => actionText(s, out)).join('\n'));
     return EXIT.OK;
   } finally {
     await done();

@@ -1,20 +1,17 @@
 import type { ActionCommandOptions } from '../command-options.js';
+import { printPlan } from '../dry-run.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
-import { actionJson, actionText, planJson, planText } from '../render.js';
+import { actionJson, actionText } from '../render.js';
 import { openLivepatcher } from '../session.js';
 import { quiesceNs } from './apply.js';
 
 export async function revert([name]: [string], options: ActionCommandOptions, out: Output): Promise<ExitCode> {
-  const { lp, done } = await openLivepatcher(options, out);
+  const { lp, done, signal } = await openLivepatcher(options, out);
   try {
-    if (options.dryRun) {
-      const plan = await lp.planRevert(name);
-      out.result(planJson(plan), () => planText(plan));
-      return EXIT.OK;
-    }
-    const r = await lp.revert(name, quiesceNs(options));
-    out.result(actionJson(r), () => actionText(r));
+    if (options.dryRun) return printPlan(await lp.planRevert(name), out);
+    const r = await lp.revert(name, { signal, ...quiesceNs(options) });
+    out.result(actionJson(r), () => actionText(r, out));
     return EXIT.OK;
   } finally {
     await done();

@@ -1,13 +1,14 @@
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
-import { rcText } from '../render.js';
-import { type BackendOptions, openLivepatcher } from '../session.js';
+import { rcText, stateText } from '../render.js';
+import { type BackendOptions, openReader } from '../session.js';
 
 export async function status([name]: [string], options: BackendOptions, out: Output): Promise<ExitCode> {
-  const { lp, done } = await openLivepatcher(options, out);
+  const { opened, done } = await openReader(options, out);
   try {
-    const s = await lp.status(name);
-    out.result({ name, state: s.state, rc: s.rc }, () => `${name}: ${s.state}, rc ${rcText(s)}`);
+    const { payloadStatus } = await import('../../workflow/status.js');
+    const s = await payloadStatus(opened.backend, name);
+    out.result({ name, state: s.state, rc: s.rc }, () => `${name}: ${stateText(s.state, out)}, rc ${rcText(s)}`);
     return EXIT.OK;
   } finally {
     await done();

@@ -1,6 +1,7 @@
+import { printPlan } from '../dry-run.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
-import { planJson, planText } from '../render.js';
+import { diagnosticJson } from '../render.js';
 import { type BackendOptions, openLivepatcher } from '../session.js';
 
 export interface UploadCommandOptions extends BackendOptions {
@@ -9,18 +10,13 @@ export interface UploadCommandOptions extends BackendOptions {
 }
 
 export async function upload([name, file]: [string, string], options: UploadCommandOptions, out: Output): Promise<ExitCode> {
-  const { lp, done } = await openLivepatcher(options, out);
+  const { lp, done, signal } = await openLivepatcher(options, out);
   try {
-    if (options.dryRun) {
-      const plan = await lp.planLoad(file, { name });
-      const uploadOnly = { ...plan, command: `upload ${name}`, steps: plan.steps.slice(0, 1) };
-      out.result(planJson(uploadOnly), () => planText(uploadOnly));
-      return EXIT.OK;
-    }
-    const r = await lp.upload(name, file, { force: options.force === true });
-    const warnings = r.report.diagnostics.filter((d) => d.severity === 'warning');
-    out.result({ name, outcome: r.outcome, bytes: r.bytes, state: 'CHECKED', rc: 0, warnings }, () =>
-      [`uploaded ${name} (${r.bytes} bytes)`, ...warnings.map((w) => `  warning ${w.code}: ${w.message}`)].join('\n'),
+    if (options.dryRun) return printPlan(await lp.planUpload(name, file, { force: options.force === true }), out);
+    const r = await lp.upload(name, file, { force: options.force === true, signal });
+    const warnings = r.report.diagnostics.filter((d) => d.severity !== 'info');
+    out.result({ name, outcome: r.outcome, bytes: r.bytes, state: 'CHECKED', rc: 0, warnings: warnings.map(diagnosticJson) }, () =>
+      [`uploaded ${name} (${r.bytes} bytes)`, ...warnings.map((w) => `  ${w.severity} ${w.code}: ${w.message}`)].join('\n'),
     );
     return EXIT.OK;
   } finally {

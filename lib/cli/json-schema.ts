@@ -1,0 +1,220 @@
+/**
+ * The JSON `xlp --json` prints, per command, as JSON Schema (draft 2020-12 subset) objects. This is
+ * the stable contract documented in docs/cli.md: fields may be added, none removed or changed in
+ * meaning without a major version. The tests validate every command's output against these with
+ * `validateJson` (a small validator for the keywords used here). Not imported by the CLI itself.
+ */
+export type JsonSchema = {
+  readonly type?: JsonType | readonly JsonType[];
+  readonly enum?: readonly unknown[];
+  readonly properties?: Readonly<Record<string, JsonSchema>>;
+  readonly required?: readonly string[];
+  readonly additionalProperties?: boolean | JsonSchema;
+  readonly items?: JsonSchema;
+  readonly oneOf?: readonly JsonSchema[];
+  readonly minimum?: number;
+  readonly maximum?: number;
+  readonly description?: string;
+};
+type JsonType = 'object' | 'array' | 'string' | 'number' | 'integer' | 'boolean' | 'null';
+
+const state: JsonSchema = { enum: ['CHECKED', 'APPLIED'] };
+/** 0, or a negative errno as Xen reports it (hooks may return any negative number). */
+const rc: JsonSchema = { type: 'integer', maximum: 0 };
+const strings: JsonSchema = { type: 'array', items: { type: 'string' } };
+const hookKind: JsonSchema = { enum: ['load', 'unload', 'preapply', 'postapply', 'prerevert', 'postrevert', 'apply', 'revert'] };
+const buildId: JsonSchema = { type: ['string', 'null'] };
+
+const obj = (properties: Record<string, JsonSchema>, required: readonly string[] = Object.keys(properties), additional = false): JsonSchema => ({
+  type: 'object',
+  properties,
+  required,
+  additionalProperties: additional,
+});
+
+/** One action's result: apply, revert, unload, each step of replace and recover. */
+export const ACTION_SCHEMA = obj({
+  name: { type: 'string' },
+  action: { enum: ['APPLY', 'REVERT', 'REPLACE', 'UNLOAD'] },
+  outcome: { enum: ['done', 'nothing-to-do'] },
+  /** null after UNLOAD (the payload is gone). */
+  state: { type: ['string', 'null'], enum: ['CHECKED', 'APPLIED', null] },
+  rc: { type: ['integer', 'null'], maximum: 0 },
+  hooks: { type: 'array', items: obj({ hook: hookKind, rc: { type: 'integer' } }, ['hook']) },
+  console: strings,
+  elapsedMs: { type: 'number', minimum: 0 },
+});
+
+const diagnostic = obj(
+  {
+    code: { type: 'string' },
+    severity: { enum: ['fatal', 'error', 'warning', 'info'] },
+    errno: { type: ['integer', 'null'] },
+    message: { type: 'string' },
+    section: { type: 'string' },
+    symbol: { type: 'string' },
+  },
+  ['code', 'severity', 'errno', 'message'],
+);
+
+const plannedHook = obj({ payload: { type: 'string' }, hook: hookKind, count: { type: 'integer', minimum: 1 }, vetoing: { type: 'boolean' } });
+
+export const PLAN_SCHEMA = obj(
+  {
+    command: { type: 'string' },
+    steps: {
+      type: 'array',
+      items: obj(
+        {
+          action: { enum: ['UPLOAD', 'APPLY', 'REVERT', 'REPLACE', 'UNLOAD', 'RELOAD'] },
+          payload: { type: 'string' },
+          hooks: { oneOf: [{ type: 'null' }, { type: 'array', items: plannedHook }] },
+          note: { type: 'string' },
+        },
+        ['action', 'payload', 'hooks'],
+      ),
+    },
+    warnings: strings,
+    refused: obj({ code: { type: 'string' }, category: { type: 'string' }, message: { type: 'string' } }),
+  },
+  ['command', 'steps', 'warnings'],
+);
+
+const journal: JsonSchema = {
+  oneOf: [
+    { type: 'null' },
+    obj(
+      {
+        version: { enum: [1] },
+        workflow: { enum: ['load', 'replace-sequential'] },
+        command: { type: 'string' },
+        startedAt: { type: 'string' },
+        pid: { type: 'integer' },
+        target: { type: 'string' },
+        originalStack: strings,
+        originalNodeps: strings,
+        phase: { enum: ['forward', 'rollback'] },
+        steps: {
+          type: 'array',
+          items: obj(
+            { action: { enum: ['UPLOAD', 'APPLY', 'REVERT', 'UNLOAD'] }, payload: { type: 'string' }, state: { enum: ['pending', 'started', 'done'] }, nodeps: { type: 'boolean' } },
+            ['action', 'payload', 'state'],
+          ),
+        },
+        failure: obj({ code: { type: 'string' }, message: { type: 'string' } }),
+        uploadedByWorkflow: { type: 'boolean' },
+      },
+      ['version', 'workflow', 'command', 'startedAt', 'pid', 'target', 'originalStack', 'phase', 'steps', 'uploadedByWorkflow'],
+    ),
+  ],
+};
+
+/** `{"error": {...}}`: every failure of every command, on stdout, with the exit code. */
+export const ERROR_SCHEMA = obj({
+  error: obj(
+    {
+      /** An errno name (EBUSY, EINVAL, ...) or one of PREFLIGHT, LOCKED, JOURNAL, ABORTED, REFUSED, USAGE, ENOLIB, ... */
+      code: { type: 'string' },
+      errno: { type: 'integer', minimum: 1 },
+      message: { type: 'string' },
+      exitCode: { type: 'integer', minimum: 1, maximum: 6 },
+      payload: { type: 'string' },
+      kind: { type: 'string' },
+      details: strings,
+      console: strings,
+      notes: strings,
+    },
+    ['code', 'message', 'exitCode'],
+    true,
+  ),
+});
+
+export const CLI_SCHEMAS = {
+  list: obj({ payloads: { type: 'array', items: obj({ name: { type: 'string' }, state, rc, metadata: strings }) } }),
+  status: obj({ name: { type: 'string' }, state, rc }),
+  upload: obj({ name: { type: 'string' }, outcome: { enum: ['done'] }, bytes: { type: 'integer', minimum: 1 }, state: { enum: ['CHECKED'] }, rc: { enum: [0] }, warnings: { type: 'array', items: diagnostic } }),
+  load: obj({ name: { type: 'string' }, upload: obj({ bytes: { type: 'integer', minimum: 1 }, warnings: { type: 'array', items: diagnostic } }), apply: ACTION_SCHEMA }),
+  apply: ACTION_SCHEMA,
+  revert: ACTION_SCHEMA,
+  unload: ACTION_SCHEMA,
+  replace: obj({ name: { type: 'string' }, sequential: { type: 'boolean' }, steps: { type: 'array', items: ACTION_SCHEMA } }),
+  stack: obj({
+    xenBuildId: buildId,
+    orderCertain: { type: 'boolean' },
+    applied: {
+      type: 'array',
+      items: obj({
+        position: { type: 'integer', minimum: 1 },
+        name: { type: 'string' },
+        buildId,
+        dependsOn: buildId,
+        hooks: { oneOf: [{ type: 'null' }, { type: 'array', items: hookKind }] },
+        vetoingHooks: { oneOf: [{ type: 'null' }, { type: 'array', items: hookKind }] },
+        chained: { type: 'boolean' },
+      }),
+    },
+    loaded: {
+      type: 'array',
+      items: obj(
+        { name: { type: 'string' }, state, buildId, dependsOn: buildId, dependsOnXen: buildId, metadata: strings, funcs: { type: 'array', items: { type: 'object' } } },
+        ['name', 'state', 'buildId', 'dependsOn', 'dependsOnXen', 'metadata', 'funcs'],
+      ),
+    },
+  }),
+  log: obj({ lines: strings }),
+  info: obj(
+    {
+      backend: { enum: ['native', 'mock'] },
+      xen: obj({ major: { type: 'integer' }, minor: { type: 'integer' }, extra: { type: 'string' }, version: { type: 'string' }, buildId }),
+      stateDir: { type: 'string' },
+      mockState: { type: 'string' },
+    },
+    ['backend', 'xen', 'stateDir'],
+  ),
+  recover: obj({ mode: { enum: ['rollback', 'complete', 'none'] }, journal, steps: { type: 'array', items: ACTION_SCHEMA } }),
+  /** Any mutating command with --dry-run. */
+  plan: obj({ plan: PLAN_SCHEMA }),
+  /** `recover --dry-run`. */
+  recoverPlan: obj({ plan: PLAN_SCHEMA, journal }),
+  error: ERROR_SCHEMA,
+} as const satisfies Record<string, JsonSchema>;
+
+export type CliSchemaName = keyof typeof CLI_SCHEMAS;
+
+function typeOf(v: unknown): JsonType {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number';
+  return typeof v as JsonType;
+}
+
+/** Validates `value` against `schema`; returns the problems found (empty when it conforms). */
+export function validateJson(schema: JsonSchema, value: unknown, path = '$'): string[] {
+  const errors: string[] = [];
+  if (schema.type !== undefined) {
+    const types = typeof schema.type === 'string' ? [schema.type] : schema.type;
+    const t = typeOf(value);
+    if (!types.includes(t) && !(t === 'integer' && types.includes('number'))) errors.push(`${path}: expected ${types.join('|')}, got ${t}`);
+  }
+  if (schema.enum && !schema.enum.some((e) => e === value)) errors.push(`${path}: ${JSON.stringify(value)} is not one of ${JSON.stringify(schema.enum)}`);
+  if (typeof value === 'number') {
+    if (schema.minimum !== undefined && value < schema.minimum) errors.push(`${path}: ${value} < ${schema.minimum}`);
+    if (schema.maximum !== undefined && value > schema.maximum) errors.push(`${path}: ${value} > ${schema.maximum}`);
+  }
+  if (schema.oneOf) {
+    const matching = schema.oneOf.filter((s) => validateJson(s, value, path).length === 0).length;
+    if (matching !== 1) errors.push(`${path}: matches ${matching} of the oneOf alternatives`);
+  }
+  if (schema.items && Array.isArray(value)) value.forEach((v, i) => errors.push(...validateJson(schema.items!, v, `${path}[${i}]`)));
+  if (typeOf(value) === 'object' && (schema.properties || schema.required || schema.additionalProperties !== undefined)) {
+    const o = value as Record<string, unknown>;
+    for (const r of schema.required ?? []) if (!(r in o)) errors.push(`${path}: missing ${r}`);
+    for (const [k, v] of Object.entries(o)) {
+      const p = schema.properties?.[k];
+      if (p) errors.push(...validateJson(p, v, `${path}.${k}`));
+      else if (schema.additionalProperties === false) errors.push(`${path}: unexpected property ${k}`);
+      else if (typeof schema.additionalProperties === 'object') errors.push(...validateJson(schema.additionalProperties, v, `${path}.${k}`));
+    }
+  }
+  return errors;
+}

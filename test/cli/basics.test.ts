@@ -1,0 +1,114 @@
+/** The `xlp` command line itself: help, version, usage errors, exit codes, no Xen on this machine. */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { wfPayloads } from '../workflow/support/payloads.js';
+import { assertBuilt, cleanEnv, expectSchema, mockHost, ROOT, xlp } from './support/xlp.js';
+
+let P_BASE: () => string;
+beforeAll(async () => {
+  assertBuilt();
+  const P = await wfPayloads();
+  P_BASE = () => P.path('base');
+});
+
+describe('xlp', () => {
+  it('--version and --help; help lists every command and the exit codes', async () => {
+    const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
+    const v = await xlp(['--version']);
+    expect(v).toMatchObject({ code: 0, out: `${version}\n`, err: '' });
+    const help = await xlp(['--help']);
+    expect(help.code).toBe(0);
+    for (const cmd of ['list', 'status', 'upload', 'apply', 'revert', 'replace', 'unload', 'load', 'stack', 'log', 'info', 'recover', 'check', 'mock']) {
+      expect(help.out).toMatch(new RegExp(`^  ${cmd}\\b`, 'm'));
+    }
+    for (const line of ['0  success, or nothing to do', '4  vetoed by a hook', '5  busy or timed out (retryable)', '6  preflight errors']) expect(help.out).toContain(line);
+    const replace = await xlp(['replace', '--help']);
+    for (const opt of ['--sequential', '--dry-run', '--force', '--nodeps', '--json', '--backend', '--mock-state', '--state-dir', '--lock-timeout', '--timeout', '--quiesce-timeout']) {
+      expect(replace.out).toContain(opt);
+    }
+    const loadHelp = (await xlp(['load', '--help'])).out;
+    for (const opt of ['--keep', '--name', '--force', '--nodeps', '--dry-run']) expect(loadHelp).toContain(opt);
+  });
+
+  it('info without --backend on a machine without Xen: exit 3 and one clear line on stderr', async () => {
+    const r = await xlp(['info']);
+    expect(r.code).toBe(3);
+    expect(r.out).toBe('');
+    expect(r.err.trimEnd().split('\n')).toHaveLength(1);
+    expect(r.err).toMatch(/^xlp: this machine is not a Xen dom0 \(\/dev\/xen\/privcmd is missing\); .*--backend mock/);
+    const j = await xlp(['info', '--json']);
+    expect(j.code).toBe(3);
+    expect(expectSchema(j, 'error')).toMatchObject({ error: { code: 'ENOLIB', reason: 'not-xen', exitCode: 3 } });
+    // The native backend asked for explicitly: libxenctrl is not here either.
+    const n = await xlp(['list', '--backend', 'native']);
+    expect(n.code).toBe(3);
+    expect(n.err.trimEnd().split('\n')).toHaveLength(1);
+  });
+
+  it('info on the mock', async () => {
+    const host = await mockHost();
+    const r = await host.run('info', '--json');
+    expect(r.code, r.err).toBe(0);
+    expect(expectSchema(r, 'info')).toMatchObject({ backend: 'mock', xen: { major: 4, minor: 17, buildId: 'c0ffee00000000000000000000000000000000f5' }, mockState: host.dir, stateDir: join(host.dir, 'workflow') });
+    expect((await host.run('info')).out).toMatch(/^backend: +mock/m);
+  });
+
+  it('usage errors exit 2', async () => {
+    const host = await mockHost();
+    for (const args of [
+      ['frobnicate'],
+      ['apply'],
+      ['apply', 'x', '--bogus'],
+      ['list', '--timeout', 'soon'],
+      ['list', '--backend', 'xen'],
+      ['apply', 'bad\tname'],
+      ['status', 'x'.repeat(128)],
+      ['apply', 'x', '--quiesce-timeout', '-1'],
+      ['apply', 'x', '--quiesce-timeout', '5s'],
+      ['apply', 'x', '--state-dir'],
+    ]) {
+      const r = await xlp(args, host.env);
+      expect(r.code, `${args.join(' ')}: ${r.err}`).toBe(2);
+    }
+    const j = await host.run('apply', 'bad\tname', '--json');
+    expect(expectSchema(j, 'error')).toMatchObject({ error: { code: 'EINVAL', kind: 'InvalidNameError', exitCode: 2 } });
+  });
+
+  it('an unsafe --state-dir is refused', async () => {
+    const host = await mockHost();
+    const { mkdir, symlink } = await import('node:fs/promises');
+    const real = join(host.dir, '..', 'real');
+    await mkdir(real, { mode: 0o700 });
+    await symlink(real, join(host.dir, '..', 'link'));
+    const r = await host.run('list', '--state-dir', join(host.dir, '..', 'link'), '--json');
+    // list reads only; a mutating command opens (and checks) the state directory.
+    expect(r.code).toBe(0);
+    const m = await host.run('apply', 'x', '--state-dir', join(host.dir, '..', 'link'), '--json');
+    expect(m.code).toBe(1);
+    expect(expectSchema<{ error: Record<string, unknown> }>(m, 'error').error).toMatchObject({ code: 'EPRIVATEDIR', message: expect.stringMatching(/is a symbolic link; refusing/) });
+  });
+
+  it.runIf(existsSync('/usr/bin/script'))('colours on a terminal only, and never with NO_COLOR', async () => {
+    const host = await mockHost();
+    await host.run('upload', 'p', P_BASE());
+    const tty = (env: NodeJS.ProcessEnv) =>
+      spawnSync('/usr/bin/script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(join(ROOT, 'bin', 'xlp.js'))} list`, '/dev/null'], { env, encoding: 'utf8' }).stdout;
+    const env = cleanEnv({ XLP_BACKEND: 'mock', XLP_MOCK_STATE: host.dir });
+    delete env.NO_COLOR;
+    expect(tty(env)).toMatch(/\x1b\[36mCHECKED\x1b\[39m/);
+    expect(tty({ ...env, NO_COLOR: '1' })).not.toMatch(/\x1b\[/);
+    expect(tty(env).replace(/\x1b\[\d+m/g, '').split(/\r?\n/)[1]).toMatch(/^p +CHECKED +0 +PURPOSE=workflow-test;VARIANT=base$/);
+  });
+
+  it('human output has no ANSI escapes when not on a terminal', async () => {
+    const host = await mockHost();
+    const env = cleanEnv({ XLP_BACKEND: 'mock', XLP_MOCK_STATE: host.dir }); // NO_COLOR left set by cleanEnv; also check without it
+    delete env.NO_COLOR;
+    for (const args of [['list'], ['status', 'nope'], ['info'], ['apply', 'nope'], ['stack']]) {
+      const r = await xlp(args, env);
+      expect(r.out + r.err).not.toMatch(/\x1b\[/);
+    }
+  });
+});

@@ -1,0 +1,148 @@
+/** The workflow layer's pieces on their own: polling, console lines, the x dump, stack order, tables, schemas. */
+import { describe, expect, it } from 'vitest';
+import { CLI_SCHEMAS, validateJson } from '../../lib/cli/json-schema.js';
+import { table } from '../../lib/cli/table.js';
+import type { Backend } from '../../lib/backend/backend.js';
+import { ManualClock, MockHypervisor } from '../../lib/mock/index.js';
+import { classify, eventsFor, isInfoEvent } from '../../lib/workflow/console-events.js';
+import { parseDebugDump } from '../../lib/workflow/debug-dump.js';
+import { readSource } from '../../lib/workflow/livepatcher.js';
+import { orderStack } from '../../lib/workflow/stack.js';
+import { pollInterval, waitForCompletion } from '../../lib/workflow/wait.js';
+import { wfPayloads, WF_XEN } from './support/payloads.js';
+
+describe('waitForCompletion', () => {
+  const fakeBackend = (statuses: number[]): Backend => ({ get: async () => ({ state: 'CHECKED', rc: statuses.shift() ?? 0 }) }) as unknown as Backend;
+
+  it('polls from 1 ms, at most 2 ms in the first second, then backs off', () => {
+    expect([1, 2, 3, 4].map((n) => pollInterval(n, 10))).toEqual([1, 1.5, 2, 2]);
+    expect(pollInterval(20, 1500)).toBe(10);
+    expect(pollInterval(40, 6000)).toBe(50);
+  });
+
+  it('returns when rc leaves -EAGAIN, at its deadline, or when aborted', async () => {
+    let t = 0;
+    const sleeps: number[] = [];
+    const opts = { now: () => t, sleep: async (ms: number) => void (sleeps.push(ms), (t += ms)) };
+    expect(await waitForCompletion(fakeBackend([-11, -11, -11, 0]), 'p', { timeoutMs: 1000, ...opts })).toMatchObject({ kind: 'completed', polls: 4, status: { rc: 0 } });
+    expect(sleeps).toEqual([1, 1.5, 2]);
+    t = 0;
+    expect(await waitForCompletion(fakeBackend(Array(100).fill(-11)), 'p', { timeoutMs: 20, ...opts })).toMatchObject({ kind: 'deadline' });
+    expect(t).toBe(20);
+    const ac = new AbortController();
+    const pending: number[] = [];
+    const r = await waitForCompletion(fakeBackend(Array(100).fill(-11)), 'p', {
+      timeoutMs: 1000,
+      signal: ac.signal,
+      onPending: (e) => {
+        pending.push(e);
+        if (pending.length === 3) ac.abort();
+      },
+      ...opts,
+    });
+    expect(r).toMatchObject({ kind: 'aborted', polls: 3 });
+  });
+});
+
+describe('console lines', () => {
+  it('classifies Xen 4.17 livepatch lines for names with spaces, colons and unicode', () => {
+    const n = 'fix: one ✓';
+    expect(classify(`${n}: Calling pre-apply hook function`, n)).toEqual({ kind: 'hook-call', payload: n, hook: 'preapply' });
+    expect(classify(`${n}: Calling post-revert hook function with rc=-22`, n)).toEqual({ kind: 'hook-call', payload: n, hook: 'postrevert', rc: -22 });
+    expect(classify(`${n}: pre-revert hook failed (rc=-1), aborting!`, n)).toEqual({ kind: 'hook-veto', payload: n, hook: 'prerevert', rc: -1 });
+    expect(classify(`${n}: can't unload. Top is other: two`, n)).toEqual({ kind: 'not-top', payload: n, top: 'other: two' });
+    expect(classify(`${n}: check against hypervisor build-id failed`, n)).toEqual({ kind: 'dependency-failed', payload: n, against: 'hypervisor' });
+    expect(classify(`${n} finished APPLY with rc=0`, n)).toEqual({ kind: 'finished', payload: n, action: 'APPLY', rc: 0 });
+    const verifying = classify(`${n}: Verifying enabled expectations for all functions`, n)!;
+    expect(verifying).toEqual({ kind: 'info', payload: n, text: 'Verifying enabled expectations for all functions' });
+    expect(isInfoEvent(verifying)).toBe(true);
+    expect(isInfoEvent(classify(`${n}: Timed out on semaphore in CPU quiesce phase 0/1`, n)!)).toBe(false);
+    // A line about another payload whose name starts the same is not this payload's.
+    expect(classify('fix: one ✓✓: Calling pre-apply hook function', n)).toBeNull();
+    expect(eventsFor('(XEN) livepatch: a: Reverting\n(XEN) other line\n(XEN) livepatch: b: Reverting\n', 'b').map((e) => e.line)).toEqual(['(XEN) livepatch: b: Reverting']);
+  });
+});
+
+describe('the x dump and the stack order', () => {
+  it('parses the mock\'s dump and orders the stack by the build-id chain, inferring what --nodeps broke', async () => {
+    const P = await wfPayloads();
+    const clock = new ManualClock();
+    const xen = new MockHypervisor({ identity: { buildId: WF_XEN }, clock });
+    const apply = async (name: string, nodeps = false) => {
+      await xen.action(name, 'APPLY', { nodeps });
+      clock.advance(5);
+    };
+    await xen.upload('base one', await P.bytes('base'));
+    await xen.upload('cumulative', await P.bytes('cumulative'));
+    await xen.upload('second', await P.bytes('second'));
+    await apply('base one');
+    await apply('cumulative', true);
+    await xen.readConsole({ incremental: true });
+    await xen.sendDebugKeys('x');
+    const dump = parseDebugDump(await xen.readConsole({ incremental: true }))!;
+    expect(dump.xenBuildId).toBe(WF_XEN);
+    expect(dump.payloads.map((p) => [p.name, p.state, p.buildId, p.dependsOn, p.metadata.length])).toEqual([
+      ['base one', 'APPLIED', P.buildId('base'), WF_XEN, 2],
+      ['cumulative', 'APPLIED', P.buildId('cumulative'), WF_XEN, 2],
+      ['second', 'CHECKED', P.buildId('second'), P.buildId('base'), 2],
+    ]);
+    const view = orderStack(dump, (name) => (name === 'cumulative' ? { buildId: P.buildId('cumulative'), hooks: [], appliedSeq: 2 } : name === 'base one' ? { buildId: P.buildId('base'), hooks: [], appliedSeq: 1 } : null));
+    expect(view.applied.map((e) => [e.position, e.name, e.chained])).toEqual([
+      [1, 'base one', false],
+      [2, 'cumulative', false],
+    ]);
+    expect(view.orderCertain).toBe(false);
+    expect(parseDebugDump("(XEN) 'x' pressed - Dumping all livepatch patches\n(XEN) Lock held. Try again.\n")).toMatchObject({ incomplete: true, payloads: [] });
+    expect(parseDebugDump('(XEN) nothing here\n')).toBeNull();
+  });
+});
+
+describe('readSource', () => {
+  it('derives the name as the C tool does and refuses oversized bytes', async () => {
+    const P = await wfPayloads();
+    expect((await readSource(P.path('base'))).name).toBe('wf_base');
+    await expect(readSource(new Uint8Array(2 * 1024 * 1024 + 1), 'big')).rejects.toMatchObject({ name: 'PreflightError' });
+    await expect(readSource(new Uint8Array(4))).rejects.toThrow(TypeError);
+  });
+});
+
+describe('tables and schemas', () => {
+  it('aligns columns by code points and styles cells without breaking the alignment', () => {
+    const t = table(['A', 'B', 'C'], [['ünï', 'x', 'last'], ['a', 'longer', '']], { 1: (c) => `<${c}>` });
+    expect(t.split('\n')).toEqual(['A    B       C', 'ünï  <x>       last', 'a    <longer>']);
+  });
+
+  it('the validator rejects what does not fit', () => {
+    expect(validateJson(CLI_SCHEMAS.status, { name: 'x', state: 'APPLIED', rc: 0 })).toEqual([]);
+    expect(validateJson(CLI_SCHEMAS.status, { name: 'x', state: 'LOADED', rc: 1, extra: true })).toEqual([
+      '$.state: "LOADED" is not one of ["CHECKED","APPLIED"]',
+      '$.rc: 1 > 0',
+      '$: unexpected property extra',
+    ]);
+    expect(validateJson(CLI_SCHEMAS.error, { error: { code: 'X', message: 'm' } })).toEqual(['$.error: missing exitCode']);
+  });
+});
+
+describe('readDebugDump', () => {
+  it('asks again when Xen cuts the dump short ("Lock held"), and gives up after three tries', async () => {
+    const { readDebugDump } = await import('../../lib/workflow/stack.js');
+    const { ConsoleWatcher } = await import('../../lib/workflow/console-watcher.js');
+    const full = "(XEN) 'x' pressed - Dumping all livepatch patches\n(XEN) build-id: aa\n(XEN)  name=p state=APPLIED(2) ffff (.data=ffff, .rodata=ffff) using 1 pages.\n(XEN) build-id=bb\n(XEN) depend-on=aa\n";
+    const cut = "(XEN) 'x' pressed - Dumping all livepatch patches\n(XEN) build-id: aa\n(XEN) Lock held. Try again.\n";
+    const fake = (answers: string[]) => {
+      let pending = '';
+      return {
+        sendDebugKeys: async () => void (pending = answers.shift() ?? cut),
+        readConsole: async () => {
+          const t = pending;
+          pending = '';
+          return t;
+        },
+      } as unknown as Backend;
+    };
+    const b1 = fake([cut, full]);
+    expect((await readDebugDump(b1, new ConsoleWatcher(b1))).payloads.map((p) => p.name)).toEqual(['p']);
+    const b2 = fake([cut, cut, cut, full]);
+    await expect(readDebugDump(b2, new ConsoleWatcher(b2))).rejects.toThrow(/cut short/);
+  });
+});
