@@ -1,7 +1,8 @@
 // The guest suite is TypeScript type-checked against the repository's sources (lib/), but in dom0 it
 // must run against the *installed package*. Each guest module is transpiled on its own (types
 // erased, nothing bundled) and its imports are rewritten:
-//   lib/mock/index.js, lib/native/index.js -> the package's public entry points (xen-livepatch/mock, ...)
+//   lib/index.js, lib/mock/index.js, lib/native/index.js -> the package's public entry points
+//                                          (xen-livepatch, xen-livepatch/mock, xen-livepatch/native)
 //   any other lib/... module               -> that module of the installed package's dist/ (no public entry)
 //   ../../guest/guest.mjs                  -> the harness's serial protocol in the initramfs
 //   ./x.js                                 -> ./x.mjs (another guest module)
@@ -18,6 +19,7 @@ export const GUEST_SRC = join(HARNESS_DIR, 'suite', 'guest');
 export const GUEST_PACKAGE_DIR = `${GUEST_STAGE_DIR}/node_modules/xen-livepatch`;
 
 const PUBLIC_ENTRIES: Record<string, string> = {
+  'lib/index.js': 'xen-livepatch',
   'lib/mock/index.js': 'xen-livepatch/mock',
   'lib/native/index.js': 'xen-livepatch/native',
 };

@@ -8,11 +8,16 @@
 // Every action uses Xen's default 30 ms quiesce timeout, as the C tool does; under TCG the CPUs now
 // and then miss that rendezvous (status rc -EBUSY): such an attempt is counted and redone.
 import { rmSync } from 'node:fs';
-import type { ActionOptions, Backend, ConsoleReadOptions, UploadOptions } from '../../../../lib/backend/backend.js';
-import type { NativeBackend } from '../../../../lib/native/index.js';
-import type { LivepatchAction } from '../../../../lib/xen/domain.js';
-import { TimeoutError } from '../../../../lib/workflow/errors.js';
-import { Livepatcher } from '../../../../lib/workflow/livepatcher.js';
+import {
+  type Backend,
+  type BackendActionOptions as ActionOptions,
+  type BackendUploadOptions as UploadOptions,
+  type ConsoleReadOptions,
+  Livepatcher,
+  type LivepatchAction,
+  type NativeBackend,
+  TimeoutError,
+} from '../../../../lib/index.js';
 import { check, median, nowMs, percentile, plan, readStaged, runChild, sleep, STAGE } from './common.js';
 
 const NAME = 'bench';
