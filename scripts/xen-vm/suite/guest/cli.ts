@@ -76,16 +76,30 @@ export async function runCli(backend: Backend, originalExtra: string): Promise<v
     return { ...summary(r), states: s };
   });
 
-  await check('xlp load veto (vetoed by its pre-apply hook: exit 4)', async (problems) => {
-    const r = await xlp('load', p('veto'), ...QUIESCE);
+  await check('xlp upload veto', async (problems) => {
+    const r = await xlp('upload', 'veto', p('veto'));
+    expectExit(problems, r, 0);
+    return summary(r);
+  });
+
+  await check('xlp apply veto (vetoed by its pre-apply hook: exit 4)', async (problems) => {
+    const r = await xlp('apply', 'veto', ...QUIESCE);
     expectExit(problems, r, 4);
     const text = JSON.stringify(r.json);
-    for (const want of ['veto: pre-apply hook failed (rc=-22), aborting!', 'EINVAL']) {
+    for (const want of ['livepatch: veto: pre-apply hook failed (rc=-22), aborting!', 'EINVAL', 'preapply']) {
       if (!text.includes(want)) problems.push(`the error does not carry ${JSON.stringify(want)}: ${text.slice(0, 1500)}`);
     }
     const s = await states(backend);
-    if ('veto' in s) problems.push(`veto is still loaded (${s.veto}): load must unload what it uploaded`);
+    if (s.veto !== 'CHECKED -22') problems.push(`veto is ${s.veto}, expected CHECKED with rc -22`);
     return { ...summary(r), states: s };
+  });
+
+  await check('xlp unload veto', async (problems) => {
+    const r = await xlp('unload', 'veto');
+    expectExit(problems, r, 0);
+    const s = await states(backend);
+    if ('veto' in s) problems.push(`veto is still loaded (${s.veto})`);
+    return summary(r);
   });
 
   await check('xlp load guarded (on top of hello)', async (problems) => {
