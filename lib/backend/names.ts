@@ -1,6 +1,8 @@
 /**
- * Payload names and sizes as they reach the hypervisor, shared by both backends so that they refuse
- * the same inputs with the same errno.
+ * Payload names and sizes as they reach the hypervisor (the mock's model of libxenctrl and Xen).
+ * Both backends first refuse what no hypercall can carry with a TypeError/RangeError
+ * (backend/arguments.ts, as the native addon does), so of these rules only the size checks and
+ * the name's hypervisor-side semantics are ever reached through a `Backend`.
  *
  * libxenctrl sends `strlen(name) + 1` bytes and refuses more than `XEN_LIVEPATCH_NAME_SIZE` (128,
  * NUL included) with EINVAL before any hypercall; Xen's `get_name` then only insists on the final

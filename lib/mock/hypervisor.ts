@@ -3,9 +3,10 @@
  * directory shared by several processes, plus the controls a test needs (hook behaviours, the hook
  * call log, warnings, reboot).
  */
+import { optionalBoolean, requireCString, requirePayloadBytes, requirePayloadName, requireU32 } from '../backend/arguments.js';
 import type { ActionOptions, Backend, ConsoleReadOptions, PayloadListEntry, UploadOptions } from '../backend/backend.js';
 import type { ListPage, ListPageRequest, PagedListBackend } from '../backend/paged-list.js';
-import type { BuildIdHex, LivepatchAction, PayloadState, PayloadStatus, XenVersionInfo } from '../xen/domain.js';
+import { type BuildIdHex, LIVEPATCH_ACTION_CODE, type LivepatchAction, type PayloadState, type PayloadStatus, type XenVersionInfo } from '../xen/domain.js';
 import { type Clock, systemClock } from './clock.js';
 import { defaultPreflight, loadDefaultPreflight } from './default-preflight.js';
 import { checkHookScript, type HookBehaviour, type HookCall, type HookFunction, type HookRule, type HookScript, type HookSelector } from './hooks.js';
@@ -174,17 +175,23 @@ export class MockHypervisor implements Backend, PagedListBackend {
   }
 
   // ------------------------------------------------------------------ Backend
+  // Arguments are checked first, exactly as the native addon checks them (TypeError/RangeError,
+  // no hypercall): see backend/arguments.ts.
 
   async xenVersion(): Promise<XenVersionInfo> {
     return this.op('xenVersion', (m) => ({ major: m.identity.version.major, minor: m.identity.version.minor, extra: m.identity.version.extra, buildId: m.identity.buildId }));
   }
 
   async upload(name: string, payload: Uint8Array, options: UploadOptions = {}): Promise<void> {
+    requirePayloadName(name);
+    requirePayloadBytes(payload);
+    const force = optionalBoolean(options.force, 'force');
     if (this.usesDefaultPreflight) await loadDefaultPreflight();
-    await this.op(`upload ${name}`, (m) => m.upload(name, payload, options.force === true));
+    await this.op(`upload ${name}`, (m) => m.upload(name, payload, force));
   }
 
   async get(name: string): Promise<PayloadStatus> {
+    requirePayloadName(name);
     return this.op(`get ${name}`, (m) => m.get(name));
   }
 
@@ -197,17 +204,25 @@ export class MockHypervisor implements Backend, PagedListBackend {
   }
 
   async action(name: string, action: LivepatchAction, options: ActionOptions = {}): Promise<void> {
+    if (!Object.hasOwn(LIVEPATCH_ACTION_CODE, action)) {
+      throw new TypeError(`action must be one of ${Object.keys(LIVEPATCH_ACTION_CODE).join(', ')}`);
+    }
+    requirePayloadName(name);
+    optionalBoolean(options.nodeps, 'nodeps');
+    requireU32(options.timeoutNs ?? 0, 'timeoutNs');
     await this.op(`${action.toLowerCase()} ${name}`, (m) => m.action(name, action, options, this.clock.now()));
   }
 
   /** The console ring; `incremental` returns what arrived since this handle's previous read. */
   async readConsole(options: ConsoleReadOptions = {}): Promise<string> {
-    const { text, index } = await this.op('readConsole', (m) => m.readConsole(options.incremental ? this.consoleIndex : undefined), 'alive-or-dead');
+    const incremental = optionalBoolean(options.incremental, 'incremental');
+    const { text, index } = await this.op('readConsole', (m) => m.readConsole(incremental ? this.consoleIndex : undefined), 'alive-or-dead');
     this.consoleIndex = index;
     return text;
   }
 
   async sendDebugKeys(keys: string): Promise<void> {
+    requireCString(keys, 'keys');
     await this.op('sendDebugKeys', (m) => m.debugKeys(keys));
   }
 

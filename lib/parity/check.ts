@@ -98,10 +98,16 @@ export function normaliseConsoleLine(line: string): string {
   return line.replace(/\b[0-9a-f]{16}\b/g, '<ptr>').replace(/using \d+ pages\./, 'using <n> pages.');
 }
 
-/** Differences between two records of one scenario (e.g. mock vs real), as readable lines. */
+/**
+ * Differences between two records of one scenario (e.g. mock vs real), as readable lines. Raw LIST
+ * pages are compared by entries, remaining count and how the version counter moved since the
+ * previous page (its absolute value depends on the hypervisor's history).
+ */
 export function diffScenarioRecords(a: ScenarioRecord, b: ScenarioRecord): string[] {
   const out: string[] = [];
   const n = Math.max(a.steps.length, b.steps.length);
+  let lastA: number | null = null;
+  let lastB: number | null = null;
   for (let i = 0; i < n; i++) {
     const x = a.steps[i];
     const y = b.steps[i];
@@ -113,6 +119,13 @@ export function diffScenarioRecords(a: ScenarioRecord, b: ScenarioRecord): strin
     if (JSON.stringify(x.status) !== JSON.stringify(y.status)) out.push(`step ${i} (${x.op}): status ${a.backend}=${JSON.stringify(x.status)} ${b.backend}=${JSON.stringify(y.status)}`);
     if (JSON.stringify(x.statuses) !== JSON.stringify(y.statuses)) out.push(`step ${i} (${x.op}): statuses ${a.backend}=${JSON.stringify(x.statuses)} ${b.backend}=${JSON.stringify(y.statuses)}`);
     if (JSON.stringify(x.list) !== JSON.stringify(y.list)) out.push(`step ${i} (${x.op}): list differs`);
+    if (x.page || y.page) {
+      const pa = x.page ? { entries: x.page.entries, remaining: x.page.remaining, versionDelta: lastA === null ? null : x.page.version - lastA } : null;
+      const pb = y.page ? { entries: y.page.entries, remaining: y.page.remaining, versionDelta: lastB === null ? null : y.page.version - lastB } : null;
+      if (JSON.stringify(pa) !== JSON.stringify(pb)) out.push(`step ${i} (${x.op}): page ${a.backend}=${JSON.stringify(pa)} ${b.backend}=${JSON.stringify(pb)}`);
+      if (x.page) lastA = x.page.version;
+      if (y.page) lastB = y.page.version;
+    }
     const cx = x.console.map(normaliseConsoleLine);
     const cy = y.console.map(normaliseConsoleLine);
     for (let k = 0; k < Math.max(cx.length, cy.length); k++) {

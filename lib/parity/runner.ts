@@ -8,7 +8,7 @@ import { hasPagedList } from '../backend/paged-list.js';
 import type { HookCall } from '../mock/hooks.js';
 import { ERRNO, errnoCode } from '../xen/errno.js';
 import { XenError } from '../xen/errors.js';
-import type { ExpectedStatus, ParityRequirement, ParityScenario, ParityStep, PayloadProvider, ScenarioRecord, StepRecord } from './types.js';
+import type { ArgumentErrorName, ExpectedStatus, ParityRequirement, ParityScenario, ParityStep, PayloadProvider, ScenarioRecord, StepRecord } from './types.js';
 
 /** The mock's hook log, when the backend is the mock. */
 export interface HookLog {
@@ -44,8 +44,10 @@ async function statusOf(backend: Backend, name: string): Promise<ExpectedStatus>
     const s = await backend.get(name);
     return { state: s.state, rc: s.rc };
   } catch (e) {
-    // No such payload; or a name Xen cannot even take (EINVAL), which no payload can have.
+    // No such payload; or a name Xen (EINVAL) or the backend itself (RangeError) cannot even take,
+    // which no payload can have.
     if (e instanceof XenError && (e.code === 'ENOENT' || e.code === 'EINVAL')) return 'absent';
+    if (e instanceof RangeError) return 'absent';
     throw e;
   }
 }
@@ -95,8 +97,9 @@ export async function runParityScenario(scenario: ParityScenario, options: Parit
       if (step.op === 'upload') uploaded.add(step.name);
       if (step.op === 'unload') uploaded.delete(step.name);
     } catch (e) {
-      if (!(e instanceof XenError)) throw e;
-      rec.result = errnoCode(e.errno);
+      if (e instanceof XenError) rec.result = errnoCode(e.errno);
+      else if (e instanceof TypeError || e instanceof RangeError) rec.result = e.name as ArgumentErrorName;
+      else throw e;
       rec.message = e.message;
     }
     if (rec.name !== undefined && step.op !== 'list' && step.op !== 'list-page' && step.op !== 'debug-key') rec.status = await statusOf(backend, rec.name);

@@ -679,13 +679,18 @@ export const PARITY_SCENARIOS: readonly ParityScenario[] = [
 
   {
     id: 'sizes-and-names',
-    title: 'UPLOAD limits: empty or over 2 MiB is EINVAL; names of 127 bytes pass, 128 fail; unknown names ENOENT',
-    source: 'facts §2.1 get_name, §2.2 verify_payload, §1.2 libxc name check',
+    title: 'UPLOAD limits: empty or over 2 MiB is EINVAL; names of 127 bytes pass; unknown names ENOENT; names no hypercall can carry are refused by the backend',
+    source: 'facts §2.1 get_name, §2.2 verify_payload, §1.2 libxc name check; the native addon\'s argument checks (native/args.cc)',
     payloads: ['nop'],
     steps: [
       { op: 'upload', name: 'too_big', payload: { zeros: 2 * 1024 * 1024 + 1 }, expect: { result: 'EINVAL', status: 'absent', console: [] } },
       { op: 'upload', name: 'empty', payload: { zeros: 0 }, expect: { result: 'EINVAL', status: 'absent', console: [] } },
-      { op: 'upload', name: 'n'.repeat(128), payload: 'nop', expect: { result: 'EINVAL' } },
+      // libxenctrl would refuse 128 bytes with EINVAL, but the backend refuses first, as it does an
+      // empty name or one holding a NUL (which a C string cannot carry): RangeError, no hypercall.
+      { op: 'upload', name: 'n'.repeat(128), payload: 'nop', expect: { result: 'RangeError', status: 'absent', console: [] } },
+      { op: 'get', name: 'n'.repeat(128), expect: { result: 'RangeError', status: 'absent' } },
+      { op: 'upload', name: '', payload: 'nop', expect: { result: 'RangeError', console: [] } },
+      { op: 'upload', name: 'xen_nop\0tail', payload: 'nop', expect: { result: 'RangeError', status: 'absent', console: [] } },
       { op: 'upload', name: 'n'.repeat(127), payload: 'nop', expect: { result: 'ok', status: CHECKED() } },
       { op: 'get', name: 'no_such_payload', expect: { result: 'ENOENT', status: 'absent' } },
       { op: 'apply', name: 'no_such_payload', expect: { result: 'ENOENT', status: 'absent' } },

@@ -33,8 +33,14 @@ export interface PayloadProvider {
   buildId(id: ParityPayloadId): string | null;
 }
 
-/** A hypercall's expected outcome: success, or the errno it fails with. */
-export type ExpectedResult = 'ok' | ErrnoName;
+/**
+ * An argument the backend refuses itself, before any hypercall (the native addon's checks, which
+ * the mock makes too): a `TypeError` or a `RangeError`.
+ */
+export type ArgumentErrorName = 'TypeError' | 'RangeError';
+
+/** A hypercall's expected outcome: success, the errno it fails with, or an argument refused first. */
+export type ExpectedResult = 'ok' | ErrnoName | ArgumentErrorName;
 
 export type ExpectedStatus = { readonly state: PayloadState; readonly rc: number } | 'absent';
 
@@ -122,7 +128,7 @@ export interface StepRecord {
   readonly index: number;
   readonly op: ParityStep['op'];
   readonly name?: string;
-  readonly result: 'ok' | ErrnoCode;
+  readonly result: 'ok' | ErrnoCode | ArgumentErrorName;
   readonly message?: string;
   readonly status?: ExpectedStatus;
   readonly statuses?: Record<string, ExpectedStatus>;

@@ -113,6 +113,8 @@ export async function readBuildId(path: string): Promise<string | null> {
 
 async function cacheKey(spec: PayloadSpec): Promise<string> {
   const h = createHash('sha256');
+  // Bump when the build itself changes (v2: builds with unhandled relocation types are refused).
+  h.update('xlp-payload-builder v2\n');
   h.update(await toolchain());
   h.update(PAYLOAD_CFLAGS.join(' '));
   h.update(await readFile(join(HERE, 'livepatch.h')));
@@ -164,7 +166,24 @@ async function compileAndLink(spec: PayloadSpec, work: string): Promise<void> {
     objects.push(obj);
   }
   const buildId = spec.noBuildId ? [] : ['--build-id=sha1'];
-  await run('ld', ['-r', ...buildId, '-o', join(work, 'payload.o'), ...objects]);
+  const out = join(work, 'payload.o');
+  await run('ld', ['-r', ...buildId, '-o', out, ...objects]);
+  await refuseUnhandledRelocations(spec.name, out);
+}
+
+/** The relocation types Xen's x86 `arch_livepatch_perform_rela` handles; any other is EOPNOTSUPP. */
+export const XEN_RELOCATION_TYPES: readonly string[] = ['R_X86_64_NONE', 'R_X86_64_64', 'R_X86_64_PC32', 'R_X86_64_PLT32'];
+
+/**
+ * Refuses a build the hypervisor would reject for its relocations (e.g. R_X86_64_32 from code
+ * that takes a data address without -fpic): such a payload is a build mistake, not a fixture.
+ * readelf is the oracle here, independent of the project's own ELF reader.
+ */
+async function refuseUnhandledRelocations(name: string, path: string): Promise<void> {
+  const { stdout } = await run('readelf', ['-r', '-W', path], { maxBuffer: 64 * 1024 * 1024 });
+  const types = new Set([...stdout.matchAll(/\b(R_X86_64_\w+)/g)].map((m) => m[1]!));
+  const bad = [...types].filter((t) => !XEN_RELOCATION_TYPES.includes(t));
+  if (bad.length) throw new Error(`${name}: relocation types the hypervisor rejects (Unhandled relocation, EOPNOTSUPP): ${bad.join(', ')}`);
 }
 
 /**

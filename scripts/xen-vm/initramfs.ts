@@ -253,7 +253,7 @@ export function baseEntries(opts: BaseOptions = {}): Planned[] {
   entries.push({ type: 'file', path: ld, source: realpathSync(ld), mode: 0o755 });
 
   // the guest half of the serial protocol
-  for (const f of readdirSync(join(HARNESS_DIR, 'guest')).sort()) {
+  for (const f of readdirSync(join(HARNESS_DIR, 'guest')).filter((n) => n.endsWith('.mjs')).sort()) {
     entries.push({ type: 'file', path: `${GUEST_HARNESS_DIR}/${f}`, source: join(HARNESS_DIR, 'guest', f) });
   }
   // xl runs without xenstored for `xl debug-keys` and `xl dmesg`; an empty config silences it.

@@ -249,18 +249,28 @@ describe('identity and version switches', () => {
 });
 
 describe('names and the console ring', () => {
-  it('cuts names at a NUL as the C string does, and allows the empty name', async () => {
+  // As the native addon does (native/args.cc), before any hypercall: the real-hypervisor run found
+  // the mock answering these with EINVAL or success, where the native backend throws.
+  it('refuses names no hypercall can carry as the native backend does: a NUL, empty, over 127 bytes', async () => {
     const { mock } = mockWith();
-    await mock.upload('abc\0def', await payloadBytes('nop'));
-    expect(await mock.get('abc')).toEqual({ state: 'CHECKED', rc: 0 });
-    await mock.action('abc', 'UNLOAD');
-    await mock.upload('', await payloadBytes('nop'));
-    expect((await mock.list()).map((e) => e.name)).toEqual(['']);
+    const bytes = await payloadBytes('nop');
+    await expect(mock.upload('abc\0def', bytes)).rejects.toThrow(new RangeError('name must not contain a NUL character'));
+    await expect(mock.upload('', bytes)).rejects.toThrow(new RangeError('name must not be empty'));
+    await expect(mock.upload('n'.repeat(128), bytes)).rejects.toThrow(new RangeError('name is 128 bytes of UTF-8; the limit is 127'));
+    await expect(mock.get('')).rejects.toBeInstanceOf(RangeError);
+    await expect(mock.action('n'.repeat(128), 'APPLY')).rejects.toBeInstanceOf(RangeError);
+    await expect(mock.upload(42 as unknown as string, bytes)).rejects.toThrow(new TypeError('name must be a string'));
+    await expect(mock.upload('ok', 'bytes' as unknown as Uint8Array)).rejects.toThrow(new TypeError('payload must be a Buffer or Uint8Array'));
+    await expect(mock.action('ok', 'FROB' as 'APPLY')).rejects.toBeInstanceOf(TypeError);
+    await expect(mock.action('ok', 'APPLY', { timeoutNs: -1 })).rejects.toBeInstanceOf(RangeError);
+    await expect(mock.sendDebugKeys('x\0')).rejects.toBeInstanceOf(RangeError);
+    expect(await mock.list()).toEqual([]);
+    expect(await mock.readConsole()).toBe('');
   });
 
   it('counts name bytes in UTF-8', async () => {
     const { mock } = mockWith();
-    expect(await errno(mock.upload('é'.repeat(64), await payloadBytes('nop')))).toBe('EINVAL');
+    await expect(mock.upload('é'.repeat(64), await payloadBytes('nop'))).rejects.toBeInstanceOf(RangeError);
     await mock.upload('é'.repeat(63), await payloadBytes('nop'));
   });
 

@@ -6,14 +6,14 @@ import { readElf, SHN_ABS } from '../../lib/elf/index.js';
 import type { RuleCode } from '../../lib/preflight/index.js';
 import { readPayload } from '../../lib/payload/index.js';
 import type { PreflightOptions } from '../../lib/preflight/types.js';
-import { fixture, OTHER_XEN_BUILD_ID, XEN_BUILD_ID } from '../fixtures/catalogue.js';
+import { fixture, type FixtureBuildOptions, OTHER_XEN_BUILD_ID, XEN_BUILD_ID } from '../fixtures/catalogue.js';
 import { type ElfPatcher, patch } from '../helpers/patch-elf.js';
 
 export interface RuleCase {
   readonly title: string;
   readonly code: RuleCode;
-  /** Builds the payload bytes. */
-  readonly bytes: () => Promise<Uint8Array>;
+  /** Builds the payload bytes (from the catalogue built for XEN_BUILD_ID unless told otherwise). */
+  readonly bytes: (build?: FixtureBuildOptions) => Promise<Uint8Array>;
   /** Options for preflight; a function gets the payload bytes (e.g. to name its own build-id). */
   readonly options?: PreflightOptions | ((bytes: Uint8Array) => PreflightOptions);
   /** Whether the finding is what UPLOAD fails with (default: true for upload-time errors). */
@@ -25,7 +25,10 @@ export interface RuleCase {
 }
 
 const HEAD: PreflightOptions['xenVersion'] = { major: 4, minor: 21 };
-const from = (name: string, edit: (p: ElfPatcher) => ElfPatcher = (p) => p) => async (): Promise<Uint8Array> => edit(patch((await fixture(name)).bytes)).bytes();
+const from =
+  (name: string, edit: (p: ElfPatcher) => ElfPatcher = (p) => p) =>
+  async (build?: FixtureBuildOptions): Promise<Uint8Array> =>
+    edit(patch((await fixture(name, build)).bytes)).bytes();
 /** Xen names sections by index: where the builder put `name` in this payload. */
 const sectionIndex = (bytes: Uint8Array, name: string): number => {
   const s = readElf(bytes).elf?.sectionByName(name);

@@ -7,7 +7,7 @@ import { HARNESS_DIR, cacheDir, log } from '../common.js';
 import { runInXen } from '../boot.js';
 import { fetchPackages } from '../fetch.js';
 import { readImageBytes, xenImage } from '../image.js';
-import { buildPayload, type BuiltPayload } from '../payload.js';
+import { buildPayloads, type ChainSpec } from '../../payloads/builder.js';
 import { ensureXensyms, gapToNext, parseXensyms, storeXensyms, symbol } from '../xensyms.js';
 
 const SRC = join(HARNESS_DIR, 'smoke', 'payloads');
@@ -37,35 +37,44 @@ async function main(): Promise<number> {
   const extras: Record<string, string> = {
     xlp_smoke: '-xlp-smoke', xlp_replace: '-xlp-replace', xlp_expect: '-xlp-expect', xlp_action: '-xlp-action', xlp_norevert: '-xlp-norevert',
   };
+  // Parameters of the smoke sources (-D...), on top of the shared scripts/payloads/livepatch.h.
   const defs = (name: string, more: Record<string, string> = {}) => ({
-    XLP_NAME: `"${name}"`,
+    XLP_PAYLOAD_NAME: `"${name}"`,
     XLP_EXTRA: `"${extras[name] ?? ''}"`,
     XLP_NEW_SIZE: NEW_SIZE,
     XLP_OLD_SIZE: extraOldSize,
     ...more,
   });
-  const build = (name: string, src: string, more: Record<string, string> = {}, dependsOn?: string): BuiltPayload =>
-    buildPayload({ name, sources: [join(SRC, src)], outDir: out, xenBuildId: xen, dependsOn, includeDirs: [SRC], defines: defs(name, more) });
-  const smoke = build('xlp_smoke', 'xlp_smoke.c');
-  const payloads = [
-    smoke,
-    build('xlp_stack', 'xlp_stack.c', {}, smoke.buildId),
-    build('xlp_replace', 'xlp_replace.c'),
-    build('xlp_veto', 'xlp_veto.c'),
-    build('xlp_nop', 'xlp_nop.c', {
-      XLP_NOP_SYMBOL: '"xen_minor_version"',
-      XLP_NOP_ADDR: `0x${minorSym.addr.toString(16)}UL`,
-      XLP_NOP_LEN: '5',
-      XLP_OLD_SIZE: String(gapToNext(syms, 'xen_minor_version')),
-    }),
-    build('xlp_expect', 'xlp_expect.c', { XLP_EXPECT_LEN: '8', XLP_EXPECT_BYTES: [...expectBytes].map((b) => `0x${b.toString(16)}`).join(',') }),
-    build('xlp_expect_bad', 'xlp_expect.c', { XLP_EXTRA: '"-xlp-expect-bad"', XLP_EXPECT_LEN: '6', XLP_EXPECT_BYTES: '0xde,0xad,0xc0,0xde,0xba,0xbe' }),
-    build('xlp_action', 'xlp_action.c'),
-    buildPayload({ name: 'xlp_noxen', sources: [join(SRC, 'xlp_stack.c')], outDir: out, xenBuildId: xen, xenDepends: false, includeDirs: [SRC] }),
-    buildPayload({ name: 'xlp_otherxen', sources: [join(SRC, 'xlp_stack.c')], outDir: out, xenBuildId: 'f'.repeat(40), dependsOn: xen, includeDirs: [SRC] }),
-    build('xlp_norevert', 'xlp_norevert.c'),
-  ];
-  rmSync(join(out, '.build'), { recursive: true, force: true });
+  const one = (name: string, src: string, more: Record<string, string> = {}, depends?: ChainSpec['depends']): ChainSpec => ({
+    name,
+    sources: [join(SRC, src)],
+    xenDepends: xen,
+    ...(depends === undefined ? {} : { depends }),
+    defines: defs(name, more),
+  });
+  const built = await buildPayloads(
+    [
+      one('xlp_smoke', 'xlp_smoke.c'),
+      one('xlp_stack', 'xlp_stack.c', {}, { on: 'xlp_smoke' }),
+      one('xlp_replace', 'xlp_replace.c'),
+      one('xlp_veto', 'xlp_veto.c'),
+      one('xlp_nop', 'xlp_nop.c', {
+        XLP_NOP_SYMBOL: '"xen_minor_version"',
+        XLP_NOP_ADDR: `0x${minorSym.addr.toString(16)}UL`,
+        XLP_NOP_LEN: '5',
+        XLP_OLD_SIZE: String(gapToNext(syms, 'xen_minor_version')),
+      }),
+      one('xlp_expect', 'xlp_expect.c', { XLP_EXPECT_LEN: '8', XLP_EXPECT_BYTES: [...expectBytes].map((b) => `0x${b.toString(16)}`).join(',') }),
+      one('xlp_expect_bad', 'xlp_expect.c', { XLP_EXTRA: '"-xlp-expect-bad"', XLP_EXPECT_LEN: '6', XLP_EXPECT_BYTES: '0xde,0xad,0xc0,0xde,0xba,0xbe' }),
+      one('xlp_action', 'xlp_action.c'),
+      { ...one('xlp_noxen', 'xlp_stack.c'), xenDepends: null, depends: xen },
+      { ...one('xlp_otherxen', 'xlp_stack.c'), xenDepends: 'f'.repeat(40), depends: xen },
+      one('xlp_norevert', 'xlp_norevert.c'),
+    ],
+    { cacheDir: cacheDir('payloads') },
+  );
+  const payloads = [...built.values()];
+  for (const p of payloads) copyFileSync(p.path, join(out, `${p.name}.livepatch`));
   writeFileSync(join(stage, 'plan.json'), JSON.stringify({ xenBuildId: xen, extras, nop: true }, null, 2));
   copyFileSync(join(HARNESS_DIR, 'smoke', 'guest.mjs'), join(stage, 'smoke.mjs'));
   const ids = Object.fromEntries(payloads.map((p) => [p.name, p.buildId]));

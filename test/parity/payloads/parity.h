@@ -9,6 +9,7 @@
  *                             function starts with ENDBR64, as IBT builds' functions do)
  *   XLP_MINOR_VERSION_ADDR    absolute address of xen_minor_version (the NOP payload)
  *   XLP_MINOR_VERSION_SZ      its size in bytes
+ *   XLP_MINOR_VERSION_NOP_LEN bytes to NOP: all but its last instruction (default SZ - 1, a `ret`)
  *   XLP_EXPECT_BYTES          the first 8 bytes of xen_extra_version, as {0x.., ...}
  */
 #ifndef XLP_PARITY_H

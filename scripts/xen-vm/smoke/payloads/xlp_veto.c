@@ -1,7 +1,5 @@
 /* A payload whose pre-apply hook vetoes the apply with -EINVAL (-22). */
-#include "xlp-payload.h"
-
-static int xlp_veto_pre_apply(void *payload)
+static int xlp_veto_pre_apply(const struct payload *payload)
 {
     (void)payload;
     printk("xlp-veto: pre-apply hook vetoes with -22\n");
