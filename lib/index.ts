@@ -101,4 +101,5 @@ export {
   type XenVersion,
 } from './preflight/index.js';
 export { readPayload, type PayloadReadResult } from './payload/read-payload.js';
+export { loadedPayloadInfo } from './payload/index.js';
 export type { FuncExpectation, LivepatchFunc, Modinfo, Payload, PayloadHook, PayloadSymbol } from './payload/model.js';

@@ -12,7 +12,7 @@ import {
   type PayloadProvider,
   type ScenarioRecord,
 } from '../../../../lib/mock/index.js';
-import type { ParityPayloadId } from '../../../../lib/parity/types.js';
+import type { ParityPayloadId } from '../../../../lib/mock/index.js';
 import { runParityScenario } from '../../../../lib/mock/index.js';
 import { check, plan, readStaged } from './common.js';
 import { realParityBackend } from './rawlist.js';
