@@ -1,20 +1,12 @@
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { NativeBackend } from '../../../lib/native/index.js';
 import { loadAddon } from '../../../lib/native/binding.js';
 import { ERRNO } from '../../../lib/xen/errno.js';
 import { XenError } from '../../../lib/xen/errors.js';
-import { FakeScript, fakeLibrary, hex, openFake, type FakeMinor, type FakeSession } from '../support/fake-xenctrl.js';
+import { FakeScript, fakeLibrary, hex, fakeSessions } from '../support/fake-xenctrl.js';
 
-const open: FakeSession[] = [];
-async function session(script = new FakeScript(), minor: FakeMinor = 17): Promise<FakeSession> {
-  const s = await openFake(script, minor);
-  open.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.backend.close()));
-});
+const session = fakeSessions();
 
 /** The fake's checksum of uploaded bytes (FNV-1a 32), to see that the exact bytes arrived. */
 function fnv1a(bytes: Uint8Array): string {

@@ -1,19 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ERRNO } from '../../../lib/xen/errno.js';
 import { XenError } from '../../../lib/xen/errors.js';
-import { FakeScript, hex, openFake, type FakeSession } from '../support/fake-xenctrl.js';
+import { FakeScript, hex, fakeSessions } from '../support/fake-xenctrl.js';
 
-const open: FakeSession[] = [];
-async function session(script: FakeScript): Promise<FakeSession> {
-  const s = await openFake(script);
-  open.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.backend.close()));
-});
+const session = fakeSessions();
 
 function seeded(n: number): FakeScript {
   const script = new FakeScript();
@@ -85,13 +77,11 @@ describe('close', () => {
     expect(refused).toMatchObject({ errno: ERRNO.EBADF, code: 'EBADF', call: 'get', payload: 'p0' });
     expect(settled).toEqual(['refused', 'get0', 'get1', 'get2', 'get3', 'get4', 'close']);
     expect(s.trace().slice(-2)).toEqual([`get name=${hex('p0')}`, 'close']);
-    open.splice(open.indexOf(s), 1);
   });
 
   it('refuses every call after close, and closes again quietly', async () => {
     const s = await session(seeded(1));
     await s.backend.close();
-    open.splice(open.indexOf(s), 1);
     const b = s.backend;
     const refused: [Promise<unknown>, string, string | undefined][] = [
       [b.xenVersion(), 'xenVersion', undefined],
@@ -117,7 +107,6 @@ describe('close', () => {
 
   it('lets two closes in a row both wait for the work before them', async () => {
     const s = await session(seeded(1).delay('get', 10));
-    open.splice(open.indexOf(s), 1);
     const order: string[] = [];
     const get = s.backend.get('p0').then(() => order.push('get'));
     const c1 = s.backend.close().then(() => order.push('close1'));

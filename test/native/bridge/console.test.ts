@@ -1,15 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { FakeScript, cmd, hex, openFake, type FakeSession } from '../support/fake-xenctrl.js';
+import { describe, expect, it } from 'vitest';
+import { FakeScript, cmd, hex, type FakeSession, fakeSessions } from '../support/fake-xenctrl.js';
 
-const open: FakeSession[] = [];
-async function session(script: FakeScript): Promise<FakeSession> {
-  const s = await openFake(script);
-  open.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.backend.close()));
-});
+const session = fakeSessions();
 
 const reads = (s: FakeSession): string[] => s.trace().filter((l) => l.startsWith('readconsole'));
 

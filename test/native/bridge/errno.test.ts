@@ -1,17 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ERRNO, errnoMessage, type ErrnoName } from '../../../lib/xen/errno.js';
 import { XenError } from '../../../lib/xen/errors.js';
-import { FakeScript, openFake, type FakeCall, type FakeSession } from '../support/fake-xenctrl.js';
+import { FakeScript, type FakeCall, type FakeSession, fakeSessions } from '../support/fake-xenctrl.js';
 
-const open: FakeSession[] = [];
-async function session(script: FakeScript): Promise<FakeSession> {
-  const s = await openFake(script);
-  open.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.backend.close()));
-});
+const session = fakeSessions();
 
 const table = Object.entries(ERRNO) as [ErrnoName, number][];
 

@@ -1,17 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ERRNO } from '../../../lib/xen/errno.js';
 import { XenError } from '../../../lib/xen/errors.js';
-import { FakeScript, cmd, openFake, type FakeMinor, type FakeSession } from '../support/fake-xenctrl.js';
+import { FakeScript, cmd, type FakeSession, fakeSessions } from '../support/fake-xenctrl.js';
 
-const open: FakeSession[] = [];
-async function session(script: FakeScript, minor: FakeMinor = 17): Promise<FakeSession> {
-  const s = await openFake(script, minor);
-  open.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.backend.close()));
-});
+const session = fakeSessions();
 
 const names = (n: number, prefix = 'p'): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 

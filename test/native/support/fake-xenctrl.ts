@@ -9,6 +9,7 @@
  * file receives one line per libxenctrl call with its arguments, which is how tests see what the
  * addon passed (timeouts, flags, names as hex, LIST paging).
  */
+import { afterEach } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -183,4 +184,20 @@ export async function openFakeError(script: FakeScript, minor: FakeMinor = 17): 
     return error;
   }
   throw new Error('openNative resolved, but a failure was expected');
+}
+
+/**
+ * `session(script, minor)` opens a fake-backed NativeBackend that is closed after each test of the
+ * calling file (register it at the top level of a test file).
+ */
+export function fakeSessions(): (script?: FakeScript, minor?: FakeMinor) => Promise<FakeSession> {
+  const open: FakeSession[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((s) => s.backend.close()));
+  });
+  return async (script = new FakeScript(), minor: FakeMinor = 17) => {
+    const s = await openFake(script, minor);
+    open.push(s);
+    return s;
+  };
 }
