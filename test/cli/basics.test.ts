@@ -90,7 +90,9 @@ describe('xlp', () => {
     expect(expectSchema<{ error: Record<string, unknown> }>(m, 'error').error).toMatchObject({ code: 'EPRIVATEDIR', message: expect.stringMatching(/is a symbolic link; refusing/) });
   });
 
-  it.runIf(existsSync('/usr/bin/script'))('colours on a terminal only, and never with NO_COLOR', async () => {
+  it('colours on a terminal only, and never with NO_COLOR', async () => {
+    // util-linux's script(1) gives xlp a pseudo-terminal; it is in bsdutils, an essential Debian package.
+    expect(existsSync('/usr/bin/script'), '/usr/bin/script (bsdutils) is needed to test terminal output').toBe(true);
     const host = await mockHost();
     await host.run('upload', 'p', P_BASE());
     const tty = (env: NodeJS.ProcessEnv) =>
