@@ -1,4 +1,15 @@
 #!/usr/bin/env node
+// A reader that goes away (`xlp list | head`) is not an error of ours. stdout carries only the
+// result, written last: stop quietly, as other tools do. stderr carries progress while a workflow
+// runs: stop writing it, but let the workflow finish (and release its lock and journal).
+process.stdout.on('error', (error) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+process.stderr.on('error', (error) => {
+  if (error.code !== 'EPIPE') throw error;
+});
+
 // `xlp --version` answers before the command line parser is even loaded: scripts call it to probe.
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {

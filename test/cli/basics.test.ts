@@ -104,6 +104,18 @@ describe('xlp', () => {
     expect(tty(env).replace(/\x1b\[\d+m/g, '').split(/\r?\n/)[1]).toMatch(/^p +CHECKED +0 +PURPOSE=workflow-test;VARIANT=base$/);
   });
 
+  it('stops quietly, with its exit code, when the reader of its output goes away (xlp list | head -0)', async () => {
+    const host = await mockHost();
+    await host.run('upload', 'p', P_BASE());
+    const env = cleanEnv({ XLP_BACKEND: 'mock', XLP_MOCK_STATE: host.dir });
+    for (const args of [['list', '--json'], ['--help']]) {
+      // `true` exits at once, long before xlp (a node start-up later) writes: the pipe is closed by then.
+      const r = spawnSync('/bin/bash', ['-c', '"$0" "$@" | true; echo "status=${PIPESTATUS[0]}"', process.execPath, join(ROOT, 'bin', 'xlp.js'), ...args], { env, encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      expect(r.stdout.trim()).toBe('status=0');
+    }
+  });
+
   it('human output has no ANSI escapes when not on a terminal', async () => {
     const host = await mockHost();
     const env = cleanEnv({ XLP_BACKEND: 'mock', XLP_MOCK_STATE: host.dir }); // NO_COLOR left set by cleanEnv; also check without it
