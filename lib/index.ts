@@ -47,6 +47,7 @@ export {
   NotLoadedError,
   NotReapplyableError,
   NotTopOfStackError,
+  PayloadFileError,
   PreflightError,
   RefusedError,
   type ReplaceOffender,

@@ -377,3 +377,21 @@ export function failureOf(error: unknown): { code: string; message: string } {
 export function note(error: unknown, text: string): void {
   if (error instanceof WorkflowError) error.notes.push(text);
 }
+
+/** A payload file that cannot be read (missing, unreadable, not a regular file): a wrong argument. */
+export class PayloadFileError extends WorkflowError {
+  override readonly name = 'PayloadFileError';
+  readonly code: ErrnoCode;
+  readonly category = 'usage' as const;
+  readonly file: string;
+
+  constructor(file: string, payload: string, errno: number, why: string) {
+    super(`cannot read payload file ${file}: ${why}`, { payload, errno });
+    this.code = errnoCode(errno);
+    this.file = file;
+  }
+
+  protected override extra(): Record<string, unknown> {
+    return { file: this.file };
+  }
+}

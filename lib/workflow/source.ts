@@ -2,8 +2,8 @@ import { constants as fsConstants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { PAYLOAD_MAX_SIZE } from '../xen/domain.js';
-import { ERRNO } from '../xen/errno.js';
-import { PreflightError, RefusedError } from './errors.js';
+import { ERRNO, errnoMessage } from '../xen/errno.js';
+import { PayloadFileError, PreflightError } from './errors.js';
 import { validatePayloadName } from './names.js';
 import type { PayloadSource } from './types.js';
 
@@ -21,10 +21,16 @@ export async function readSource(source: PayloadSource, name?: string): Promise<
   }
   const derived = name ?? basename(source).replace(/(.)\.[^.]*$/, '$1');
   validatePayloadName(derived);
-  const fh = await open(source, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOCTTY);
+  let fh;
+  try {
+    fh = await open(source, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOCTTY);
+  } catch (e) {
+    const errno = -((e as NodeJS.ErrnoException).errno ?? -ERRNO.EIO);
+    throw new PayloadFileError(source, derived, errno, errnoMessage(errno).toLowerCase());
+  }
   try {
     const st = await fh.stat();
-    if (!st.isFile()) throw new RefusedError(`${source} is not a regular file`, { payload: derived });
+    if (!st.isFile()) throw new PayloadFileError(source, derived, st.isDirectory() ? ERRNO.EISDIR : ERRNO.EINVAL, 'not a regular file');
     if (st.size > PAYLOAD_MAX_SIZE) throw tooLarge(derived, `${source} is ${st.size} bytes`);
     const bytes = Buffer.alloc(st.size);
     let filled = 0;

@@ -130,6 +130,13 @@ describe('load', () => {
     const fifo = join(await tempDir(), 'pipe.livepatch');
     const { execFileSync } = await import('node:child_process');
     execFileSync('mkfifo', [fifo]);
-    await expect(h.lp.load(fifo)).rejects.toMatchObject({ name: 'RefusedError', message: expect.stringMatching(/not a regular file/) });
+    await expect(h.lp.load(fifo)).rejects.toMatchObject({ name: 'PayloadFileError', category: 'usage', code: 'EINVAL', message: expect.stringMatching(/not a regular file/) });
+  });
+
+  it('says which file it cannot read, with its errno, before touching the hypervisor', async () => {
+    const h = await harness();
+    const missing = join(await tempDir(), 'gone.livepatch');
+    await expect(h.lp.load(missing)).rejects.toMatchObject({ name: 'PayloadFileError', code: 'ENOENT', errno: 2, payload: 'gone', file: missing });
+    expect(h.calls).toEqual([]);
   });
 });
