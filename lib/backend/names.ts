@@ -21,11 +21,6 @@ export function cName(name: string): string {
   return nul === -1 ? name : name.slice(0, nul);
 }
 
-/** Bytes the name occupies on the wire, without the NUL (UTF-8, as the native bridge encodes it). */
-export function nameByteLength(name: string): number {
-  return encoder.encode(cName(name)).length;
-}
-
 /**
  * Validates a payload name for `call` as libxenctrl and Xen do, returning the name Xen sees.
  * Rejects with `XenError(EINVAL)` for a name of more than 127 bytes.

@@ -10,9 +10,9 @@ export function parseDuration(text: string, option: string): number {
   return Math.round(ms);
 }
 
-/** A build-id as lowercase hex (even length, 1..64 bytes). */
+/** A build-id as lowercase hex (even length, 1..64 bytes; a leading 0x is accepted). */
 export function parseBuildId(text: string, option: string): string {
-  const hex = text.trim().toLowerCase();
+  const hex = text.trim().toLowerCase().replace(/^0x/, '');
   if (!/^(?:[0-9a-f]{2}){1,64}$/.test(hex)) throw new UsageError(`${option}: not a build-id in hex: ${JSON.stringify(text)}`);
   return hex;
 }

@@ -1,9 +1,8 @@
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import type { SymbolTable } from '../preflight/types.js';
 import { defaultStateDir } from '../workflow/state-dir.js';
+import { isXenDom0, PRIVCMD_PATH, readXenSymbolsText } from '../xen/dom0.js';
 import type { Livepatcher } from '../workflow/livepatcher.js';
 import type { ProgressEvent } from '../workflow/progress.js';
 import { XenUnavailableError } from '../xen/errors.js';
@@ -31,14 +30,6 @@ export interface OpenedBackend {
 }
 
 
-/** The same paths as preflight's system context (not imported from there: `xlp list` stays light). */
-const PRIVCMD = '/dev/xen/privcmd';
-const XENSYMS = '/proc/xen/xensyms';
-
-/** True on a Xen dom0, where the native backend can work. */
-export function isXenDom0(): boolean {
-  return existsSync(PRIVCMD);
-}
 
 export function chooseBackend(options: BackendOptions): BackendChoice {
   if (options.backend) return parseBackend(options.backend, '--backend');
@@ -46,17 +37,13 @@ export function chooseBackend(options: BackendOptions): BackendChoice {
   if (isXenDom0()) return 'native';
   throw new XenUnavailableError(
     'not-xen',
-    `this machine is not a Xen dom0 (${PRIVCMD} is missing); to use the simulator, pass --backend mock or set XLP_BACKEND=mock`,
+    `this machine is not a Xen dom0 (${PRIVCMD_PATH} is missing); to use the simulator, pass --backend mock or set XLP_BACKEND=mock`,
   );
 }
 
 async function readXensyms(): Promise<SymbolTable | undefined> {
-  let text: string;
-  try {
-    text = await readFile(XENSYMS, 'latin1');
-  } catch {
-    return undefined;
-  }
+  const text = await readXenSymbolsText();
+  if (text === null) return undefined;
   const { parseNmSymbols } = await import('../preflight/symbols.js');
   return parseNmSymbols(text).symbols;
 }

@@ -2,8 +2,8 @@
  * Opening a mock hypervisor kept in a state directory: what `xlp --backend mock` and the `xlp mock`
  * commands use, and what tests use to share one simulated hypervisor between processes.
  */
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { xdgStateHome } from '../fs/state-home.js';
 import type { Clock } from './clock.js';
 import { MockStateError } from './errors.js';
 import { MockHypervisor } from './hypervisor.js';
@@ -13,9 +13,7 @@ import { StateDirectory, type StoreOptions } from './store.js';
 
 /** `$XDG_STATE_HOME/xen-livepatch/mock`, else `~/.local/state/xen-livepatch/mock`. */
 export function defaultMockStateDir(env: NodeJS.ProcessEnv = process.env): string {
-  const xdg = env.XDG_STATE_HOME;
-  const base = xdg && xdg.startsWith('/') ? xdg : join(env.HOME || homedir(), '.local', 'state');
-  return join(base, 'xen-livepatch', 'mock');
+  return join(xdgStateHome(env), 'xen-livepatch', 'mock');
 }
 
 /** The state directory to use: the `--mock-state` flag, else `XLP_MOCK_STATE`, else the default. */

@@ -1,13 +1,11 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import type { Backend } from '../backend/backend.js';
+import { isXenDom0, readXenSymbolsText, XENSYMS_PATH } from '../xen/dom0.js';
 import { XenUnavailableError } from '../xen/errors.js';
 import { parseNmSymbols } from './symbols.js';
 import type { LoadedPayloadInfo, PreflightContext } from './types.js';
 
-/** Where a running hypervisor shows itself in a dom0. */
-export const XENSYMS_PATH = '/proc/xen/xensyms';
-export const PRIVCMD_PATH = '/dev/xen/privcmd';
+export { PRIVCMD_PATH, XENSYMS_PATH } from '../xen/dom0.js';
 
 /**
  * What reading the running system needs, injectable so it can be tested without Xen: whether this
@@ -33,9 +31,9 @@ export interface SystemContext {
  */
 export function defaultSystemDeps(): SystemContextDeps {
   return {
-    isXenHost: () => existsSync(XENSYMS_PATH) || existsSync(PRIVCMD_PATH),
+    isXenHost: () => isXenDom0() || existsSync(XENSYMS_PATH),
     openBackend: openNativeBackend,
-    readXenSymbols: async () => readFile(XENSYMS_PATH, 'latin1').catch(() => null),
+    readXenSymbols: readXenSymbolsText,
   };
 }
 

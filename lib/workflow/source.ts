@@ -7,6 +7,11 @@ import { PayloadFileError, PreflightError } from './errors.js';
 import { validatePayloadName } from './names.js';
 import type { PayloadSource } from './types.js';
 
+/** The name the C tool's `load` uploads a file as: its base name without the last extension. */
+export function payloadNameOf(file: string): string {
+  return basename(file).replace(/(.)\.[^.]*$/, '$1');
+}
+
 /**
  * Reads a payload from a file (size-checked before it is read whole: Xen takes at most 2 MiB) or
  * takes the bytes given, and settles its name. The file is opened without blocking (a FIFO or a
@@ -19,7 +24,7 @@ export async function readSource(source: PayloadSource, name?: string): Promise<
     if (source.length > PAYLOAD_MAX_SIZE) throw tooLarge(name, `the payload is ${source.length} bytes`);
     return { bytes: source, name };
   }
-  const derived = name ?? basename(source).replace(/(.)\.[^.]*$/, '$1');
+  const derived = name ?? payloadNameOf(source);
   validatePayloadName(derived);
   let fh;
   try {

@@ -1,5 +1,5 @@
-import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { xdgStateHome } from '../fs/state-home.js';
 
 /**
  * Where the workflows keep their state (host lock, journal, registry of uploaded payloads):
@@ -8,6 +8,5 @@ import { join } from 'node:path';
  */
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
   if (process.getuid?.() === 0) return '/var/lib/xen-livepatch';
-  const base = env.XDG_STATE_HOME?.startsWith('/') ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
-  return join(base, 'xen-livepatch');
+  return join(xdgStateHome(env), 'xen-livepatch');
 }

@@ -123,6 +123,3 @@ export function errnoMessage(errno: number): string {
   return (name && MESSAGES[name]) ?? `Unknown error ${Math.abs(errno)}`;
 }
 
-export function isErrnoName(s: string): s is ErrnoName {
-  return Object.hasOwn(ERRNO, s);
-}

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { basename, extname } from 'node:path';
 import { formatXenVersion, parseNmSymbols, parseXenVersion, preflight, type PreflightContext, type XenVersion } from '../../preflight/index.js';
 import { loadSystemContext, type SystemContextDeps } from '../../preflight/system-context.js';
 import { DEFAULT_XEN_VERSION } from '../../preflight/xen-version.js';
@@ -10,6 +9,8 @@ import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommonOptions } from '../main.js';
 import type { Output } from '../output.js';
 import { UsageError } from '../usage-error.js';
+import { parseBuildId } from '../parse.js';
+import { payloadNameOf } from '../../workflow/source.js';
 
 export interface CheckOptions {
   readonly xenBuildId?: string;
@@ -23,18 +24,9 @@ export interface CheckDeps {
   readonly system?: SystemContextDeps;
 }
 
-/** The name `xen-livepatch load` would upload a file as: its base name without the last extension. */
-export function payloadNameOf(file: string): string {
-  const base = basename(file);
-  const ext = extname(base);
-  return ext ? base.slice(0, -ext.length) : base;
-}
 
 function parseBuildIdOption(value: string): string | null {
-  if (value.toLowerCase() === 'none') return null;
-  const hex = value.toLowerCase().replace(/^0x/, '');
-  if (!/^(?:[0-9a-f]{2}){1,64}$/.test(hex)) throw new UsageError(`--xen-build-id: not a build-id in hex (or "none"): ${JSON.stringify(value)}`);
-  return hex;
+  return value.toLowerCase() === 'none' ? null : parseBuildId(value, '--xen-build-id');
 }
 
 async function readSymbolsOption(file: string): Promise<NonNullable<PreflightContext['xenSymbols']>> {
