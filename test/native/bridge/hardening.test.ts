@@ -3,9 +3,9 @@
  * Object.prototype, an allocator that sets errno, handles that are never closed.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { ERRNO } from '../../../lib/xen/errno.js';
 import { cleanEnv } from '../support/child.js';
 import { FakeScript, SUITE_MINOR, fakeLibrary, scratchDir, writeScript } from '../support/fake-xenctrl.js';
@@ -78,6 +78,7 @@ describe('a failed open', () => {
     // logs its complaint without an errno value, so the addon must use errno itself, read before
     // it builds anything. The release addon, without sanitizers (ASan brings its own malloc).
     const dir = workDir('errno-shim');
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const shim = join(dir, 'errno-shim.so');
     const source = join(dir, 'errno-shim.c');
     writeFileSync(

@@ -7,11 +7,11 @@
  * process.exit() inside it.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { FakeScript, type FakeDelay, SUITE_MINOR, fakeLibrary, hex, scratchDir, writeScript } from '../support/fake-xenctrl.js';
-import { distNativeEntry } from '../support/paths.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FakeScript, type FakeDelay, SUITE_MINOR, fakeLibrary, hex, writeScript } from '../support/fake-xenctrl.js';
+import { distNativeEntry, workDir } from '../support/paths.js';
 
 const SANITIZER = /AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:/;
 const DELAY_MS = 300;
@@ -84,9 +84,16 @@ interface Planned {
   readonly trace: string;
 }
 
+// Library copies are loaded, so they live under the repository (/tmp may be noexec).
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 function plan(mode: 'terminate' | 'exit'): Planned[] {
   return KINDS.map(([kind, delayed]) => {
-    const dir = scratchDir();
+    const dir = workDir('teardown');
+    dirs.push(dir);
     const trace = join(dir, 'trace.txt');
     writeFileSync(trace, '');
     const library = join(dir, basename(fakeLibrary(SUITE_MINOR)));
