@@ -92,7 +92,7 @@ bool Call::Settle(napi_env env) {
     // An error of our own, if JS can still run at all.
     napi_value message;
     if (napi_create_string_utf8(env, "internal error in the addon", NAPI_AUTO_LENGTH,
-                                &message) == napi_ok &&
+                                &message) != napi_ok ||
         napi_create_error(env, nullptr, message, &value) != napi_ok) {
       value = nullptr;
     }
