@@ -6,14 +6,15 @@
       "native/args.cc",
       "native/errors.cc",
       "native/handle.cc",
+      "native/library_identity.cc",
       "native/list_walk.cc",
       "native/logger.cc",
       "native/open.cc",
       "native/workers.cc",
       "native/xenctrl_lib.cc"
     ],
-    "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
-    "defines": ["NAPI_VERSION=8", "_FORTIFY_SOURCE=2"],
+    "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except_all"],
+    "defines": ["NAPI_VERSION=8", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS", "_FORTIFY_SOURCE=2"],
     "cflags_cc": [
       "-std=c++17",
       "-fvisibility=hidden",

@@ -83,9 +83,10 @@ export type {
   BackendKind,
   ConsoleReadOptions,
   PayloadListEntry,
+  PayloadName,
   UploadOptions as BackendUploadOptions,
 } from './backend/backend.js';
-export { NativeBackend, openNative, type NativeBackendInfo, type NativeOpenOptions, type XenInterfaceGeneration } from './native/index.js';
+export { AmbiguousNameError, NativeBackend, openNative, type NativeBackendInfo, type NativeOpenOptions, type XenInterfaceGeneration } from './native/index.js';
 
 // --- payloads and preflight --------------------------------------------------------------------
 export {

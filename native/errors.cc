@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "js_object.h"
+
 namespace xlp {
 
 std::string ErrnoName(int errnum) {
@@ -23,27 +25,31 @@ Napi::Error MakeCallError(Napi::Env env, const CallFailure& f) {
 
   Napi::Error error = Napi::Error::New(env, message);
   Napi::Object o = error.Value();
-  o.Set("xlp", "call");
-  o.Set("errno", f.errnum);
-  o.Set("code", ErrnoName(f.errnum));
-  o.Set("call", f.call);
-  if (f.payload) o.Set("payload", *f.payload);
-  if (!f.detail.empty()) o.Set("detail", f.detail);
+  Define(o, "xlp", Napi::String::New(env, "call"));
+  Define(o, "errno", Napi::Number::New(env, f.errnum));
+  Define(o, "code", Napi::String::New(env, ErrnoName(f.errnum)));
+  Define(o, "call", Napi::String::New(env, f.call));
+  if (f.payload) {
+    // The name as text (lossy for bytes that are not UTF-8) and as the bytes Xen was sent.
+    Define(o, "payload", Napi::String::New(env, *f.payload));
+    Define(o, "payloadBytes", Napi::Buffer<char>::Copy(env, f.payload->data(), f.payload->size()));
+  }
+  if (!f.detail.empty()) Define(o, "detail", Napi::String::New(env, f.detail));
   return error;
 }
 
 Napi::Error MakeOpenError(Napi::Env env, const OpenFailure& f) {
   Napi::Error error = Napi::Error::New(env, f.message);
   Napi::Object o = error.Value();
-  o.Set("xlp", "open");
-  o.Set("reason", f.reason);
+  Define(o, "xlp", Napi::String::New(env, "open"));
+  Define(o, "reason", Napi::String::New(env, f.reason));
   if (f.errnum != 0) {
-    o.Set("errno", f.errnum);
-    o.Set("code", ErrnoName(f.errnum));
+    Define(o, "errno", Napi::Number::New(env, f.errnum));
+    Define(o, "code", Napi::String::New(env, ErrnoName(f.errnum)));
   }
-  Napi::Array tried = Napi::Array::New(env, f.tried.size());
-  for (uint32_t i = 0; i < f.tried.size(); ++i) tried.Set(i, f.tried[i]);
-  o.Set("tried", tried);
+  Define(o, "tried", DefineArray(env, static_cast<uint32_t>(f.tried.size()), [&](uint32_t i) {
+           return Napi::String::New(env, f.tried[i]).As<Napi::Value>();
+         }));
   return error;
 }
 

@@ -9,6 +9,15 @@
 namespace xlp {
 namespace {
 
+// What an open interface is reported to cost V8 (see handle.h): a stand-in for its file
+// descriptors and hypercall buffers, large enough that a loop of dropped handles triggers
+// collections before the process runs out of descriptors.
+constexpr int64_t kExternalCost = 1 << 20;
+
+// Xen's LIVEPATCH_MAX_SIZE: anything larger is refused with EINVAL before Xen reads a byte, so
+// the addon refuses it the same way without copying it first.
+constexpr std::size_t kLivepatchMaxSize = 2u << 20;
+
 // Per-environment state (the addon is context-aware: worker threads get their own).
 struct HandleClass {
   Napi::FunctionReference constructor;
@@ -86,9 +95,22 @@ Handle::Handle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Handle>(info) 
 
   Napi::Object self = info.This().As<Napi::Object>();
   const auto ro = napi_enumerable;
+  const LibraryIdentity& id = opened->library->identity();
+  const uint32_t release = id.release.value_or(0);  // known: open() refuses unknown libraries
+  auto string_or_null = [&](const std::string& s) -> Napi::Value {
+    return s.empty() ? env.Null() : Napi::String::New(env, s).As<Napi::Value>();
+  };
+  // Facts only: which library, which prototypes it has, and what the hypervisor says it is.
+  // Whether they go together is for the TypeScript layer to judge.
   self.DefineProperties({
       Napi::PropertyDescriptor::Value("libraryPath",
                                       Napi::String::New(env, opened->library->path()), ro),
+      Napi::PropertyDescriptor::Value("librarySoname", string_or_null(id.soname), ro),
+      Napi::PropertyDescriptor::Value("librarySymbolVersion", string_or_null(id.upload_version),
+                                      ro),
+      Napi::PropertyDescriptor::Value("libraryMajor", Napi::Number::New(env, release >> 16), ro),
+      Napi::PropertyDescriptor::Value("libraryMinor", Napi::Number::New(env, release & 0xffff),
+                                      ro),
       Napi::PropertyDescriptor::Value(
           "generation", Napi::String::New(env, GenerationName(opened->generation)), ro),
       Napi::PropertyDescriptor::Value("xenMajor",
@@ -98,17 +120,30 @@ Handle::Handle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Handle>(info) 
   });
   opened_.reset(opened);
   cls.handing_over = nullptr;
+  int64_t ignored;
+  external_reported_ = napi_adjust_external_memory(env, kExternalCost, &ignored) == napi_ok;
 }
 
-// Reached only when nothing references the handle, so no call is running: a handle dropped
-// without close() still releases the interface. Calls still waiting (only possible at
-// environment teardown, since each keeps its handle alive) are dropped unqueued.
+// The finalizer: reached when nothing references the handle (no call is running, since each
+// keeps its handle alive), or at environment teardown. A handle dropped without close() still
+// releases the interface here. Calls still waiting are dropped unqueued.
 Handle::~Handle() {
-  for (Call* call : pending_) delete call;
+  for (Call* call : pending_) call->Drop();
+  pending_.clear();
+  ReleaseInterface();
+}
+
+void Handle::ReleaseInterface() {
+  opened_.reset();
+  if (external_reported_) {
+    external_reported_ = false;
+    int64_t ignored;
+    napi_adjust_external_memory(Env(), -kExternalCost, &ignored);
+  }
 }
 
 void Handle::CallFinished() {
-  if (pending_.empty()) {
+  if (pending_.empty() || tearing_down_) {
     running_ = false;
     return;
   }
@@ -117,8 +152,17 @@ void Handle::CallFinished() {
   next->Queue();
 }
 
+void Handle::TearDown() {
+  tearing_down_ = true;
+  running_ = false;
+  std::deque<Call*> dropped;
+  dropped.swap(pending_);
+  for (Call* call : dropped) call->Drop();
+  ReleaseInterface();
+}
+
 Napi::Value Handle::Submit(Call* call) {
-  Napi::Promise promise = call->Promise();
+  Napi::Value promise(Env(), call->Promise());
   if (running_) {
     pending_.push_back(call);
   } else {
@@ -130,15 +174,19 @@ Napi::Value Handle::Submit(Call* call) {
 
 bool Handle::Refused(Napi::Env env, const char* call, const std::string* payload,
                      Napi::Value* out) {
-  if (!closing_) return false;
+  if (!closing_ && !tearing_down_) return false;
   CallFailure f;
   f.errnum = EBADF;
   f.call = call;
   if (payload != nullptr) f.payload = *payload;
-  auto deferred = Napi::Promise::Deferred::New(env);
-  deferred.Reject(MakeCallError(env, f).Value());
-  *out = deferred.Promise();
+  *out = RejectedWith(env, f);
   return true;
+}
+
+Napi::Value Handle::RejectedWith(Napi::Env env, const CallFailure& failure) {
+  auto deferred = Napi::Promise::Deferred::New(env);
+  deferred.Reject(MakeCallError(env, failure).Value());
+  return deferred.Promise();
 }
 
 Napi::Value Handle::XenVersion(const Napi::CallbackInfo& info) {
@@ -147,13 +195,27 @@ Napi::Value Handle::XenVersion(const Napi::CallbackInfo& info) {
   return Submit(NewXenVersionCall(this));
 }
 
+// Everything cheap is checked before the payload is copied (the copy is the only work on the JS
+// thread that grows with the payload): the name, the flag, the handle's state and Xen's size
+// limit. A multi-gigabyte Uint8Array is thus refused in constant time, without an allocation
+// that could fail or stall the event loop.
 Napi::Value Handle::Upload(const Napi::CallbackInfo& info) {
   std::string name = RequireName(info[0], "name");
-  std::vector<uint8_t> bytes = RequireBytes(info[1], "payload");
+  const Napi::Uint8Array bytes = RequireUint8Array(info[1], "payload");
   const bool force = RequireBool(info[2], "force");
   Napi::Value refused;
   if (Refused(info.Env(), "upload", &name, &refused)) return refused;
-  return Submit(NewUploadCall(this, std::move(name), std::move(bytes), force));
+  const std::size_t size = bytes.ByteLength();
+  if (size > kLivepatchMaxSize) {
+    CallFailure f;
+    f.errnum = EINVAL;
+    f.call = "upload";
+    f.payload = name;
+    f.detail = "the payload is " + std::to_string(size) + " bytes; Xen refuses anything over " +
+               std::to_string(kLivepatchMaxSize) + " (LIVEPATCH_MAX_SIZE)";
+    return RejectedWith(info.Env(), f);
+  }
+  return Submit(NewUploadCall(this, std::move(name), CopyBytes(bytes), force));
 }
 
 Napi::Value Handle::Get(const Napi::CallbackInfo& info) {
@@ -192,7 +254,7 @@ Napi::Value Handle::ReadConsole(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Handle::SendDebugKeys(const Napi::CallbackInfo& info) {
-  std::string keys = RequireCString(info[0], "keys");
+  std::string keys = RequireDebugKeys(info[0], "keys");
   Napi::Value refused;
   if (Refused(info.Env(), "sendDebugKeys", nullptr, &refused)) return refused;
   return Submit(NewSendDebugKeysCall(this, std::move(keys)));

@@ -1,5 +1,10 @@
 // The JS object wrapping one open xc_interface. It owns the interface, our logger and the
 // library reference, and runs the calls made on it one at a time, in order, on the libuv pool.
+//
+// A handle dropped without close() keeps its interface (several file descriptors on /dev/xen
+// and libxenctrl's hypercall buffers) until the garbage collector finalizes it. V8 cannot see
+// that cost, so each open interface reports kExternalCost bytes of external memory, which makes
+// the collector reach unclosed handles sooner; close() is still the way to release them.
 #pragma once
 
 #include <napi.h>
@@ -8,6 +13,7 @@
 #include <deque>
 #include <memory>
 
+#include "errors.h"
 #include "logger.h"
 #include "xenctrl_lib.h"
 
@@ -43,7 +49,14 @@ class Handle : public Napi::ObjectWrap<Handle> {
 
   // JS thread.
   void CallFinished();
-  void ReleaseInterface() { opened_.reset(); }
+  // Closes the interface and frees the logger and library reference (once no call can use them).
+  void ReleaseInterface();
+  // The promise of the call that just ran could not be settled: the environment is being torn
+  // down (worker terminated or exiting) and JS cannot run. Queued calls are dropped unrun, with
+  // their promises left pending (nobody can observe them), and the interface is closed now.
+  void TearDown();
+  // A handle that was made but could not be handed to JS: the same as TearDown().
+  void Abandon() { TearDown(); }
 
  private:
   Napi::Value XenVersion(const Napi::CallbackInfo& info);
@@ -59,10 +72,14 @@ class Handle : public Napi::ObjectWrap<Handle> {
   // is refused with EBADF instead.
   Napi::Value Submit(Call* call);
   bool Refused(Napi::Env env, const char* call, const std::string* payload, Napi::Value* out);
+  // A promise already rejected with `failure` (a refusal decided on the JS thread).
+  static Napi::Value RejectedWith(Napi::Env env, const CallFailure& failure);
 
   std::unique_ptr<OpenedInterface> opened_;
   bool closing_ = false;
+  bool tearing_down_ = false;
   bool running_ = false;
+  bool external_reported_ = false;  // kExternalCost is counted in V8's external memory
   std::deque<Call*> pending_;
   uint32_t console_index_ = 0;  // XEN_SYSCTL_readconsole's index for incremental reads
 };

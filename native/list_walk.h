@@ -18,13 +18,15 @@ struct ListedPayload {
 };
 
 struct ListResult {
-  int error = 0;  // positive errno, or 0
+  int error = 0;       // positive errno, or 0
+  std::string detail;  // why, when the errno alone does not say it
   std::vector<ListedPayload> payloads;
 };
 
 // How many times the whole probe+list is attempted before giving up with EBUSY.
 constexpr unsigned kListAttempts = 8;
 
-ListResult ListAll(const XenctrlApi& api, abi::XcInterface* xch);
+// `generation` is the library's: from 4.21 it passes our buffer sizes to Xen, which enforces them.
+ListResult ListAll(const XenctrlApi& api, abi::XcInterface* xch, abi::Generation generation);
 
 }  // namespace xlp

@@ -9,21 +9,26 @@
 #include "args.h"
 #include "errors.h"
 #include "handle.h"
+#include "settle.h"
 
 namespace xlp {
 namespace {
 
 constexpr const char* kLibraryEnv = "XEN_LIVEPATCH_LIBXENCTRL";
+// PATH_MAX: dlopen could not open a longer path anyway.
+constexpr std::size_t kMaxLibraryPath = 4096;
 
 class OpenWorker : public Napi::AsyncWorker {
  public:
+  // Throws (on the JS thread, into JS) if the promise cannot be made.
   OpenWorker(Napi::Env env, std::optional<std::string> library, std::string library_source)
       : Napi::AsyncWorker(env, "open"),
-        deferred_(Napi::Promise::Deferred::New(env)),
         library_(std::move(library)),
-        library_source_(std::move(library_source)) {}
+        library_source_(std::move(library_source)) {
+    NAPI_THROW_IF_FAILED_VOID(env, napi_create_promise(env, &deferred_, &promise_));
+  }
 
-  Napi::Promise Promise() const { return deferred_.Promise(); }
+  napi_value Promise() const { return promise_; }
 
  private:
   void Fail(const char* reason, int errnum, std::string message) {
@@ -55,17 +60,36 @@ class OpenWorker : public Napi::AsyncWorker {
       return;
     }
 
+    // The upload prototype is the library's (its release), never the hypervisor's.
+    const std::optional<abi::Generation> generation = library->generation();
+    if (!generation) {
+      const LibraryIdentity& id = library->identity();
+      const std::string said =
+          id.release ? "libxenctrl " + std::to_string(*id.release >> 16) + "." +
+                           std::to_string(*id.release & 0xffff)
+                     : "a libxenctrl whose release is unknown (soname \"" + id.soname +
+                           "\", xc_livepatch_upload version \"" + id.upload_version + "\")";
+      Fail("unsupported-version", 0,
+           library->path() + " is " + said +
+               ": this build knows the livepatch interface of libxenctrl 4.14 to 4.18, 4.19 "
+               "to 4.20, and 4.21 onwards");
+      return;
+    }
+
     auto opened = std::make_unique<OpenedInterface>();
     opened->library = library;
     opened->logger = std::make_unique<CaptureLogger>();
+    opened->generation = *generation;
     const XenctrlApi& api = library->api();
     errno = 0;
     opened->xch = api.interface_open(opened->logger->c_logger(), nullptr, 0);
     if (opened->xch == nullptr) {
+      // Before anything else runs: building the messages below allocates, which may set errno.
+      const int open_errno = errno;
       const CaptureLogger::Message m = opened->logger->Last();
       // libxenctrl closes what it had opened before returning, which can clobber errno; the
       // errno it logged with is the one that made the open fail.
-      int err = m.present && m.errnoval > 0 ? m.errnoval : errno;
+      int err = m.present && m.errnoval > 0 ? m.errnoval : open_errno;
       if (err <= 0) err = EIO;
       const std::string said = m.present ? " (" + library->path() + ": " + m.text + ")" : "";
       if (err == ENOENT || err == ENXIO || err == ENODEV) {
@@ -93,38 +117,62 @@ class OpenWorker : public Napi::AsyncWorker {
                ErrnoName(err) + ")");
       return;
     }
-    const auto generation = GenerationFor(static_cast<uint32_t>(version));
-    if (!generation) {
-      Fail("unsupported-version", 0,
-           "Xen " + std::to_string(version >> 16) + "." + std::to_string(version & 0xffff) +
-               " (through " + library->path() +
-               ") is not supported: this build knows the livepatch interface of Xen 4.14 "
-               "to 4.18, 4.19 to 4.20, and 4.21 onwards");
-      return;
-    }
-    opened->generation = *generation;
+    // Whether this build supports that hypervisor is the TypeScript layer's call; here it is a
+    // fact reported with the handle.
     opened->xen_version = static_cast<uint32_t>(version);
     opened_ = std::move(opened);
   }
 
-  void OnOK() override {
-    Napi::Env env = Env();
-    try {
-      if (failed_) {
-        deferred_.Reject(MakeOpenError(env, failure_).Value());
-      } else {
-        deferred_.Resolve(Handle::NewInstance(env, std::move(opened_)));
-      }
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
-    } catch (const std::exception& e) {
-      deferred_.Reject(Napi::Error::New(env, e.what()).Value());
-    }
+  // JS thread, once Execute() is done. Nothing may throw out of here (libuv's C code called
+  // us), and at environment teardown (a worker terminated or exiting) JS can no longer run: the
+  // promise cannot be settled, no handle is made, and the interface is closed right here.
+  void OnWorkComplete(Napi::Env env, napi_status status) override {
+    if (status != napi_cancelled) Settle(env);
+    opened_.reset();  // closes the interface unless a handle took it over
+    Destroy();
   }
 
-  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+  void Settle(napi_env env) {
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+    try {
+      if (failed_) {
+        napi_reject_deferred(env, deferred_, MakeOpenError(env, failure_).Value());
+      } else {
+        Napi::Object handle = Handle::NewInstance(env, std::move(opened_));
+        if (napi_resolve_deferred(env, deferred_, handle) != napi_ok) {
+          // The handle exists but nobody can have it: close() its interface now rather than
+          // leaving it to the handle's finalizer.
+          Handle::Unwrap(handle)->Abandon();
+        }
+      }
+    } catch (const Napi::Error& e) {
+      RejectIfPossible(env, e.Value());
+    } catch (const std::exception& e) {
+      RejectIfPossible(env, nullptr);
+    } catch (...) {
+      RejectIfPossible(env, nullptr);
+    }
+    ClearPendingException(env);
+    napi_close_handle_scope(env, scope);
+  }
 
-  Napi::Promise::Deferred deferred_;
+  // Rejects with `error` (or a generic Error) if JS can still run; otherwise does nothing.
+  void RejectIfPossible(napi_env env, napi_value error) {
+    napi_value e = error;
+    if (e == nullptr) {
+      napi_value message;
+      if (napi_create_string_utf8(env, "internal error in the addon while opening libxenctrl",
+                                  NAPI_AUTO_LENGTH, &message) != napi_ok ||
+          napi_create_error(env, nullptr, message, &e) != napi_ok) {
+        return;
+      }
+    }
+    napi_reject_deferred(env, deferred_, e);
+  }
+
+  napi_deferred deferred_ = nullptr;
+  napi_value promise_ = nullptr;  // only valid in the scope that created the worker
   std::optional<std::string> library_;
   std::string library_source_;
   std::unique_ptr<OpenedInterface> opened_;  // closed by its destructor if never handed over
@@ -143,7 +191,7 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
     if (!options.IsObject()) throw Napi::TypeError::New(env, "options must be an object");
     const Napi::Value lib = options.As<Napi::Object>().Get("library");
     if (!lib.IsUndefined()) {
-      library = RequireCString(lib, "options.library");
+      library = RequireCString(lib, "options.library", kMaxLibraryPath);
       if (library->empty()) throw Napi::RangeError::New(env, "options.library must not be empty");
       source = "the library option " + *library;
     }
@@ -157,9 +205,9 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
     }
   }
   auto* worker = new OpenWorker(env, std::move(library), std::move(source));
-  Napi::Promise promise = worker->Promise();
+  napi_value promise = worker->Promise();
   worker->Queue();
-  return promise;
+  return Napi::Value(env, promise);
 }
 
 }  // namespace xlp

@@ -5,7 +5,9 @@
 #include <new>
 
 #include "handle.h"
+#include "js_object.h"
 #include "list_walk.h"
+#include "settle.h"
 
 namespace xlp {
 namespace {
@@ -24,10 +26,10 @@ abi::XcInterface* Xch(Handle* h) { return h->interface().xch; }
 Call::Call(Handle* handle, const char* call, std::optional<std::string> payload)
     : Napi::AsyncWorker(handle->Env(), call),
       handle_(handle),
-      deferred_(Napi::Promise::Deferred::New(handle->Env())),
       keep_alive_(Napi::Persistent(handle->Value())) {
   failure_.call = call;
   failure_.payload = std::move(payload);
+  NAPI_THROW_IF_FAILED_VOID(Env(), napi_create_promise(Env(), &deferred_, &promise_));
 }
 
 void Call::Fail(int errnum, const std::string& detail) {
@@ -59,26 +61,50 @@ void Call::Execute() {
   }
 }
 
-void Call::OnOK() {
-  Napi::Env env = Env();
-  try {
-    if (failed_) {
-      deferred_.Reject(MakeCallError(env, failure_).Value());
-    } else {
-      deferred_.Resolve(Result(env));
-    }
-  } catch (const Napi::Error& e) {
-    deferred_.Reject(e.Value());
-  } catch (const std::exception& e) {
-    deferred_.Reject(Napi::Error::New(env, e.what()).Value());
+// Called by libuv (C code): no exception may leave it.
+void Call::OnWorkComplete(Napi::Env env, napi_status status) {
+  const bool settled = status != napi_cancelled && Settle(env);
+  Handle* handle = handle_;
+  Destroy();  // before the next call starts: this one no longer uses the interface
+  if (settled) {
+    handle->CallFinished();
+  } else {
+    handle->TearDown();
   }
-  handle_->CallFinished();
 }
 
-// Only reached if node-addon-api itself reports an error for this work item.
-void Call::OnError(const Napi::Error& error) {
-  deferred_.Reject(error.Value());
-  handle_->CallFinished();
+bool Call::Settle(napi_env env) {
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return false;
+  bool settled = false;
+  napi_value value = nullptr;
+  bool reject = failed_;
+  try {
+    value = failed_ ? MakeCallError(env, failure_).Value() : Result(env);
+  } catch (const Napi::Error& e) {
+    // Building the result failed with a JS error (e.g. a Buffer V8 would not allocate).
+    value = e.Value();
+    reject = true;
+  } catch (...) {
+    value = nullptr;
+  }
+  if (value == nullptr) {
+    // An error of our own, if JS can still run at all.
+    napi_value message;
+    if (napi_create_string_utf8(env, "internal error in the addon", NAPI_AUTO_LENGTH,
+                                &message) != napi_ok ||
+        napi_create_error(env, nullptr, message, &value) != napi_ok) {
+      value = nullptr;
+    }
+    reject = true;
+  }
+  if (value != nullptr) {
+    settled = (reject ? napi_reject_deferred(env, deferred_, value)
+                      : napi_resolve_deferred(env, deferred_, value)) == napi_ok;
+  }
+  ClearPendingException(env);
+  napi_close_handle_scope(env, scope);
+  return settled;
 }
 
 namespace {
@@ -122,13 +148,13 @@ class XenVersionCall : public Call {
 
   Napi::Value Result(Napi::Env env) override {
     Napi::Object o = Napi::Object::New(env);
-    o.Set("major", version_ >> 16);
-    o.Set("minor", version_ & 0xffff);
-    o.Set("extra", Napi::String::New(env, extra_));
-    o.Set("buildId", build_id_ ? Napi::Buffer<uint8_t>::Copy(env, build_id_->data(),
-                                                             build_id_->size())
-                                     .As<Napi::Value>()
-                               : env.Null());
+    Define(o, "major", Napi::Number::New(env, version_ >> 16));
+    Define(o, "minor", Napi::Number::New(env, version_ & 0xffff));
+    Define(o, "extra", Napi::String::New(env, extra_));
+    Define(o, "buildId", build_id_ ? Napi::Buffer<uint8_t>::Copy(env, build_id_->data(),
+                                                                 build_id_->size())
+                                         .As<Napi::Value>()
+                                   : env.Null());
     return o;
   }
 
@@ -145,9 +171,12 @@ class UploadCall : public Call {
 
  private:
   void Run() override {
+    // The library's prototype decides whether a force flag can be passed at all; whether it
+    // should be (the hypervisor's generation) is decided in TypeScript before we get here.
     const abi::Generation generation = handle_->interface().generation;
     if (force_ && generation == abi::Generation::kXen414) {
-      return Fail(EOPNOTSUPP, "the force flag needs Xen 4.19 or later");
+      return Fail(EOPNOTSUPP, "this libxenctrl's xc_livepatch_upload has no force parameter "
+                              "(it came with 4.19)");
     }
     // An empty payload still goes to Xen (which refuses it with EINVAL), with a valid pointer.
     unsigned char none = 0;
@@ -174,8 +203,8 @@ class GetCall : public Call {
 
   Napi::Value Result(Napi::Env env) override {
     Napi::Object o = Napi::Object::New(env);
-    o.Set("state", status_.state);
-    o.Set("rc", status_.rc);
+    Define(o, "state", Napi::Number::New(env, status_.state));
+    Define(o, "rc", Napi::Number::New(env, status_.rc));
     return o;
   }
 
@@ -189,22 +218,24 @@ class ListCall : public Call {
 
  private:
   void Run() override {
-    result_ = ListAll(Api(handle_), Xch(handle_));
-    if (result_.error != 0) Fail(result_.error);
+    result_ = ListAll(Api(handle_), Xch(handle_), handle_->interface().generation);
+    if (result_.error != 0) Fail(result_.error, result_.detail);
   }
 
+  // Each name both as text (decoded as UTF-8; bytes that are not UTF-8 become U+FFFD, so two
+  // payloads can show the same text) and as the exact bytes Xen holds, which calls accept back.
   Napi::Value Result(Napi::Env env) override {
-    Napi::Array out = Napi::Array::New(env, result_.payloads.size());
-    for (uint32_t i = 0; i < result_.payloads.size(); ++i) {
+    return DefineArray(env, static_cast<uint32_t>(result_.payloads.size()), [&](uint32_t i) {
       const ListedPayload& p = result_.payloads[i];
       Napi::Object o = Napi::Object::New(env);
-      o.Set("name", Napi::String::New(env, p.name));
-      o.Set("state", p.state);
-      o.Set("rc", p.rc);
-      o.Set("metadata", Napi::Buffer<uint8_t>::Copy(env, p.metadata.data(), p.metadata.size()));
-      out.Set(i, o);
-    }
-    return out;
+      Define(o, "name", Napi::String::New(env, p.name));
+      Define(o, "nameBytes", Napi::Buffer<char>::Copy(env, p.name.data(), p.name.size()));
+      Define(o, "state", Napi::Number::New(env, p.state));
+      Define(o, "rc", Napi::Number::New(env, p.rc));
+      Define(o, "metadata",
+             Napi::Buffer<uint8_t>::Copy(env, p.metadata.data(), p.metadata.size()));
+      return o.As<Napi::Value>();
+    });
   }
 
   ListResult result_;

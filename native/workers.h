@@ -1,6 +1,7 @@
 // One AsyncWorker per call on a handle. Execute() runs the libxenctrl call on the libuv pool and
-// only records C values; OnOK() turns them into JS values and settles the promise on the JS
-// thread, then lets the handle start its next call.
+// only records C values; OnWorkComplete() turns them into JS values and settles the promise on
+// the JS thread, then lets the handle start its next call -- or, when the promise cannot be
+// settled because the environment is being torn down, tells the handle so (settle.h).
 #pragma once
 
 #include <napi.h>
@@ -18,9 +19,13 @@ class Handle;
 
 class Call : public Napi::AsyncWorker {
  public:
-  Napi::Promise Promise() const { return deferred_.Promise(); }
+  // The promise, valid in the handle scope that made the call.
+  napi_value Promise() const { return promise_; }
+  // Deletes a call that was never queued (its promise stays pending: only at teardown).
+  void Drop() { Destroy(); }
 
  protected:
+  // Throws (on the JS thread, into JS) if the promise cannot be made.
   Call(Handle* handle, const char* call, std::optional<std::string> payload);
 
   // Pool thread. Report failures through Fail(); never touch JS values here.
@@ -37,10 +42,12 @@ class Call : public Napi::AsyncWorker {
 
  private:
   void Execute() final;
-  void OnOK() final;
-  void OnError(const Napi::Error& error) final;
+  void OnWorkComplete(Napi::Env env, napi_status status) final;
+  // Settles the promise; false if JS could not run (environment teardown).
+  bool Settle(napi_env env);
 
-  Napi::Promise::Deferred deferred_;
+  napi_deferred deferred_ = nullptr;
+  napi_value promise_ = nullptr;
   Napi::ObjectReference keep_alive_;  // the handle's JS object, while this call exists
   CallFailure failure_;
   bool failed_ = false;

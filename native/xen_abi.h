@@ -86,10 +86,14 @@ using ReadConsoleRing = int(XcInterface* xch, char* buffer, unsigned int* pnr_ch
                             int incremental, uint32_t* pindex);
 using SendDebugKeys = int(XcInterface* xch, const char* keys);
 
-// Interface generations. They differ in one prototype and in one semantic:
+// Interface generations of a libxenctrl, taken from the library itself (library_identity.h), since
+// the library's release fixes its prototypes whatever hypervisor it talks to. They differ in one
+// prototype and in one semantic:
 // - 4.19 added `bool force` to xc_livepatch_upload (LIVEPATCH_FLAG_FORCE);
 // - 4.21 made LIST's name/metadata total sizes IN (our buffer sizes) as well as OUT, and Xen
 //   answers ENOBUFS instead of writing past them. Before 4.21 Xen trusts the caller's buffers.
+//   4.21 also bumped the sysctl interface (0x15 to 0x16): Xen refuses every sysctl from tools of
+//   the other side with EACCES.
 enum class Generation { kXen414, kXen419, kXen421 };
 
 namespace gen414 {

@@ -118,8 +118,9 @@ std::shared_ptr<XenctrlLibrary> XenctrlLibrary::Load(const std::string* explicit
                         WithoutPathPrefix(candidate, missing) + ")");
       continue;
     }
+    LibraryIdentity identity = ReadLibraryIdentity(handle, api.livepatch_upload);
     return std::shared_ptr<XenctrlLibrary>(
-        new XenctrlLibrary(handle, api, MappedPath(api, candidate)));
+        new XenctrlLibrary(handle, api, MappedPath(api, candidate), std::move(identity)));
   }
   failure->message = Summarize(failure->tried, reasons);
   return nullptr;
@@ -127,9 +128,13 @@ std::shared_ptr<XenctrlLibrary> XenctrlLibrary::Load(const std::string* explicit
 
 XenctrlLibrary::~XenctrlLibrary() { dlclose(handle_); }
 
-std::optional<abi::Generation> GenerationFor(uint32_t xen_version) {
-  const uint32_t major = xen_version >> 16;
-  const uint32_t minor = xen_version & 0xffff;
+std::optional<abi::Generation> XenctrlLibrary::generation() const {
+  return identity_.release ? GenerationOfRelease(*identity_.release) : std::nullopt;
+}
+
+std::optional<abi::Generation> GenerationOfRelease(uint32_t release) {
+  const uint32_t major = release >> 16;
+  const uint32_t minor = release & 0xffff;
   if (major != 4 || minor < 14) return std::nullopt;
   if (minor <= 18) return abi::Generation::kXen414;
   if (minor <= 20) return abi::Generation::kXen419;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "library_identity.h"
 #include "xen_abi.h"
 
 namespace xlp {
@@ -54,19 +55,25 @@ class XenctrlLibrary {
   const XenctrlApi& api() const { return api_; }
   // The file the dynamic loader actually mapped (resolved from a symbol's address).
   const std::string& path() const { return path_; }
+  // What the library says it is (soname, symbol version, release).
+  const LibraryIdentity& identity() const { return identity_; }
+  // The interface generation of this library's prototypes, or nothing when its release is
+  // unknown or one whose ABI this build does not know.
+  std::optional<abi::Generation> generation() const;
 
  private:
-  XenctrlLibrary(void* handle, XenctrlApi api, std::string path)
-      : handle_(handle), api_(api), path_(std::move(path)) {}
+  XenctrlLibrary(void* handle, XenctrlApi api, std::string path, LibraryIdentity identity)
+      : handle_(handle), api_(api), path_(std::move(path)), identity_(std::move(identity)) {}
 
   void* handle_;
   XenctrlApi api_;
   std::string path_;
+  LibraryIdentity identity_;
 };
 
-// The generation of a hypervisor/library pair from xc_version(XENVER_version), or nothing for
-// versions whose ABI we do not know (4.13 and older, or a new major).
-std::optional<abi::Generation> GenerationFor(uint32_t xen_version);
+// The generation of a libxenctrl of release (major << 16) | minor, or nothing for releases whose
+// ABI we do not know (4.13 and older, or a new major).
+std::optional<abi::Generation> GenerationOfRelease(uint32_t release);
 const char* GenerationName(abi::Generation generation);
 
 }  // namespace xlp

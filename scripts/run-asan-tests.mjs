@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // npm run test:asan: builds the addon with AddressSanitizer + UndefinedBehaviorSanitizer
-// (cmake-js, into build-asan/) and runs the native bridge tests against it, with the fake
-// libxenctrl instrumented too. Node is not instrumented, so libasan is preloaded; leak checking
+// (cmake-js, into build-asan/) and runs the native bridge tests against it, once per libxenctrl
+// generation (the bridge-4.NN projects of vitest.config.ts), with the fake libxenctrl instrumented
+// too. Node is not instrumented, so libasan is preloaded; leak checking
 // is off (Node's own allocations at exit are not ours). Fails on a test failure or on any
 // sanitizer report, even one that did not fail a test.
 import { spawn, spawnSync } from 'node:child_process';

@@ -7,9 +7,18 @@ import type {
 /** Which implementation stands behind a `Backend`. */
 export type BackendKind = 'native' | 'mock';
 
+/**
+ * A payload name: text (sent to Xen as UTF-8), or the exact bytes Xen holds. Xen does not require
+ * names to be UTF-8; a name that is not can only be reached by its bytes (`PayloadListEntry.nameBytes`).
+ */
+export type PayloadName = string | Uint8Array;
+
 /** One LIST entry: the payload's status, name and its raw `.modinfo` bytes (NULs included). */
 export interface PayloadListEntry extends PayloadStatus {
+  /** The name decoded as UTF-8; bytes that are not UTF-8 become U+FFFD, so two names can read alike. */
   readonly name: string;
+  /** The name's exact bytes, when the backend has them (the native backend always does). */
+  readonly nameBytes?: Uint8Array;
   readonly metadata: Uint8Array;
 }
 
@@ -40,14 +49,17 @@ export interface ConsoleReadOptions {
 export interface Backend {
   readonly kind: BackendKind;
   xenVersion(): Promise<XenVersionInfo>;
-  upload(name: string, payload: Uint8Array, options?: UploadOptions): Promise<void>;
-  get(name: string): Promise<PayloadStatus>;
+  upload(name: PayloadName, payload: Uint8Array, options?: UploadOptions): Promise<void>;
+  get(name: PayloadName): Promise<PayloadStatus>;
   /** Every payload in upload order, consistent even if the list changes while it is read. */
   list(): Promise<PayloadListEntry[]>;
-  action(name: string, action: LivepatchAction, options?: ActionOptions): Promise<void>;
+  action(name: PayloadName, action: LivepatchAction, options?: ActionOptions): Promise<void>;
   /** The hypervisor console ring (`xc_readconsolering`). */
   readConsole(options?: ConsoleReadOptions): Promise<string>;
-  /** `xc_send_debug_keys`; key `x` dumps every payload's build-id and dependencies to the console. */
+  /**
+   * `xc_send_debug_keys`; key `x` dumps every payload's build-id and dependencies to the console.
+   * At most `DEBUG_KEYS_MAX` (64) keys per call.
+   */
   sendDebugKeys(keys: string): Promise<void>;
   close(): Promise<void>;
 }

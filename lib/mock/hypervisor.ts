@@ -3,8 +3,8 @@
  * directory shared by several processes, plus the controls a test needs (hook behaviours, the hook
  * call log, warnings, reboot).
  */
-import { optionalBoolean, requireCString, requirePayloadBytes, requirePayloadName, requireU32 } from '../backend/arguments.js';
-import type { ActionOptions, Backend, ConsoleReadOptions, PayloadListEntry, UploadOptions } from '../backend/backend.js';
+import { optionalBoolean, requireDebugKeys, requirePayloadBytes, requirePayloadName, requireU32, textName } from '../backend/arguments.js';
+import type { ActionOptions, Backend, ConsoleReadOptions, PayloadListEntry, PayloadName, UploadOptions } from '../backend/backend.js';
 import type { ListPage, ListPageRequest, PagedListBackend } from '../backend/paged-list.js';
 import { type BuildIdHex, LIVEPATCH_ACTION_CODE, type LivepatchAction, type PayloadState, type PayloadStatus, type XenVersionInfo } from '../xen/domain.js';
 import { type Clock, systemClock } from './clock.js';
@@ -182,16 +182,16 @@ export class MockHypervisor implements Backend, PagedListBackend {
     return this.op('xenVersion', (m) => ({ major: m.identity.version.major, minor: m.identity.version.minor, extra: m.identity.version.extra, buildId: m.identity.buildId }));
   }
 
-  async upload(name: string, payload: Uint8Array, options: UploadOptions = {}): Promise<void> {
-    requirePayloadName(name);
+  async upload(payloadName: PayloadName, payload: Uint8Array, options: UploadOptions = {}): Promise<void> {
+    const name = textName(requirePayloadName(payloadName));
     requirePayloadBytes(payload);
     const force = optionalBoolean(options.force, 'force');
     if (this.usesDefaultPreflight) await loadDefaultPreflight();
     await this.op(`upload ${name}`, (m) => m.upload(name, payload, force));
   }
 
-  async get(name: string): Promise<PayloadStatus> {
-    requirePayloadName(name);
+  async get(payloadName: PayloadName): Promise<PayloadStatus> {
+    const name = textName(requirePayloadName(payloadName));
     return this.op(`get ${name}`, (m) => m.get(name));
   }
 
@@ -203,11 +203,11 @@ export class MockHypervisor implements Backend, PagedListBackend {
     return this.op('list', (m) => m.listPage(request));
   }
 
-  async action(name: string, action: LivepatchAction, options: ActionOptions = {}): Promise<void> {
+  async action(payloadName: PayloadName, action: LivepatchAction, options: ActionOptions = {}): Promise<void> {
     if (!Object.hasOwn(LIVEPATCH_ACTION_CODE, action)) {
       throw new TypeError(`action must be one of ${Object.keys(LIVEPATCH_ACTION_CODE).join(', ')}`);
     }
-    requirePayloadName(name);
+    const name = textName(requirePayloadName(payloadName));
     optionalBoolean(options.nodeps, 'nodeps');
     requireU32(options.timeoutNs ?? 0, 'timeoutNs');
     await this.op(`${action.toLowerCase()} ${name}`, (m) => m.action(name, action, options, this.clock.now()));
@@ -222,7 +222,7 @@ export class MockHypervisor implements Backend, PagedListBackend {
   }
 
   async sendDebugKeys(keys: string): Promise<void> {
-    requireCString(keys, 'keys');
+    requireDebugKeys(keys, 'keys');
     await this.op('sendDebugKeys', (m) => m.debugKeys(keys));
   }
 

@@ -13,6 +13,9 @@ import { fileURLToPath } from 'node:url';
 /** The ABI generations the addon knows, as it names them. */
 export type RawGeneration = '4.14-4.18' | '4.19-4.20' | '4.21+';
 
+/** A payload name as the addon takes it: text (sent as UTF-8) or the exact bytes. */
+export type RawName = string | Uint8Array;
+
 export interface RawVersion {
   readonly major: number;
   readonly minor: number;
@@ -27,7 +30,10 @@ export interface RawStatus {
 }
 
 export interface RawListEntry extends RawStatus {
+  /** The name decoded as UTF-8 (bytes that are not UTF-8 become U+FFFD). */
   readonly name: string;
+  /** The name's exact bytes, without the NUL. */
+  readonly nameBytes: Buffer;
   readonly metadata: Buffer;
 }
 
@@ -39,15 +45,25 @@ export interface RawListEntry extends RawStatus {
  */
 export interface RawHandle {
   readonly libraryPath: string;
+  /** The library's DT_SONAME (`libxenctrl.so.4.17`), or null. */
+  readonly librarySoname: string | null;
+  /** The version node of its `xc_livepatch_upload` (`VERS_4.17.0`, `libxenctrl_4.20.0`), or null. */
+  readonly librarySymbolVersion: string | null;
+  /** The Xen release the library belongs to, read from those. */
+  readonly libraryMajor: number;
+  readonly libraryMinor: number;
+  /** The library's generation: the prototypes the addon calls. */
   readonly generation: RawGeneration;
+  /** The hypervisor's `XENVER_version`. */
   readonly xenMajor: number;
   readonly xenMinor: number;
   xenVersion(): Promise<RawVersion>;
-  upload(name: string, payload: Uint8Array, force: boolean): Promise<void>;
-  get(name: string): Promise<RawStatus>;
+  /** A payload over Xen's 2 MiB limit is refused (EINVAL) without being copied. */
+  upload(name: RawName, payload: Uint8Array, force: boolean): Promise<void>;
+  get(name: RawName): Promise<RawStatus>;
   list(): Promise<RawListEntry[]>;
   /** `cmd` is `LIVEPATCH_ACTION_*` (1..4); `timeoutNs` and `flags` are u32. */
-  action(name: string, cmd: number, timeoutNs: number, flags: number): Promise<void>;
+  action(name: RawName, cmd: number, timeoutNs: number, flags: number): Promise<void>;
   readConsole(incremental: boolean): Promise<Buffer>;
   sendDebugKeys(keys: string): Promise<void>;
   close(): Promise<void>;
@@ -64,7 +80,9 @@ export interface RawCallError extends Error {
   readonly errno: number;
   readonly code: string;
   readonly call: string;
+  /** The payload's name decoded as UTF-8, and its exact bytes. */
   readonly payload?: string;
+  readonly payloadBytes?: Buffer;
   /** libxenctrl's own message logged during the call, or the addon's explanation. */
   readonly detail?: string;
 }

@@ -259,13 +259,31 @@ describe('names and the console ring', () => {
     await expect(mock.upload('n'.repeat(128), bytes)).rejects.toThrow(new RangeError('name is 128 bytes of UTF-8; the limit is 127'));
     await expect(mock.get('')).rejects.toBeInstanceOf(RangeError);
     await expect(mock.action('n'.repeat(128), 'APPLY')).rejects.toBeInstanceOf(RangeError);
-    await expect(mock.upload(42 as unknown as string, bytes)).rejects.toThrow(new TypeError('name must be a string'));
+    await expect(mock.upload(42 as unknown as string, bytes)).rejects.toThrow(new TypeError('name must be a string or a Uint8Array'));
     await expect(mock.upload('ok', 'bytes' as unknown as Uint8Array)).rejects.toThrow(new TypeError('payload must be a Buffer or Uint8Array'));
     await expect(mock.action('ok', 'FROB' as 'APPLY')).rejects.toBeInstanceOf(TypeError);
     await expect(mock.action('ok', 'APPLY', { timeoutNs: -1 })).rejects.toBeInstanceOf(RangeError);
     await expect(mock.sendDebugKeys('x\0')).rejects.toBeInstanceOf(RangeError);
     expect(await mock.list()).toEqual([]);
     expect(await mock.readConsole()).toBe('');
+  });
+
+  it('takes a name as UTF-8 bytes too, and refuses bytes that are not UTF-8 (its names are text)', async () => {
+    const { mock } = mockWith();
+    const bytes = await payloadBytes('nop');
+    await mock.upload(Buffer.from('nop'), bytes);
+    expect(await mock.get(new TextEncoder().encode('nop'))).toEqual({ state: 'CHECKED', rc: 0 });
+    await mock.action(Buffer.from('nop'), 'APPLY');
+    await expect(mock.get(Buffer.from([0xff]))).rejects.toThrow(new RangeError('name is not UTF-8; this backend keeps payload names as text'));
+    await expect(mock.upload(Buffer.alloc(128, 0x61), bytes)).rejects.toThrow(new RangeError('name is 128 bytes; the limit is 127'));
+    await expect(mock.upload(Buffer.from([0x61, 0]), bytes)).rejects.toThrow(new RangeError('name must not contain a NUL byte'));
+    expect((await mock.list()).map((e) => e.name)).toEqual(['nop']);
+  });
+
+  it('caps debug keys at 64, as the native backend does', async () => {
+    const { mock } = mockWith();
+    await mock.sendDebugKeys('h'.repeat(64));
+    await expect(mock.sendDebugKeys('h'.repeat(65))).rejects.toThrow(new RangeError('keys is 65 bytes of UTF-8; the limit is 64'));
   });
 
   it('counts name bytes in UTF-8', async () => {

@@ -4,9 +4,12 @@ import type { NativeBackend } from '../../../lib/native/index.js';
 import { loadAddon } from '../../../lib/native/binding.js';
 import { ERRNO } from '../../../lib/xen/errno.js';
 import { XenError } from '../../../lib/xen/errors.js';
-import { FakeScript, fakeLibrary, hex, fakeSessions } from '../support/fake-xenctrl.js';
+import { FakeScript, SUITE_MINOR, fakeLibrary, hex, fakeSessions } from '../support/fake-xenctrl.js';
 
 const session = fakeSessions();
+
+/** What the fake traces as the force argument of an upload without force: none (4.17) or false. */
+const NO_FORCE = SUITE_MINOR >= 19 ? 0 : -1;
 
 /** The fake's checksum of uploaded bytes (FNV-1a 32), to see that the exact bytes arrived. */
 function fnv1a(bytes: Uint8Array): string {
@@ -27,13 +30,13 @@ async function xenError(promise: Promise<unknown>): Promise<XenError> {
 describe('xenVersion', () => {
   it('reports version, extraversion and build-id', async () => {
     const { backend } = await session(new FakeScript().extra('.7-deb').buildId('00ff10ee'));
-    expect(await backend.xenVersion()).toEqual({ major: 4, minor: 17, extra: '.7-deb', buildId: '00ff10ee' });
+    expect(await backend.xenVersion()).toEqual({ major: 4, minor: SUITE_MINOR, extra: '.7-deb', buildId: '00ff10ee' });
   });
 
   it('reports the default fake identity, a 20-byte build-id', async () => {
     const { backend } = await session();
     const v = await backend.xenVersion();
-    expect(v).toEqual({ major: 4, minor: 17, extra: '.0-fake', buildId: 'a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3' });
+    expect(v).toEqual({ major: 4, minor: SUITE_MINOR, extra: '.0-fake', buildId: 'a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3' });
   });
 
   it('gives a null build-id when the hypervisor has none (ENODATA)', async () => {
@@ -62,11 +65,11 @@ describe('xenVersion', () => {
 });
 
 describe('upload', () => {
-  it('passes name, size and the exact bytes, without a force flag on 4.14-4.18', async () => {
+  it('passes name, size and the exact bytes, with no force flag (4.17) or a false one (4.19+)', async () => {
     const s = await session();
     const bytes = Uint8Array.from({ length: 4096 }, (_, i) => (i * 7) & 0xff);
     await s.backend.upload('p1', bytes);
-    expect(s.trace()).toContain(`upload name=${hex('p1')} size=4096 force=-1 sum=${fnv1a(bytes)}`);
+    expect(s.trace()).toContain(`upload name=${hex('p1')} size=4096 force=${NO_FORCE} sum=${fnv1a(bytes)}`);
     expect(await s.backend.get('p1')).toEqual({ state: 'CHECKED', rc: 0 });
   });
 
@@ -75,34 +78,36 @@ describe('upload', () => {
     const whole = Buffer.from('0123456789');
     const view = whole.subarray(3, 7);
     await s.backend.upload('view', view);
-    expect(s.trace()).toContain(`upload name=${hex('view')} size=4 force=-1 sum=${fnv1a(Buffer.from('3456'))}`);
+    expect(s.trace()).toContain(`upload name=${hex('view')} size=4 force=${NO_FORCE} sum=${fnv1a(Buffer.from('3456'))}`);
   });
 
-  it('uploads 2 MiB, and lets Xen refuse one byte more', async () => {
+  it('uploads 2 MiB, and refuses one byte more with Xen\'s EINVAL without calling the library', async () => {
     const s = await session();
     const max = new Uint8Array(2 * 1024 * 1024).fill(0x5a);
     await s.backend.upload('max', max);
+    expect(s.trace()).toContain(`upload name=${hex('max')} size=${max.length} force=${NO_FORCE} sum=${fnv1a(max)}`);
     const e = await xenError(s.backend.upload('too-big', new Uint8Array(max.length + 1)));
     expect(e).toMatchObject({ errno: ERRNO.EINVAL, code: 'EINVAL', call: 'upload', payload: 'too-big' });
-    expect(s.trace()).toContain(`upload name=${hex('too-big')} size=${max.length + 1} force=-1 sum=${fnv1a(new Uint8Array(max.length + 1))}`);
+    expect(e.message).toContain('the payload is 2097153 bytes; Xen refuses anything over 2097152 (LIVEPATCH_MAX_SIZE)');
+    expect(s.trace().filter((l) => l.startsWith('upload'))).toHaveLength(1);
   });
 
   it('lets an empty payload reach the library, so the EINVAL is Xen\'s', async () => {
     const s = await session();
     const e = await xenError(s.backend.upload('empty', new Uint8Array(0)));
     expect(e).toMatchObject({ errno: ERRNO.EINVAL, call: 'upload', payload: 'empty' });
-    expect(s.trace()).toContain(`upload name=${hex('empty')} size=0 force=-1 sum=811c9dc5`);
+    expect(s.trace()).toContain(`upload name=${hex('empty')} size=0 force=${NO_FORCE} sum=811c9dc5`);
   });
 
   it('refuses force on 4.14-4.18 with EOPNOTSUPP, without calling the library', async () => {
-    const s = await session();
+    const s = await session(new FakeScript(), 17);
     const e = await xenError(s.backend.upload('f', Buffer.from('x'), { force: true }));
     expect(e).toMatchObject({ errno: ERRNO.EOPNOTSUPP, code: 'EOPNOTSUPP', call: 'upload', payload: 'f' });
     expect(e.message).toContain('4.19');
     expect(s.trace().some((l) => l.startsWith('upload'))).toBe(false);
   });
 
-  it.each([19, 21] as const)('passes the force flag on 4.%i', async (minor) => {
+  it.each([20, 21] as const)('passes the force flag on 4.%i', async (minor) => {
     const s = await session(new FakeScript(), minor);
     await s.backend.upload('forced', Buffer.from('x'), { force: true });
     await s.backend.upload('plain', Buffer.from('x'));
@@ -148,7 +153,10 @@ describe('names', () => {
     ['a trailing NUL', 'ab\0', RangeError],
     ['a number', 42, TypeError],
     ['undefined', undefined, TypeError],
-    ['a Buffer', Buffer.from('abc'), TypeError],
+    ['a Uint16Array', new Uint16Array([0x61, 0x62]), TypeError],
+    ['128 bytes in a Buffer', Buffer.alloc(128, 0x61), RangeError],
+    ['an empty Buffer', Buffer.alloc(0), RangeError],
+    ['a Buffer holding a NUL', Buffer.from([0x61, 0, 0x62]), RangeError],
     ['a String object', new String('abc'), TypeError],
   ];
 
@@ -272,7 +280,7 @@ describe('payload bytes', () => {
 
 describe('the raw addon surface', () => {
   it('refuses action codes libxenctrl has no function for', async () => {
-    const handle = await loadAddon().addon.open({ library: fakeLibrary(17) });
+    const handle = await loadAddon().addon.open({ library: fakeLibrary() });
     try {
       for (const cmd of [0, 5, 255]) expect(() => handle.action('p', cmd, 0, 0)).toThrow(RangeError);
       expect(() => handle.upload('p', Buffer.from('x'), 'yes' as unknown as boolean)).toThrow(TypeError);

@@ -90,8 +90,9 @@ describe('list', () => {
   });
 
   it('restarts when the list changes between the list call and the second probe', async () => {
-    const s = await session(seeded(['a']).after('list-probe', 1, cmd.upload('x')).before('list-probe', 3, cmd.upload('y')));
-    // probe 1 (then x appears), list sees 2 > 1; probe 2, list, probe 3 sees y; then two clean reads.
+    const s = await session(seeded(['a']).after('list-probe', 1, cmd.upload('x')).before('list-probe', 4, cmd.upload('y')));
+    // probe 1 (then x appears), list sees 2 > 1, probe 2; probe 3, list, probe 4 sees y; then two
+    // clean reads.
     expect((await s.backend.list()).map((e) => e.name)).toEqual(['a', 'x', 'y']);
     expect(listCalls(s)).toBe(4);
   });
@@ -158,9 +159,23 @@ describe('list', () => {
     expect(listCalls(s)).toBe(3);
   });
 
+  it.each([17, 20] as const)('before 4.21 (%i) leaves room for one new payload of any size between probe and list', async (minor) => {
+    // Xen before 4.21 writes every entry's metadata whatever our buffer, and libxenctrl copies it
+    // all into our buffer; a payload with 1.5 MiB of metadata appearing after the probe must still
+    // fit (the fake records any byte the real library would have written past our buffer, and
+    // fakeSessions() requires there be none).
+    const big = Buffer.alloc(1536 * 1024, 0x61);
+    big[big.length - 1] = 0;
+    const s = await session(seeded(['a', 'b']).after('list-probe', 1, cmd.unload('b')).after('list-probe', 1, cmd.upload('big', big)), minor);
+    const list = await s.backend.list();
+    expect(list.map((e) => e.name)).toEqual(['a', 'big']);
+    expect(Buffer.from(list[1]!.metadata).equals(big)).toBe(true);
+    expect(s.trace().filter((l) => l.startsWith('overflow'))).toEqual([]);
+  });
+
   it('on 4.17 absorbs new metadata within its headroom and restarts on the size change', async () => {
     const meta = 'k='.padEnd(8 * 1024, 'v') + '\0';
-    const s = await session(seeded(['a', 'b']).after('list-probe', 1, cmd.unload('b')).after('list-probe', 1, cmd.upload('new', meta)));
+    const s = await session(seeded(['a', 'b']).after('list-probe', 1, cmd.unload('b')).after('list-probe', 1, cmd.upload('new', meta)), 17);
     const list = await s.backend.list();
     expect(list.map((e) => e.name)).toEqual(['a', 'new']);
     expect(Buffer.from(list[1]!.metadata).toString()).toBe(meta);
@@ -208,5 +223,45 @@ describe('list', () => {
     const s = await session(seeded(['a', 'b']).fail('list-batch', ERRNO.E2BIG).fail('list-batch', ERRNO.E2BIG).fail('list-batch', ERRNO.E2BIG));
     const e = await s.backend.list().catch((x: unknown) => x);
     expect(e).toMatchObject({ code: 'E2BIG', call: 'list' });
+  });
+});
+
+describe('a lying library', () => {
+  // Answers no real libxenctrl gives: the addon must allocate nothing unbounded, read nothing
+  // outside its buffers, and say what happened.
+  it.each([
+    ['4 Gi payloads', [0xffffffff, 2, 0]],
+    ['65537 payloads', [65537, 65537 * 2, 0]],
+    ['4 GiB of metadata', [2, 4, 0xffffffff]],
+  ] as const)('refuses a size probe reporting %s with ENOMEM, saying so, without trying to list', async (_, sizes) => {
+    const s = await session(seeded(['a', 'b']).lie({ sizes }));
+    const e = (await s.backend.list().catch((x: unknown) => x)) as XenError;
+    expect(e).toBeInstanceOf(XenError);
+    expect(e).toMatchObject({ errno: ERRNO.ENOMEM, code: 'ENOMEM', call: 'list' });
+    expect(e.message).toContain(`libxenctrl reported ${sizes[0]} payloads with ${sizes[1]} bytes of names and ${sizes[2]} bytes of metadata`);
+    expect(listCalls(s)).toBe(0);
+  });
+
+  it.each([
+    ['more names than a payload count can have', { sizes: [2, 0xffffffff, 0] as const }],
+    ['a count the list does not have', { sizes: [5, 4, 0] as const }],
+    ['lengths beyond the buffers', 'lengths' as const],
+    ['more entries done than asked for', 'done' as const],
+  ])('answers EBADMSG when %s while the list holds still', async (_, lie) => {
+    const s = await session(seeded(['a', 'b']).lie(lie));
+    const e = (await s.backend.list().catch((x: unknown) => x)) as XenError;
+    expect(e).toBeInstanceOf(XenError);
+    expect(e).toMatchObject({ errno: ERRNO.EBADMSG, code: 'EBADMSG', call: 'list' });
+    expect(e.message).toContain("libxenctrl's list did not add up in 8 attempts although the list held still");
+  });
+
+  it('gets EOVERFLOW for a console read longer than its buffer', async () => {
+    const s = await session(new FakeScript().console('boot\n').lie('console'));
+    await expect(s.backend.readConsole()).rejects.toMatchObject({ code: 'EOVERFLOW', call: 'readConsole' });
+  });
+
+  it('gets EOVERFLOW for a build-id longer than its buffer', async () => {
+    const s = await session(new FakeScript().lie('build-id'));
+    await expect(s.backend.xenVersion()).rejects.toMatchObject({ code: 'EOVERFLOW', call: 'xenVersion' });
   });
 });

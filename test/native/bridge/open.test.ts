@@ -5,7 +5,7 @@ import { loadAddon } from '../../../lib/native/binding.js';
 import { openNative } from '../../../lib/native/index.js';
 import { ERRNO } from '../../../lib/xen/errno.js';
 import { XenUnavailableError } from '../../../lib/xen/errors.js';
-import { FakeScript, fakeLibrary, openFake, openFakeError, scratchDir, writeScript } from '../support/fake-xenctrl.js';
+import { FakeScript, GENERATIONS, SUITE_MINOR, fakeLibrary, generationOf, openFake, openFakeError, scratchDir, symbolVersion, writeScript } from '../support/fake-xenctrl.js';
 import { RELEASE_ADDON } from '../support/paths.js';
 
 function unavailable(error: unknown): XenUnavailableError {
@@ -14,14 +14,16 @@ function unavailable(error: unknown): XenUnavailableError {
 }
 
 describe('opening the interface', () => {
-  it.each([
-    [17, '4.14-4.18'],
-    [19, '4.19-4.20'],
-    [21, '4.21+'],
-  ] as const)('opens a 4.%i library as generation %s', async (minor, generation) => {
+  it.each(GENERATIONS)('opens a 4.%i library as its own generation, reporting what it says it is', async (minor) => {
     const s = await openFake(new FakeScript(), minor);
     expect(s.backend.kind).toBe('native');
-    expect(s.backend.info).toMatchObject({ libraryPath: fakeLibrary(minor), generation, xen: { major: 4, minor } });
+    const generation = generationOf(minor);
+    expect(s.backend.info).toMatchObject({
+      libraryPath: fakeLibrary(minor),
+      generation,
+      library: { major: 4, minor, soname: `libxenctrl.so.4.${minor}`, symbolVersion: symbolVersion(minor), generation },
+      xen: { major: 4, minor, generation },
+    });
     // The ASan run points XEN_LIVEPATCH_ADDON at its build; otherwise node-gyp-build finds build/Release.
     expect(s.backend.info.addonPath).toBe(process.env.XEN_LIVEPATCH_ADDON ?? RELEASE_ADDON);
     await s.backend.close();
@@ -35,11 +37,21 @@ describe('opening the interface', () => {
     [20, '4.19-4.20'],
     [21, '4.21+'],
     [24, '4.21+'],
-  ] as const)('takes the generation of Xen 4.%i from XENVER_version', async (minor, generation) => {
-    const s = await openFake(new FakeScript().version(4, minor), 21);
-    expect(s.backend.info.generation).toBe(generation);
-    expect(s.backend.info.xen).toEqual({ major: 4, minor });
+  ] as const)('takes the generation from the library, not from the hypervisor\'s 4.%i', async (xenMinor, xenGeneration) => {
+    const s = await openFake(new FakeScript().version(4, xenMinor));
+    expect(s.backend.info.generation).toBe(generationOf(SUITE_MINOR));
+    expect(s.backend.info.library).toMatchObject({ minor: SUITE_MINOR, generation: generationOf(SUITE_MINOR) });
+    expect(s.backend.info.xen).toEqual({ major: 4, minor: xenMinor, generation: xenGeneration });
     await s.backend.close();
+  });
+
+  it('refuses a library that does not say which release it is (no soname, no symbol versions)', async () => {
+    const library = fakeLibrary(SUITE_MINOR, { identity: 'none' });
+    const e = unavailable(await openNative({ library }).catch((x: unknown) => x));
+    expect(e.reason).toBe('unsupported-version');
+    expect(e.errno).toBeUndefined();
+    expect(e.message).toContain(library);
+    expect(e.message).toContain('whose release is unknown');
   });
 
   it.each([
@@ -55,7 +67,7 @@ describe('opening the interface', () => {
     expect(e.reason).toBe(reason);
     expect(e.errno).toBe(errno);
     expect(e.message).toContain('cannot open the privileged command interface');
-    expect(e.message).toContain(fakeLibrary(17));
+    expect(e.message).toContain(fakeLibrary());
     expect(e.tried).toEqual([]);
   });
 
@@ -123,12 +135,12 @@ describe('opening the interface', () => {
       expect(e).toMatchObject({ reason: 'library-not-found', tried: [bogus] });
       expect(e.message).toContain(`XEN_LIVEPATCH_LIBXENCTRL=${bogus}`);
 
-      process.env.XEN_LIVEPATCH_LIBXENCTRL = fakeLibrary(19);
+      process.env.XEN_LIVEPATCH_LIBXENCTRL = fakeLibrary(20);
       const previousScript = process.env.XLP_FAKE_XENCTRL_SCRIPT;
       process.env.XLP_FAKE_XENCTRL_SCRIPT = writeScript(new FakeScript());
       try {
         const backend = await openNative();
-        expect(backend.info.libraryPath).toBe(fakeLibrary(19));
+        expect(backend.info.libraryPath).toBe(fakeLibrary(20));
         await backend.close();
       } finally {
         if (previousScript === undefined) delete process.env.XLP_FAKE_XENCTRL_SCRIPT;
@@ -147,7 +159,7 @@ describe('opening the interface', () => {
   });
 
   it('does not let JS construct a handle itself', async () => {
-    const handle = await loadAddon().addon.open({ library: fakeLibrary(17) });
+    const handle = await loadAddon().addon.open({ library: fakeLibrary() });
     const ctor = (handle as unknown as { constructor: new () => unknown }).constructor;
     expect(() => new ctor()).toThrow(TypeError);
     await handle.close();

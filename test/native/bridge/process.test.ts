@@ -89,9 +89,9 @@ describe('opening from a new process', () => {
 
   it('opens the fake through the environment alone', () => {
     const script = writeScript(new FakeScript().version(4, 20));
-    const { result, stderr } = openInChild({ XEN_LIVEPATCH_LIBXENCTRL: fakeLibrary(19), XLP_FAKE_XENCTRL_SCRIPT: script });
+    const { result, stderr } = openInChild({ XEN_LIVEPATCH_LIBXENCTRL: fakeLibrary(20), XLP_FAKE_XENCTRL_SCRIPT: script });
     expect(stderr).toBe('');
-    expect(result.opened).toMatchObject({ libraryPath: fakeLibrary(19), generation: '4.19-4.20', xen: { major: 4, minor: 20 } });
+    expect(result.opened).toMatchObject({ libraryPath: fakeLibrary(20), generation: '4.19-4.20', xen: { major: 4, minor: 20 } });
   });
 
   it('closes the interface of a handle that is garbage-collected without close()', () => {

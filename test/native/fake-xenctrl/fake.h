@@ -4,8 +4,13 @@
  * libxenctrl's client side (argument checks, LIST paging with E2BIG halving and version retries)
  * closely enough that the addon's marshalling meets the same behaviour as on a real dom0.
  *
- * Built by test/native/support/fake-xenctrl.ts once per interface generation, with
- * -DFAKE_XEN_MINOR=17|19|21 (the upload prototype and LIST's buffer-size semantics differ).
+ * Built by test/native/support/fake-xenctrl.ts once per library generation, with
+ * -DFAKE_XEN_MINOR=13|17|20|21: the library's own version, which decides its upload prototype, the
+ * sysctl interface version it speaks and whether it passes LIST's buffer sizes to Xen. The build
+ * also gives it the soname (libxenctrl.so.4.NN) and symbol versions (VERS_4.NN.0 up to 4.17,
+ * libxenctrl_4.NN.0 from 4.18) of the real library. The fake hypervisor's version is separate
+ * (the script's `version` line; by default the library's), so a library/hypervisor mismatch, as
+ * after a tools upgrade without a reboot, can be played.
  *
  * The ABI below is written independently of native/xen_abi.h on purpose: the addon's header is
  * checked against Debian's xenctrl.h by the ABI test, and this one against the addon's behaviour.
@@ -23,6 +28,11 @@
 #endif
 
 #define FAKE_EXPORT __attribute__((visibility("default")))
+
+/* XEN_SYSCTL_INTERFACE_VERSION by release: a sysctl from tools of another interface is EACCES. */
+#define SYSCTL_INTERFACE_FOR(minor) \
+  ((minor) >= 21 ? 0x16u : (minor) >= 17 ? 0x15u : (minor) == 16 ? 0x14u : (minor) >= 14 ? 0x13u : 0x12u)
+#define LIB_SYSCTL_INTERFACE SYSCTL_INTERFACE_FOR(FAKE_XEN_MINOR)
 
 /* xentoollog.h */
 typedef struct xentoollog_logger xentoollog_logger;
@@ -88,7 +98,9 @@ void hv_free(struct hypervisor *hv);
 /* Each returns 0 or a negative errno, as the hypercall would. */
 int hv_add(struct hypervisor *hv, const char *name, uint32_t state, int32_t rc,
            const unsigned char *meta, uint32_t meta_len);
-int hv_upload(struct hypervisor *hv, const char *name, uint32_t size);
+/* `flags` is op.flags (op.pad before 4.19, where anything non-zero is EINVAL). */
+int hv_upload(struct hypervisor *hv, const char *name, uint32_t size, uint32_t flags);
+uint32_t hv_sysctl_interface(const struct hypervisor *hv);
 int hv_unload(struct hypervisor *hv, const char *name);
 int hv_get(struct hypervisor *hv, const char *name, struct xen_livepatch_status *status);
 int hv_list(struct hypervisor *hv, struct list_op *op); /* >= 0: entries copied */
@@ -118,6 +130,16 @@ struct trigger {
   char *command; /* the rest of the script line */
 };
 
+/* A "lying" library: answers that no real libxenctrl gives, to prove the addon trusts nothing. */
+struct lies {
+  bool sizes; /* the size probe reports these instead of the truth */
+  uint32_t nr, names, meta;
+  bool lengths;  /* LIST pages report each name and metadata length as huge */
+  bool done;     /* xc_livepatch_list reports more entries done than asked for */
+  bool console;  /* xc_readconsolering reports more characters than the caller's buffer holds */
+  bool build_id; /* XENVER_build_id reports a length beyond the caller's buffer */
+};
+
 struct xc_interface_core {
   xentoollog_logger *logger;
   struct hypervisor hv;
@@ -125,6 +147,8 @@ struct xc_interface_core {
   int trace_fd;
   int open_fail;
   bool open_fail_quiet;
+  bool open_fail_noerrno; /* logs its complaint without an errno value */
+  struct lies lie;
   unsigned auto_seq;
   struct failure *failures;
   size_t nfailures;

@@ -2,7 +2,8 @@
  * The fake hypervisor's livepatch state and its sysctl semantics: the payload list in upload
  * order, a list version bumped on upload and unload, LIST paging (E2BIG above 1024 entries,
  * EINVAL past the end, ENOBUFS on 4.21+ when the caller's buffers are too small, "preemption"
- * after a programmed number of entries), and the console ring.
+ * after a programmed number of entries), and the console ring. What differs by release follows
+ * the hypervisor's own version (hv->minor), not the library's.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -64,7 +65,13 @@ int hv_add(struct hypervisor *hv, const char *name, uint32_t state, int32_t rc,
   return 0;
 }
 
-int hv_upload(struct hypervisor *hv, const char *name, uint32_t size) {
+uint32_t hv_sysctl_interface(const struct hypervisor *hv) {
+  return hv->major == 4 ? SYSCTL_INTERFACE_FOR(hv->minor) : 0;
+}
+
+int hv_upload(struct hypervisor *hv, const char *name, uint32_t size, uint32_t flags) {
+  /* Before 4.19 the word is `pad` and must be zero; from 4.19 FORCE is the one known flag. */
+  if (hv->minor < 19 ? flags != 0 : (flags & ~1u) && !(flags & 1u)) return -EINVAL;
   if (size == 0 || size > MAX_PAYLOAD_SIZE) return -EINVAL;
   return hv_add(hv, name, STATE_CHECKED, 0, NULL, 0);
 }
@@ -110,13 +117,12 @@ int hv_list(struct hypervisor *hv, struct list_op *op) {
   while (i < hv->count) {
     const struct payload *p = &hv->payloads[i];
     uint32_t nl = (uint32_t)strlen(p->name) + 1;
-#if FAKE_XEN_MINOR >= 21
     /* 4.21 checks the caller's buffer sizes; older Xen trusts them and writes regardless. */
-    if (names + nl > op->name_total_size || meta + p->meta_len > op->metadata_total_size) {
+    if (hv->minor >= 21 &&
+        (names + nl > op->name_total_size || meta + p->meta_len > op->metadata_total_size)) {
       rc = -ENOBUFS;
       break;
     }
-#endif
     memcpy(op->name + names, p->name, nl);
     if (p->meta_len) memcpy(op->metadata + meta, p->meta, p->meta_len);
     op->len[copied] = nl;

@@ -1,6 +1,7 @@
 /*
  * The script that programs a fake handle, read once by xc_interface_open from the file named by
- * $XLP_FAKE_XENCTRL_SCRIPT (each handle gets a fresh hypervisor). One command per line; byte
+ * $XLP_FAKE_XENCTRL_SCRIPT, or else from <library file>.script (each handle gets a fresh
+ * hypervisor). One command per line; byte
  * strings (names, metadata, console text, paths) are lowercase hex, "-" for empty:
  *
  *   version <major> <minor>            what XENVER_version reports
@@ -13,10 +14,13 @@
  *   preempt <n>                        LIST returns at most n entries per sysctl
  *   console <hex>                      text written to the console ring
  *   console-size <n>                   ring size (a power of two)
- *   open-fail <errno> [quiet]          xc_interface_open fails (quiet: without logging)
+ *   open-fail <errno> [quiet|noerrno]  xc_interface_open fails (quiet: without logging;
+ *                                      noerrno: logging without the errno value)
  *   fail <call> <errno>                the next <call> fails with errno (queued, in order;
  *                                      also usable in a trigger)
- *   delay <call> <ms>                  every <call> first sleeps
+ *   delay <call> <ms>                  every <call> first sleeps (also: open, close)
+ *   lie sizes <nr> <names> <meta>      the size probe reports these numbers
+ *   lie lengths|done|console|build-id  answers no real library gives (see struct lies)
  *   trace <path>                       append one line per call to this file
  *   before|after <event> <n|*> <cmd>   run <cmd> (upload/unload/...) around the n-th (or every)
  *                                      <event>
@@ -110,6 +114,11 @@ static bool known_call(const char *call) {
     if (strcmp(call, calls[i]) == 0) return true;
   }
   return false;
+}
+
+/* Delays can also hold up opening and closing the interface. */
+static bool known_delay(const char *call) {
+  return known_call(call) || strcmp(call, "open") == 0 || strcmp(call, "close") == 0;
 }
 
 #define FAIL(...)                            \
@@ -230,11 +239,41 @@ static int directive(xc_interface *xch, const char *line, char *error, size_t er
     if (!token(&cur, a, cap) || !number(a, &v1) || v1 <= 0) FAIL("open-fail: want an errno");
     xch->open_fail = (int)v1;
     if (token(&cur, b, sizeof b)) {
-      if (strcmp(b, "quiet") != 0) FAIL("open-fail: unexpected '%s'", b);
-      xch->open_fail_quiet = true;
+      if (strcmp(b, "quiet") == 0) {
+        xch->open_fail_quiet = true;
+      } else if (strcmp(b, "noerrno") == 0) {
+        xch->open_fail_noerrno = true;
+      } else {
+        FAIL("open-fail: unexpected '%s'", b);
+      }
+    }
+  } else if (strcmp(op, "lie") == 0) {
+    if (!token(&cur, b, sizeof b)) FAIL("lie: want what to lie about");
+    if (strcmp(b, "sizes") == 0) {
+      long nr, names, meta;
+      char x[32], y[32], z[32];
+      if (!token(&cur, x, sizeof x) || !number(x, &nr) || !token(&cur, y, sizeof y) ||
+          !number(y, &names) || !token(&cur, z, sizeof z) || !number(z, &meta) || nr < 0 ||
+          names < 0 || meta < 0 || nr > 0xffffffffL || names > 0xffffffffL || meta > 0xffffffffL) {
+        FAIL("lie sizes: want <nr> <names> <meta>");
+      }
+      xch->lie.sizes = true;
+      xch->lie.nr = (uint32_t)nr;
+      xch->lie.names = (uint32_t)names;
+      xch->lie.meta = (uint32_t)meta;
+    } else if (strcmp(b, "lengths") == 0) {
+      xch->lie.lengths = true;
+    } else if (strcmp(b, "done") == 0) {
+      xch->lie.done = true;
+    } else if (strcmp(b, "console") == 0) {
+      xch->lie.console = true;
+    } else if (strcmp(b, "build-id") == 0) {
+      xch->lie.build_id = true;
+    } else {
+      FAIL("lie: unknown lie '%s'", b);
     }
   } else if (strcmp(op, "delay") == 0) {
-    if (!token(&cur, a, 16) || !known_call(a) || !token(&cur, b, sizeof b) || !number(b, &v1) ||
+    if (!token(&cur, a, 16) || !known_delay(a) || !token(&cur, b, sizeof b) || !number(b, &v1) ||
         v1 <= 0) {
       FAIL("delay: want <call> <ms>");
     }
