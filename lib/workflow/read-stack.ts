@@ -35,8 +35,10 @@ export function trustedRecords(listed: readonly PayloadListEntry[], records: rea
     const r = byName.get(p.name);
     if (!r) continue;
     const at = Date.parse(r.uploadedAt);
-    if (at < latest) continue; // loaded after payloads xlp uploaded later: not the upload xlp recorded
-    latest = Math.max(latest, at);
+    if (!Number.isNaN(at)) {
+      if (at < latest) continue; // loaded after payloads xlp uploaded later: not the upload xlp recorded
+      latest = at;
+    }
     if (r.modinfoSha256 !== undefined && r.modinfoSha256 !== modinfoHash(p.metadata)) continue;
     trusted.set(p.name, r);
   }
