@@ -180,10 +180,11 @@ describe('which registry records are trusted', () => {
 
   it('LIST must show the same .modinfo and the same upload order as the records', () => {
     const t = (s: number) => new Date(1_700_000_000_000 + s * 1000).toISOString();
-    const records = [rec('a', t(1), EMPTY), rec('b', t(2), EMPTY), rec('c', t(3), EMPTY), rec('old', t(4))];
-    // b was uploaded again by another tool after c (LIST puts it last); c now carries other metadata.
-    const trusted = trustedRecords([listed('a'), listed('c', new Uint8Array([0x41, 0])), listed('old', new Uint8Array([0x42, 0])), listed('b')], records);
-    expect([...trusted.keys()]).toEqual(['a', 'old']);
+    const records = [rec('a', t(1), EMPTY), rec('b', t(2), EMPTY), rec('c', t(3), EMPTY), rec('old', t(4)), rec('odd', 'not a time', EMPTY)];
+    // b was uploaded again by another tool after c (LIST puts it last); c now carries other metadata;
+    // a record whose time does not parse is judged by its metadata alone, and does not end the order check.
+    const trusted = trustedRecords([listed('a'), listed('c', new Uint8Array([0x41, 0])), listed('old', new Uint8Array([0x42, 0])), listed('odd'), listed('b')], records);
+    expect([...trusted.keys()]).toEqual(['a', 'old', 'odd']);
   });
 
   it('a payload another tool put in place of one of xlp\'s, under its name, is told from the x dump', async () => {
