@@ -30,7 +30,17 @@ export {
 export type { ActionResult } from './workflow/run-action.js';
 export type { Outcome, ProgressEvent } from './workflow/progress.js';
 export { describeHook, formatPlan, type Plan, type PlanAction, type PlannedHook, type PlanStep } from './workflow/plan.js';
-export type { StackEntry, StackView } from './workflow/stack.js';
+export type {
+  DumpUse,
+  LoadedPayload,
+  OrderCertainty,
+  PayloadEvidence,
+  StackCertainty,
+  StackEntry,
+  StackPlacement,
+  StackView,
+} from './workflow/stack.js';
+export type { StackOptions } from './workflow/read-stack.js';
 export type { DebugDump, DumpedFunc, DumpedPayload } from './workflow/debug-dump.js';
 export type { Journal, JournalAction, JournalStep, StepState } from './workflow/journal.js';
 export { JournalCorruptError } from './workflow/journal.js';

@@ -24,6 +24,8 @@ const rc: JsonSchema = { type: 'integer', maximum: 0 };
 const strings: JsonSchema = { type: 'array', items: { type: 'string' } };
 const hookKind: JsonSchema = { enum: ['load', 'unload', 'preapply', 'postapply', 'prerevert', 'postrevert', 'apply', 'revert'] };
 const buildId: JsonSchema = { type: ['string', 'null'] };
+/** Where a payload's build-id is known from (the stack view's `PayloadEvidence`). */
+const evidence: JsonSchema = { enum: ['registry', 'dump', 'unknown'] };
 
 const obj = (properties: Record<string, JsonSchema>, required: readonly string[] = Object.keys(properties), additional = false): JsonSchema => ({
   type: 'object',
@@ -141,6 +143,11 @@ export const CLI_SCHEMAS = {
   stack: obj({
     xenBuildId: buildId,
     orderCertain: { type: 'boolean' },
+    certainty: obj({
+      order: { enum: ['certain', 'recorded', 'uncertain'] },
+      dump: { enum: ['not-needed', 'complete', 'truncated', 'lock-held', 'unavailable'] },
+      notes: strings,
+    }),
     applied: {
       type: 'array',
       items: obj({
@@ -151,14 +158,13 @@ export const CLI_SCHEMAS = {
         hooks: { oneOf: [{ type: 'null' }, { type: 'array', items: hookKind }] },
         vetoingHooks: { oneOf: [{ type: 'null' }, { type: 'array', items: hookKind }] },
         chained: { type: 'boolean' },
+        placement: { enum: ['chain', 'recorded', 'unknown'] },
+        evidence,
       }),
     },
     loaded: {
       type: 'array',
-      items: obj(
-        { name: { type: 'string' }, state, buildId, dependsOn: buildId, dependsOnXen: buildId, metadata: strings, funcs: { type: 'array', items: { type: 'object' } } },
-        ['name', 'state', 'buildId', 'dependsOn', 'dependsOnXen', 'metadata', 'funcs'],
-      ),
+      items: obj({ name: { type: 'string' }, state, buildId, dependsOn: buildId, dependsOnXen: buildId, metadata: strings, evidence }),
     },
   }),
   log: obj({ lines: strings }),

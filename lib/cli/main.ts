@@ -124,7 +124,7 @@ export function buildProgram(onExit: (code: ExitCode) => void): Command {
     .action(action(async () => (await import('./commands/load.js')).load));
 
   withBackend(program.command('stack'))
-    .description("the applied stack, bottom to top, with build-ids and dependencies from the hypervisor's x dump")
+    .description('the applied stack, bottom to top, with build-ids, dependencies and how certain the order is')
     .action(action(async () => (await import('./commands/stack.js')).stack));
 
   withBackend(program.command('log'))

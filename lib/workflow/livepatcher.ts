@@ -20,6 +20,7 @@ import { applyRestoring, reloadsFor, restoreDiff, restoreStack } from './restore
 import { type ActionResult, runAction } from './run-action.js';
 import { readSource } from './source.js';
 import { payloadStatus, statusOf } from './status.js';
+import type { StackOptions } from './read-stack.js';
 import type { StackView } from './stack.js';
 import { validatePayloadName } from './names.js';
 import type {
@@ -86,9 +87,13 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
 
   // --- reading -------------------------------------------------------------------------------
 
-  /** The applied stack, from the hypervisor's `x` dump, with hooks where this tool knows them. */
-  stack(): Promise<StackView> {
-    return this.ws.stack();
+  /**
+   * The applied stack, bottom first, with hooks where this tool knows them. Built from LIST and
+   * xlp's registry; the hypervisor's `x` dump is read only when a payload xlp did not upload is
+   * applied (or `dump: 'always'`). `certainty` says how much of the order is proven.
+   */
+  stack(options: StackOptions = {}): Promise<StackView> {
+    return this.ws.stack(options);
   }
 
   status(name: string): Promise<PayloadStatus> {
@@ -280,7 +285,7 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
       journal = await this.ws.step(journal, 1, 'started');
       try {
         const apply = await runAction(this.ws.context(), name, 'APPLY', this.ws.request(options));
-        if (apply.outcome === 'done') await this.ws.registry.markApplied(name);
+        if (apply.outcome === 'done') await this.ws.registry.markApplied(name, { nodeps: options.nodeps === true });
         await this.ws.journal.clear();
         return { payload: name, upload, apply };
       } catch (error) {
@@ -306,7 +311,7 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
     checkSignal(options.signal, `apply ${name}`);
     return this.mutate(`apply ${name}`, options.signal, async () => {
       const result = await runAction(this.ws.context(), name, 'APPLY', this.ws.request(options));
-      if (result.outcome === 'done') await this.ws.registry.markApplied(name);
+      if (result.outcome === 'done') await this.ws.registry.markApplied(name, { nodeps: options.nodeps === true });
       return result;
     });
   }
@@ -367,7 +372,7 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
         const st = await this.ws.statusOrNull(journal.target);
         if (mode === 'complete') {
           steps.push(await runAction(this.ws.context(), journal.target, 'APPLY', { ...req, nodeps: journal.steps[1]?.nodeps }));
-          if (steps.at(-1)?.outcome === 'done') await this.ws.registry.markApplied(journal.target);
+          if (steps.at(-1)?.outcome === 'done') await this.ws.registry.markApplied(journal.target, { nodeps: journal.steps[1]?.nodeps === true });
         } else if (st) {
           if (st.state === 'APPLIED') steps.push(await runAction(this.ws.context(), journal.target, 'REVERT', req));
           steps.push(await runAction(this.ws.context(), journal.target, 'UNLOAD', req));

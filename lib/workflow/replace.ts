@@ -37,7 +37,6 @@ export async function decideReplace(ws: Workspace, name: string, options: Replac
   const { view, warnings: viewWarnings } = await ws.stackForWorkflow();
   const current = view.applied.map((e) => e.name);
   const warnings = [...viewWarnings];
-  if (!view.orderCertain) warnings.push('the stack order was partly inferred (payloads applied with --nodeps, or no x dump)');
   const base = { view, current, steps: [] as JournalStep[], reloads: new Set<string>() };
   if (target.state === 'APPLIED' && current.length === 1 && current[0] === name) {
     return { ...base, nothingToDo: true, warnings, refusal: null };

@@ -64,7 +64,7 @@ export async function applyRestoring(ws: Workspace, name: string, req: ActionReq
     applied = await runAction(ws.context(), name, 'APPLY', req);
   }
   steps.push(applied);
-  if (applied.outcome === 'done') await ws.registry.markApplied(name);
+  if (applied.outcome === 'done') await ws.registry.markApplied(name, { nodeps: req.nodeps === true });
   return steps;
 }
 

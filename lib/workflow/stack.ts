@@ -1,17 +1,59 @@
-import type { Backend } from '../backend/backend.js';
-import type { BuildIdHex, HookKind } from '../xen/domain.js';
+import type { BuildIdHex, HookKind, PayloadState } from '../xen/domain.js';
 import { VETOING_HOOK_KINDS } from '../xen/domain.js';
-import type { ConsoleWatcher } from './console-watcher.js';
-import { DUMP_HEADER, type DebugDump, type DumpedPayload, parseDebugDump } from './debug-dump.js';
 
 /**
- * The applied stack as the hypervisor holds it. Xen does not report the stack order itself; its
- * `x` dump lists payloads in upload order with their build-ids and dependencies. Every payload
- * applied with dependency checks depends on the payload below it (or on Xen), so following the
- * build-id chain from the hypervisor's id gives the order exactly. Only payloads applied with
- * `--nodeps` break the chain; for those the order this tool recorded is used, then upload order,
- * and the view says the order is inferred.
+ * The applied stack as the hypervisor holds it. Xen reports which payloads are applied (LIST) but
+ * not their order nor their build-ids. The order follows from the build-ids: APPLY with dependency
+ * checks accepts a payload only if its `.livepatch.depends` names the top of the stack (the
+ * hypervisor itself when the stack is empty), so following the chain from the hypervisor's
+ * build-id gives positions 1, 2, ... exactly. Payloads applied with `--nodeps` break the chain:
+ * their place is the order in which xlp applied them, which another tool may have changed.
+ *
+ * The build-ids come from what is certain first: xlp's registry of what it uploaded (checked
+ * against LIST), and only when a payload xlp did not upload is applied, from the hypervisor's `x`
+ * dump, whose beginning the console ring may have lost.
  */
+
+/** Where a loaded payload's build-id and dependencies come from. */
+export type PayloadEvidence =
+  /** xlp's record of its upload, which LIST agrees with (and the `x` dump too, when it was read). */
+  | 'registry'
+  /** The hypervisor's `x` dump. */
+  | 'dump'
+  /** Neither: not uploaded by xlp (or changed since), and its block of the dump is lost or unread. */
+  | 'unknown';
+
+/** How an applied payload's place in the stack is known. */
+export type StackPlacement =
+  /** Proven by the build-id chain from the hypervisor. */
+  | 'chain'
+  /** The order in which xlp applied it (`--nodeps` broke the chain): true unless another tool reordered it. */
+  | 'recorded'
+  /** Not known: shown in upload order. */
+  | 'unknown';
+
+/** How much of the applied order is known: the weakest placement of any applied payload. */
+export type OrderCertainty = 'certain' | 'recorded' | 'uncertain';
+
+/** What became of the `x` dump for this view. */
+export type DumpUse =
+  /** Not pressed: every applied payload is one xlp uploaded and recorded. */
+  | 'not-needed'
+  | 'complete'
+  /** The dump did not fit the console ring; its surviving tail was used. */
+  | 'truncated'
+  /** Xen's payload lock stayed taken while it was asked. */
+  | 'lock-held'
+  /** The key could not be sent or the console not read. */
+  | 'unavailable';
+
+export interface StackCertainty {
+  readonly order: OrderCertainty;
+  readonly dump: DumpUse;
+  /** Sentences saying what is not known and why; empty when the order is certain and nothing is missing. */
+  readonly notes: readonly string[];
+}
+
 export interface StackEntry {
   /** 1 is the bottom of the stack. */
   readonly position: number;
@@ -21,95 +63,87 @@ export interface StackEntry {
   /** Hooks known from the payload file (null: uploaded by another tool, not known). */
   readonly hooks: readonly HookKind[] | null;
   readonly vetoingHooks: readonly HookKind[] | null;
-  /** True when the entry's place follows from the build-id chain. */
+  /** True when the entry's place follows from the build-id chain (`placement` is 'chain'). */
   readonly chained: boolean;
+  readonly placement: StackPlacement;
+  readonly evidence: PayloadEvidence;
+}
+
+/** A loaded payload as LIST shows it, with its build-ids where they are known. */
+export interface LoadedPayload {
+  readonly name: string;
+  readonly state: PayloadState;
+  readonly buildId: BuildIdHex | null;
+  readonly dependsOn: BuildIdHex | null;
+  readonly dependsOnXen: BuildIdHex | null;
+  /** `.modinfo` strings, from LIST. */
+  readonly metadata: readonly string[];
+  readonly evidence: PayloadEvidence;
 }
 
 export interface StackView {
   readonly xenBuildId: BuildIdHex | null;
   /** Applied payloads, bottom first. */
   readonly applied: readonly StackEntry[];
-  /** Every loaded payload in upload order, as the dump shows it. */
-  readonly loaded: readonly DumpedPayload[];
-  /** False when some of the order had to be inferred (payloads applied with --nodeps). */
+  /** Every loaded payload in upload order. */
+  readonly loaded: readonly LoadedPayload[];
+  /** `certainty.order === 'certain'`. */
   readonly orderCertain: boolean;
+  readonly certainty: StackCertainty;
 }
 
-/** Hooks of a payload and the order in which this tool applied it, when it knows them. */
+/** What xlp knows of a loaded payload beyond its build-ids: hooks, and how it applied it. */
 export interface KnownPayload {
-  readonly buildId: BuildIdHex | null;
   readonly hooks: readonly HookKind[];
   /** Increases with each apply this tool made; absent when never applied by it. */
   readonly appliedSeq?: number;
+  /** xlp applied it with --nodeps: its depends note proves nothing about its place. */
+  readonly appliedNodeps?: boolean;
 }
 
-export type KnownPayloads = (name: string) => KnownPayload | null;
-
-const DUMP_WAIT_MS = 2000;
-
-const DUMP_ATTEMPTS = 3;
-
-/**
- * Asks the hypervisor for its `x` dump and reads it back from the console. Xen prints "Lock held.
- * Try again." instead of (part of) the dump when its payload lock is taken (an action is running):
- * a partial dump would hide payloads, so it is asked again, and refused if it stays partial.
- */
-export async function readDebugDump(backend: Backend, console: ConsoleWatcher): Promise<DebugDump> {
-  for (let attempt = 1; ; attempt++) {
-    const dump = await readDebugDumpOnce(backend, console);
-    if (!dump.incomplete) return dump;
-    if (attempt >= DUMP_ATTEMPTS) throw new Error(`the hypervisor's answer to debug key 'x' was cut short ("Lock held. Try again.") ${DUMP_ATTEMPTS} times; retry shortly`);
-    await new Promise((r) => setTimeout(r, 10 * attempt));
-  }
+export interface StackInputs {
+  readonly xenBuildId: BuildIdHex | null;
+  /** Every loaded payload, in upload order. */
+  readonly loaded: readonly LoadedPayload[];
+  /** xlp's facts about a payload whose registry record is trusted (`evidence` 'registry'). */
+  readonly known: (name: string) => KnownPayload | null;
+  readonly dump: DumpUse;
+  /** Why the dump was pressed or what came of it, for the notes. */
+  readonly dumpNotes?: readonly string[];
 }
 
-async function readDebugDumpOnce(backend: Backend, console: ConsoleWatcher): Promise<DebugDump> {
-  await console.sync();
-  await backend.sendDebugKeys('x');
-  const deadline = performance.now() + DUMP_WAIT_MS;
-  let text = '';
-  let started = false;
-  for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
-    const chunk = (await console.read()).join('\n');
-    if (chunk) text += `${chunk}\n`;
-    if (!console.available) throw new Error('the hypervisor console cannot be read, so the stack cannot be inspected');
-    if (started && !chunk) break; // a quiet read after the dump began: it is complete
-    started ||= text.includes(DUMP_HEADER);
-    if (performance.now() > deadline) {
-      if (started) break;
-      throw new Error("the hypervisor did not answer debug key 'x' on its console");
-    }
-    await new Promise((r) => setTimeout(r, delay));
-  }
-  const dump = parseDebugDump(text);
-  if (!dump) throw new Error("the hypervisor's answer to debug key 'x' could not be read");
-  return dump;
-}
-
-/** Orders the applied payloads of a dump, bottom first. */
-export function orderStack(dump: DebugDump, known: KnownPayloads): StackView {
-  const applied = dump.payloads.filter((p) => p.state === 'APPLIED');
-  const placed: { p: DumpedPayload; chained: boolean }[] = [];
+/** Orders the applied payloads, bottom first, and says how sure that order is. */
+export function orderStack(inputs: StackInputs): StackView {
+  const applied = inputs.loaded.filter((p) => p.state === 'APPLIED');
+  const placed: { p: LoadedPayload; placement: StackPlacement }[] = [];
   const remaining = new Set(applied);
-  let below = dump.xenBuildId;
+  // Payloads by what they depend on: the chain is followed in one pass, whatever the stack's size.
+  const byDepends = new Map<BuildIdHex, LoadedPayload[]>();
+  for (const p of applied) {
+    if (p.dependsOn === null || inputs.known(p.name)?.appliedNodeps) continue;
+    const list = byDepends.get(p.dependsOn);
+    if (list) list.push(p);
+    else byDepends.set(p.dependsOn, [p]);
+  }
+  let below = inputs.xenBuildId;
   while (below !== null) {
-    const next = [...remaining].filter((p) => p.dependsOn === below);
+    const next = (byDepends.get(below) ?? []).filter((p) => remaining.has(p));
     if (next.length !== 1) break;
     const p = next[0]!;
-    placed.push({ p, chained: true });
+    placed.push({ p, placement: 'chain' });
     remaining.delete(p);
     below = p.buildId;
   }
+  const uploadIndex = new Map(applied.map((p, i) => [p, i]));
   const rest = [...remaining].sort((a, b) => {
-    const sa = known(a.name)?.appliedSeq ?? Number.MAX_SAFE_INTEGER;
-    const sb = known(b.name)?.appliedSeq ?? Number.MAX_SAFE_INTEGER;
-    return sa - sb || applied.indexOf(a) - applied.indexOf(b);
+    const sa = inputs.known(a.name)?.appliedSeq ?? Number.MAX_SAFE_INTEGER;
+    const sb = inputs.known(b.name)?.appliedSeq ?? Number.MAX_SAFE_INTEGER;
+    return sa - sb || uploadIndex.get(a)! - uploadIndex.get(b)!;
   });
-  for (const p of rest) placed.push({ p, chained: false });
-  const entries = placed.map(({ p, chained }, i): StackEntry => {
-    const k = known(p.name);
-    const trusted = k && (k.buildId === null || p.buildId === null || k.buildId === p.buildId) ? k : null;
-    const hooks = trusted ? trusted.hooks : null;
+  for (const p of rest) placed.push({ p, placement: inputs.known(p.name)?.appliedSeq === undefined ? 'unknown' : 'recorded' });
+
+  const entries = placed.map(({ p, placement }, i): StackEntry => {
+    const hooks = p.evidence === 'registry' ? (inputs.known(p.name)?.hooks ?? null) : null;
     return {
       position: i + 1,
       name: p.name,
@@ -117,8 +151,33 @@ export function orderStack(dump: DebugDump, known: KnownPayloads): StackView {
       dependsOn: p.dependsOn,
       hooks,
       vetoingHooks: hooks ? hooks.filter((h) => VETOING_HOOK_KINDS.includes(h)) : null,
-      chained,
+      chained: placement === 'chain',
+      placement,
+      evidence: p.evidence,
     };
   });
-  return { xenBuildId: dump.xenBuildId, applied: entries, loaded: dump.payloads, orderCertain: rest.length === 0 };
+  const order: OrderCertainty = entries.some((e) => e.placement === 'unknown') ? 'uncertain' : entries.some((e) => e.placement === 'recorded') ? 'recorded' : 'certain';
+  return {
+    xenBuildId: inputs.xenBuildId,
+    applied: entries,
+    loaded: inputs.loaded,
+    orderCertain: order === 'certain',
+    certainty: { order, dump: inputs.dump, notes: [...(inputs.dumpNotes ?? []), ...placementNotes(entries)] },
+  };
+}
+
+function names(entries: readonly StackEntry[]): string {
+  const shown = entries.slice(0, 5).map((e) => JSON.stringify(e.name));
+  return entries.length > 5 ? `${shown.join(', ')} and ${entries.length - 5} more` : shown.join(', ');
+}
+
+function placementNotes(entries: readonly StackEntry[]): string[] {
+  const notes: string[] = [];
+  const unknownIds = entries.filter((e) => e.evidence === 'unknown');
+  if (unknownIds.length) notes.push(`build-id not known for ${names(unknownIds)}: not uploaded by xlp and not in the part of the x dump that could be read`);
+  const recorded = entries.filter((e) => e.placement === 'recorded');
+  if (recorded.length) notes.push(`${names(recorded)} placed in the order xlp applied them (applied with --nodeps, or off the build-id chain)`);
+  const unknown = entries.filter((e) => e.placement === 'unknown');
+  if (unknown.length) notes.push(`place in the stack not known for ${names(unknown)}: shown above the proven part, in upload order`);
+  return notes;
 }

@@ -8,7 +8,8 @@ import type { HookInventory } from './plan.js';
 import type { ProgressEvent } from './progress.js';
 import { hookInventory, type PayloadRegistry, type RegistryRecord } from './registry.js';
 import type { ActionContext } from './run-action.js';
-import { orderStack, readDebugDump, type StackEntry, type StackView } from './stack.js';
+import { readStack, type StackOptions } from './read-stack.js';
+import type { StackView } from './stack.js';
 import { statusOf } from './status.js';
 import type { WaitOptions } from './types.js';
 
@@ -86,51 +87,19 @@ export class Workspace {
     }
   }
 
-  /** The applied stack, from the hypervisor's `x` dump, with hooks where this tool knows them. */
-  async stack(): Promise<StackView> {
-    const dump = await readDebugDump(this.backend, this.console);
-    const records = new Map((await this.registry.all()).map((r) => [r.name, r]));
-    return orderStack(dump, (name) => {
-      const r = records.get(name);
-      return r ? { buildId: r.buildId, hooks: r.hooks.map((h) => h.kind), ...(r.appliedSeq === undefined ? {} : { appliedSeq: r.appliedSeq }) } : null;
-    });
+  /**
+   * The applied stack: from LIST and xlp's registry, and from the hypervisor's `x` dump only when a
+   * payload xlp did not upload is applied (or `dump: 'always'`). Never fails for want of the dump:
+   * what is not known is said in `certainty`.
+   */
+  stack(options: StackOptions = {}): Promise<StackView> {
+    return readStack({ backend: this.backend, registry: this.registry, console: this.console }, options);
   }
 
-  /**
-   * The stack as the workflows need it: from the `x` dump, or, when the console cannot be read
-   * (XSM may deny it), from LIST and the order in which xlp applied payloads (then uncertain).
-   */
+  /** The stack as the workflows need it, with what is not known about it as warnings. */
   async stackForWorkflow(): Promise<{ view: StackView; warnings: string[] }> {
-    try {
-      return { view: await this.stack(), warnings: [] };
-    } catch (error) {
-      const listed = await this.backend.list();
-      const records = new Map((await this.registry.all()).map((r) => [r.name, r]));
-      const applied = listed.filter((p) => p.state === 'APPLIED');
-      applied.sort((a, b) => (records.get(a.name)?.appliedSeq ?? Number.MAX_SAFE_INTEGER) - (records.get(b.name)?.appliedSeq ?? Number.MAX_SAFE_INTEGER));
-      const entries = applied.map((p, i): StackEntry => {
-        const r = records.get(p.name);
-        const hooks = r ? r.hooks.map((h) => h.kind) : null;
-        return { position: i + 1, name: p.name, buildId: r?.buildId ?? null, dependsOn: r?.depends ?? null, hooks, vetoingHooks: r ? [...r.vetoingHooks] : null, chained: false };
-      });
-      return {
-        view: {
-          xenBuildId: (await this.backend.xenVersion()).buildId,
-          applied: entries,
-          loaded: listed.map((p) => ({
-            name: p.name,
-            state: p.state,
-            buildId: records.get(p.name)?.buildId ?? null,
-            dependsOn: records.get(p.name)?.depends ?? null,
-            dependsOnXen: records.get(p.name)?.xenDepends ?? null,
-            metadata: [],
-            funcs: [],
-          })),
-          orderCertain: entries.length <= 1,
-        },
-        warnings: [`the stack order is inferred from what xlp applied (${error instanceof Error ? error.message : String(error)})`],
-      };
-    }
+    const view = await this.stack();
+    return { view, warnings: view.certainty.notes.map((n) => `stack: ${n}`) };
   }
 
   async statusOrNull(name: string): Promise<PayloadStatus | null> {
@@ -143,17 +112,15 @@ export class Workspace {
   }
 
   /**
-   * The registry record for `name`, if the hypervisor still holds that very payload: loaded under
-   * that name and, when the `x` dump tells, with the recorded build-id.
+   * The registry record for `name`, if the hypervisor still holds that very payload: with a view,
+   * as the view judged it (LIST's metadata and upload order, and the `x` dump when it was read);
+   * without one, while a payload of that name is loaded.
    */
   async trustedRecord(name: string, view?: StackView): Promise<RegistryRecord | null> {
+    if (view && !view.loaded.some((p) => p.name === name && p.evidence === 'registry')) return null;
     const rec = await this.registry.get(name);
     if (!rec) return null;
-    if (view) {
-      const dumped = view.loaded.find((p) => p.name === name);
-      if (!dumped) return null;
-      return dumped.buildId && rec.buildId && dumped.buildId !== rec.buildId ? null : rec;
-    }
+    if (view) return rec;
     return (await this.statusOrNull(name)) ? rec : null;
   }
 

@@ -15,10 +15,26 @@ function replaceAll(buf: Buffer, from: Buffer, to: Buffer): number {
   return n;
 }
 
-export function payloadVariant(bytes: Uint8Array, i: number): Uint8Array {
+export interface VariantOptions {
+  /**
+   * The build-id its `.livepatch.depends` note carries instead (to stack variants on one another):
+   * the payload must have been built with a depends note of the same length that no other note
+   * repeats (a placeholder).
+   */
+  readonly depends?: string;
+}
+
+export function payloadVariant(bytes: Uint8Array, i: number, options: VariantOptions = {}): Uint8Array {
   const { payload } = readPayload(bytes);
   if (!payload?.buildId) throw new Error('payloadVariant needs a payload with a build-id');
   const out = Buffer.from(bytes);
+  if (options.depends !== undefined) {
+    const from = payload.depends;
+    if (!from || from === payload.buildId || from === payload.xenDepends) throw new Error('payloadVariant needs a placeholder depends note to change it');
+    const to = Buffer.from(options.depends, 'hex');
+    if (to.length !== from.length / 2) throw new Error(`the depends note holds ${from.length / 2} bytes; ${options.depends} does not fit it`);
+    if (replaceAll(out, Buffer.from(from, 'hex'), to) !== 1) throw new Error('the depends placeholder is not found exactly once');
+  }
   const id = Buffer.from(payload.buildId, 'hex');
   const fresh = Buffer.alloc(id.length);
   fresh.writeUInt32BE(i >>> 0, 0);

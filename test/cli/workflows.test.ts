@@ -208,7 +208,7 @@ describe('replace', () => {
     expect(expectSchema(r, 'replace')).toMatchObject({ sequential: true, steps: [{ action: 'REVERT', name: 'wf_guarded' }, { action: 'REVERT', name: 'wf_base' }, { action: 'APPLY', name: 'wf_cumulative_guarded' }] });
     const stack = await host.run('stack', '--json');
     expect(expectSchema(stack, 'stack')).toMatchObject({ applied: [{ position: 1, name: 'wf_cumulative_guarded', hooks: ['preapply', 'postapply', 'prerevert', 'postrevert'], chained: true }], orderCertain: true });
-    // The persisted mock keeps .modinfo as bytes across processes, so the x dump shows it.
+    // The persisted mock keeps .modinfo as bytes across processes, so LIST returns it.
     expect((stack.json() as { loaded: { name: string; metadata: string[] }[] }).loaded.find((p) => p.name === 'wf_base')!.metadata).toEqual(['PURPOSE=workflow-test', 'VARIANT=base']);
     const text = (await host.run('stack')).out.split('\n');
     expect(text[0]).toBe('hypervisor build-id c0ffee00000000000000000000000000000000f5');

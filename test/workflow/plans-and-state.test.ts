@@ -112,7 +112,7 @@ describe('without a readable console (XSM may deny it)', () => {
     await h.lp.apply('wf_data', { nodeps: true, quiesceTimeoutNs: 100_000_000 });
     await h.lp.revert('wf_data', { quiesceTimeoutNs: 100_000_000 });
     await expect(h.lp.apply('wf_data', { nodeps: true })).rejects.toMatchObject({ name: 'NotReapplyableError' });
-    // Not the top: the order comes from what xlp applied, since there is no x dump to read.
+    // Not the top: the build-ids in the registry give the order (no x dump is needed, nor readable here).
     await h.lp.upload('wf_second', P.path('second'));
     await h.lp.apply('wf_second', { quiesceTimeoutNs: 100_000_000 });
     await expect(h.lp.revert('wf_base', { quiesceTimeoutNs: 100_000_000 })).rejects.toMatchObject({ name: 'NotTopOfStackError', top: 'wf_second' });

@@ -1,15 +1,12 @@
-/** The workflow layer's pieces on their own: polling, console lines, the x dump, stack order, tables, schemas. */
+/** The workflow layer's pieces on their own: polling, console lines, tables, schemas (the x dump and stack order: stack.test.ts). */
 import { describe, expect, it } from 'vitest';
 import { CLI_SCHEMAS, validateJson } from '../../lib/cli/json-schema.js';
 import { table } from '../../lib/cli/table.js';
 import type { Backend } from '../../lib/backend/backend.js';
-import { ManualClock, MockHypervisor } from '../../lib/mock/index.js';
 import { classify, eventsFor, isInfoEvent } from '../../lib/workflow/console-events.js';
-import { parseDebugDump } from '../../lib/workflow/debug-dump.js';
 import { readSource } from '../../lib/workflow/livepatcher.js';
-import { orderStack } from '../../lib/workflow/stack.js';
 import { pollInterval, waitForCompletion } from '../../lib/workflow/wait.js';
-import { wfPayloads, WF_XEN } from './support/payloads.js';
+import { wfPayloads } from './support/payloads.js';
 
 describe('waitForCompletion', () => {
   const fakeBackend = (statuses: number[]): Backend => ({ get: async () => ({ state: 'CHECKED', rc: statuses.shift() ?? 0 }) }) as unknown as Backend;
@@ -63,40 +60,6 @@ describe('console lines', () => {
   });
 });
 
-describe('the x dump and the stack order', () => {
-  it('parses the mock\'s dump and orders the stack by the build-id chain, inferring what --nodeps broke', async () => {
-    const P = await wfPayloads();
-    const clock = new ManualClock();
-    const xen = new MockHypervisor({ identity: { buildId: WF_XEN }, clock });
-    const apply = async (name: string, nodeps = false) => {
-      await xen.action(name, 'APPLY', { nodeps });
-      clock.advance(5);
-    };
-    await xen.upload('base one', await P.bytes('base'));
-    await xen.upload('cumulative', await P.bytes('cumulative'));
-    await xen.upload('second', await P.bytes('second'));
-    await apply('base one');
-    await apply('cumulative', true);
-    await xen.readConsole({ incremental: true });
-    await xen.sendDebugKeys('x');
-    const dump = parseDebugDump(await xen.readConsole({ incremental: true }))!;
-    expect(dump.xenBuildId).toBe(WF_XEN);
-    expect(dump.payloads.map((p) => [p.name, p.state, p.buildId, p.dependsOn, p.metadata.length])).toEqual([
-      ['base one', 'APPLIED', P.buildId('base'), WF_XEN, 2],
-      ['cumulative', 'APPLIED', P.buildId('cumulative'), WF_XEN, 2],
-      ['second', 'CHECKED', P.buildId('second'), P.buildId('base'), 2],
-    ]);
-    const view = orderStack(dump, (name) => (name === 'cumulative' ? { buildId: P.buildId('cumulative'), hooks: [], appliedSeq: 2 } : name === 'base one' ? { buildId: P.buildId('base'), hooks: [], appliedSeq: 1 } : null));
-    expect(view.applied.map((e) => [e.position, e.name, e.chained])).toEqual([
-      [1, 'base one', false],
-      [2, 'cumulative', false],
-    ]);
-    expect(view.orderCertain).toBe(false);
-    expect(parseDebugDump("(XEN) 'x' pressed - Dumping all livepatch patches\n(XEN) Lock held. Try again.\n")).toMatchObject({ incomplete: true, payloads: [] });
-    expect(parseDebugDump('(XEN) nothing here\n')).toBeNull();
-  });
-});
-
 describe('readSource', () => {
   it('derives the name as the C tool does and refuses oversized bytes', async () => {
     const P = await wfPayloads();
@@ -123,26 +86,3 @@ describe('tables and schemas', () => {
   });
 });
 
-describe('readDebugDump', () => {
-  it('asks again when Xen cuts the dump short ("Lock held"), and gives up after three tries', async () => {
-    const { readDebugDump } = await import('../../lib/workflow/stack.js');
-    const { ConsoleWatcher } = await import('../../lib/workflow/console-watcher.js');
-    const full = "(XEN) 'x' pressed - Dumping all livepatch patches\n(XEN) build-id: aa\n(XEN)  name=p state=APPLIED(2) ffff (.data=ffff, .rodata=ffff) using 1 pages.\n(XEN) build-id=bb\n(XEN) depend-on=aa\n";
-    const cut = "(XEN) 'x' pressed - Dumping all livepatch patches\n(XEN) build-id: aa\n(XEN) Lock held. Try again.\n";
-    const fake = (answers: string[]) => {
-      let pending = '';
-      return {
-        sendDebugKeys: async () => void (pending = answers.shift() ?? cut),
-        readConsole: async () => {
-          const t = pending;
-          pending = '';
-          return t;
-        },
-      } as unknown as Backend;
-    };
-    const b1 = fake([cut, full]);
-    expect((await readDebugDump(b1, new ConsoleWatcher(b1))).payloads.map((p) => p.name)).toEqual(['p']);
-    const b2 = fake([cut, cut, cut, full]);
-    await expect(readDebugDump(b2, new ConsoleWatcher(b2))).rejects.toThrow(/cut short/);
-  });
-});

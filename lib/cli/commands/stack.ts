@@ -3,6 +3,8 @@ import type { Output } from '../output.js';
 import { type BackendOptions, openLivepatcher } from '../session.js';
 import { table } from '../table.js';
 
+const CHECKED_SHOWN = 20;
+
 export async function stack(_args: [], options: BackendOptions, out: Output): Promise<ExitCode> {
   const { lp, done } = await openLivepatcher(options, out);
   try {
@@ -15,7 +17,7 @@ export async function stack(_args: [], options: BackendOptions, out: Output): Pr
           table(
             ['#', 'NAME', 'BUILD-ID', 'DEPENDS-ON', 'HOOKS'],
             [...view.applied].reverse().map((e) => [
-              String(e.position),
+              e.placement === 'chain' ? String(e.position) : `${e.position}${e.placement === 'recorded' ? '*' : '?'}`,
               e.name,
               e.buildId ?? '-',
               e.dependsOn === view.xenBuildId && e.dependsOn !== null ? 'hypervisor' : (e.dependsOn ?? '-'),
@@ -24,9 +26,17 @@ export async function stack(_args: [], options: BackendOptions, out: Output): Pr
           ),
         );
       }
-      if (!view.orderCertain) lines.push('note: part of the order is inferred (payloads applied with --nodeps)');
+      if (view.certainty.order !== 'certain') {
+        const marks = [];
+        if (view.applied.some((e) => e.placement === 'recorded')) marks.push('*: in the order xlp applied them, not proven by build-ids');
+        if (view.applied.some((e) => e.placement === 'unknown')) marks.push('?: place not known');
+        lines.push(`order: ${view.certainty.order} (${marks.join('; ')})`);
+      }
+      for (const n of view.certainty.notes) lines.push(`note: ${n}`);
       const checked = view.loaded.filter((p) => p.state === 'CHECKED').map((p) => p.name);
-      if (checked.length) lines.push(`loaded, not applied: ${checked.join(', ')}`);
+      // A host may keep hundreds loaded: name a few, `xlp list` has them all.
+      if (checked.length > CHECKED_SHOWN) lines.push(`loaded, not applied: ${checked.slice(0, CHECKED_SHOWN).join(', ')} and ${checked.length - CHECKED_SHOWN} more (\`xlp list\` shows them)`);
+      else if (checked.length) lines.push(`loaded, not applied: ${checked.join(', ')}`);
       return lines.join('\n');
     });
     return EXIT.OK;

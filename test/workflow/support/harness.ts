@@ -55,6 +55,8 @@ export interface Harness {
   readonly events: ProgressEvent[];
   /** The ACTION hypercalls made so far, as "APPLY name". */
   actions(): string[];
+  /** The debug keys sent so far (each `x` floods the hypervisor's console). */
+  debugKeys(): string[];
   /** When true (default), the clock moves on each time the workflow waits, so actions complete. */
   autoAdvance: boolean;
 }
@@ -89,6 +91,7 @@ export async function harness(options: HarnessOptions = {}): Promise<Harness> {
     events,
     autoAdvance: true,
     actions: () => spied.calls.filter((c) => c.method === 'action').map((c) => `${String(c.args[1])} ${String(c.args[0])}`),
+    debugKeys: () => spied.calls.filter((c) => c.method === 'sendDebugKeys').map((c) => String(c.args[0])),
   };
   lp.on('progress', (e) => {
     events.push(e);

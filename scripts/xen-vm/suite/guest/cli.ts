@@ -123,8 +123,8 @@ export async function runCli(backend: Backend, originalExtra: string): Promise<v
     const text = JSON.stringify(r.json);
     if (!text.includes('guarded')) problems.push(`the refusal does not name guarded: ${text.slice(0, 1500)}`);
     const consoleText = await backend.readConsole({ incremental: true });
-    // xlp reads the stack from the `x` dump (which names cumulative); any line of an action on it
-    // would mean the REPLACE reached the hypervisor.
+    // Any line of an action on cumulative would mean the REPLACE reached the hypervisor (an `x`
+    // dump, had xlp needed one, names it only in ` name=` lines, which this does not match).
     const actionLines = consoleText.split('\n').filter((l) => /REPLACE action is not supported|livepatch: cumulative[: ]/.test(l));
     if (actionLines.length) problems.push(`the hypervisor saw a REPLACE: ${JSON.stringify(actionLines)}`);
     const s = await states(backend);
@@ -132,7 +132,7 @@ export async function runCli(backend: Backend, originalExtra: string): Promise<v
     return { ...summary(r), console: consoleText };
   });
 
-  await check('xlp stack (build-ids from the x dump)', async (problems) => {
+  await check('xlp stack (build-ids and order from the registry, proven by the chain)', async (problems) => {
     const r = await xlp('stack');
     expectExit(problems, r, 0);
     const j = r.json as J;
