@@ -11,6 +11,7 @@ import type { HookKind, PayloadStatus } from '../xen/domain.js';
 import { consoleLines, eventsFor } from './console-events.js';
 import { ConsoleWatcher } from './console-watcher.js';
 import { abortedError, failureOf, LockedError, note, PreflightError, RefusedError, UploadFailedError, WorkflowError, WrongStateError } from './errors.js';
+import type { InFlightAction } from './in-flight.js';
 import { interruptedJournal, type Journal, JournalStore, type JournalStep } from './journal.js';
 import { applyStep, type HookInventory, journalPlanSteps, type Plan, type PlanStep, replaceStep, revertStep, simpleStep } from './plan.js';
 import type { ProgressEvent } from './progress.js';
@@ -36,13 +37,20 @@ import type {
   UploadResult,
   WaitOptions,
 } from './types.js';
-import { Workspace } from './workspace.js';
+import { type ActionRequest, Workspace } from './workspace.js';
 
 export type * from './types.js';
 export { readSource } from './source.js';
 
 const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
+
+/** The stack and the payloads' status a plan is made for. */
+interface Hypothesis {
+  readonly stack: readonly string[];
+  readonly status: (name: string) => Promise<PayloadStatus | null>;
+}
 const DEFAULT_WAIT_MS = 30_000;
+const DEFAULT_SETTLE_MS = 10_000;
 
 /**
  * The operations users run, on either backend: each one finishes (waits for the hypervisor),
@@ -68,6 +76,7 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
       journal: new JournalStore(options.stateDir),
       console: new ConsoleWatcher(options.backend),
       waitMs: options.waitTimeoutMs ?? DEFAULT_WAIT_MS,
+      settleMs: options.settleTimeoutMs ?? DEFAULT_SETTLE_MS,
       xenSymbols: options.xenSymbols ?? (async () => undefined),
       emit: (event) => this.emit('progress', event),
     });
@@ -211,7 +220,12 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
     return withRefusal({ command, steps: journalPlanSteps(d.steps, d.reloads, inventory), warnings: d.warnings }, refusal);
   }
 
-  /** What `recover` (or `recover --complete`) would do now. */
+  /**
+   * What `recover` (or `recover --complete`) would do now. While an action the interrupted workflow
+   * issued is still pending in the hypervisor, recovery first waits for it, and what it does next
+   * depends on how that action ends: the plan says so (`pending`), with the steps for each outcome
+   * (`steps` if it completes, `ifPendingFails` if it fails).
+   */
   async planRecover(options: RecoverOptions = {}): Promise<Plan & { journal: Journal | null }> {
     const journal = await this.ws.journal.read();
     const mode = options.complete ? 'complete' : 'rollback';
@@ -219,9 +233,47 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
     const command = `recover${options.complete ? ' --complete' : ''} (${journal.command})`;
     const inventory = await this.ws.inventory();
     const refusal = mode === 'complete' ? await this.completeRefusal(journal) : null;
+    const pending = await this.ws.pendingAction(journal);
+    const now = await this.hypothesis(null);
+    if (!pending) return { ...withRefusal({ command, steps: await this.recoverSteps(journal, mode, inventory, now), warnings: [] }, refusal), journal };
+    const completes = await this.recoverSteps(journal, mode, inventory, await this.hypothesis(pending));
+    const fails = await this.recoverSteps(journal, mode, inventory, now);
+    const plan: Plan = {
+      command,
+      steps: completes,
+      warnings: [
+        `the ${pending.action} of ${pending.payload} (issued by pid ${pending.pid} at ${pending.issuedAt}) is still pending in the hypervisor: ` +
+          'recovery first waits for it (up to --timeout), then takes the steps for how it ended',
+      ],
+      pending: { action: pending.action, payload: pending.payload, issuedAt: pending.issuedAt, pid: pending.pid },
+      ifPendingFails: fails,
+    };
+    return { ...withRefusal(plan, refusal), journal };
+  }
+
+  /**
+   * The hypervisor as a plan sees it: as it is now (`pending` null, or the pending action failing,
+   * which changes nothing), or as it will be once `pending` completes.
+   */
+  private async hypothesis(pending: InFlightAction | null): Promise<Hypothesis> {
+    const { view } = await this.ws.stackForWorkflow();
+    const current = view.applied.map((e) => e.name);
+    const status = (name: string) => this.ws.statusOrNull(name);
+    if (!pending) return { stack: current, status };
+    const p = pending.payload;
+    if (pending.action === 'REVERT') {
+      return { stack: current.filter((n) => n !== p), status: async (n) => (n === p ? { state: 'CHECKED', rc: 0 } : status(n)) };
+    }
+    if (pending.action === 'APPLY') {
+      return { stack: [...current.filter((n) => n !== p), p], status: async (n) => (n === p ? { state: 'APPLIED', rc: 0 } : status(n)) };
+    }
+    return { stack: [p], status: async (n) => (n === p ? { state: 'APPLIED', rc: 0 } : current.includes(n) ? { state: 'CHECKED', rc: 0 } : status(n)) };
+  }
+
+  private async recoverSteps(journal: Journal, mode: 'complete' | 'rollback', inventory: HookInventory, h: Hypothesis): Promise<PlanStep[]> {
     const steps: PlanStep[] = [];
     if (journal.workflow === 'load') {
-      const st = await this.ws.statusOrNull(journal.target);
+      const st = await h.status(journal.target);
       if (mode === 'complete') {
         if (st && st.state !== 'APPLIED') steps.push(applyStep(journal.target, inventory, journal.steps[1]?.nodeps ? 'NODEPS' : undefined));
       } else if (st) {
@@ -231,21 +283,21 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
     } else if (mode === 'complete') {
       const remaining: JournalStep[] = [];
       for (const s of journal.steps) {
-        const st = await this.ws.statusOrNull(s.payload);
+        const st = await h.status(s.payload);
         if (s.action === 'REVERT' && st?.state === 'APPLIED') remaining.push(s);
         if (s.action === 'APPLY' && st?.state !== 'APPLIED') remaining.push(s);
       }
-      steps.push(...journalPlanSteps(remaining, await reloadsFor(this.ws, remaining.filter((s) => s.action === 'APPLY').map((s) => s.payload)), inventory));
+      steps.push(...journalPlanSteps(remaining, await reloadsFor(this.ws, remaining.filter((s) => s.action === 'APPLY').map((s) => s.payload), h.status), inventory));
     } else {
-      const { revert, apply } = await restoreDiff(this.ws, journal.originalStack);
-      const reloads = await reloadsFor(this.ws, apply);
+      const { revert, apply } = await restoreDiff(this.ws, journal.originalStack, h.stack);
+      const reloads = await reloadsFor(this.ws, apply, h.status);
       steps.push(...revert.map((p) => revertStep(p, inventory)));
       for (const p of apply) {
         if (reloads.has(p)) steps.push(simpleStep('RELOAD', p, "unloaded and uploaded again from xlp's copy: Xen does not apply it twice"));
         steps.push(applyStep(p, inventory, new Set(journal.originalNodeps ?? []).has(p) ? 'NODEPS' : undefined));
       }
     }
-    return { ...withRefusal({ command, steps, warnings: [] }, refusal), journal };
+    return steps;
   }
 
   // --- mutating workflows ----------------------------------------------------------------------
@@ -275,7 +327,14 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
         uploadedByWorkflow: true,
       };
       journal = await this.ws.step(journal, 0, 'started');
-      const upload = await this.doUpload(name, bytes, report);
+      let upload: UploadResult;
+      try {
+        upload = await this.doUpload(name, bytes, report);
+      } catch (error) {
+        // Refused by the hypervisor: nothing to undo. Uploaded but not recorded: unloaded again.
+        await this.undoLoad(name, journal, error, false, this.ws.request(options));
+        throw error;
+      }
       journal = await this.ws.step(journal, 0, 'done');
       journal = await this.ws.step(journal, 1, 'started');
       try {
@@ -284,7 +343,7 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
         await this.ws.journal.clear();
         return { payload: name, upload, apply };
       } catch (error) {
-        await this.undoLoad(name, journal, error, options.keep === true);
+        await this.undoLoad(name, journal, error, options.keep === true, this.ws.request(options));
         throw error;
       }
     });
@@ -359,6 +418,9 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
       const steps: ActionResult[] = [];
       const mode = options.complete ? 'complete' : 'rollback';
       const req = this.ws.request(options);
+      // What to do depends on how a step still pending in the hypervisor ends: wait for it first.
+      const pending = await this.ws.pendingAction(journal);
+      await this.ws.inFlight.settle({ waitMs: req.waitMs, signal: req.signal, before: 'recovering', ...(pending ? { fallback: pending } : {}) });
       if (mode === 'complete') {
         const refusal = await this.completeRefusal(journal);
         if (refusal) throw refusal;
@@ -428,39 +490,38 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
   }
 
   /**
-   * After a failed apply in `load`: unload what the load uploaded, unless asked to keep it. A
-   * payload whose action is still pending in the hypervisor cannot be unloaded (EBUSY): then the
-   * journal stays for `xlp recover`.
+   * After a failed upload or apply in `load`: undo what the load did, unless asked to keep it. An
+   * apply still pending in the hypervisor (the wait timed out, or Ctrl-C) is waited for first (a
+   * bounded wait, said on stderr): unloading or reverting into it would fail or run hooks for
+   * nothing. The journal is closed once the hypervisor is as it was; it stays (marked as ended,
+   * for `xlp recover`) only when that could not be done.
    */
-  private async undoLoad(name: string, journal: Journal, error: unknown, keep: boolean): Promise<void> {
+  private async undoLoad(name: string, journal: Journal, error: unknown, keep: boolean, req: ActionRequest): Promise<void> {
     if (keep) {
       await this.ws.journal.clear();
       note(error, `${name} stays uploaded (--keep)`);
       return;
     }
     await this.ws.journal.write({ ...journal, phase: 'rollback', failure: failureOf(error) });
+    // The undo runs to its end: the caller's signal has fired or the wait has expired already.
+    const undo = this.ws.undoRequest(req);
     try {
+      await this.ws.inFlight.settle({ waitMs: undo.waitMs, before: `undoing the load of ${name}` });
       const st = await this.ws.statusOrNull(name);
-      if (st?.state === 'CHECKED') {
-        try {
-          await this.backend.action(name, 'UNLOAD');
-        } catch (unloadError) {
-          if (unloadError instanceof XenError && unloadError.code === 'EBUSY') {
-            note(error, `${name} still has an action pending in the hypervisor, so it was left uploaded; run \`xlp recover\` once it completes`);
-            return;
-          }
-          throw unloadError;
-        }
+      if (st?.state === 'APPLIED') {
+        // The apply completed after all (after the wait expired or was interrupted): undo it too.
+        await runAction(this.ws.context(), name, 'REVERT', undo);
+        note(error, `${name} was applied after all; it was reverted`);
+      }
+      if (st) {
+        await runAction(this.ws.context(), name, 'UNLOAD', undo);
         await this.ws.registry.forget(name);
         note(error, `${name} was unloaded again, leaving the hypervisor as it was`);
-      } else if (st?.state === 'APPLIED') {
-        // The apply completed after all (e.g. the wait was abandoned): leave the decision to recover.
-        note(error, `${name} is applied after all; run \`xlp recover\` to undo the load or \`xlp recover --complete\` to keep it`);
-        return;
       }
       await this.ws.journal.clear();
     } catch (undoError) {
-      note(error, `unloading ${name} again failed (${undoError instanceof Error ? undoError.message : String(undoError)}); run \`xlp recover\``);
+      note(error, `undoing the load of ${name} failed (${undoError instanceof Error ? undoError.message : String(undoError)}); its journal is kept: run \`xlp recover\``);
+      await this.ws.endJournal(failureOf(error));
     }
   }
 
@@ -490,6 +551,10 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
         if (refusal) throw refusal;
       }
       return await fn();
+    } catch (error) {
+      // A journal this workflow kept is one it could not close: say it ended, not that it was interrupted.
+      await this.ws.endJournal(failureOf(error)).catch(() => undefined);
+      throw error;
     } finally {
       await lock.release();
     }

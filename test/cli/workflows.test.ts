@@ -130,19 +130,34 @@ describe('load, list, status, apply, revert, unload', () => {
     expect((await m.inspect()).payloads.map((p) => p.state)).toEqual(before);
   });
 
-  it('busy and timeouts exit 5', async () => {
+  it('busy and timeouts exit 5; nothing is issued into an action still pending', async () => {
     const host = await mockHost({ quiesceMs: 60_000 });
     await host.run('upload', 'wf_base', P.path('base'));
-    await host.run('upload', 'wf_cumulative', P.path('cumulative'));
+    await host.run('upload', 'wf_cumulative_guarded', P.path('cumulative_guarded'));
     // The wait's deadline: the mock's idle loop takes a minute.
     const wait = await host.run('apply', 'wf_base', '--timeout', '150ms', '--json');
     expect(wait.code).toBe(5);
     expect(expectSchema<ErrorJson>(wait, 'error').error).toMatchObject({ kind: 'TimeoutError', where: 'wait', code: 'ETIME' });
-    // Another action is pending: EBUSY.
-    const busy = await host.run('apply', 'wf_cumulative', '--json');
+    // The next command waits for that APPLY (up to its own --timeout) instead of issuing its own into it,
+    // which would run its vetoing pre-apply hook for nothing and leave its rc at -EAGAIN for good.
+    const busy = await host.run('apply', 'wf_cumulative_guarded', '--timeout', '300ms', '--json');
     expect(busy.code).toBe(5);
-    expect(expectSchema<ErrorJson>(busy, 'error').error).toMatchObject({ kind: 'BusyError', code: 'EBUSY', errno: 16 });
-    expect((await host.run('status', 'wf_cumulative', '--json')).json()).toEqual({ name: 'wf_cumulative', state: 'CHECKED', rc: -11 });
+    expect(expectSchema<ErrorJson>(busy, 'error').error).toMatchObject({ kind: 'BusyError', code: 'EBUSY', errno: 16, payload: 'wf_base' });
+    expect((busy.json() as ErrorJson).error.message).toMatch(/the APPLY of "wf_base" that xlp issued .* is still pending .*nothing else was issued/);
+    expect(busy.err).toMatch(/xlp: note: the APPLY of wf_base \(issued by pid \d+\) is still pending in the hypervisor; waiting up to 300 ms/);
+    expect((await host.run('status', 'wf_cumulative_guarded', '--json')).json()).toEqual({ name: 'wf_cumulative_guarded', state: 'CHECKED', rc: 0 });
+    expect((await (await host.mock()).hookCalls()).filter((c) => c.payload === 'wf_cumulative_guarded')).toEqual([]);
+  });
+
+  it('a command after a timed-out apply waits for it, then goes ahead', async () => {
+    const host = await mockHost({ quiesceMs: 1500 });
+    await host.run('upload', 'wf_base', P.path('base'));
+    await host.run('upload', 'wf_second', P.path('second'));
+    expect((await host.run('apply', 'wf_base', '--timeout', '100ms')).code).toBe(5);
+    const next = await host.run('apply', 'wf_second');
+    expect(next.code, next.err).toBe(0);
+    expect(next.err).toMatch(/the APPLY of wf_base .* is still pending in the hypervisor; waiting up to 30 s for it to complete before issuing APPLY wf_second/);
+    expect((await hvState(host)).applied).toEqual(['wf_base', 'wf_second']);
   });
 
   it('the hypervisor timing out (rendezvous slower than the quiesce timeout): exit 5, promptly', async () => {
