@@ -61,23 +61,30 @@ const diagnostic = obj(
 
 const plannedHook = obj({ payload: { type: 'string' }, hook: hookKind, count: { type: 'integer', minimum: 1 }, vetoing: { type: 'boolean' } });
 
+const planSteps: JsonSchema = {
+  type: 'array',
+  items: obj(
+    {
+      action: { enum: ['UPLOAD', 'APPLY', 'REVERT', 'REPLACE', 'UNLOAD', 'RELOAD'] },
+      payload: { type: 'string' },
+      hooks: { oneOf: [{ type: 'null' }, { type: 'array', items: plannedHook }] },
+      note: { type: 'string' },
+    },
+    ['action', 'payload', 'hooks'],
+  ),
+};
+
 export const PLAN_SCHEMA = obj(
   {
     command: { type: 'string' },
-    steps: {
-      type: 'array',
-      items: obj(
-        {
-          action: { enum: ['UPLOAD', 'APPLY', 'REVERT', 'REPLACE', 'UNLOAD', 'RELOAD'] },
-          payload: { type: 'string' },
-          hooks: { oneOf: [{ type: 'null' }, { type: 'array', items: plannedHook }] },
-          note: { type: 'string' },
-        },
-        ['action', 'payload', 'hooks'],
-      ),
-    },
+    /** With `pending`: the steps if the pending action completes. */
+    steps: planSteps,
     warnings: strings,
     refused: obj({ code: { type: 'string' }, category: { type: 'string' }, message: { type: 'string' } }),
+    /** `recover --dry-run` only: an action still pending in the hypervisor, waited for first. */
+    pending: obj({ action: { enum: ['APPLY', 'REVERT', 'REPLACE'] }, payload: { type: 'string' }, issuedAt: { type: 'string' }, pid: { type: 'integer' } }),
+    /** With `pending`: the steps if it fails. */
+    ifPendingFails: planSteps,
   },
   ['command', 'steps', 'warnings'],
 );
@@ -105,6 +112,7 @@ const journal: JsonSchema = {
         },
         failure: obj({ code: { type: 'string' }, message: { type: 'string' } }),
         uploadedByWorkflow: { type: 'boolean' },
+        endedAt: { type: 'string' },
       },
       ['version', 'workflow', 'command', 'startedAt', 'pid', 'target', 'originalStack', 'phase', 'steps', 'uploadedByWorkflow'],
     ),
