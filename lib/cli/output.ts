@@ -50,6 +50,14 @@ export class Output {
     }
   }
 
+  /**
+   * Part of the result, printed as soon as it is known (a step of a multi-step command), so it
+   * comes in order with the progress on stderr; text mode only (JSON prints the whole result last).
+   */
+  partial(text: string): void {
+    if (!this.json && !this.quiet) this.stdout.write(`${displaySafe(text)}\n`);
+  }
+
   /** Progress and notes for people, on stderr; never in JSON or quiet mode. */
   info(line: string): void {
     if (!this.json && !this.quiet) this.stderr.write(`${displaySafe(line)}\n`);

@@ -9,6 +9,7 @@ import type { ProgressEvent } from '../workflow/progress.js';
 import { XenUnavailableError } from '../xen/errors.js';
 import type { Output } from './output.js';
 import { type BackendChoice, parseBackend, parseDuration } from './parse.js';
+import { actionText, uploadText } from './render.js';
 import { Spinner } from './spinner.js';
 
 /** The options every command that talks to a hypervisor takes. */
@@ -129,7 +130,7 @@ export interface OpenedLivepatcher {
  * journal left by an interrupted workflow is reported on stderr (`reportJournal`, default on):
  * mutating commands then refuse to run until `xlp recover`.
  */
-export async function openLivepatcher(options: BackendOptions, out: Output, how: { reportJournal?: boolean } = {}): Promise<OpenedLivepatcher> {
+export async function openLivepatcher(options: BackendOptions, out: Output, how: { reportJournal?: boolean; streamSteps?: boolean } = {}): Promise<OpenedLivepatcher> {
   const { lockTimeoutMs, waitTimeoutMs } = timings(options);
   const opened = await openBackend(options, out);
   let lp: Livepatcher;
@@ -150,6 +151,8 @@ export async function openLivepatcher(options: BackendOptions, out: Output, how:
   const spinner = out.interactive ? new Spinner() : null;
   const ac = new AbortController();
   lp.on('progress', (e) => showProgress(e, out, spinner, ac.signal));
+  // Multi-step commands say what each step did as it completes, between the hook lines of stderr.
+  if (how.streamSteps) lp.on('progress', (e) => streamStep(e, out));
   const onSigint = (): void => ac.abort(new Error('interrupted (SIGINT)'));
   process.once('SIGINT', onSigint);
   return {
@@ -162,6 +165,12 @@ export async function openLivepatcher(options: BackendOptions, out: Output, how:
       await lp.close();
     },
   };
+}
+
+function streamStep(e: ProgressEvent, out: Output): void {
+  if (e.phase !== 'done') return;
+  if (e.action === 'UPLOAD') out.partial(uploadText(e.payload, e.bytes ?? 0, e.findings ?? []));
+  else out.partial(actionText({ payload: e.payload, action: e.action, outcome: e.outcome, elapsedMs: e.elapsedMs ?? 0 }, out));
 }
 
 function showProgress(e: ProgressEvent, out: Output, spinner: Spinner | null, interrupted: AbortSignal): void {

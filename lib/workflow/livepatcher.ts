@@ -10,7 +10,7 @@ import type { Backend } from '../backend/backend.js';
 import type { HookKind, PayloadStatus } from '../xen/domain.js';
 import { consoleLines, eventsFor } from './console-events.js';
 import { ConsoleWatcher } from './console-watcher.js';
-import { abortedError, failureOf, LockedError, note, PreflightError, RefusedError, UploadFailedError, WorkflowError, WrongStateError } from './errors.js';
+import { abortedError, DependencyError, failureOf, LockedError, note, NotTopOfStackError, PreflightError, RefusedError, UploadFailedError, WorkflowError, WrongStateError } from './errors.js';
 import type { InFlightAction } from './in-flight.js';
 import { interruptedJournal, type Journal, JournalStore, type JournalStep } from './journal.js';
 import { applyStep, type HookInventory, journalPlanSteps, type Plan, type PlanStep, replaceStep, revertStep, simpleStep } from './plan.js';
@@ -144,15 +144,15 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
 
   async planLoad(source: PayloadSource, options: LoadOptions = {}): Promise<Plan> {
     const { bytes, name } = await readSource(source, options.name);
-    const report = await this.ws.preflightWithContext(bytes, name);
-    const refusal = (await this.ws.journalRefusal()) ?? preflightRefusal(name, report, options.force === true);
+    const report = await this.ws.preflightWithContext(bytes, name, { stack: !options.nodeps });
+    const refusal = (await this.ws.journalRefusal()) ?? (await this.loadRefusal(name, report, options));
     const inv = report.payload ? inventoryOf(report.payload.hooks.filter((h) => !h.isNull).map((h) => h.kind)) : null;
     const inventory: HookInventory = (p) => (p === name ? inv : null);
     return withRefusal(
       {
         command: `load ${name}`,
         steps: [simpleStep('UPLOAD', name, `${bytes.length} bytes; no hooks run at upload`), applyStep(name, inventory, options.nodeps ? 'NODEPS' : undefined)],
-        warnings: diagnosticWarnings(report),
+        warnings: diagnosticWarnings(report, refusal !== null),
       },
       refusal,
     );
@@ -163,7 +163,7 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
     const report = await this.ws.preflightWithContext(bytes, name);
     const refusal = (await this.ws.journalRefusal()) ?? preflightRefusal(name, report, options.force === true);
     return withRefusal(
-      { command: `upload ${name}`, steps: [simpleStep('UPLOAD', name, `${bytes.length} bytes; no hooks run at upload`)], warnings: diagnosticWarnings(report) },
+      { command: `upload ${name}`, steps: [simpleStep('UPLOAD', name, `${bytes.length} bytes; no hooks run at upload`)], warnings: diagnosticWarnings(report, refusal !== null, 'upload') },
       refusal,
     );
   }
@@ -172,29 +172,35 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
     validatePayloadName(name);
     const command = `apply ${name}`;
     const status = await statusOf(this.backend, name);
-    const refusal = await this.ws.journalRefusal();
+    let refusal: WorkflowError | null = await this.ws.journalRefusal();
     if (status.state === 'APPLIED' && status.rc !== -ERRNO.EAGAIN) return withRefusal({ command, steps: [], warnings: [`${name} is already applied: nothing to do`] }, refusal);
-    const warnings: string[] = [];
-    const facts = await this.ws.facts(name);
-    if (!options.nodeps && facts?.dependsOn) {
+    // What Xen will refuse, as far as xlp can tell: the dry run exits as the apply would (1).
+    const rec = await this.ws.trustedRecord(name);
+    if (!refusal && !options.nodeps && rec?.depends) {
       const top = await this.ws.top();
       const against = top ? top.buildId : (await this.backend.xenVersion()).buildId;
-      if (against && against !== facts.dependsOn) {
-        warnings.push(`Xen will refuse it: ${name} depends on ${facts.dependsOn} but ${top ? `the top of the stack is ${top.name} (${against})` : `the stack is empty and the hypervisor is ${against}`}`);
+      if (against && against !== rec.depends) {
+        refusal = new DependencyError(
+          name,
+          { errno: ERRNO.EINVAL, dependsOn: rec.depends, against: top ? top.name : 'hypervisor', againstBuildId: against },
+          [],
+          'Xen will refuse it (EINVAL): apply what it depends on first, or use --nodeps',
+        );
       }
     }
-    return withRefusal({ command, steps: [applyStep(name, await this.ws.inventory(), options.nodeps ? 'NODEPS' : undefined)], warnings }, refusal);
+    return withRefusal({ command, steps: [applyStep(name, await this.ws.inventory(), options.nodeps ? 'NODEPS' : undefined)], warnings: [] }, refusal);
   }
 
   async planRevert(name: string): Promise<Plan> {
     validatePayloadName(name);
     const command = `revert ${name}`;
     const status = await statusOf(this.backend, name);
-    const refusal = await this.ws.journalRefusal();
+    let refusal: WorkflowError | null = await this.ws.journalRefusal();
     if (status.state === 'CHECKED' && status.rc !== -ERRNO.EAGAIN) return withRefusal({ command, steps: [], warnings: [`${name} is not applied: nothing to do`] }, refusal);
+    // Only the top of the stack can be reverted: Xen refuses the rest (EBUSY), and so would `xlp revert` (exit 1).
     const top = await this.ws.top();
-    const warnings = top && top.name !== name ? [`Xen will refuse it (EBUSY): only the top of the stack can be reverted, and ${top.name} is on top`] : [];
-    return withRefusal({ command, steps: [revertStep(name, await this.ws.inventory())], warnings }, refusal);
+    if (!refusal && top && top.name !== name) refusal = new NotTopOfStackError(name, top.name, []);
+    return withRefusal({ command, steps: [revertStep(name, await this.ws.inventory())], warnings: [] }, refusal);
   }
 
   async planUnload(name: string): Promise<Plan> {
@@ -307,8 +313,8 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
     checkSignal(options.signal, 'load');
     const { bytes, name } = await readSource(source, options.name);
     this.emit('progress', { phase: 'preflight', payload: name });
-    const report = await this.ws.preflightWithContext(bytes, name);
-    const refusal = preflightRefusal(name, report, options.force === true);
+    const report = await this.ws.preflightWithContext(bytes, name, { stack: !options.nodeps });
+    const refusal = await this.loadRefusal(name, report, options);
     if (refusal) throw refusal;
     return this.mutate(`load ${name}`, options.signal, async () => {
       let journal: Journal = {
@@ -471,6 +477,30 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
 
   // --- internals -------------------------------------------------------------------------------
 
+  /**
+   * Why `load` will not go ahead, before anything is uploaded: preflight errors, or an APPLY that
+   * Xen will refuse on the dependency check (preflight was given the applied stack), which would
+   * only upload, fail and unload again.
+   */
+  private async loadRefusal(name: string, report: PreflightReport, options: LoadOptions): Promise<WorkflowError | null> {
+    const refusal = preflightRefusal(name, report, options.force === true);
+    if (refusal || options.nodeps || !report.payload) return refusal;
+    const dep = report.diagnostics.find((d) => d.code === 'depends-mismatch' || d.code === 'depends-xen-build-id-unavailable');
+    if (!dep) return null;
+    const top = await this.ws.top();
+    return new DependencyError(
+      name,
+      {
+        errno: dep.errno ?? ERRNO.EINVAL,
+        dependsOn: report.payload.depends,
+        against: top ? top.name : 'hypervisor',
+        againstBuildId: top ? top.buildId : (await this.backend.xenVersion()).buildId,
+      },
+      [],
+      'nothing was uploaded, since Xen would refuse the APPLY: apply what it depends on first, or use --nodeps',
+    );
+  }
+
   private async doUpload(name: string, bytes: Uint8Array, report: PreflightReport): Promise<UploadResult> {
     this.emit('progress', { phase: 'uploading', payload: name, bytes: bytes.length });
     await this.ws.console.sync();
@@ -485,7 +515,8 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
       throw new UploadFailedError(name, error.errno, `${errnoMessage(error.errno)} (${error.code}); ${predicted}`, lines);
     }
     if (report.payload) await this.ws.registry.record(name, bytes, report.payload);
-    this.emit('progress', { phase: 'done', payload: name, action: 'UPLOAD', outcome: 'done', status: { state: 'CHECKED', rc: 0 } });
+    const findings = report.diagnostics.filter((d) => d.severity === 'warning' || d.severity === 'error');
+    this.emit('progress', { phase: 'done', payload: name, action: 'UPLOAD', outcome: 'done', status: { state: 'CHECKED', rc: 0 }, bytes: bytes.length, findings });
     return { payload: name, outcome: 'done', bytes: bytes.length, report };
   }
 
@@ -568,9 +599,23 @@ function inventoryOf(kinds: readonly HookKind[]): Map<HookKind, number> {
   return m;
 }
 
-function diagnosticWarnings(report: PreflightReport): string[] {
-  return report.diagnostics.filter((d) => d.severity !== 'info').map((d) => `${d.severity} ${d.code}: ${d.message}`);
+/**
+ * Preflight's findings as a plan's warnings: the warnings themselves, and errors the command goes
+ * ahead despite (--force, or an APPLY-time check that does not concern an upload). When the plan
+ * is refused, its errors are the refusal, not warnings.
+ */
+function diagnosticWarnings(report: PreflightReport, refused: boolean, command: 'load' | 'upload' = 'load'): string[] {
+  const out: string[] = [];
+  for (const d of report.diagnostics) {
+    if (d.severity === 'warning') out.push(`${d.code}: ${d.message}`);
+    else if (d.severity === 'error' && !refused) {
+      const why = d.group === 'apply' ? (command === 'upload' ? 'it concerns APPLY, not this upload' : 'applied with --nodeps') : 'uploaded anyway: --force';
+      out.push(`preflight error ${d.code} (${why}): ${d.message}`);
+    }
+  }
+  return out;
 }
+
 
 function withRefusal(plan: Plan, refusal: WorkflowError | null): Plan {
   if (!refusal) return plan;

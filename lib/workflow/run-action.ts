@@ -148,8 +148,9 @@ export async function runAction(
   const started = performance.now();
   const before = await statusOf(ctx.backend, name);
   const result = (outcome: Outcome, status: PayloadStatus | null, t: Transcript): ActionResult => {
-    ctx.emit({ phase: 'done', payload: name, action, outcome, status });
-    return { payload: name, action, outcome, status, console: t.lines, hooks: t.hooks, elapsedMs: performance.now() - started };
+    const elapsedMs = performance.now() - started;
+    ctx.emit({ phase: 'done', payload: name, action, outcome, status, elapsedMs });
+    return { payload: name, action, outcome, status, console: t.lines, hooks: t.hooks, elapsedMs };
   };
 
   if (action === 'UNLOAD' && before.state === 'APPLIED') {

@@ -196,13 +196,24 @@ export class Workspace {
     return (p) => records.get(p) ?? null;
   }
 
-  async preflightWithContext(bytes: Uint8Array, name: string): Promise<PreflightReport> {
+  /**
+   * Preflight with the running hypervisor as context: its version and build-id, what is loaded
+   * (names, build-ids, symbols). With `stack`, also the applied stack, so the APPLY dependency
+   * check is predicted too (for `load`, which applies right after uploading); only when the stack's
+   * order is certain, since that check is against its top.
+   */
+  async preflightWithContext(bytes: Uint8Array, name: string, options: { stack?: boolean } = {}): Promise<PreflightReport> {
     const [version, listed, records, xenSymbols] = await Promise.all([
       this.backend.xenVersion(),
       this.backend.list(),
       this.registry.all(),
       this.xenSymbols(),
     ]);
+    let appliedBuildIds: (BuildIdHex | null)[] | undefined;
+    if (options.stack) {
+      const { view, warnings } = await this.stackForWorkflow();
+      if (warnings.length === 0 && view.orderCertain && view.applied.every((e) => e.buildId !== null)) appliedBuildIds = view.applied.map((e) => e.buildId);
+    }
     const byName = new Map(records.map((r) => [r.name, r]));
     // Imported here, not with the workflows: reading commands (list, status, stack) never need it.
     const { preflight } = await import('../preflight/preflight.js');
@@ -215,6 +226,7 @@ export class Workspace {
           const r = byName.get(p.name);
           return { name: p.name, buildId: r?.buildId ?? null, symbols: r?.symbols ?? [] };
         }),
+        ...(appliedBuildIds ? { appliedBuildIds } : {}),
         ...(xenSymbols ? { xenSymbols } : {}),
       },
     });

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { wfPayloads, type WfPayloads } from '../workflow/support/payloads.js';
+import { WF_XEN, wfPayloads, type WfPayloads } from '../workflow/support/payloads.js';
 import { assertBuilt, cleanEnv, expectSchema, mockHost, ROOT, tempDir, xlp } from './support/xlp.js';
 
 let P: WfPayloads;
@@ -151,6 +151,17 @@ describe('mock init: every refusal is a usage error (exit 2) with a documented c
       // Nothing was created for a refused init.
       expect(existsSync(dir), args.join(' ')).toBe(false);
     }
+  });
+});
+
+describe('check -q', () => {
+  it('prints nothing for a good payload, and only the errors of a bad one, on stderr', async () => {
+    const good = await xlp(['check', '-q', '--offline', '--xen-build-id', WF_XEN, P.path('base')]);
+    expect(good).toMatchObject({ code: 0, out: '', err: '' });
+    const bad = await xlp(['check', '-q', '--offline', '--xen-build-id', WF_XEN, P.path('wrong_xen')]);
+    expect(bad.code).toBe(1);
+    expect(bad.out).toBe('');
+    expect(bad.err).toMatch(new RegExp(`^xlp: ${P.path('wrong_xen').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: 1 error\n  error \\S+ \\(EINVAL\\): `));
   });
 });
 

@@ -1,9 +1,10 @@
 /** Every workflow through the compiled `xlp` on a persisted mock: exit codes, JSON schemas, human output. */
+import { spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { wfPayloads, type WfPayloads } from '../workflow/support/payloads.js';
-import { assertBuilt, expectSchema, hvState, mockHost, tempDir } from './support/xlp.js';
+import { assertBuilt, expectSchema, hvState, mockHost, ROOT, tempDir } from './support/xlp.js';
 
 let P: WfPayloads;
 beforeAll(async () => {
@@ -12,6 +13,31 @@ beforeAll(async () => {
 });
 
 type ErrorJson = { error: Record<string, unknown> };
+
+/** stdout and stderr of one run in one file, in the order xlp wrote them (as on a terminal). */
+function merged(host: { env: NodeJS.ProcessEnv }, ...args: string[]): string[] {
+  const r = spawnSync('/bin/bash', ['-c', '"$0" "$@" 2>&1', process.execPath, join(ROOT, 'bin', 'xlp.js'), ...args], { env: host.env, encoding: 'utf8' });
+  return r.stdout.trimEnd().split('\n');
+}
+
+describe('output in the order things happen', () => {
+  it('load: "uploaded" before the apply hooks; replace --sequential: each step\'s result as it completes', async () => {
+    const host = await mockHost({ loglvl: 'all' });
+    expect((await host.run('load', P.path('base'))).code).toBe(0);
+    const load = merged(host, 'load', P.path('guarded'));
+    const uploaded = load.findIndex((l) => l.startsWith('uploaded wf_guarded'));
+    const hook = load.findIndex((l) => l.includes('preapply hook of wf_guarded'));
+    const applied = load.findIndex((l) => l.startsWith('applied wf_guarded'));
+    expect([uploaded >= 0, hook > uploaded, applied > hook]).toEqual([true, true, true]);
+
+    await host.run('upload', 'wf_cumulative', P.path('cumulative'));
+    const lines = merged(host, 'replace', 'wf_cumulative', '--sequential');
+    const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+    const order = [at(/^step 1\/3: REVERT wf_guarded/), at(/^reverted wf_guarded \(/), at(/^step 2\/3: REVERT wf_base/), at(/^reverted wf_base \(/), at(/^step 3\/3: APPLY wf_cumulative/), at(/^applied wf_cumulative \(/)];
+    expect(order.every((i) => i >= 0), lines.join('\n')).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+  });
+});
 
 describe('load, list, status, apply, revert, unload', () => {
   it('the everyday cycle, in JSON and as text', async () => {
@@ -252,12 +278,17 @@ describe('--dry-run changes nothing, for every mutating command', () => {
     const before = JSON.stringify((await m.inspect()).payloads);
     const hooks = (await m.hookCalls()).length;
     const cases: [string[], number][] = [
-      [['load', P.path('cumulative')], 0],
+      // wf_cumulative depends on the hypervisor, and the stack is not empty: Xen would refuse the APPLY.
+      [['load', P.path('cumulative')], 1],
+      [['load', P.path('cumulative'), '--nodeps'], 0],
       [['load', P.path('wrong_xen')], 6],
       [['upload', 'x', P.path('cumulative')], 0],
-      [['apply', 'wf_hooked'], 0],
+      [['apply', 'wf_hooked'], 1],
+      [['apply', 'wf_hooked', '--nodeps'], 0],
       [['apply', 'wf_base'], 0],
       [['revert', 'wf_guarded'], 0],
+      // Not the top of the stack: Xen refuses (EBUSY), xlp exits 1.
+      [['revert', 'wf_base'], 1],
       [['unload', 'wf_hooked'], 0],
       [['unload', 'wf_base'], 1],
       [['replace', 'wf_hooked'], 1],
@@ -272,6 +303,12 @@ describe('--dry-run changes nothing, for every mutating command', () => {
     expect(expectSchema(rec, 'recoverPlan')).toMatchObject({ journal: null, plan: { steps: [] } });
     expect(JSON.stringify((await m.inspect()).payloads)).toBe(before);
     expect((await m.hookCalls()).length).toBe(hooks);
+    // The refusals the dry runs predicted are what the commands do (each changes nothing).
+    for (const [args, code] of cases.filter(([, c]) => c !== 0)) {
+      const r = await host.run(...args, '--json');
+      expect(r.code, `${args.join(' ')} (for real): ${r.out}`).toBe(code);
+    }
+    expect(JSON.stringify((await m.inspect()).payloads.map((p) => [p.name, p.state]))).toBe(JSON.stringify(JSON.parse(before).map((p: { name: string; state: string }) => [p.name, p.state])));
   });
 });
 
