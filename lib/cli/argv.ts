@@ -39,3 +39,34 @@ export function invalidUtf8Argument(args: readonly Uint8Array[]): { index: numbe
   }
   return null;
 }
+
+/** The variables xlp reads paths and choices from (the state directories hang off them). */
+const READ_FROM_ENV = /^(XLP_[A-Z_]+|XDG_STATE_HOME|HOME|XEN_LIVEPATCH_LIBXENCTRL)=/;
+
+/**
+ * The first environment variable xlp reads whose value is not valid UTF-8 (Node would hand it
+ * over with U+FFFD in place of its bytes: another directory than the one set), or null.
+ */
+export function invalidUtf8Environment(): string | null {
+  let environ: Buffer;
+  try {
+    environ = readFileSync('/proc/self/environ');
+  } catch {
+    return null;
+  }
+  let start = 0;
+  for (let i = 0; i <= environ.length; i++) {
+    if (i < environ.length && environ[i] !== 0) continue;
+    const entry = environ.subarray(start, i);
+    start = i + 1;
+    const head = entry.subarray(0, 64).toString('latin1');
+    const m = READ_FROM_ENV.exec(head);
+    if (!m) continue;
+    try {
+      strict.decode(entry);
+    } catch {
+      return m[1]!;
+    }
+  }
+  return null;
+}

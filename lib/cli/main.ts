@@ -257,11 +257,16 @@ export async function run(argv: readonly string[], raw?: readonly Uint8Array[]):
     { writeErr: (text) => (json ? (usage += text) : process.stderr.write(text)) },
   );
   try {
-    const { invalidUtf8Argument } = await import('./argv.js');
+    const { invalidUtf8Argument, invalidUtf8Environment } = await import('./argv.js');
     const bad = raw ? invalidUtf8Argument(raw) : null;
     if (bad !== null) {
       const { UsageError } = await import('./usage-error.js');
       throw new UsageError(`argument ${bad.index + 1} is not valid UTF-8 (${bad.shown}); xlp takes names and paths as UTF-8 text`);
+    }
+    const badVariable = raw ? invalidUtf8Environment() : null;
+    if (badVariable !== null) {
+      const { UsageError } = await import('./usage-error.js');
+      throw new UsageError(`${badVariable} is not valid UTF-8; xlp takes names and paths as UTF-8 text`);
     }
     await program.parseAsync([...argv], { from: 'user' });
   } catch (error) {

@@ -94,11 +94,16 @@ function timings(options: BackendOptions): { lockTimeoutMs?: number; waitTimeout
  * `xlp recover`). A state directory that does not exist yet, or is not private, has nothing to say.
  */
 async function reportInterrupted(stateDir: string, out: Output): Promise<void> {
-  const { interruptedJournal } = await import('../workflow/journal.js');
-  const pending = await interruptedJournal(stateDir).catch(() => null);
-  if (pending) {
-    out.warn(`an interrupted \`${pending.command}\` (pid ${pending.pid}, started ${pending.startedAt}) left a journal; run \`xlp recover\` (or \`xlp recover --complete\`) before changing anything`);
+  const { interruptedJournal, journalOrigin, JournalCorruptError } = await import('../workflow/journal.js');
+  let pending;
+  try {
+    pending = await interruptedJournal(stateDir);
+  } catch (e) {
+    // A journal that cannot be used blocks every mutating command: say so here too.
+    if (e instanceof JournalCorruptError) out.warn(e.message);
+    return;
   }
+  if (pending) out.warn(`${journalOrigin(pending)} left a journal; run \`xlp recover\` (or \`xlp recover --complete\`) before changing anything`);
 }
 
 /**

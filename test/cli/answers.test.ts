@@ -125,6 +125,10 @@ describe('names that would make the output lie', () => {
     const t = run(`load $'/tmp/\\xfe.livepatch'`);
     expect(t.status).toBe(2);
     expect(t.stderr).toMatch(/^xlp: argument 2 is not valid UTF-8 \(\/tmp\/\\xfe\.livepatch\)/);
+    // The same for the variables xlp takes directories from.
+    const e = spawnSync('/bin/bash', ['-c', `XLP_MOCK_STATE=$'/tmp/\\xff' exec "$0" bin/xlp.js list --json`, process.execPath], { cwd: ROOT, env: cleanEnv(), encoding: 'utf8' });
+    expect(e.status, e.stderr).toBe(2);
+    expect(JSON.parse(e.stdout).error.message).toBe('XLP_MOCK_STATE is not valid UTF-8; xlp takes names and paths as UTF-8 text');
   });
 });
 
