@@ -2,6 +2,7 @@
  * The README's claims, run: its command-line example works as written on a machine without Xen
  * (the simulator is the default there, as its first lines say), announcing the simulator on stderr.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +13,13 @@ const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
 beforeAll(() => assertBuilt());
 
 describe('README', () => {
+  it('its first command, `npm run demo`, behaves as documented on the simulator', () => {
+    expect(readme).toMatch(/^npm ci && npm run demo +# .*mock hypervisor \(the default without Xen\)/m);
+    const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'demo.mjs')], { cwd: ROOT, env: cleanEnv(), encoding: 'utf8' });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('demo: every step behaved as documented');
+  });
+
   it('says the mock is the default without Xen, and its xlp example runs as written there', async () => {
     expect(readme).toMatch(/the default without Xen/);
     const section = readme.slice(readme.indexOf('## Command line'));
