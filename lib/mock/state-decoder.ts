@@ -208,7 +208,11 @@ export function decodeMachine(v: unknown, at = 'machine'): MachineState {
     if (p.state === 'APPLIED' && !m.applied.includes(p.name)) throw new DecodeError(`${at}.applied`, `every APPLIED payload (${JSON.stringify(p.name)} is missing)`);
   }
   if (m.pending && !byName.has(m.pending.name)) throw new DecodeError(`${at}.pending.name`, `a loaded payload (${JSON.stringify(m.pending.name)} is not)`);
-  if (m.pending && m.pending.dueAt < m.pending.scheduledAt) throw new DecodeError(`${at}.pending.dueAt`, 'a time after scheduledAt');
+  // Work is due after the quiesce delay and at most the action's u32-ns timeout: anything later is
+  // no work this mock scheduled (and a timer that far out would overflow).
+  if (m.pending && !(m.pending.dueAt >= m.pending.scheduledAt && m.pending.dueAt - m.pending.scheduledAt <= MAX_QUIESCE_MS + 0xffff_ffff / 1e6)) {
+    throw new DecodeError(`${at}.pending.dueAt`, `a time from scheduledAt to ${MAX_QUIESCE_MS + 4295} ms after it`);
+  }
   return m;
 }
 

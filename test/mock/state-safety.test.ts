@@ -148,6 +148,7 @@ describe('state.json is validated as untrusted input', () => {
       ['a negative payload count', (s) => (s.machine.payloadVersion = -1), /machine\.payloadVersion/],
       ['an applied payload that is not loaded', (s) => s.machine.applied.push('ghost'), /machine\.applied: expected applied payloads only/],
       ['pending work for no payload', (s) => (s.machine.pending = { name: 'ghost', cmd: 'APPLY', timeoutNs: 0, scheduledAt: 0, dueAt: 0 }), /machine\.pending\.name/],
+      ['pending work due in 30 years', (s) => (s.machine.pending = { name: 'nop', cmd: 'APPLY', timeoutNs: 0, scheduledAt: 0, dueAt: 1e12 }), /machine\.pending\.dueAt: expected a time from scheduledAt to/],
       ['a console ring that lies about its length', (s) => (s.machine.console.producer += 5), /machine\.console: expected a console ring/],
       ['a symbols file elsewhere', (s) => (s.identity.symbols = { file: '../../etc/shadow', sha256: 'a'.repeat(64), count: 1 }), /identity\.symbols\.file/],
       ['a hook rule with a bad rc', (s) => s.machine.hookRules.push({ id: 1, selector: {}, behaviour: { rc: 'zero' }, calls: 0 }), /machine\.hookRules\[0\]\.behaviour\.rc/],
