@@ -17,5 +17,6 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   process.stdout.write(`${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
 } else {
   const { run } = await import('../dist/cli/main.js');
-  process.exitCode = await run(args);
+  const { rawArguments } = await import('../dist/cli/argv.js');
+  process.exitCode = await run(args, rawArguments(args.length));
 }

@@ -44,6 +44,7 @@ export type { StackOptions } from './workflow/read-stack.js';
 export type { DebugDump, DumpedFunc, DumpedPayload } from './workflow/debug-dump.js';
 export type { Journal, JournalAction, JournalStep, StepState } from './workflow/journal.js';
 export { JournalCorruptError } from './workflow/journal.js';
+export { StateFileError, type StateFileProblem } from './workflow/state-file.js';
 export { InvalidNameError, validatePayloadName } from './workflow/names.js';
 export {
   AbortedError,

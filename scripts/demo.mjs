@@ -10,7 +10,9 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const xlp = join(root, 'bin', 'xlp.js');
 const payload = (name) => relative(process.cwd(), join(root, 'examples', 'payloads', `${name}.livepatch`));
-const state = mkdtempSync(join(tmpdir(), 'xlp-demo-'));
+const scratch = mkdtempSync(join(tmpdir(), 'xlp-demo-'));
+// The simulator in a directory of its own (`mock init` refuses one holding other files, such as this script's log).
+const state = join(scratch, 'mock');
 const env = { ...process.env, XLP_BACKEND: 'mock', XLP_MOCK_STATE: state, NO_COLOR: '1' };
 let failures = 0;
 
@@ -18,7 +20,7 @@ function xlp_(args, expect, why) {
   console.log(`\n# ${why}`);
   console.log(`$ xlp ${args.join(' ')}`);
   // stdout and stderr share one file so the lines keep the order in which xlp wrote them.
-  const log = join(state, 'output.txt');
+  const log = join(scratch, 'output.txt');
   const fd = openSync(log, 'w');
   const r = spawnSync(process.execPath, [xlp, ...args], { env, stdio: ['ignore', fd, fd] });
   closeSync(fd);
@@ -50,6 +52,6 @@ xlp_(['stack'], 0, 'only the cumulative payload remains applied');
 xlp_(['list'], 0, 'every payload, as the C tool would list them');
 xlp_(['log', 'guarded'], 0, "the hypervisor's console lines about guarded");
 
-rmSync(state, { recursive: true, force: true });
+rmSync(scratch, { recursive: true, force: true });
 console.log(failures ? `\ndemo: ${failures} step(s) did not behave as documented` : '\ndemo: every step behaved as documented');
 process.exit(failures ? 1 : 0);

@@ -6,7 +6,7 @@ export const EXIT = {
   FAILED: 1,
   /** Bad command line. */
   USAGE: 2,
-  /** No Xen to talk to (no libxenctrl, not a dom0, not root). */
+  /** No hypervisor to talk to: no Xen (no libxenctrl, not a dom0, not root), or no simulator created yet. */
   XEN_UNAVAILABLE: 3,
   /** A vetoing hook refused the action. */
   VETOED: 4,
@@ -22,7 +22,7 @@ export const EXIT_CODES_HELP = `Exit codes:
   0  success, or nothing to do
   1  the operation failed (check: a payload has errors)
   2  usage error
-  3  Xen unavailable (no libxenctrl, not a Xen dom0, or not root)
+  3  no hypervisor: Xen unavailable (no libxenctrl, not a Xen dom0, or not root), or no simulator yet (xlp mock init)
   4  vetoed by a hook
   5  busy or timed out (retryable)
   6  preflight errors (nothing was uploaded)`;

@@ -4,6 +4,8 @@
  * meaning without a major version. The tests validate every command's output against these with
  * `validateJson` (a small validator for the keywords used here). Not imported by the CLI itself.
  */
+import { ERROR_KINDS, type ErrorKind, WORKFLOW_ERROR_KINDS } from './error-kinds.js';
+
 export type JsonSchema = {
   readonly type?: JsonType | readonly JsonType[];
   readonly enum?: readonly unknown[];
@@ -61,23 +63,30 @@ const diagnostic = obj(
 
 const plannedHook = obj({ payload: { type: 'string' }, hook: hookKind, count: { type: 'integer', minimum: 1 }, vetoing: { type: 'boolean' } });
 
+const planSteps: JsonSchema = {
+  type: 'array',
+  items: obj(
+    {
+      action: { enum: ['UPLOAD', 'APPLY', 'REVERT', 'REPLACE', 'UNLOAD', 'RELOAD'] },
+      payload: { type: 'string' },
+      hooks: { oneOf: [{ type: 'null' }, { type: 'array', items: plannedHook }] },
+      note: { type: 'string' },
+    },
+    ['action', 'payload', 'hooks'],
+  ),
+};
+
 export const PLAN_SCHEMA = obj(
   {
     command: { type: 'string' },
-    steps: {
-      type: 'array',
-      items: obj(
-        {
-          action: { enum: ['UPLOAD', 'APPLY', 'REVERT', 'REPLACE', 'UNLOAD', 'RELOAD'] },
-          payload: { type: 'string' },
-          hooks: { oneOf: [{ type: 'null' }, { type: 'array', items: plannedHook }] },
-          note: { type: 'string' },
-        },
-        ['action', 'payload', 'hooks'],
-      ),
-    },
+    /** With `pending`: the steps if the pending action completes. */
+    steps: planSteps,
     warnings: strings,
     refused: obj({ code: { type: 'string' }, category: { type: 'string' }, message: { type: 'string' } }),
+    /** `recover --dry-run` only: an action still pending in the hypervisor, waited for first. */
+    pending: obj({ action: { enum: ['APPLY', 'REVERT', 'REPLACE'] }, payload: { type: 'string' }, issuedAt: { type: 'string' }, pid: { type: 'integer' } }),
+    /** With `pending`: the steps if it fails. */
+    ifPendingFails: planSteps,
   },
   ['command', 'steps', 'warnings'],
 );
@@ -105,31 +114,65 @@ const journal: JsonSchema = {
         },
         failure: obj({ code: { type: 'string' }, message: { type: 'string' } }),
         uploadedByWorkflow: { type: 'boolean' },
+        endedAt: { type: 'string' },
       },
       ['version', 'workflow', 'command', 'startedAt', 'pid', 'target', 'originalStack', 'phase', 'steps', 'uploadedByWorkflow'],
     ),
   ],
 };
 
-/** `{"error": {...}}`: every failure of every command, on stdout, with the exit code. */
-export const ERROR_SCHEMA = obj({
-  error: obj(
+/** The schema of each field an error kind adds (see ERROR_KINDS). */
+const ERROR_FIELD: Readonly<Record<string, JsonSchema>> = {
+  file: { type: 'string' },
+  reason: { type: 'string' },
+  problem: { type: 'string' },
+  path: { type: 'string' },
+  hook: { enum: ['preapply', 'prerevert'] },
+  rc: { type: 'integer' },
+  dependsOn: { type: ['string', 'null'] },
+  against: { type: 'string' },
+  againstBuildId: { type: ['string', 'null'] },
+  top: { type: ['string', 'null'] },
+  where: { enum: ['hypervisor', 'wait'] },
+  fatal: { type: 'boolean' },
+  diagnostics: { type: 'array', items: { type: 'object' } },
+  offenders: { type: 'array', items: obj({ payload: { type: 'string' }, hooks: { oneOf: [{ type: 'null' }, { type: 'array', items: hookKind }] } }) },
+  beforeHypercall: { type: 'boolean' },
+  action: { enum: ['APPLY', 'REVERT', 'REPLACE', 'UNLOAD'] },
+  holder: { oneOf: [{ type: 'null' }, obj({ pid: { type: 'integer' }, hostname: { type: 'string' }, purpose: { type: 'string' }, acquiredAt: { type: 'string' } })] },
+  lock: { type: 'string' },
+  waitedMs: { type: 'number', minimum: 0 },
+  command: { type: 'string' },
+  journal: { type: 'string' },
+  call: { type: 'string' },
+};
+
+/** One alternative per error kind: its code, exit codes and every field it documents, required. */
+const errorAlternatives: JsonSchema[] = Object.entries(ERROR_KINDS).map(([kind, k]) => {
+  const workflow = WORKFLOW_ERROR_KINDS.includes(kind as ErrorKind);
+  const codes: readonly string[] = k.code;
+  const code: JsonSchema = codes.includes('errno') ? { type: 'string' } : { enum: codes };
+  return obj(
     {
-      /** An errno name (EBUSY, EINVAL, ...) or one of PREFLIGHT, LOCKED, JOURNAL, ABORTED, REFUSED, USAGE, ENOLIB, ... */
-      code: { type: 'string' },
+      /** An errno name (EBUSY, EINVAL, ...) or one of the codes of the table in docs/cli.md. */
+      code,
       errno: { type: 'integer', minimum: 1 },
       message: { type: 'string' },
-      exitCode: { type: 'integer', minimum: 1, maximum: 6 },
+      kind: { enum: [kind] },
+      exitCode: { enum: k.exit },
       payload: { type: 'string' },
-      kind: { type: 'string' },
       details: strings,
       console: strings,
       notes: strings,
+      ...Object.fromEntries(k.fields.map((f) => [f, ERROR_FIELD[f]!])),
     },
-    ['code', 'message', 'exitCode'],
+    ['code', 'message', 'kind', 'exitCode', ...(workflow ? ['console', 'details'] : []), ...k.fields],
     true,
-  ),
+  );
 });
+
+/** `{"error": {...}}`: every failure of every command, on stdout, with the exit code. */
+export const ERROR_SCHEMA = obj({ error: { oneOf: errorAlternatives } });
 
 export const CLI_SCHEMAS = {
   list: obj({ payloads: { type: 'array', items: obj({ name: { type: 'string' }, state, rc, metadata: strings }) } }),
@@ -208,8 +251,23 @@ export function validateJson(schema: JsonSchema, value: unknown, path = '$'): st
     if (schema.maximum !== undefined && value > schema.maximum) errors.push(`${path}: ${value} > ${schema.maximum}`);
   }
   if (schema.oneOf) {
-    const matching = schema.oneOf.filter((s) => validateJson(s, value, path).length === 0).length;
+    const results = schema.oneOf.map((s) => validateJson(s, value, path));
+    const matching = results.filter((r) => r.length === 0).length;
     if (matching !== 1) errors.push(`${path}: matches ${matching} of the oneOf alternatives`);
+    // None: what the closest alternative found wrong says the most; one whose single-valued
+    // property (a discriminator such as `kind`) the value has is closer than any other.
+    if (matching === 0) {
+      const distance = (s: JsonSchema, r: string[]): number => {
+        const o = typeOf(value) === 'object' ? (value as Record<string, unknown>) : {};
+        const tagMismatch = Object.entries(s.properties ?? {}).some(([k, p]) => p.enum?.length === 1 && typeof p.enum[0] === 'string' && k in o && o[k] !== p.enum[0]);
+        return r.length + (tagMismatch ? 1000 : 0);
+      };
+      let best = 0;
+      results.forEach((r, i) => {
+        if (distance(schema.oneOf![i]!, r) < distance(schema.oneOf![best]!, results[best]!)) best = i;
+      });
+      errors.push(...results[best]!);
+    }
   }
   if (schema.items && Array.isArray(value)) value.forEach((v, i) => errors.push(...validateJson(schema.items!, v, `${path}[${i}]`)));
   if (typeOf(value) === 'object' && (schema.properties || schema.required || schema.additionalProperties !== undefined)) {

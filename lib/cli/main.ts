@@ -20,50 +20,87 @@ function packageVersion(): string {
   return pkg.version;
 }
 
-function common(cmd: Command): Command {
-  return cmd
+/**
+ * The options every command shares, accepted before or after the command name (`xlp --json list`,
+ * `xlp list --json`), as git, docker and kubectl users expect. Their environment variables are
+ * read where they are used (session.ts), so an error names the variable, not the flag.
+ */
+function globalOptions(program: Command): Command {
+  return program
     .addOption(new Option('--json', 'print the result (or {"error": ...}) as JSON on stdout; schemas in docs/cli.md'))
-    .addOption(new Option('-q, --quiet', 'print nothing but errors'));
-}
-
-/** Options of every command that talks to a hypervisor. */
-function withBackend(cmd: Command): Command {
-  return common(cmd)
-    .addOption(new Option('--backend <kind>', 'native (libxenctrl, on a Xen dom0) or mock (the simulator)').env('XLP_BACKEND'))
-    .addOption(new Option('--mock-state <dir>', "the mock hypervisor's state directory (default $XDG_STATE_HOME/xen-livepatch/mock)").env('XLP_MOCK_STATE'))
+    .addOption(new Option('-q, --quiet', 'print nothing but errors'))
+    .addOption(new Option('--backend <kind>', 'native (libxenctrl, on a Xen dom0) or mock (the simulator; the default where there is no Xen) [XLP_BACKEND]'))
+    .addOption(new Option('--mock-state <dir>', "the mock hypervisor's state directory (default $XDG_STATE_HOME/xen-livepatch/mock) [XLP_MOCK_STATE]"))
     .addOption(
-      new Option('--state-dir <dir>', 'host lock, journal and payload registry (default: /var/lib/xen-livepatch as root, else $XDG_STATE_HOME/xen-livepatch; mock: <mock-state>/workflow)').env(
-        'XLP_STATE_DIR',
-      ),
+      new Option('--state-dir <dir>', 'host lock, journal and payload registry (default: /var/lib/xen-livepatch as root, else $XDG_STATE_HOME/xen-livepatch; mock: <mock-state>/workflow) [XLP_STATE_DIR]'),
     )
     .addOption(new Option('--lock-timeout <duration>', 'how long to wait for another xlp holding the host lock (default 10s)'))
     .addOption(new Option('--timeout <duration>', 'how long to wait for an action to complete (default 30s; e.g. 500ms, 30s, 2m)'));
 }
 
+/** The shared options that only some commands use; giving one to another command is a usage error. */
+type ScopedOption = 'backend' | 'mockState' | 'stateDir' | 'lockTimeout' | 'timeout';
+const SCOPED_FLAG: Readonly<Record<ScopedOption, string>> = {
+  backend: '--backend',
+  mockState: '--mock-state',
+  stateDir: '--state-dir',
+  lockTimeout: '--lock-timeout',
+  timeout: '--timeout',
+};
+/** Commands that talk to a hypervisor take them all. */
+const HYPERVISOR: readonly ScopedOption[] = ['backend', 'mockState', 'stateDir', 'lockTimeout', 'timeout'];
+/** `xlp mock ...` acts on the simulator's state directory (--backend, if given, must say mock). */
+const MOCK: readonly ScopedOption[] = ['backend', 'mockState'];
+const NONE: readonly ScopedOption[] = [];
+
 /** Options of the commands that apply, revert, replace or unload. */
 function withAction(cmd: Command): Command {
-  return withBackend(cmd)
-    .addOption(new Option('--dry-run', 'print the plan (steps and the hooks that will run, in order) and change nothing; exits as the command would if xlp would refuse it'))
+  return cmd
+    .addOption(new Option('--dry-run', 'print the plan (steps and the hooks that will run, in order) and change nothing; exits as the command would'))
     .addOption(new Option('--quiesce-timeout <duration>', "the hypervisor's own timeout for the quiesce (default Xen's 30ms)"));
 }
 
-export function buildProgram(onExit: (code: ExitCode) => void): Command {
+/** The command's name as typed (`mock init`). */
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c && c.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+export interface ProgramOutput {
+  /** Where commander's own messages (usage errors, help after an error) go. */
+  readonly writeErr: (text: string) => void;
+}
+
+export function buildProgram(onExit: (code: ExitCode) => void, output?: ProgramOutput): Command {
   const program = new Command('xlp')
     .description('Xen livepatch: upload, apply, revert, replace and inspect hypervisor live patches')
     .version(packageVersion(), '-V, --version')
-    .addHelpText('after', `\n${EXIT_CODES_HELP}\n\nBackends: --backend native (default on a Xen dom0) or --backend mock (XLP_BACKEND). Full reference: docs/cli.md`)
+    .addHelpText(
+      'after',
+      `\n${EXIT_CODES_HELP}\n\nBackends: --backend native (the default on a Xen dom0) or --backend mock (XLP_BACKEND; the default where there is no Xen, said on stderr). Full reference: docs/cli.md`,
+    )
+    .configureHelp({ showGlobalOptions: true })
     .showSuggestionAfterError()
     .exitOverride();
+  if (output) program.configureOutput({ writeErr: output.writeErr, outputError: (text) => output.writeErr(`xlp: ${text.replace(/^error: /, '')}`) });
+  globalOptions(program);
 
   const action =
-    <A extends unknown[], O>(load: () => Promise<CommandHandler<A, O>>) =>
+    <A extends unknown[], O>(load: () => Promise<CommandHandler<A, O>>, scoped: readonly ScopedOption[] = HYPERVISOR) =>
     async (...all: unknown[]): Promise<void> => {
       // commander passes the positional arguments, then the options object, then the command.
       const cmd = all[all.length - 1] as Command;
-      const options = cmd.opts<O & CommonOptions>();
+      const options = cmd.optsWithGlobals<O & CommonOptions>();
       const args = all.slice(0, -2) as A;
       const out = new Output({ json: options.json === true, quiet: options.quiet === true });
       try {
+        for (const key of Object.keys(SCOPED_FLAG) as ScopedOption[]) {
+          if (!scoped.includes(key) && (options as Record<string, unknown>)[key] !== undefined) {
+            const { UsageError } = await import('./usage-error.js');
+            throw new UsageError(`${SCOPED_FLAG[key]} does not apply to \`xlp ${commandPath(cmd)}\``);
+          }
+        }
         const handler = await load();
         onExit(await handler(args, options, out));
       } catch (error) {
@@ -74,11 +111,13 @@ export function buildProgram(onExit: (code: ExitCode) => void): Command {
       }
     };
 
-  withBackend(program.command('list'))
+  program
+    .command('list')
     .description('list every loaded payload with its state, rc and metadata')
     .action(action(async () => (await import('./commands/list.js')).list));
 
-  withBackend(program.command('status'))
+  program
+    .command('status')
     .description("one payload's state and rc")
     .argument('<name>')
     .action(action(async () => (await import('./commands/status.js')).status));
@@ -123,26 +162,31 @@ export function buildProgram(onExit: (code: ExitCode) => void): Command {
     .option('--keep', 'leave the payload uploaded if the apply fails')
     .action(action(async () => (await import('./commands/load.js')).load));
 
-  withBackend(program.command('stack'))
+  program
+    .command('stack')
     .description('the applied stack, bottom to top, with build-ids, dependencies and how certain the order is')
     .action(action(async () => (await import('./commands/stack.js')).stack));
 
-  withBackend(program.command('log'))
+  program
+    .command('log')
     .description("the hypervisor's livepatch console lines")
     .argument('[name]', 'only the lines about this payload')
     .action(action(async () => (await import('./commands/log.js')).log));
 
-  withBackend(program.command('info'))
+  program
+    .command('info')
     .description('the backend, Xen version and build-id')
     .action(action(async () => (await import('./commands/info.js')).info));
 
-  withBackend(program.command('recover'))
+  program
+    .command('recover')
     .description('roll back (or, with --complete, finish) a load or replace --sequential that was interrupted (its journal)')
     .option('--complete', 'finish the interrupted plan instead of rolling it back')
     .option('--dry-run', 'show the pending journal and the steps recovery would take, and change nothing')
     .action(action(async () => (await import('./commands/recover.js')).recover));
 
-  common(program.command('check'))
+  program
+    .command('check')
     .description('read payloads and report every reason the hypervisor would refuse (or crash on) them')
     .argument('<payload...>', 'payload files (.livepatch); each is checked as the name its file name gives')
     .option('--xen-build-id <hex>', 'the hypervisor build-id to check .livepatch.xen_depends against ("none": it has none)')
@@ -150,13 +194,13 @@ export function buildProgram(onExit: (code: ExitCode) => void): Command {
     .option('--xen-version <x.y>', 'check as this Xen version loads payloads (4.14 and later, or "head")', '4.17')
     .option('--offline', 'do not read the running hypervisor, even on a Xen host')
     .addHelpText('after', '\nExit codes: 0 no errors, 1 a payload has errors or fatal findings, 2 usage error (bad option, missing file).\nJSON schema: docs/check-json.md.')
-    .action(action(async () => (await import('./commands/check.js')).handler));
+    .action(action(async () => (await import('./commands/check.js')).handler, NONE));
 
   // xlp mock ...: the mock hypervisor's state directory.
   const mock = program.command('mock').description('create and steer the mock hypervisor (a simulated Xen for tests)');
-  const mockState = (cmd: Command) => common(cmd).addOption(new Option('--mock-state <dir>', 'mock state directory (default $XLP_MOCK_STATE, else $XDG_STATE_HOME/xen-livepatch/mock)'));
   const mockCmd = () => import('./commands/mock.js');
-  mockState(mock.command('init'))
+  mock
+    .command('init')
     .description('create a mock hypervisor with the given identity')
     .option('--build-id <hex>', "the simulated hypervisor's build-id (payloads must be built for it; default 10c81f752771eb7e8a6f58df93222a39cbbf93fb)")
     .option('--no-build-id', 'simulate a hypervisor built without a build-id')
@@ -168,8 +212,11 @@ export function buildProgram(onExit: (code: ExitCode) => void): Command {
     .option('--loglvl <lvl>', "Xen's loglvl= (warning: release default, all: show INFO lines)")
     .option('--memory <symbol=hex...>', 'bytes at the start of a hypervisor function (for expectations)')
     .option('--force', 'replace an existing mock hypervisor in that directory')
-    .action(action(async () => (await mockCmd()).init));
-  mockState(mock.command('hook').argument('<name>', 'payload name').argument('<kind>', 'hook kind: preapply, postapply, prerevert, postrevert, apply, revert, load, unload'))
+    .action(action(async () => (await mockCmd()).init, MOCK));
+  mock
+    .command('hook')
+    .argument('<name>', 'payload name')
+    .argument('<kind>', 'hook kind: preapply, postapply, prerevert, postrevert, apply, revert, load, unload')
     .description("script what a payload's hook does (default: succeeds)")
     .option('--rc <rc>', 'rc it returns; a sequence like "-1,0" or "-1 then 0" gives one per call, the last repeating')
     .option('--symbol <name>', 'only the hook pointing at this function')
@@ -178,28 +225,66 @@ export function buildProgram(onExit: (code: ExitCode) => void): Command {
     .option('--fstate <effect>', 'action hooks: consistent, applied, not-applied or unchanged')
     .option('--bug', 'it hits BUG(): the hypervisor panics')
     .option('--clear', 'remove the rule for this payload and kind instead')
-    .action(action(async () => (await mockCmd()).hook));
-  mockState(mock.command('status')).description('show the mock hypervisor: identity, payloads, stack, hook rules, warnings').action(action(async () => (await mockCmd()).status));
-  mockState(mock.command('calls')).description('show the recorded hook calls').option('--since <seq>', 'only calls after this sequence number').action(action(async () => (await mockCmd()).calls));
-  mockState(mock.command('reboot')).description('reboot the mock hypervisor: all payloads gone (also clears a panic)').action(action(async () => (await mockCmd()).reboot));
+    .action(action(async () => (await mockCmd()).hook, MOCK));
+  mock.command('status').description('show the mock hypervisor: identity, payloads, stack, hook rules, warnings').action(action(async () => (await mockCmd()).status, MOCK));
+  mock.command('calls').description('show the recorded hook calls').option('--since <seq>', 'only calls after this sequence number').action(action(async () => (await mockCmd()).calls, MOCK));
+  mock.command('reboot').description('reboot the mock hypervisor: all payloads gone (also clears a panic)').action(action(async () => (await mockCmd()).reboot, MOCK));
 
   return program;
 }
 
-/** Runs `xlp` with the given arguments and returns the exit code. */
-export async function run(argv: readonly string[]): Promise<ExitCode> {
+/** Whether `--json` is on the command line (before a `--` that ends the options). */
+function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+/**
+ * Runs `xlp` with the given arguments and returns the exit code. `raw` are the same arguments as
+ * the bytes the process got (`/proc/self/cmdline`), when known: an argument that is not UTF-8 is
+ * refused rather than passed on with U+FFFD in place of its bytes.
+ */
+export async function run(argv: readonly string[], raw?: readonly Uint8Array[]): Promise<ExitCode> {
+  const json = wantsJson(argv);
+  const out = new Output({ json, quiet: false });
   let exitCode: ExitCode = EXIT.OK;
-  const program = buildProgram((code) => {
-    exitCode = code;
-  });
+  let usage = '';
+  const program = buildProgram(
+    (code) => {
+      exitCode = code;
+    },
+    // With --json, commander's words become the message of the JSON error instead.
+    { writeErr: (text) => (json ? (usage += text) : process.stderr.write(text)) },
+  );
   try {
+    const { invalidUtf8Argument, invalidUtf8Environment } = await import('./argv.js');
+    const bad = raw ? invalidUtf8Argument(raw) : null;
+    if (bad !== null) {
+      const { UsageError } = await import('./usage-error.js');
+      throw new UsageError(`argument ${bad.index + 1} is not valid UTF-8 (${bad.shown}); xlp takes names and paths as UTF-8 text`);
+    }
+    const badVariable = raw ? invalidUtf8Environment() : null;
+    if (badVariable !== null) {
+      const { UsageError } = await import('./usage-error.js');
+      throw new UsageError(`${badVariable} is not valid UTF-8; xlp takes names and paths as UTF-8 text`);
+    }
     await program.parseAsync([...argv], { from: 'user' });
   } catch (error) {
+    let failure = error;
     if (error instanceof CommanderError) {
-      // --help and --version end here with code 0; everything else commander refuses is usage.
-      return error.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+      if (error.exitCode === 0) return EXIT.OK; // --help, --version
+      if (!json) return EXIT.USAGE; // commander has said why on stderr
+      const { UsageError } = await import('./usage-error.js');
+      const said = usage
+        .split('\n')
+        .map((l) => l.replace(/^xlp: /, '').trim())
+        .filter(Boolean);
+      failure = new UsageError(error.code === 'commander.help' ? 'no command given; `xlp --help` lists them' : said.join(' ') || error.message.replace(/^error: /, ''));
     }
-    throw error;
+    const { reportFor } = await import('./error-report.js');
+    const r = reportFor(failure);
+    out.error(r.report, r.exitCode);
+    return r.exitCode;
   }
   return exitCode;
 }

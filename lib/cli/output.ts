@@ -9,6 +9,16 @@ export interface OutputOptions {
 
 type Colors = ReturnType<typeof pc.createColors>;
 
+/**
+ * Text for a terminal: invisible formatting characters (bidirectional overrides, zero-width
+ * characters), C1 controls and line separators become `\u{...}`, so a name some other tool
+ * uploaded, or a console line, cannot make the output show what is not there. (C0 controls are
+ * left: the newlines and colours are ours, and payload names with C0 controls are refused.)
+ */
+export function displaySafe(text: string): string {
+  return text.replace(/[\x80-\x9f\u2028\u2029\p{Cf}]/gu, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+}
+
 export class Output {
   readonly json: boolean;
   readonly quiet: boolean;
@@ -35,27 +45,40 @@ export class Output {
   result(value: unknown, text: () => string): void {
     if (this.json) this.stdout.write(`${JSON.stringify(value, jsonReplacer, 2)}\n`);
     else if (!this.quiet) {
-      const t = text();
+      const t = displaySafe(text());
       if (t) this.stdout.write(t.endsWith('\n') ? t : `${t}\n`);
     }
   }
 
+  /**
+   * Part of the result, printed as soon as it is known (a step of a multi-step command), so it
+   * comes in order with the progress on stderr; text mode only (JSON prints the whole result last).
+   */
+  partial(text: string): void {
+    if (!this.json && !this.quiet) this.stdout.write(`${displaySafe(text)}\n`);
+  }
+
   /** Progress and notes for people, on stderr; never in JSON or quiet mode. */
   info(line: string): void {
-    if (!this.json && !this.quiet) this.stderr.write(`${line}\n`);
+    if (!this.json && !this.quiet) this.stderr.write(`${displaySafe(line)}\n`);
+  }
+
+  /** A fact about how the command runs (e.g. which hypervisor), on stderr even in JSON mode; not with --quiet. */
+  notice(line: string): void {
+    if (!this.quiet) this.stderr.write(`${this.errColor.cyan('xlp: note:')} ${displaySafe(line)}\n`);
   }
 
   /** Something the user should know even in JSON mode (where stdout stays pure JSON): on stderr. */
   warn(line: string): void {
-    if (!this.quiet) this.stderr.write(`${this.errColor.yellow('xlp: warning:')} ${line}\n`);
+    if (!this.quiet) this.stderr.write(`${this.errColor.yellow('xlp: warning:')} ${displaySafe(line)}\n`);
   }
 
   /** A failure: `{"error": {...}}` on stdout in JSON mode, one sentence (plus details) on stderr otherwise. */
   error(error: CliErrorReport, exitCode: ExitCode): void {
     if (this.json) this.stdout.write(`${JSON.stringify({ error: { ...error, exitCode } }, jsonReplacer, 2)}\n`);
     else {
-      this.stderr.write(`${this.errColor.red('xlp:')} ${error.message}\n`);
-      for (const d of error.details ?? []) this.stderr.write(`  ${d}\n`);
+      this.stderr.write(`${this.errColor.red('xlp:')} ${displaySafe(error.message)}\n`);
+      for (const d of error.details ?? []) this.stderr.write(`  ${displaySafe(d)}\n`);
     }
   }
 }

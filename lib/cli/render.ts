@@ -39,10 +39,15 @@ const ALREADY: Readonly<Record<LivepatchAction, string>> = {
   UNLOAD: 'is not loaded',
 };
 
-export function actionText(r: ActionResult, out?: Output): string {
+export function actionText(r: Pick<ActionResult, 'payload' | 'action' | 'outcome' | 'elapsedMs'>, out?: Output): string {
   if (r.outcome === 'nothing-to-do') return `${r.payload} ${ALREADY[r.action]}: nothing to do`;
   const text = `${PAST[r.action]} ${r.payload} (${r.elapsedMs.toFixed(1)} ms)`;
   return out ? out.color.green(text) : text;
+}
+
+/** `uploaded NAME (N bytes)`, with the findings the upload went ahead despite. */
+export function uploadText(name: string, bytes: number, findings: readonly Pick<Diagnostic, 'severity' | 'code' | 'message'>[]): string {
+  return [`uploaded ${name} (${bytes} bytes)`, ...findings.map((w) => `  ${w.severity} ${w.code}: ${w.message}`)].join('\n');
 }
 
 /** The state, coloured on a terminal. */

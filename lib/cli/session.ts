@@ -1,13 +1,15 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import type { SymbolTable } from '../preflight/types.js';
 import { defaultStateDir } from '../workflow/state-dir.js';
-import { isXenDom0, PRIVCMD_PATH, readXenSymbolsText } from '../xen/dom0.js';
+import { isXenDom0, PRIVCMD_PATH, readXenSymbolsText, runsOnXen } from '../xen/dom0.js';
+import { ERRNO } from '../xen/errno.js';
 import type { Livepatcher } from '../workflow/livepatcher.js';
 import type { ProgressEvent } from '../workflow/progress.js';
 import { XenUnavailableError } from '../xen/errors.js';
 import type { Output } from './output.js';
 import { type BackendChoice, parseBackend, parseDuration } from './parse.js';
+import { actionText, uploadText } from './render.js';
 import { Spinner } from './spinner.js';
 
 /** The options every command that talks to a hypervisor takes. */
@@ -31,14 +33,24 @@ export interface OpenedBackend {
 
 
 
-export function chooseBackend(options: BackendOptions): BackendChoice {
-  if (options.backend) return parseBackend(options.backend, '--backend');
-  if (process.env.XLP_BACKEND) return parseBackend(process.env.XLP_BACKEND, 'XLP_BACKEND');
-  if (isXenDom0()) return 'native';
-  throw new XenUnavailableError(
-    'not-xen',
-    `this machine is not a Xen dom0 (${PRIVCMD_PATH} is missing); to use the simulator, pass --backend mock or set XLP_BACKEND=mock`,
-  );
+/**
+ * The backend: --backend, else XLP_BACKEND, else native on a Xen dom0 and the simulator anywhere
+ * without Xen (`implied`: the command says so on stderr). A machine that runs on Xen but lacks
+ * the privcmd device is never given the simulator silently: that is a broken dom0 (or a guest).
+ */
+export function chooseBackend(options: BackendOptions): { kind: BackendChoice; implied: boolean } {
+  if (options.backend !== undefined) return { kind: parseBackend(options.backend, '--backend'), implied: false };
+  if (process.env.XLP_BACKEND) return { kind: parseBackend(process.env.XLP_BACKEND, 'XLP_BACKEND'), implied: false };
+  if (isXenDom0()) return { kind: 'native', implied: false };
+  if (runsOnXen()) {
+    throw new XenUnavailableError(
+      'not-xen',
+      `this machine runs on Xen but ${PRIVCMD_PATH} is missing (not a dom0, or the privcmd driver is not loaded); ` +
+        'xlp does not fall back to the simulator here: pass --backend mock (or XLP_BACKEND=mock) to use it',
+      { errno: ERRNO.ENOENT },
+    );
+  }
+  return { kind: 'mock', implied: true };
 }
 
 async function readXensyms(): Promise<SymbolTable | undefined> {
@@ -48,18 +60,25 @@ async function readXensyms(): Promise<SymbolTable | undefined> {
   return parseNmSymbols(text).symbols;
 }
 
-export async function openBackend(options: BackendOptions): Promise<OpenedBackend> {
-  const kind = chooseBackend(options);
+/** --state-dir, else XLP_STATE_DIR, else `fallback`. */
+function stateDirOf(options: BackendOptions, fallback: () => string): string {
+  return resolve(options.stateDir ?? (process.env.XLP_STATE_DIR || fallback()));
+}
+
+export async function openBackend(options: BackendOptions, out?: Output): Promise<OpenedBackend> {
+  const { kind, implied } = chooseBackend(options);
   if (kind === 'native') {
     const { openNative } = await import('../native/index.js');
     const backend = await openNative();
-    return { backend, kind, stateDir: options.stateDir ?? defaultStateDir(), xenSymbols: readXensyms };
+    return { backend, kind, stateDir: stateDirOf(options, defaultStateDir), xenSymbols: readXensyms };
   }
   const { openMockBackend, resolveMockStateDir } = await import('../mock/open.js');
   const mockStateDir = resolveMockStateDir(options.mockState);
-  const backend = await openMockBackend({ stateDir: mockStateDir });
+  if (implied) out?.notice(`no Xen here (${PRIVCMD_PATH} is missing): using the simulated hypervisor in ${mockStateDir} (--backend mock; --backend native insists on Xen)`);
+  // Only `xlp mock init` creates a simulator: every other command reports a missing one.
+  const backend = await openMockBackend({ stateDir: mockStateDir, ifMissing: 'error' });
   // The mock resolves undefined symbols against its own identity; preflight needs no table here.
-  return { backend, kind, stateDir: options.stateDir ?? join(mockStateDir, 'workflow'), mockStateDir, xenSymbols: async () => undefined };
+  return { backend, kind, stateDir: stateDirOf(options, () => join(mockStateDir, 'workflow')), mockStateDir, xenSymbols: async () => undefined };
 }
 
 /** --lock-timeout and --timeout in ms (UsageError when malformed). */
@@ -75,11 +94,16 @@ function timings(options: BackendOptions): { lockTimeoutMs?: number; waitTimeout
  * `xlp recover`). A state directory that does not exist yet, or is not private, has nothing to say.
  */
 async function reportInterrupted(stateDir: string, out: Output): Promise<void> {
-  const { interruptedJournal } = await import('../workflow/journal.js');
-  const pending = await interruptedJournal(stateDir).catch(() => null);
-  if (pending) {
-    out.warn(`an interrupted \`${pending.command}\` (pid ${pending.pid}, started ${pending.startedAt}) left a journal; run \`xlp recover\` (or \`xlp recover --complete\`) before changing anything`);
+  const { interruptedJournal, journalOrigin, JournalCorruptError } = await import('../workflow/journal.js');
+  let pending;
+  try {
+    pending = await interruptedJournal(stateDir);
+  } catch (e) {
+    // A journal that cannot be used blocks every mutating command: say so here too.
+    if (e instanceof JournalCorruptError) out.warn(e.message);
+    return;
   }
+  if (pending) out.warn(`${journalOrigin(pending)} left a journal; run \`xlp recover\` (or \`xlp recover --complete\`) before changing anything`);
 }
 
 /**
@@ -88,7 +112,7 @@ async function reportInterrupted(stateDir: string, out: Output): Promise<void> {
  */
 export async function openReader(options: BackendOptions, out: Output): Promise<{ opened: OpenedBackend; done: () => Promise<void> }> {
   timings(options); // unused here, but a bad value is still a usage error
-  const opened = await openBackend(options);
+  const opened = await openBackend(options, out);
   try {
     await reportInterrupted(opened.stateDir, out);
   } catch (error) {
@@ -111,9 +135,9 @@ export interface OpenedLivepatcher {
  * journal left by an interrupted workflow is reported on stderr (`reportJournal`, default on):
  * mutating commands then refuse to run until `xlp recover`.
  */
-export async function openLivepatcher(options: BackendOptions, out: Output, how: { reportJournal?: boolean } = {}): Promise<OpenedLivepatcher> {
+export async function openLivepatcher(options: BackendOptions, out: Output, how: { reportJournal?: boolean; streamSteps?: boolean } = {}): Promise<OpenedLivepatcher> {
   const { lockTimeoutMs, waitTimeoutMs } = timings(options);
-  const opened = await openBackend(options);
+  const opened = await openBackend(options, out);
   let lp: Livepatcher;
   try {
     const { Livepatcher } = await import('../workflow/livepatcher.js');
@@ -130,8 +154,10 @@ export async function openLivepatcher(options: BackendOptions, out: Output, how:
     throw error;
   }
   const spinner = out.interactive ? new Spinner() : null;
-  lp.on('progress', (e) => showProgress(e, out, spinner));
   const ac = new AbortController();
+  lp.on('progress', (e) => showProgress(e, out, spinner, ac.signal));
+  // Multi-step commands say what each step did as it completes, between the hook lines of stderr.
+  if (how.streamSteps) lp.on('progress', (e) => streamStep(e, out));
   const onSigint = (): void => ac.abort(new Error('interrupted (SIGINT)'));
   process.once('SIGINT', onSigint);
   return {
@@ -146,8 +172,24 @@ export async function openLivepatcher(options: BackendOptions, out: Output, how:
   };
 }
 
-function showProgress(e: ProgressEvent, out: Output, spinner: Spinner | null): void {
+function streamStep(e: ProgressEvent, out: Output): void {
+  if (e.phase !== 'done') return;
+  if (e.action === 'UPLOAD') out.partial(uploadText(e.payload, e.bytes ?? 0, e.findings ?? []));
+  else out.partial(actionText({ payload: e.payload, action: e.action, outcome: e.outcome, elapsedMs: e.elapsedMs ?? 0 }, out));
+}
+
+function showProgress(e: ProgressEvent, out: Output, spinner: Spinner | null, interrupted: AbortSignal): void {
   switch (e.phase) {
+    case 'settling': {
+      spinner?.stop();
+      const seconds = e.waitMs >= 1000 ? `${Math.round(e.waitMs / 1000)} s` : `${e.waitMs} ms`;
+      const then = e.before === 'recovering' ? 'recovering' : e.before.startsWith('undoing') || e.before.startsWith('restoring') ? e.before : `issuing ${e.before}`;
+      out.notice(
+        `the ${e.action} of ${e.payload} (issued by pid ${e.issuedBy}) is still pending in the hypervisor; waiting up to ${seconds} for it to complete before ${then} ` +
+          (interrupted.aborted ? '(Ctrl-C again kills xlp and leaves the rest to `xlp recover`)' : '(Ctrl-C stops waiting)'),
+      );
+      return;
+    }
     case 'hook': {
       const what = e.vetoed ? `vetoed (rc=${e.rc})` : e.rc === undefined ? 'called' : `called with rc=${e.rc}`;
       spinner?.stop();

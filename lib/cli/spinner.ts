@@ -1,19 +1,24 @@
-/** A one-line activity indicator on stderr, for a person at a terminal only. */
+/**
+ * A one-line activity indicator on stderr, for a person at a terminal only. It redraws from its
+ * own timer, at most ten times a second, however often its text changes: a wait reports progress
+ * on every poll (up to hundreds of times a second), and on a serial console each redraw costs.
+ */
 export class Spinner {
   private static readonly FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+  /** 10 redraws a second. */
+  static readonly INTERVAL_MS = 100;
   private timer: NodeJS.Timeout | undefined;
   private frame = 0;
   private text = '';
 
-  constructor(private readonly stream: NodeJS.WriteStream = process.stderr) {}
+  constructor(private readonly stream: NodeJS.WriteStream | { write(text: string): unknown } = process.stderr) {}
 
   update(text: string): void {
     this.text = text;
-    if (!this.timer) {
-      this.timer = setInterval(() => this.draw(), 80);
-      this.timer.unref();
-    }
+    if (this.timer) return; // the next tick shows it
     this.draw();
+    this.timer = setInterval(() => this.draw(), Spinner.INTERVAL_MS);
+    this.timer.unref();
   }
 
   private draw(): void {

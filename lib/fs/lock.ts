@@ -11,9 +11,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { link, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { PrivateFileError, readPrivateFile } from './private-file.js';
 
 /** Who holds a lock, as written in the lock file. */
 export interface LockHolder {
@@ -105,8 +106,10 @@ function currentHolder(purpose: string): LockHolder {
 
 function parseHolder(text: string): LockHolder | null {
   try {
-    const h = JSON.parse(text) as Partial<LockHolder>;
-    if (typeof h.pid !== 'number' || typeof h.nonce !== 'string' || typeof h.hostname !== 'string') return null;
+    const h = JSON.parse(text) as Partial<LockHolder> | null;
+    // A pid of 0 or below would make `kill(pid, 0)` ask about a process group: never a holder.
+    if (typeof h !== 'object' || h === null || typeof h.pid !== 'number' || !Number.isSafeInteger(h.pid) || h.pid <= 0) return null;
+    if (typeof h.nonce !== 'string' || typeof h.hostname !== 'string') return null;
     return {
       pid: h.pid,
       hostname: h.hostname,
@@ -121,14 +124,20 @@ function parseHolder(text: string): LockHolder | null {
   }
 }
 
-/** The holder named in a lock file; null if there is no lock file or it cannot be parsed. */
+/**
+ * The holder named in a lock file; null if there is no lock file or it cannot be parsed. A lock
+ * file is untrusted input too: it is not followed if it is a symlink, and one that is not a
+ * regular file (a directory, a FIFO) or is oversized is as unreadable as one that is not JSON.
+ */
 export async function readLockHolder(path: string): Promise<LockHolder | null> {
+  let data: Buffer | null;
   try {
-    return parseHolder(await readFile(path, 'utf8'));
+    data = await readPrivateFile(path, { maxBytes: 64 * 1024, uid: null });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    if (error instanceof PrivateFileError) return null;
     throw error;
   }
+  return data === null ? null : parseHolder(data.toString('utf8'));
 }
 
 /**

@@ -18,6 +18,8 @@ export type MockStateProblem =
   | 'not-initialized'
   /** `init` on a directory that already holds a state. */
   | 'already-initialized'
+  /** `init` on a directory that holds other files and no state: not ours to take over. */
+  | 'not-empty'
   /** Not JSON, or JSON of the wrong shape, or a payload file missing or altered. */
   | 'corrupt'
   /** JSON without this project's magic: some other program's file. */

@@ -170,7 +170,9 @@ export class MockHypervisor implements Backend, PagedListBackend {
     this.timer = setTimeout(() => {
       this.timer = null;
       if (!this.closed) void this.op('idle loop', () => undefined).catch(() => undefined);
-    }, Math.max(0, due - this.clock.now()) + 1);
+      // setTimeout takes at most 2^31-1 ms (longer fires at once, and would spin); a wake-up that
+      // early only completes nothing and re-arms.
+    }, Math.min(Math.max(0, due - this.clock.now()) + 1, 0x7fff_ffff));
     this.timer.unref();
   }
 

@@ -64,6 +64,11 @@ export const DEFAULT_IDENTITY: MockIdentity = {
 
 const HEX = /^(?:[0-9a-f]{2})+$/;
 
+/** The longest quiesce delay the mock takes (an hour: longer only ever comes from a typo or a damaged state). */
+export const MAX_QUIESCE_MS = 3_600_000;
+/** The longest rendezvous (an hour, in ns). */
+export const MAX_RENDEZVOUS_NS = 3_600_000_000_000;
+
 export function normaliseBuildId(id: string, what = 'build-id'): BuildIdHex {
   const hex = id.trim().toLowerCase().replace(/^0x/, '');
   if (!HEX.test(hex) || hex.length > 128) throw new MockConfigError(`${what} must be an even number of hex digits (at most 64 bytes): ${JSON.stringify(id)}`);
@@ -94,11 +99,11 @@ export function resolveIdentity(input: MockIdentityInput = {}): MockIdentity {
   const buildId = id.buildId === null ? null : normaliseBuildId(id.buildId);
   const memory: Record<string, string> = {};
   for (const [sym, hex] of Object.entries(id.memory)) memory[sym] = normaliseBuildId(hex, `memory of ${sym}`);
-  const nonNeg = (v: number, what: string) => {
-    if (!(Number.isFinite(v) && v >= 0)) throw new MockConfigError(`${what} must be a non-negative number, not ${v}`);
+  const inRange = (v: number, max: number, what: string) => {
+    if (!(typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= max)) throw new MockConfigError(`${what} must be a number from 0 to ${max}, not ${v}`);
   };
-  nonNeg(id.quiesceMs, 'quiesceMs');
-  nonNeg(id.rendezvousNs, 'rendezvousNs');
+  inRange(id.quiesceMs, MAX_QUIESCE_MS, 'quiesceMs');
+  inRange(id.rendezvousNs, MAX_RENDEZVOUS_NS, 'rendezvousNs');
   if (!Number.isInteger(id.cpus) || id.cpus < 1 || id.cpus > 4096) throw new MockConfigError(`cpus must be an integer from 1 to 4096, not ${id.cpus}`);
   if (!Number.isInteger(id.conringSize) || id.conringSize < 1024) throw new MockConfigError(`conringSize must be an integer of at least 1024`);
   try {

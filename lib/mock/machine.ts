@@ -250,7 +250,7 @@ export class MockMachine {
       const owner = this.identity.symbols?.has(sym) ? undefined : this.state.payloads.find((p) => p.newSymbols.includes(sym));
       const base = owner ? owner.textAddr : this.memory.addressOf(sym);
       const offset = f.oldAddr === 0n ? 0n : f.oldAddr;
-      const known = !owner && sym in this.state.memory;
+      const known = !owner && Object.hasOwn(this.state.memory, sym);
       return { oldAddr: base + offset, newAddr: 0n, location: known ? { symbol: sym, offset: Number(offset) } : null };
     }
     return { oldAddr: f.oldAddr, newAddr: 0n, location: this.memory.locate(f.oldAddr) };

@@ -62,14 +62,19 @@ export class MemoryModel {
     return null;
   }
 
+  /** The known bytes of a symbol (own entries only: a function named `toString` has none). */
+  private bytesOf(symbol: string): Uint8Array | undefined {
+    return Object.hasOwn(this.contents, symbol) ? this.contents[symbol] : undefined;
+  }
+
   read(loc: CodeLocation, len: number): Uint8Array | null {
-    const bytes = this.contents[loc.symbol];
+    const bytes = this.bytesOf(loc.symbol);
     if (!bytes || loc.offset + len > bytes.length) return null;
     return bytes.slice(loc.offset, loc.offset + len);
   }
 
   write(loc: CodeLocation, data: Uint8Array): void {
-    const bytes = this.contents[loc.symbol];
+    const bytes = this.bytesOf(loc.symbol);
     if (!bytes || loc.offset + data.length > bytes.length) return;
     bytes.set(data, loc.offset);
   }

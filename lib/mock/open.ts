@@ -46,19 +46,24 @@ export interface OpenMockOptions extends StoreOptions {
   readonly timers?: boolean;
 }
 
-/** Opens (or creates) the mock hypervisor of a state directory as a `Backend`. */
+/**
+ * Opens (or, with `ifMissing: 'create'`, the default, creates) the mock hypervisor of a state
+ * directory as a `Backend`. A damaged, foreign or unsafe state is reported now, not on first use.
+ */
 export async function openMockBackend(options: OpenMockOptions = {}): Promise<MockHypervisor> {
   const dir = resolveMockStateDir(options.stateDir);
   const store = new StateDirectory(dir, options);
-  if (!(await store.exists())) {
-    if (options.ifMissing === 'error') throw new MockStateError('not-initialized', dir, `no mock hypervisor in ${dir} (create one with \`xlp mock init\`)`);
+  try {
+    await store.peek();
+  } catch (e) {
+    if (!(e instanceof MockStateError && e.problem === 'not-initialized') || options.ifMissing === 'error') throw e;
     try {
       await initMockState(dir, options.identity ?? {}, options);
-    } catch (e) {
+    } catch (e2) {
       // Another process created it first: fine, use theirs.
-      if (!(e instanceof MockStateError && e.problem === 'already-initialized')) throw e;
+      if (!(e2 instanceof MockStateError && e2.problem === 'already-initialized')) throw e2;
     }
+    await store.peek();
   }
-  await store.peek(); // report a damaged or foreign state now, not on first use
   return new MockHypervisor({ ...(options.clock ? { clock: options.clock } : {}), ...(options.preflight ? { preflight: options.preflight } : {}), ...(options.timers === undefined ? {} : { timers: options.timers }) }, store);
 }

@@ -26,8 +26,10 @@ export const RELEASE_LOGLVL = 'warning';
 /** Parses Xen's `loglvl=<always>[/<ratelimited>]` syntax, e.g. `all`, `warning`, `error/warning`. */
 export function parseLoglvl(spec: string): LogThresholds {
   const [a, b, ...rest] = spec.split('/');
-  const lower = a === undefined ? undefined : LEVEL_NAMES[a];
-  const upper = b === undefined ? lower : LEVEL_NAMES[b];
+  // Own keys only: `toString` and the like are not levels.
+  const level = (name: string | undefined) => (name !== undefined && Object.hasOwn(LEVEL_NAMES, name) ? LEVEL_NAMES[name] : undefined);
+  const lower = level(a);
+  const upper = b === undefined ? lower : level(b);
   if (lower === undefined || upper === undefined || rest.length) {
     throw new RangeError(`not a Xen loglvl: ${JSON.stringify(spec)} (expected none|error|warning|info|debug|all, optionally /<level>)`);
   }

@@ -10,19 +10,27 @@
  * Every operation takes the lock, re-reads state.json if another process replaced it since (its
  * inode, size and mtime tell), runs, and if anything changed writes it back atomically. A state file
  * that is not ours, of another schema, or damaged is reported (`MockStateError`), never replaced.
+ * Everything read back is untrusted input: files are read without following symlinks, only from
+ * private directories, every field is decoded and range-checked (state-decoder.ts), and each
+ * payload's bytes must hash to the name the state gives them. Only `init` creates a state, and it
+ * refuses a directory holding anything a mock did not put there; the only files ever deleted are
+ * payload blobs named by a SHA-256.
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { lstat, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fs/atomic-write.js';
+import { DecodeError, isPlainObject, parseJson } from '../fs/decode.js';
 import { acquireLock } from '../fs/lock.js';
 import { checkPrivateDir, ensurePrivateDir, PrivateDirError } from '../fs/private-dir.js';
+import { PrivateFileError, readPrivateFile } from '../fs/private-file.js';
 import type { SymbolTable } from '../preflight/types.js';
+import { PAYLOAD_MAX_SIZE } from '../xen/domain.js';
 import { decodeJson, encodeJson } from './codec.js';
 import { MockStateError } from './errors.js';
 import type { MockIdentity } from './identity.js';
 import type { MachineState } from './state.js';
+import { decodeMachine, decodeStoredIdentity, decodeSymbols } from './state-decoder.js';
 
 export const STATE_MAGIC = 'xen-livepatch/mock-state';
 export const STATE_SCHEMA = 1;
@@ -62,11 +70,20 @@ function sameFile(a: { ino: bigint; size: bigint; mtimeNs: bigint } | null, b: {
   return a !== null && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs;
 }
 
+/** The largest state.json read (it holds the payload models and up to 10,000 hook calls). */
+const MAX_STATE_BYTES = 256 * 1024 * 1024;
+const MAX_SYMBOLS_BYTES = 64 * 1024 * 1024;
+const BLOB_NAME = /^[0-9a-f]{64}$/;
+/** What a mock state directory may hold besides state.json: its files, the lock's, xlp's own state (`workflow/`). */
+const OWNED_ENTRY = /^(?:state\.json|symbols\.json|payloads|lock|lock\.break|workflow|\.(?:state\.json|symbols\.json|lock|lock\.break)\..+)$/;
+
 export class StateDirectory {
   readonly stateFile: string;
   readonly lockFile: string;
   private cached: { stat: { ino: bigint; size: bigint; mtimeNs: bigint }; loaded: Loaded } | null = null;
   private symbolsCache: { sha256: string; table: SymbolTable } | null = null;
+  /** Blobs whose bytes were found to match their name in this process. */
+  private readonly verifiedBlobs = new Set<string>();
 
   constructor(
     readonly dir: string,
@@ -76,25 +93,66 @@ export class StateDirectory {
     this.lockFile = join(dir, LOCK_FILE);
   }
 
+  private notInitialized(): MockStateError {
+    return new MockStateError('not-initialized', this.dir, `no mock hypervisor in ${this.dir} (create one with \`xlp mock init --mock-state ${this.dir}\`)`);
+  }
+
   private async checkDir(): Promise<void> {
     try {
       await checkPrivateDir(this.dir);
     } catch (e) {
       if (e instanceof PrivateDirError) throw new MockStateError('unsafe', this.dir, e.message, { cause: e });
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new MockStateError('not-initialized', this.dir, `no mock state directory at ${this.dir} (create one with \`xlp mock init\`)`);
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw this.notInitialized();
       throw e;
     }
-  }
-
-  async exists(): Promise<boolean> {
-    return existsSync(this.stateFile);
   }
 
   private lock(purpose: string) {
     return acquireLock(this.lockFile, { timeoutMs: this.options.lockTimeoutMs ?? 10_000, purpose });
   }
 
-  /** Creates the directory's state. Refuses to overwrite one unless `force`. */
+  /**
+   * Whether state.json is a mock state of ours (readable or damaged), absent, or someone else's
+   * file. Read without following a symlink.
+   */
+  private async stateFileKind(): Promise<'ours' | 'absent' | 'foreign'> {
+    let data: Buffer | null;
+    try {
+      data = await readPrivateFile(this.stateFile, { maxBytes: MAX_STATE_BYTES });
+    } catch (e) {
+      throw this.fileError(e);
+    }
+    if (data === null) return 'absent';
+    // The magic is what makes it ours; anything else in that file is not ours to replace.
+    try {
+      const raw = JSON.parse(data.toString('utf8')) as unknown;
+      return isPlainObject(raw) && raw.magic === STATE_MAGIC ? 'ours' : 'foreign';
+    } catch {
+      return data.includes(`"magic":"${STATE_MAGIC}"`) || data.includes(`"magic": "${STATE_MAGIC}"`) ? 'ours' : 'foreign';
+    }
+  }
+
+  /**
+   * Refuses a directory that holds anything but a mock's own files: `mock init` must never take
+   * over (and later clean up) a directory that is something else.
+   */
+  private async checkOnlyOurs(): Promise<void> {
+    const entries = await readdir(this.dir);
+    const foreign = entries.filter((e) => !OWNED_ENTRY.test(e));
+    if (foreign.length) {
+      const shown = foreign.slice(0, 5).map((e) => JSON.stringify(e)).join(', ') + (foreign.length > 5 ? `, and ${foreign.length - 5} more` : '');
+      throw new MockStateError('not-empty', this.dir, `${this.dir} is not empty and holds no mock hypervisor (it has ${shown}); refusing to use it: choose a new or empty directory`);
+    }
+    // payloads/ holds only blobs named by their SHA-256 (and temporary files while one is written).
+    const blobs = join(this.dir, PAYLOAD_DIR);
+    const kind = await this.subdirKind(blobs);
+    if (kind === 'dir') {
+      const other = (await readdir(blobs)).filter((e) => !BLOB_NAME.test(e) && !e.startsWith('.'));
+      if (other.length) throw new MockStateError('not-empty', this.dir, `${blobs} holds files that are not payloads of a mock (${other.slice(0, 5).map((e) => JSON.stringify(e)).join(', ')}); refusing to use ${this.dir}`);
+    }
+  }
+
+  /** Creates the directory's state. Refuses to overwrite one unless `force`, and never another program's files. */
   async init(identity: MockIdentity, machine: MachineState, options: { force?: boolean } = {}): Promise<void> {
     try {
       await ensurePrivateDir(this.dir);
@@ -102,16 +160,26 @@ export class StateDirectory {
       if (e instanceof PrivateDirError) throw new MockStateError('unsafe', this.dir, e.message, { cause: e });
       throw e;
     }
+    // Decided before the lock file is created in it: a directory that is not ours gets nothing written.
+    const before = await this.stateFileKind();
+    if (before === 'foreign') throw this.foreign();
+    if (before === 'absent') await this.checkOnlyOurs();
     const lock = await this.lock('mock init');
     try {
-      if (existsSync(this.stateFile) && !options.force) {
+      const kind = await this.stateFileKind();
+      if (kind === 'foreign') throw this.foreign();
+      if (kind === 'ours' && !options.force) {
         throw new MockStateError('already-initialized', this.dir, `${this.dir} already holds a mock hypervisor (use --force to replace it)`);
       }
-      await rm(join(this.dir, PAYLOAD_DIR), { recursive: true, force: true });
+      // The previous payloads' blobs go with the sweep after the save: only files named as ours.
       await this.save({ identity, machine }, new Map());
     } finally {
       await lock.release();
     }
+  }
+
+  private foreign(): MockStateError {
+    return new MockStateError('foreign', this.stateFile, `${this.stateFile} is not a xen-livepatch mock state (no "${STATE_MAGIC}" magic); refusing to touch it`);
   }
 
   /**
@@ -146,8 +214,36 @@ export class StateDirectory {
     return this.load();
   }
 
-  private corrupt(why: string, cause?: unknown): MockStateError {
-    return new MockStateError('corrupt', this.stateFile, `mock state ${this.stateFile} is damaged: ${why}; it was left as it is (move it away and run \`xlp mock init\` to start afresh)`, { cause });
+  private corrupt(why: string, cause?: unknown, file = this.stateFile): MockStateError {
+    return new MockStateError(
+      'corrupt',
+      file,
+      `mock state ${file} is damaged: ${why}; it was left as it is (move it away, or run \`xlp mock init --force --mock-state ${this.dir}\` to start afresh)`,
+      { cause },
+    );
+  }
+
+  /** A state file that cannot be read safely, as the store's error. */
+  private fileError(e: unknown): Error {
+    if (!(e instanceof PrivateFileError)) return e instanceof Error ? e : new Error(String(e));
+    if (e.problem === 'too-large' || e.problem === 'unreadable') return this.corrupt(e.message, e, e.path);
+    return new MockStateError('unsafe', e.path, `${e.message}; refusing to use it`, { cause: e });
+  }
+
+  /** A subdirectory of the state directory: absent, or a private directory (never a symlink). */
+  private async subdirKind(path: string): Promise<'absent' | 'dir'> {
+    let st;
+    try {
+      st = await lstat(path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
+      throw e;
+    }
+    const uid = typeof process.getuid === 'function' ? process.getuid() : null;
+    if (st.isSymbolicLink() || !st.isDirectory() || (uid !== null && st.uid !== uid) || (st.mode & 0o022) !== 0) {
+      throw new MockStateError('unsafe', path, `${path} is not a private directory of this user (a symlink, another file type, another owner, or writable by others); refusing to use it`);
+    }
+    return 'dir';
   }
 
   private async load(): Promise<Loaded> {
@@ -155,67 +251,88 @@ export class StateDirectory {
     try {
       st = await lstat(this.stateFile, { bigint: true });
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new MockStateError('not-initialized', this.dir, `no mock hypervisor in ${this.dir} (create one with \`xlp mock init\`)`);
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw this.notInitialized();
       throw e;
     }
-    if (st.isSymbolicLink() || !st.isFile()) throw new MockStateError('unsafe', this.stateFile, `${this.stateFile} is not a regular file`);
-    if (typeof process.getuid === 'function' && Number(st.uid) !== process.getuid()) {
-      throw new MockStateError('unsafe', this.stateFile, `${this.stateFile} belongs to uid ${st.uid}, not to this user`);
-    }
     const key = { ino: st.ino, size: st.size, mtimeNs: st.mtimeNs };
-    if (this.cached && sameFile(this.cached.stat, key)) return this.cached.loaded;
+    if (this.cached && sameFile(this.cached.stat, key) && st.isFile()) return this.cached.loaded;
 
-    const text = await readFile(this.stateFile, 'utf8');
+    let data: Buffer | null;
+    try {
+      data = await readPrivateFile(this.stateFile, { maxBytes: MAX_STATE_BYTES });
+    } catch (e) {
+      throw this.fileError(e);
+    }
+    if (data === null) throw this.notInitialized();
     let raw: unknown;
     try {
-      raw = decodeJson(text);
+      raw = decodeJson(data.toString('utf8'));
     } catch (e) {
       throw this.corrupt('not valid JSON', e);
     }
-    const file = raw as Partial<StateFile> | null;
-    if (typeof file !== 'object' || file === null || file.magic !== STATE_MAGIC) {
-      throw new MockStateError('foreign', this.stateFile, `${this.stateFile} is not a xen-livepatch mock state (no "${STATE_MAGIC}" magic); refusing to touch it`);
+    if (!isPlainObject(raw) || raw.magic !== STATE_MAGIC) throw this.foreign();
+    if (raw.schema !== STATE_SCHEMA) {
+      throw new MockStateError('schema-version', this.stateFile, `${this.stateFile} has state schema ${JSON.stringify(raw.schema) ?? 'none'}; this version of xen-livepatch reads schema ${STATE_SCHEMA}`);
     }
-    if (file.schema !== STATE_SCHEMA) {
-      throw new MockStateError('schema-version', this.stateFile, `${this.stateFile} has state schema ${String(file.schema)}; this version of xen-livepatch reads schema ${STATE_SCHEMA}`);
+    let id: ReturnType<typeof decodeStoredIdentity>;
+    let machine: MachineState;
+    try {
+      id = decodeStoredIdentity(raw.identity);
+      machine = decodeMachine(raw.machine);
+    } catch (e) {
+      if (e instanceof DecodeError) throw this.corrupt(e.message, e);
+      throw e;
     }
-    const m = file.machine as Partial<MachineState> | undefined;
-    const id = file.identity as Partial<StoredIdentity> | undefined;
-    if (
-      !m || !id || !Array.isArray(m.payloads) || !Array.isArray(m.applied) || typeof m.payloadVersion !== 'number' || typeof m.nextVa !== 'bigint' ||
-      typeof m.console !== 'object' || !Array.isArray(m.hookRules) || !Array.isArray(m.hookCalls) || !Array.isArray(m.warnings) ||
-      typeof id.version !== 'object' || typeof id.loglvl !== 'string'
-    ) {
-      throw this.corrupt('fields are missing or of the wrong type');
-    }
-    const names = new Set<string>();
-    for (const p of m.payloads) {
-      if (typeof p?.name !== 'string' || typeof p.sha256 !== 'string' || typeof p.payload !== 'object' || !Array.isArray(p.applied)) throw this.corrupt('a payload record is malformed');
-      if (names.has(p.name)) throw this.corrupt(`payload ${p.name} appears twice`);
-      names.add(p.name);
-      if (!existsSync(join(this.dir, PAYLOAD_DIR, p.sha256))) throw this.corrupt(`the bytes of payload ${p.name} (${PAYLOAD_DIR}/${p.sha256}) are missing`);
-    }
-    for (const n of m.applied) if (!names.has(n)) throw this.corrupt(`applied payload ${n} is not loaded`);
-    if (m.pending && !names.has(m.pending.name)) throw this.corrupt(`pending work for unknown payload ${m.pending.name}`);
-
-    const identity: MockIdentity = { ...(id as StoredIdentity), symbols: await this.loadSymbols(id.symbols ?? null) };
-    const loaded = { identity, machine: m as MachineState };
+    await this.verifyBlobs(machine);
+    const identity: MockIdentity = { ...id, symbols: await this.loadSymbols(id.symbols) };
+    const loaded = { identity, machine };
     this.cached = { stat: key, loaded };
     return loaded;
   }
 
-  private async loadSymbols(ref: StoredIdentity['symbols']): Promise<SymbolTable | null> {
+  /** Every payload's bytes are there, in a private payloads/ directory, and hash to their name. */
+  private async verifyBlobs(machine: MachineState): Promise<void> {
+    if (machine.payloads.length === 0) return;
+    const dir = join(this.dir, PAYLOAD_DIR);
+    await this.subdirKind(dir);
+    for (const p of machine.payloads) {
+      if (this.verifiedBlobs.has(p.sha256)) continue;
+      const file = join(dir, p.sha256);
+      let bytes: Buffer | null;
+      try {
+        bytes = await readPrivateFile(file, { maxBytes: PAYLOAD_MAX_SIZE });
+      } catch (e) {
+        throw this.fileError(e);
+      }
+      if (bytes === null) throw this.corrupt(`the bytes of payload ${JSON.stringify(p.name)} (${PAYLOAD_DIR}/${p.sha256}) are missing`);
+      if (createHash('sha256').update(bytes).digest('hex') !== p.sha256) {
+        throw this.corrupt(`the bytes of payload ${JSON.stringify(p.name)} (${PAYLOAD_DIR}/${p.sha256}) do not match their SHA-256: they were altered`);
+      }
+      if (bytes.length !== p.payload.size) throw this.corrupt(`payload ${JSON.stringify(p.name)} is recorded as ${p.payload.size} bytes but its file has ${bytes.length}`);
+      this.verifiedBlobs.add(p.sha256);
+    }
+  }
+
+  private async loadSymbols(ref: { readonly file: string; readonly sha256: string; readonly count: number } | null): Promise<SymbolTable | null> {
     if (!ref) return null;
     if (this.symbolsCache?.sha256 === ref.sha256) return this.symbolsCache.table;
-    let text: string;
+    const path = join(this.dir, SYMBOLS_FILE);
+    let data: Buffer | null;
     try {
-      text = await readFile(join(this.dir, ref.file), 'utf8');
+      data = await readPrivateFile(path, { maxBytes: MAX_SYMBOLS_BYTES });
     } catch (e) {
-      throw this.corrupt(`the symbol table ${ref.file} cannot be read`, e);
+      throw this.fileError(e);
     }
-    if (createHash('sha256').update(text).digest('hex') !== ref.sha256) throw this.corrupt(`the symbol table ${ref.file} was altered`);
-    const obj = JSON.parse(text) as Record<string, string>;
-    const table = new Map(Object.entries(obj).map(([k, v]) => [k, BigInt(`0x${v}`)]));
+    if (data === null) throw this.corrupt(`the symbol table ${SYMBOLS_FILE} is missing`);
+    if (createHash('sha256').update(data).digest('hex') !== ref.sha256) throw this.corrupt(`the symbol table ${SYMBOLS_FILE} was altered`);
+    let table: SymbolTable;
+    try {
+      table = decodeSymbols(parseJson(data.toString('utf8'), SYMBOLS_FILE), SYMBOLS_FILE);
+    } catch (e) {
+      if (e instanceof DecodeError) throw this.corrupt(e.message, e, path);
+      throw e;
+    }
+    if (table.size !== ref.count) throw this.corrupt(`the symbol table ${SYMBOLS_FILE} has ${table.size} symbols, not the ${ref.count} recorded`, undefined, path);
     this.symbolsCache = { sha256: ref.sha256, table };
     return table;
   }
@@ -227,7 +344,7 @@ export class StateDirectory {
     if (symbols) {
       const text = JSON.stringify(Object.fromEntries([...symbols].map(([k, v]) => [k, v.toString(16)])));
       const sha256 = createHash('sha256').update(text).digest('hex');
-      if (this.symbolsCache?.sha256 !== sha256 || !existsSync(join(this.dir, SYMBOLS_FILE))) {
+      if (this.symbolsCache?.sha256 !== sha256 || !(await this.exists(join(this.dir, SYMBOLS_FILE)))) {
         await writeFileAtomic(join(this.dir, SYMBOLS_FILE), text, { durable });
         this.symbolsCache = { sha256, table: symbols };
       }
@@ -235,31 +352,60 @@ export class StateDirectory {
     }
     // Payload bytes first, so the state never names a file that is not there.
     if (blobs.size) {
-      await mkdir(join(this.dir, PAYLOAD_DIR), { recursive: true, mode: 0o700 });
+      const dir = join(this.dir, PAYLOAD_DIR);
+      if ((await this.subdirKind(dir)) === 'absent') await mkdir(dir, { mode: 0o700 });
+      await this.subdirKind(dir);
       for (const [sha, bytes] of blobs) {
-        const path = join(this.dir, PAYLOAD_DIR, sha);
-        if (!existsSync(path)) await writeFileAtomic(path, bytes, { durable });
+        const path = join(dir, sha);
+        // An existing file of that name is replaced unless it already holds these very bytes.
+        if (!this.verifiedBlobs.has(sha) || !(await this.exists(path))) await writeFileAtomic(path, bytes, { durable });
+        this.verifiedBlobs.add(sha);
       }
     }
     const file: StateFile = { magic: STATE_MAGIC, schema: STATE_SCHEMA, identity: { ...rest, symbols: symbolsRef }, machine: loaded.machine };
     await writeFileAtomic(this.stateFile, encodeJson(file), { durable });
-    const st = await stat(this.stateFile, { bigint: true });
+    const st = await lstat(this.stateFile, { bigint: true });
     this.cached = { stat: { ino: st.ino, size: st.size, mtimeNs: st.mtimeNs }, loaded };
     await this.sweepBlobs(loaded.machine);
   }
 
-  /** Deletes payload files no payload refers to any more (after an unload, or left by a crash). */
-  private async sweepBlobs(machine: MachineState): Promise<void> {
-    const dir = join(this.dir, PAYLOAD_DIR);
-    if (!existsSync(dir)) return;
-    const used = new Set(machine.payloads.map((p) => p.sha256));
-    const files = await readdir(dir);
-    if (files.length <= used.size) return;
-    for (const f of files) if (!used.has(f) && !f.startsWith('.')) await rm(join(dir, f), { force: true });
+  private async exists(path: string): Promise<boolean> {
+    try {
+      await lstat(path);
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw e;
+    }
   }
 
-  /** The bytes of an uploaded payload. */
+  /** Deletes payload files no payload refers to any more (after an unload, or left by a crash): only files named as blobs. */
+  private async sweepBlobs(machine: MachineState): Promise<void> {
+    const dir = join(this.dir, PAYLOAD_DIR);
+    if ((await this.subdirKind(dir)) === 'absent') return;
+    const used = new Set(machine.payloads.map((p) => p.sha256));
+    const files = (await readdir(dir)).filter((f) => BLOB_NAME.test(f));
+    if (files.length <= used.size) return;
+    for (const f of files) {
+      if (used.has(f)) continue;
+      await rm(join(dir, f), { force: true });
+      this.verifiedBlobs.delete(f);
+    }
+  }
+
+  /** The bytes of an uploaded payload, verified against their SHA-256. */
   async payloadBytes(sha256: string): Promise<Uint8Array> {
-    return new Uint8Array(await readFile(join(this.dir, PAYLOAD_DIR, sha256)));
+    if (!BLOB_NAME.test(sha256)) throw new MockStateError('corrupt', this.dir, `not a payload SHA-256: ${JSON.stringify(sha256)}`);
+    await this.subdirKind(join(this.dir, PAYLOAD_DIR));
+    const file = join(this.dir, PAYLOAD_DIR, sha256);
+    let bytes: Buffer | null;
+    try {
+      bytes = await readPrivateFile(file, { maxBytes: PAYLOAD_MAX_SIZE });
+    } catch (e) {
+      throw this.fileError(e);
+    }
+    if (bytes === null) throw this.corrupt(`the payload file ${PAYLOAD_DIR}/${sha256} is missing`);
+    if (createHash('sha256').update(bytes).digest('hex') !== sha256) throw this.corrupt(`the payload file ${PAYLOAD_DIR}/${sha256} was altered`, undefined, file);
+    return new Uint8Array(bytes);
   }
 }

@@ -1,7 +1,9 @@
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fs/atomic-write.js';
+import { array, boolean, type Decoder, integer, literal, object, optional, string } from '../fs/decode.js';
 import { isHolderAlive, readLockHolder } from '../fs/lock.js';
+import { readStateFile, StateFileError, type StateFileProblem, workflowName } from './state-file.js';
 
 /**
  * The journal of a multi-step workflow (`load`, `replace --sequential`). Each step is written
@@ -44,12 +46,37 @@ export interface Journal {
   readonly failure?: { readonly code: string; readonly message: string };
   /** Upload the target was made by this workflow (a rollback unloads it again). */
   readonly uploadedByWorkflow: boolean;
+  /**
+   * Set when the workflow ended (it failed and could not undo everything) but kept its journal
+   * for `xlp recover`: the process finished, it was not interrupted.
+   */
+  readonly endedAt?: string;
 }
 
-export class JournalCorruptError extends Error {
+/** The journal cannot be used as it is (unsafe file, damaged, or not one this version wrote). */
+export class JournalCorruptError extends StateFileError {
   override readonly name = 'JournalCorruptError';
-  readonly code = 'EJOURNAL';
+  override readonly code = 'EJOURNAL';
+  constructor(file: string, problem: StateFileProblem, message: string, options?: { cause?: unknown }) {
+    super(file, problem, message, options);
+  }
 }
+
+const journalDecoder: Decoder<Journal> = object({
+  version: literal(1),
+  workflow: literal('load', 'replace-sequential'),
+  command: string(4096),
+  startedAt: string(64),
+  pid: integer(1, 0x7fff_ffff),
+  target: workflowName,
+  originalStack: array(workflowName, 4096),
+  originalNodeps: optional(array(workflowName, 4096)),
+  phase: literal('forward', 'rollback'),
+  steps: array(object({ action: literal('UPLOAD', 'APPLY', 'REVERT', 'UNLOAD'), payload: workflowName, state: literal('pending', 'started', 'done'), nodeps: optional(boolean) }), 8192),
+  failure: optional(object({ code: string(256), message: string(1 << 16) })),
+  uploadedByWorkflow: boolean,
+  endedAt: optional(string(64)),
+}) as Decoder<Journal>;
 
 export const JOURNAL_FILE = 'journal.json';
 
@@ -60,24 +87,14 @@ export class JournalStore {
     this.path = join(stateDir, JOURNAL_FILE);
   }
 
+  /** The journal, decoded and checked (JournalCorruptError naming the file otherwise); null if there is none. */
   async read(): Promise<Journal | null> {
-    let text: string;
-    try {
-      text = await readFile(this.path, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw e;
-    }
-    let j: Partial<Journal>;
-    try {
-      j = JSON.parse(text) as Partial<Journal>;
-    } catch {
-      throw new JournalCorruptError(`the journal ${this.path} is not valid JSON; inspect it, fix the hypervisor state by hand, then delete it`);
-    }
-    if (j.version !== 1 || !Array.isArray(j.steps) || typeof j.target !== 'string' || !Array.isArray(j.originalStack)) {
-      throw new JournalCorruptError(`the journal ${this.path} is not one this version of xlp wrote; inspect it, then delete it`);
-    }
-    return j as Journal;
+    return readStateFile(this.path, journalDecoder, {
+      what: 'the journal',
+      maxBytes: 4 * 1024 * 1024,
+      advice: 'inspect it, bring the hypervisor to the state you want by hand (`xlp list`, `xlp stack`), then delete it',
+      error: JournalCorruptError,
+    });
   }
 
   async write(journal: Journal): Promise<void> {
@@ -91,14 +108,22 @@ export class JournalStore {
 }
 
 /**
- * The journal an interrupted workflow left in `stateDir`: a pending journal whose writer does not
- * hold the host lock (`<stateDir>/lock`) any more. A workflow running right now is not reported.
+ * The journal a workflow left in `stateDir` for `xlp recover`: one whose writer was interrupted, or
+ * ended leaving it (`endedAt`), and does not hold the host lock (`<stateDir>/lock`) any more. A
+ * workflow running right now is not reported.
  */
 export async function interruptedJournal(stateDir: string): Promise<Journal | null> {
   const journal = await new JournalStore(stateDir).read();
   if (!journal) return null;
   const holder = await readLockHolder(join(stateDir, 'lock')).catch(() => null);
   return holder && holder.pid === journal.pid && isHolderAlive(holder) ? null : journal;
+}
+
+/** How a pending journal came to be, for messages: an interrupted process, or one that failed and kept it. */
+export function journalOrigin(j: Journal): string {
+  return j.endedAt
+    ? `\`${j.command}\` (pid ${j.pid}, started ${j.startedAt}) failed at ${j.endedAt}${j.failure ? ` (${j.failure.message})` : ''} and could not undo everything, so it`
+    : `an interrupted \`${j.command}\` (pid ${j.pid}, started ${j.startedAt})`;
 }
 
 /** Marks step `index` with `state`, returning the new journal. */

@@ -10,7 +10,8 @@ import type { Backend } from '../backend/backend.js';
 import type { HookKind, PayloadStatus } from '../xen/domain.js';
 import { consoleLines, eventsFor } from './console-events.js';
 import { ConsoleWatcher } from './console-watcher.js';
-import { abortedError, failureOf, LockedError, note, PreflightError, RefusedError, UploadFailedError, WorkflowError, WrongStateError } from './errors.js';
+import { abortedError, DependencyError, failureOf, LockedError, note, NotTopOfStackError, PreflightError, RefusedError, UploadFailedError, WorkflowError, WrongStateError } from './errors.js';
+import type { InFlightAction } from './in-flight.js';
 import { interruptedJournal, type Journal, JournalStore, type JournalStep } from './journal.js';
 import { applyStep, type HookInventory, journalPlanSteps, type Plan, type PlanStep, replaceStep, revertStep, simpleStep } from './plan.js';
 import type { ProgressEvent } from './progress.js';
@@ -37,13 +38,20 @@ import type {
   UploadResult,
   WaitOptions,
 } from './types.js';
-import { Workspace } from './workspace.js';
+import { type ActionRequest, Workspace } from './workspace.js';
 
 export type * from './types.js';
 export { readSource } from './source.js';
 
 const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
+
+/** The stack and the payloads' status a plan is made for. */
+interface Hypothesis {
+  readonly stack: readonly string[];
+  readonly status: (name: string) => Promise<PayloadStatus | null>;
+}
 const DEFAULT_WAIT_MS = 30_000;
+const DEFAULT_SETTLE_MS = 10_000;
 
 /**
  * The operations users run, on either backend: each one finishes (waits for the hypervisor),
@@ -69,6 +77,7 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
       journal: new JournalStore(options.stateDir),
       console: new ConsoleWatcher(options.backend),
       waitMs: options.waitTimeoutMs ?? DEFAULT_WAIT_MS,
+      settleMs: options.settleTimeoutMs ?? DEFAULT_SETTLE_MS,
       xenSymbols: options.xenSymbols ?? (async () => undefined),
       emit: (event) => this.emit('progress', event),
     });
@@ -140,15 +149,15 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
 
   async planLoad(source: PayloadSource, options: LoadOptions = {}): Promise<Plan> {
     const { bytes, name } = await readSource(source, options.name);
-    const report = await this.ws.preflightWithContext(bytes, name);
-    const refusal = (await this.ws.journalRefusal()) ?? preflightRefusal(name, report, options.force === true);
+    const report = await this.ws.preflightWithContext(bytes, name, { stack: !options.nodeps });
+    const refusal = (await this.ws.journalRefusal()) ?? (await this.loadRefusal(name, report, options));
     const inv = report.payload ? inventoryOf(report.payload.hooks.filter((h) => !h.isNull).map((h) => h.kind)) : null;
     const inventory: HookInventory = (p) => (p === name ? inv : null);
     return withRefusal(
       {
         command: `load ${name}`,
         steps: [simpleStep('UPLOAD', name, `${bytes.length} bytes; no hooks run at upload`), applyStep(name, inventory, options.nodeps ? 'NODEPS' : undefined)],
-        warnings: diagnosticWarnings(report),
+        warnings: diagnosticWarnings(report, refusal !== null),
       },
       refusal,
     );
@@ -159,7 +168,7 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
     const report = await this.ws.preflightWithContext(bytes, name);
     const refusal = (await this.ws.journalRefusal()) ?? preflightRefusal(name, report, options.force === true);
     return withRefusal(
-      { command: `upload ${name}`, steps: [simpleStep('UPLOAD', name, `${bytes.length} bytes; no hooks run at upload`)], warnings: diagnosticWarnings(report) },
+      { command: `upload ${name}`, steps: [simpleStep('UPLOAD', name, `${bytes.length} bytes; no hooks run at upload`)], warnings: diagnosticWarnings(report, refusal !== null, 'upload') },
       refusal,
     );
   }
@@ -168,29 +177,35 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
     validatePayloadName(name);
     const command = `apply ${name}`;
     const status = await statusOf(this.backend, name);
-    const refusal = await this.ws.journalRefusal();
+    let refusal: WorkflowError | null = await this.ws.journalRefusal();
     if (status.state === 'APPLIED' && status.rc !== -ERRNO.EAGAIN) return withRefusal({ command, steps: [], warnings: [`${name} is already applied: nothing to do`] }, refusal);
-    const warnings: string[] = [];
-    const facts = await this.ws.facts(name);
-    if (!options.nodeps && facts?.dependsOn) {
+    // What Xen will refuse, as far as xlp can tell: the dry run exits as the apply would (1).
+    const rec = await this.ws.trustedRecord(name);
+    if (!refusal && !options.nodeps && rec?.depends) {
       const top = await this.ws.top();
       const against = top ? top.buildId : (await this.backend.xenVersion()).buildId;
-      if (against && against !== facts.dependsOn) {
-        warnings.push(`Xen will refuse it: ${name} depends on ${facts.dependsOn} but ${top ? `the top of the stack is ${top.name} (${against})` : `the stack is empty and the hypervisor is ${against}`}`);
+      if (against && against !== rec.depends) {
+        refusal = new DependencyError(
+          name,
+          { errno: ERRNO.EINVAL, dependsOn: rec.depends, against: top ? top.name : 'hypervisor', againstBuildId: against },
+          [],
+          'Xen will refuse it (EINVAL): apply what it depends on first, or use --nodeps',
+        );
       }
     }
-    return withRefusal({ command, steps: [applyStep(name, await this.ws.inventory(), options.nodeps ? 'NODEPS' : undefined)], warnings }, refusal);
+    return withRefusal({ command, steps: [applyStep(name, await this.ws.inventory(), options.nodeps ? 'NODEPS' : undefined)], warnings: [] }, refusal);
   }
 
   async planRevert(name: string): Promise<Plan> {
     validatePayloadName(name);
     const command = `revert ${name}`;
     const status = await statusOf(this.backend, name);
-    const refusal = await this.ws.journalRefusal();
+    let refusal: WorkflowError | null = await this.ws.journalRefusal();
     if (status.state === 'CHECKED' && status.rc !== -ERRNO.EAGAIN) return withRefusal({ command, steps: [], warnings: [`${name} is not applied: nothing to do`] }, refusal);
+    // Only the top of the stack can be reverted: Xen refuses the rest (EBUSY), and so would `xlp revert` (exit 1).
     const top = await this.ws.top();
-    const warnings = top && top.name !== name ? [`Xen will refuse it (EBUSY): only the top of the stack can be reverted, and ${top.name} is on top`] : [];
-    return withRefusal({ command, steps: [revertStep(name, await this.ws.inventory())], warnings }, refusal);
+    if (!refusal && top && top.name !== name) refusal = new NotTopOfStackError(name, top.name, []);
+    return withRefusal({ command, steps: [revertStep(name, await this.ws.inventory())], warnings: [] }, refusal);
   }
 
   async planUnload(name: string): Promise<Plan> {
@@ -216,7 +231,12 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
     return withRefusal({ command, steps: journalPlanSteps(d.steps, d.reloads, inventory), warnings: d.warnings }, refusal);
   }
 
-  /** What `recover` (or `recover --complete`) would do now. */
+  /**
+   * What `recover` (or `recover --complete`) would do now. While an action the interrupted workflow
+   * issued is still pending in the hypervisor, recovery first waits for it, and what it does next
+   * depends on how that action ends: the plan says so (`pending`), with the steps for each outcome
+   * (`steps` if it completes, `ifPendingFails` if it fails).
+   */
   async planRecover(options: RecoverOptions = {}): Promise<Plan & { journal: Journal | null }> {
     const journal = await this.ws.journal.read();
     const mode = options.complete ? 'complete' : 'rollback';
@@ -224,9 +244,47 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
     const command = `recover${options.complete ? ' --complete' : ''} (${journal.command})`;
     const inventory = await this.ws.inventory();
     const refusal = mode === 'complete' ? await this.completeRefusal(journal) : null;
+    const pending = await this.ws.pendingAction(journal);
+    const now = await this.hypothesis(null);
+    if (!pending) return { ...withRefusal({ command, steps: await this.recoverSteps(journal, mode, inventory, now), warnings: [] }, refusal), journal };
+    const completes = await this.recoverSteps(journal, mode, inventory, await this.hypothesis(pending));
+    const fails = await this.recoverSteps(journal, mode, inventory, now);
+    const plan: Plan = {
+      command,
+      steps: completes,
+      warnings: [
+        `the ${pending.action} of ${pending.payload} (issued by pid ${pending.pid} at ${pending.issuedAt}) is still pending in the hypervisor: ` +
+          'recovery first waits for it (up to --timeout), then takes the steps for how it ended',
+      ],
+      pending: { action: pending.action, payload: pending.payload, issuedAt: pending.issuedAt, pid: pending.pid },
+      ifPendingFails: fails,
+    };
+    return { ...withRefusal(plan, refusal), journal };
+  }
+
+  /**
+   * The hypervisor as a plan sees it: as it is now (`pending` null, or the pending action failing,
+   * which changes nothing), or as it will be once `pending` completes.
+   */
+  private async hypothesis(pending: InFlightAction | null): Promise<Hypothesis> {
+    const { view } = await this.ws.stackForWorkflow();
+    const current = view.applied.map((e) => e.name);
+    const status = (name: string) => this.ws.statusOrNull(name);
+    if (!pending) return { stack: current, status };
+    const p = pending.payload;
+    if (pending.action === 'REVERT') {
+      return { stack: current.filter((n) => n !== p), status: async (n) => (n === p ? { state: 'CHECKED', rc: 0 } : status(n)) };
+    }
+    if (pending.action === 'APPLY') {
+      return { stack: [...current.filter((n) => n !== p), p], status: async (n) => (n === p ? { state: 'APPLIED', rc: 0 } : status(n)) };
+    }
+    return { stack: [p], status: async (n) => (n === p ? { state: 'APPLIED', rc: 0 } : current.includes(n) ? { state: 'CHECKED', rc: 0 } : status(n)) };
+  }
+
+  private async recoverSteps(journal: Journal, mode: 'complete' | 'rollback', inventory: HookInventory, h: Hypothesis): Promise<PlanStep[]> {
     const steps: PlanStep[] = [];
     if (journal.workflow === 'load') {
-      const st = await this.ws.statusOrNull(journal.target);
+      const st = await h.status(journal.target);
       if (mode === 'complete') {
         if (st && st.state !== 'APPLIED') steps.push(applyStep(journal.target, inventory, journal.steps[1]?.nodeps ? 'NODEPS' : undefined));
       } else if (st) {
@@ -236,21 +294,21 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
     } else if (mode === 'complete') {
       const remaining: JournalStep[] = [];
       for (const s of journal.steps) {
-        const st = await this.ws.statusOrNull(s.payload);
+        const st = await h.status(s.payload);
         if (s.action === 'REVERT' && st?.state === 'APPLIED') remaining.push(s);
         if (s.action === 'APPLY' && st?.state !== 'APPLIED') remaining.push(s);
       }
-      steps.push(...journalPlanSteps(remaining, await reloadsFor(this.ws, remaining.filter((s) => s.action === 'APPLY').map((s) => s.payload)), inventory));
+      steps.push(...journalPlanSteps(remaining, await reloadsFor(this.ws, remaining.filter((s) => s.action === 'APPLY').map((s) => s.payload), h.status), inventory));
     } else {
-      const { revert, apply } = await restoreDiff(this.ws, journal.originalStack);
-      const reloads = await reloadsFor(this.ws, apply);
+      const { revert, apply } = await restoreDiff(this.ws, journal.originalStack, h.stack);
+      const reloads = await reloadsFor(this.ws, apply, h.status);
       steps.push(...revert.map((p) => revertStep(p, inventory)));
       for (const p of apply) {
         if (reloads.has(p)) steps.push(simpleStep('RELOAD', p, "unloaded and uploaded again from xlp's copy: Xen does not apply it twice"));
         steps.push(applyStep(p, inventory, new Set(journal.originalNodeps ?? []).has(p) ? 'NODEPS' : undefined));
       }
     }
-    return { ...withRefusal({ command, steps, warnings: [] }, refusal), journal };
+    return steps;
   }
 
   // --- mutating workflows ----------------------------------------------------------------------
@@ -260,8 +318,8 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
     checkSignal(options.signal, 'load');
     const { bytes, name } = await readSource(source, options.name);
     this.emit('progress', { phase: 'preflight', payload: name });
-    const report = await this.ws.preflightWithContext(bytes, name);
-    const refusal = preflightRefusal(name, report, options.force === true);
+    const report = await this.ws.preflightWithContext(bytes, name, { stack: !options.nodeps });
+    const refusal = await this.loadRefusal(name, report, options);
     if (refusal) throw refusal;
     return this.mutate(`load ${name}`, options.signal, async () => {
       let journal: Journal = {
@@ -280,7 +338,14 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
         uploadedByWorkflow: true,
       };
       journal = await this.ws.step(journal, 0, 'started');
-      const upload = await this.doUpload(name, bytes, report);
+      let upload: UploadResult;
+      try {
+        upload = await this.doUpload(name, bytes, report);
+      } catch (error) {
+        // Refused by the hypervisor: nothing to undo. Uploaded but not recorded: unloaded again.
+        await this.undoLoad(name, journal, error, false, this.ws.request(options));
+        throw error;
+      }
       journal = await this.ws.step(journal, 0, 'done');
       journal = await this.ws.step(journal, 1, 'started');
       try {
@@ -289,7 +354,7 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
         await this.ws.journal.clear();
         return { payload: name, upload, apply };
       } catch (error) {
-        await this.undoLoad(name, journal, error, options.keep === true);
+        await this.undoLoad(name, journal, error, options.keep === true, this.ws.request(options));
         throw error;
       }
     });
@@ -364,6 +429,9 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
       const steps: ActionResult[] = [];
       const mode = options.complete ? 'complete' : 'rollback';
       const req = this.ws.request(options);
+      // What to do depends on how a step still pending in the hypervisor ends: wait for it first.
+      const pending = await this.ws.pendingAction(journal);
+      await this.ws.inFlight.settle({ waitMs: req.waitMs, signal: req.signal, before: 'recovering', ...(pending ? { fallback: pending } : {}) });
       if (mode === 'complete') {
         const refusal = await this.completeRefusal(journal);
         if (refusal) throw refusal;
@@ -414,6 +482,30 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
 
   // --- internals -------------------------------------------------------------------------------
 
+  /**
+   * Why `load` will not go ahead, before anything is uploaded: preflight errors, or an APPLY that
+   * Xen will refuse on the dependency check (preflight was given the applied stack), which would
+   * only upload, fail and unload again.
+   */
+  private async loadRefusal(name: string, report: PreflightReport, options: LoadOptions): Promise<WorkflowError | null> {
+    const refusal = preflightRefusal(name, report, options.force === true);
+    if (refusal || options.nodeps || !report.payload) return refusal;
+    const dep = report.diagnostics.find((d) => d.code === 'depends-mismatch' || d.code === 'depends-xen-build-id-unavailable');
+    if (!dep) return null;
+    const top = await this.ws.top();
+    return new DependencyError(
+      name,
+      {
+        errno: dep.errno ?? ERRNO.EINVAL,
+        dependsOn: report.payload.depends,
+        against: top ? top.name : 'hypervisor',
+        againstBuildId: top ? top.buildId : (await this.backend.xenVersion()).buildId,
+      },
+      [],
+      'nothing was uploaded, since Xen would refuse the APPLY: apply what it depends on first, or use --nodeps',
+    );
+  }
+
   private async doUpload(name: string, bytes: Uint8Array, report: PreflightReport): Promise<UploadResult> {
     this.emit('progress', { phase: 'uploading', payload: name, bytes: bytes.length });
     await this.ws.console.sync();
@@ -428,44 +520,44 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
       throw new UploadFailedError(name, error.errno, `${errnoMessage(error.errno)} (${error.code}); ${predicted}`, lines);
     }
     if (report.payload) await this.ws.registry.record(name, bytes, report.payload);
-    this.emit('progress', { phase: 'done', payload: name, action: 'UPLOAD', outcome: 'done', status: { state: 'CHECKED', rc: 0 } });
+    const findings = report.diagnostics.filter((d) => d.severity === 'warning' || d.severity === 'error');
+    this.emit('progress', { phase: 'done', payload: name, action: 'UPLOAD', outcome: 'done', status: { state: 'CHECKED', rc: 0 }, bytes: bytes.length, findings });
     return { payload: name, outcome: 'done', bytes: bytes.length, report };
   }
 
   /**
-   * After a failed apply in `load`: unload what the load uploaded, unless asked to keep it. A
-   * payload whose action is still pending in the hypervisor cannot be unloaded (EBUSY): then the
-   * journal stays for `xlp recover`.
+   * After a failed upload or apply in `load`: undo what the load did, unless asked to keep it. An
+   * apply still pending in the hypervisor (the wait timed out, or Ctrl-C) is waited for first (a
+   * bounded wait, said on stderr): unloading or reverting into it would fail or run hooks for
+   * nothing. The journal is closed once the hypervisor is as it was; it stays (marked as ended,
+   * for `xlp recover`) only when that could not be done.
    */
-  private async undoLoad(name: string, journal: Journal, error: unknown, keep: boolean): Promise<void> {
+  private async undoLoad(name: string, journal: Journal, error: unknown, keep: boolean, req: ActionRequest): Promise<void> {
     if (keep) {
       await this.ws.journal.clear();
       note(error, `${name} stays uploaded (--keep)`);
       return;
     }
     await this.ws.journal.write({ ...journal, phase: 'rollback', failure: failureOf(error) });
+    // The undo runs to its end: the caller's signal has fired or the wait has expired already.
+    const undo = this.ws.undoRequest(req);
     try {
+      await this.ws.inFlight.settle({ waitMs: undo.waitMs, before: `undoing the load of ${name}` });
       const st = await this.ws.statusOrNull(name);
-      if (st?.state === 'CHECKED') {
-        try {
-          await this.backend.action(name, 'UNLOAD');
-        } catch (unloadError) {
-          if (unloadError instanceof XenError && unloadError.code === 'EBUSY') {
-            note(error, `${name} still has an action pending in the hypervisor, so it was left uploaded; run \`xlp recover\` once it completes`);
-            return;
-          }
-          throw unloadError;
-        }
+      if (st?.state === 'APPLIED') {
+        // The apply completed after all (after the wait expired or was interrupted): undo it too.
+        await runAction(this.ws.context(), name, 'REVERT', undo);
+        note(error, `${name} was applied after all; it was reverted`);
+      }
+      if (st) {
+        await runAction(this.ws.context(), name, 'UNLOAD', undo);
         await this.ws.registry.forget(name);
         note(error, `${name} was unloaded again, leaving the hypervisor as it was`);
-      } else if (st?.state === 'APPLIED') {
-        // The apply completed after all (e.g. the wait was abandoned): leave the decision to recover.
-        note(error, `${name} is applied after all; run \`xlp recover\` to undo the load or \`xlp recover --complete\` to keep it`);
-        return;
       }
       await this.ws.journal.clear();
     } catch (undoError) {
-      note(error, `unloading ${name} again failed (${undoError instanceof Error ? undoError.message : String(undoError)}); run \`xlp recover\``);
+      note(error, `undoing the load of ${name} failed (${undoError instanceof Error ? undoError.message : String(undoError)}); its journal is kept: run \`xlp recover\``);
+      await this.ws.endJournal(failureOf(error));
     }
   }
 
@@ -495,6 +587,10 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
         if (refusal) throw refusal;
       }
       return await fn();
+    } catch (error) {
+      // A journal this workflow kept is one it could not close: say it ended, not that it was interrupted.
+      await this.ws.endJournal(failureOf(error)).catch(() => undefined);
+      throw error;
     } finally {
       await lock.release();
     }
@@ -508,9 +604,23 @@ function inventoryOf(kinds: readonly HookKind[]): Map<HookKind, number> {
   return m;
 }
 
-function diagnosticWarnings(report: PreflightReport): string[] {
-  return report.diagnostics.filter((d) => d.severity !== 'info').map((d) => `${d.severity} ${d.code}: ${d.message}`);
+/**
+ * Preflight's findings as a plan's warnings: the warnings themselves, and errors the command goes
+ * ahead despite (--force, or an APPLY-time check that does not concern an upload). When the plan
+ * is refused, its errors are the refusal, not warnings.
+ */
+function diagnosticWarnings(report: PreflightReport, refused: boolean, command: 'load' | 'upload' = 'load'): string[] {
+  const out: string[] = [];
+  for (const d of report.diagnostics) {
+    if (d.severity === 'warning') out.push(`${d.code}: ${d.message}`);
+    else if (d.severity === 'error' && !refused) {
+      const why = d.group === 'apply' ? (command === 'upload' ? 'it concerns APPLY, not this upload' : 'applied with --nodeps') : 'uploaded anyway: --force';
+      out.push(`preflight error ${d.code} (${why}): ${d.message}`);
+    }
+  }
+  return out;
 }
+
 
 function withRefusal(plan: Plan, refusal: WorkflowError | null): Plan {
   if (!refusal) return plan;

@@ -36,6 +36,13 @@ export interface Plan {
    * raise. `steps` is then empty.
    */
   readonly refused?: { readonly code: string; readonly category: string; readonly message: string };
+  /**
+   * `recover` only: an action the interrupted workflow issued is still pending in the hypervisor.
+   * Recovery waits for it first; `steps` are then what it does if the action completes, and
+   * `ifPendingFails` what it does if it fails.
+   */
+  readonly pending?: { readonly action: 'APPLY' | 'REVERT' | 'REPLACE'; readonly payload: string; readonly issuedAt: string; readonly pid: number };
+  readonly ifPendingFails?: readonly PlanStep[];
 }
 
 /** A payload's enabled hooks with their multiplicity, or null when unknown. */
@@ -103,16 +110,28 @@ export function describeHook(h: PlannedHook): string {
   return `${label} of ${h.payload}${h.vetoing ? ' (may veto)' : ''}`;
 }
 
+function formatSteps(steps: readonly PlanStep[], indent: string): string[] {
+  const out: string[] = [];
+  steps.forEach((s, i) => {
+    out.push(`${indent}${i + 1}. ${s.action} ${s.payload}${s.note ? `  (${s.note})` : ''}`);
+    if (s.hooks === null) out.push(`${indent}     hooks: unknown (payload not uploaded by xlp)`);
+    else if (s.hooks.length === 0) out.push(`${indent}     hooks: none`);
+    else s.hooks.forEach((h) => out.push(`${indent}     -> ${describeHook(h)}`));
+  });
+  if (steps.length === 0) out.push(`${indent}nothing to do`);
+  return out;
+}
+
 /** The plan as lines of text for people. */
 export function formatPlan(plan: Plan): string {
   const out = [`plan for ${plan.command}:`];
-  plan.steps.forEach((s, i) => {
-    out.push(`  ${i + 1}. ${s.action} ${s.payload}${s.note ? `  (${s.note})` : ''}`);
-    if (s.hooks === null) out.push('       hooks: unknown (payload not uploaded by xlp)');
-    else if (s.hooks.length === 0) out.push('       hooks: none');
-    else s.hooks.forEach((h) => out.push(`       -> ${describeHook(h)}`));
-  });
-  if (plan.steps.length === 0 && !plan.refused) out.push('  nothing to do');
+  if (plan.pending && !plan.refused) {
+    out.push(`  first: wait for the ${plan.pending.action} of ${plan.pending.payload}, still pending in the hypervisor (issued by pid ${plan.pending.pid})`);
+    out.push(`  if it completes:`, ...formatSteps(plan.steps, '    '));
+    out.push(`  if it fails:`, ...formatSteps(plan.ifPendingFails ?? [], '    '));
+  } else if (plan.steps.length || !plan.refused) {
+    out.push(...formatSteps(plan.steps, '  '));
+  }
   for (const w of plan.warnings) out.push(`  warning: ${w}`);
   if (plan.refused) out.push(`  refused: ${plan.refused.message}`);
   return out.join('\n');

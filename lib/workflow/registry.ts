@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fs/atomic-write.js';
+import { array, boolean, type Decoder, integer, literal, matching, nullable, object, optional, string } from '../fs/decode.js';
+import { PrivateFileError, readPrivateFile } from '../fs/private-file.js';
 import { loadedPayloadInfo } from '../payload/loaded-info.js';
 import type { Payload } from '../payload/model.js';
-import type { BuildIdHex, HookKind } from '../xen/domain.js';
+import { type BuildIdHex, HOOK_KINDS, type HookKind, PAYLOAD_MAX_SIZE } from '../xen/domain.js';
+import { readStateFile, StateFileError, workflowName } from './state-file.js';
 
 /**
  * What this tool knows about the payloads it uploaded, kept in the state directory: the facts the
@@ -56,6 +58,29 @@ export function modinfoHash(raw: Uint8Array | null | undefined): string {
     .digest('hex');
 }
 
+const buildId = nullable(matching(/^(?:[0-9a-f]{2}){1,128}$/, 'a build-id in lowercase hex'));
+const hookKind = literal(...HOOK_KINDS);
+const recordDecoder: Decoder<RegistryRecord> = object({
+  version: literal(1),
+  name: workflowName,
+  buildId,
+  depends: buildId,
+  xenDepends: buildId,
+  hooks: array(object({ kind: hookKind, symbol: nullable(string(4096)) }), 1 << 16),
+  vetoingHooks: array(hookKind, 8),
+  safeToReapply: boolean,
+  funcs: array(nullable(string(4096)), 1 << 16),
+  symbols: array(string(4096), 1 << 20),
+  size: integer(1, PAYLOAD_MAX_SIZE),
+  sha256: matching(/^[0-9a-f]{64}$/, 'a SHA-256 in lowercase hex'),
+  modinfoSha256: optional(matching(/^[0-9a-f]{64}$/, 'a SHA-256 in lowercase hex')),
+  uploadedAt: string(64),
+  appliedSeq: optional(integer(0)),
+  appliedNodeps: optional(literal(true)),
+}) as Decoder<RegistryRecord>;
+
+const ADVICE = 'move it away: xlp then treats that payload as one it did not upload';
+
 function fileStem(name: string): string {
   // Payload names may hold any byte but NUL, so they never become file names themselves.
   return createHash('sha256').update(name).digest('hex').slice(0, 32);
@@ -81,8 +106,30 @@ export class PayloadRegistry {
     return { json: `${stem}.json`, bytes: `${stem}.livepatch` };
   }
 
+  /** The registry directory: absent, or a private directory (never followed through a symlink). */
+  private async ready(create: boolean): Promise<boolean> {
+    let st;
+    try {
+      st = await lstat(this.dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      if (!create) return false;
+      await mkdir(this.dir, { recursive: true, mode: 0o700 });
+      st = await lstat(this.dir);
+    }
+    const uid = typeof process.getuid === 'function' ? process.getuid() : null;
+    if (st.isSymbolicLink() || !st.isDirectory() || (uid !== null && st.uid !== uid) || (st.mode & 0o022) !== 0) {
+      throw new StateFileError(this.dir, 'unsafe', `the payload registry ${this.dir} is not a private directory of this user (a symlink, another file type, another owner, or writable by others); refusing to use it`);
+    }
+    return true;
+  }
+
+  private read(file: string): Promise<RegistryRecord | null> {
+    return readStateFile(file, recordDecoder, { what: 'the registry record', maxBytes: 64 * 1024 * 1024, advice: ADVICE });
+  }
+
   async record(name: string, bytes: Uint8Array, payload: Payload): Promise<RegistryRecord> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await this.ready(true);
     const rec: RegistryRecord = {
       version: 1,
       name,
@@ -105,27 +152,27 @@ export class PayloadRegistry {
     return rec;
   }
 
+  /** The record of `name`; null when there is none (or it is of another name: a hash collision). */
   async get(name: string): Promise<RegistryRecord | null> {
-    try {
-      const rec = JSON.parse(await readFile(this.paths(name).json, 'utf8')) as RegistryRecord;
-      return rec.version === 1 && rec.name === name ? rec : null;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || e instanceof SyntaxError) return null;
-      throw e;
-    }
+    if (!(await this.ready(false))) return null;
+    const rec = await this.read(this.paths(name).json);
+    return rec && rec.name === name ? rec : null;
   }
 
-  /** The uploaded bytes, verified against the recorded hash. */
+  /** The uploaded bytes, verified against the recorded hash and size (null when gone or altered). */
   async bytes(name: string): Promise<Uint8Array | null> {
     const rec = await this.get(name);
     if (!rec) return null;
+    const file = this.paths(name).bytes;
+    let data: Buffer | null;
     try {
-      const data = await readFile(this.paths(name).bytes);
-      return createHash('sha256').update(data).digest('hex') === rec.sha256 ? data : null;
+      data = await readPrivateFile(file, { maxBytes: PAYLOAD_MAX_SIZE });
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw e;
+      if (!(e instanceof PrivateFileError)) throw e;
+      throw new StateFileError(file, e.problem === 'too-large' || e.problem === 'unreadable' ? 'damaged' : 'unsafe', `the registry's copy of ${JSON.stringify(name)} cannot be used: ${e.message}; ${ADVICE}`, { cause: e });
     }
+    if (!data) return null;
+    return data.length === rec.size && createHash('sha256').update(data).digest('hex') === rec.sha256 ? data : null;
   }
 
   async markApplied(name: string, how: { nodeps?: boolean } = {}): Promise<void> {
@@ -152,28 +199,14 @@ export class PayloadRegistry {
     await rm(p.bytes, { force: true });
   }
 
-  /**
-   * Every record. Read synchronously: four system calls a file instead of four thread-pool round
-   * trips (about 15 µs a record against 60-150; with a thousand payloads loaded, 15 ms against
-   * 150), which the stack view pays on every command.
-   */
+  /** Every record, each decoded and checked (a damaged or unsafe one is a StateFileError naming it). */
   async all(): Promise<RegistryRecord[]> {
-    let files: string[];
-    try {
-      files = await readdir(this.dir);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw e;
-    }
+    if (!(await this.ready(false))) return [];
     const out: RegistryRecord[] = [];
-    for (const f of files) {
-      if (!f.endsWith('.json')) continue;
-      try {
-        const rec = JSON.parse(readFileSync(join(this.dir, f), 'utf8')) as RegistryRecord;
-        if (rec.version === 1) out.push(rec);
-      } catch {
-        // A record we cannot read is a record we do not trust.
-      }
+    for (const f of (await readdir(this.dir)).filter((f) => /^[0-9a-f]{32}\.json$/.test(f))) {
+      const rec = await this.read(join(this.dir, f));
+      // Only a record filed under its own name's hash speaks for that name.
+      if (rec && `${fileStem(rec.name)}.json` === f) out.push(rec);
     }
     return out;
   }

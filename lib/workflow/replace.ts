@@ -158,7 +158,9 @@ export async function replaceSequential(ws: Workspace, name: string, d: ReplaceD
       journal = { ...journal, phase: 'rollback', failure: failureOf(error) };
       await ws.journal.write(journal);
       try {
-        await restoreStack(ws, d.current, new Set(originalNodeps), { ...req, signal: undefined });
+        // To its end: the caller's signal may be what stopped the step. A step still pending (Ctrl-C
+        // or --timeout while waiting) is waited for first, within a bound, and said on stderr.
+        await restoreStack(ws, d.current, new Set(originalNodeps), ws.undoRequest(req));
         await ws.journal.clear();
         note(error, `rolled back: the previous stack (${d.current.join(', ') || 'empty'}) is applied again`);
       } catch (rollbackError) {

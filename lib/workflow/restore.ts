@@ -1,3 +1,4 @@
+import type { PayloadStatus } from '../xen/domain.js';
 import { errnoMessage } from '../xen/errno.js';
 import { XenError } from '../xen/errors.js';
 import { NotReapplyableError, RefusedError, UploadFailedError } from './errors.js';
@@ -10,9 +11,8 @@ import type { ActionRequest, Workspace } from './workspace.js';
  */
 
 /** What a rollback to `original` (bottom first) has to revert (top first) and apply (bottom first). */
-export async function restoreDiff(ws: Workspace, original: readonly string[]): Promise<{ revert: string[]; apply: string[] }> {
-  const { view } = await ws.stackForWorkflow();
-  const current = view.applied.map((e) => e.name);
+export async function restoreDiff(ws: Workspace, original: readonly string[], stack?: readonly string[]): Promise<{ revert: string[]; apply: string[] }> {
+  const current = stack ?? (await ws.stackForWorkflow()).view.applied.map((e) => e.name);
   let k = 0;
   while (k < current.length && k < original.length && current[k] === original[k]) k++;
   return { revert: current.slice(k).reverse(), apply: original.slice(k) };
@@ -25,6 +25,8 @@ export async function restoreDiff(ws: Workspace, original: readonly string[]): P
  */
 export async function restoreStack(ws: Workspace, original: readonly string[], nodeps: ReadonlySet<string>, req: ActionRequest): Promise<ActionResult[]> {
   const steps: ActionResult[] = [];
+  // The stack is read once nothing is pending: a pending REVERT or APPLY changes what has to be done.
+  await ws.inFlight.settle({ waitMs: req.waitMs, signal: req.signal, before: `restoring the stack (${original.join(', ') || 'empty'})` });
   const { revert, apply } = await restoreDiff(ws, original);
   for (const p of revert) steps.push(await runAction(ws.context(), p, 'REVERT', req));
   for (const p of apply) steps.push(...(await applyRestoring(ws, p, { ...req, ...(nodeps.has(p) ? { nodeps: true } : {}) })));
@@ -32,10 +34,10 @@ export async function restoreStack(ws: Workspace, original: readonly string[], n
 }
 
 /** Payloads among `names` that a RELOAD must bring back before they can be applied. */
-export async function reloadsFor(ws: Workspace, names: readonly string[]): Promise<Set<string>> {
+export async function reloadsFor(ws: Workspace, names: readonly string[], status: (name: string) => Promise<PayloadStatus | null> = (n) => ws.statusOrNull(n)): Promise<Set<string>> {
   const out = new Set<string>();
   for (const p of names) {
-    const st = await ws.statusOrNull(p);
+    const st = await status(p);
     const rec = await ws.registry.get(p);
     if (!st || (st.state === 'CHECKED' && rec && !rec.safeToReapply && rec.appliedSeq !== undefined)) out.add(p);
   }

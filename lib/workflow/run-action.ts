@@ -18,6 +18,7 @@ import {
   TimeoutError,
   WrongStateError,
 } from './errors.js';
+import type { InFlightStore } from './in-flight.js';
 import { type Outcome, PHASE_OF, type ProgressEvent } from './progress.js';
 import { statusOf } from './status.js';
 import { waitForCompletion } from './wait.js';
@@ -43,6 +44,8 @@ export interface ActionContext {
   /** The applied stack's top (name and build-id), for dependency explanations; null if unknown or empty. */
   readonly top: () => Promise<{ name: string; buildId: BuildIdHex | null } | null>;
   readonly xenBuildId: () => Promise<BuildIdHex | null>;
+  /** Where issued actions are recorded until they complete; nothing is issued while one is pending. */
+  readonly inFlight?: InFlightStore;
 }
 
 export interface ActionRequest {
@@ -140,11 +143,14 @@ export async function runAction(
   extraNames: readonly string[] = [],
 ): Promise<ActionResult> {
   if (request.signal?.aborted) abortedError(request.signal, `${action} of ${JSON.stringify(name)}`, name);
+  // Xen runs one action at a time, and one issued into a pending one runs its pre-hook for nothing.
+  await ctx.inFlight?.settle({ waitMs: request.waitMs, signal: request.signal, before: `${action} ${name}` });
   const started = performance.now();
   const before = await statusOf(ctx.backend, name);
   const result = (outcome: Outcome, status: PayloadStatus | null, t: Transcript): ActionResult => {
-    ctx.emit({ phase: 'done', payload: name, action, outcome, status });
-    return { payload: name, action, outcome, status, console: t.lines, hooks: t.hooks, elapsedMs: performance.now() - started };
+    const elapsedMs = performance.now() - started;
+    ctx.emit({ phase: 'done', payload: name, action, outcome, status, elapsedMs });
+    return { payload: name, action, outcome, status, console: t.lines, hooks: t.hooks, elapsedMs };
   };
 
   if (action === 'UNLOAD' && before.state === 'APPLIED') {
@@ -160,12 +166,16 @@ export async function runAction(
   const transcript = new Transcript(ctx, [name, ...extraNames]);
   await ctx.console.sync();
   ctx.emit({ phase: PHASE_OF[action], payload: name });
+  // Recorded before it is issued, so a process killed while it runs leaves the record behind.
+  const scheduled = action !== 'UNLOAD' && !alreadyThere;
+  if (scheduled) await ctx.inFlight?.issuing(name, action);
   try {
     await ctx.backend.action(name, action, {
       ...(request.timeoutNs === undefined ? {} : { timeoutNs: request.timeoutNs }),
       ...(request.nodeps ? { nodeps: true } : {}),
     });
   } catch (error) {
+    if (scheduled) await ctx.inFlight?.settled(); // refused: nothing is pending
     await transcript.collect();
     if (error instanceof XenError) throw await explainRefusal(ctx, name, action, error, transcript, before);
     throw error;
@@ -183,6 +193,8 @@ export async function runAction(
     onPending: (elapsedMs) => ctx.emit({ phase: 'waiting', payload: name, action, elapsedMs }),
   });
   await transcript.collect();
+  // Still pending after an abort or a deadline: the record stays for whoever issues the next action.
+  if (waited.kind === 'completed' && scheduled) await ctx.inFlight?.settled();
   if (waited.kind === 'aborted') {
     throw new AbortedError(`${action} of ${JSON.stringify(name)} was cancelled while waiting; the hypervisor may still complete it`, {
       payload: name,

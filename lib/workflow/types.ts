@@ -13,6 +13,12 @@ export interface LivepatcherOptions {
   readonly lockTimeoutMs?: number;
   /** How long to wait for an action to complete (default 30 s). */
   readonly waitTimeoutMs?: number;
+  /**
+   * How long an undo (the rollback of a failed or interrupted workflow) waits at least for an
+   * action still pending in the hypervisor before it leaves the rest to `recover` (default 10 s,
+   * more than Xen's longest quiesce timeout).
+   */
+  readonly settleTimeoutMs?: number;
   /** The hypervisor's symbol table for preflight's undefined-symbol checks, when one is available. */
   readonly xenSymbols?: () => Promise<SymbolTable | undefined>;
 }

@@ -1,9 +1,11 @@
 import type { Backend } from '../backend/backend.js';
 import type { PreflightReport, SymbolTable } from '../preflight/types.js';
 import type { BuildIdHex, PayloadStatus } from '../xen/domain.js';
+import { ERRNO } from '../xen/errno.js';
 import type { ConsoleWatcher } from './console-watcher.js';
 import { JournalPendingError, NotLoadedError } from './errors.js';
-import { type Journal, type JournalStore, markStep } from './journal.js';
+import { type InFlightAction, InFlightStore } from './in-flight.js';
+import { type Journal, journalOrigin, type JournalStore, markStep } from './journal.js';
 import type { HookInventory } from './plan.js';
 import type { ProgressEvent } from './progress.js';
 import { hookInventory, type PayloadRegistry, type RegistryRecord } from './registry.js';
@@ -23,6 +25,8 @@ export interface WorkspaceParts {
   readonly journal: JournalStore;
   readonly console: ConsoleWatcher;
   readonly waitMs: number;
+  /** The least an undo waits for an action still pending (see LivepatcherOptions.settleTimeoutMs). */
+  readonly settleMs: number;
   readonly xenSymbols: () => Promise<SymbolTable | undefined>;
   readonly emit: (event: ProgressEvent) => void;
 }
@@ -39,7 +43,10 @@ export class Workspace {
   readonly journal: JournalStore;
   readonly console: ConsoleWatcher;
   readonly emit: (event: ProgressEvent) => void;
+  /** The action xlp issued and has not seen complete (see in-flight.ts). */
+  readonly inFlight: InFlightStore;
   private readonly waitMs: number;
+  private readonly settleMs: number;
   private readonly xenSymbols: () => Promise<SymbolTable | undefined>;
 
   constructor(parts: WorkspaceParts) {
@@ -50,7 +57,25 @@ export class Workspace {
     this.console = parts.console;
     this.emit = parts.emit;
     this.waitMs = parts.waitMs;
+    this.settleMs = parts.settleMs;
     this.xenSymbols = parts.xenSymbols;
+    this.inFlight = new InFlightStore(parts.stateDir, parts.backend, (e) => this.emit(e));
+  }
+
+  /**
+   * The action still pending in the hypervisor that a journal's workflow issued: the in-flight
+   * record, else (a journal written by a process that had no record) a `started` step whose
+   * payload's rc still says -EAGAIN. Null when nothing is pending.
+   */
+  async pendingAction(journal: Journal | null): Promise<InFlightAction | null> {
+    const recorded = await this.inFlight.pending();
+    if (recorded || !journal) return recorded;
+    for (const s of journal.steps) {
+      if (s.state !== 'started' || (s.action !== 'APPLY' && s.action !== 'REVERT')) continue;
+      const st = await this.statusOrNull(s.payload);
+      if (st?.rc === -ERRNO.EAGAIN) return { version: 1, payload: s.payload, action: s.action, issuedAt: journal.startedAt, pid: journal.pid };
+    }
+    return null;
   }
 
   request(options: WaitOptions & { nodeps?: boolean }): ActionRequest {
@@ -62,6 +87,14 @@ export class Workspace {
     };
   }
 
+  /**
+   * The request an undo runs with: to its end (the caller's signal may be what stopped the
+   * workflow), waiting for a still pending action at least `settleMs`, whatever --timeout was.
+   */
+  undoRequest(req: ActionRequest): ActionRequest {
+    return { ...req, signal: undefined, waitMs: Math.max(req.waitMs, this.settleMs) } as ActionRequest;
+  }
+
   context(): ActionContext {
     return {
       backend: this.backend,
@@ -70,6 +103,7 @@ export class Workspace {
       facts: (name) => this.facts(name),
       top: () => this.top(),
       xenBuildId: async () => (await this.backend.xenVersion()).buildId,
+      inFlight: this.inFlight,
     };
   }
 
@@ -129,13 +163,24 @@ export class Workspace {
     return (p) => records.get(p) ?? null;
   }
 
-  async preflightWithContext(bytes: Uint8Array, name: string): Promise<PreflightReport> {
+  /**
+   * Preflight with the running hypervisor as context: its version and build-id, what is loaded
+   * (names, build-ids, symbols). With `stack`, also the applied stack, so the APPLY dependency
+   * check is predicted too (for `load`, which applies right after uploading); only when the stack's
+   * order is certain, since that check is against its top.
+   */
+  async preflightWithContext(bytes: Uint8Array, name: string, options: { stack?: boolean } = {}): Promise<PreflightReport> {
     const [version, listed, records, xenSymbols] = await Promise.all([
       this.backend.xenVersion(),
       this.backend.list(),
       this.registry.all(),
       this.xenSymbols(),
     ]);
+    let appliedBuildIds: (BuildIdHex | null)[] | undefined;
+    if (options.stack) {
+      const { view, warnings } = await this.stackForWorkflow();
+      if (warnings.length === 0 && view.orderCertain && view.applied.every((e) => e.buildId !== null)) appliedBuildIds = view.applied.map((e) => e.buildId);
+    }
     const byName = new Map(records.map((r) => [r.name, r]));
     // Imported here, not with the workflows: reading commands (list, status, stack) never need it.
     const { preflight } = await import('../preflight/preflight.js');
@@ -148,6 +193,7 @@ export class Workspace {
           const r = byName.get(p.name);
           return { name: p.name, buildId: r?.buildId ?? null, symbols: r?.symbols ?? [] };
         }),
+        ...(appliedBuildIds ? { appliedBuildIds } : {}),
         ...(xenSymbols ? { xenSymbols } : {}),
       },
     });
@@ -163,6 +209,16 @@ export class Workspace {
     await this.journal.write(next);
     return next;
   }
+
+  /**
+   * After a workflow of this process failed and could not undo everything: its journal stays for
+   * `xlp recover`, marked as ended (the process finished; it was not interrupted).
+   */
+  async endJournal(failure: { code: string; message: string }): Promise<void> {
+    const j = await this.journal.read().catch(() => null);
+    if (!j || j.pid !== process.pid || j.endedAt) return;
+    await this.journal.write({ ...j, phase: 'rollback', failure: j.failure ?? failure, endedAt: new Date().toISOString() });
+  }
 }
 
 function journalPending(j: Journal, path: string): JournalPendingError {
@@ -174,7 +230,7 @@ function journalPending(j: Journal, path: string): JournalPendingError {
         ? 'all its steps were done'
         : `step ${at + 1} of ${j.steps.length} (${j.steps[at]!.action} ${j.steps[at]!.payload}) was ${j.steps[at]!.state}`;
   return new JournalPendingError(
-    `an interrupted \`${j.command}\` (pid ${j.pid}, started ${j.startedAt}) left a journal: ${where}; ` +
+    `${journalOrigin(j)} left a journal: ${where}; ` +
       'run `xlp recover` to roll it back, or `xlp recover --complete` to finish it, before anything else changes the hypervisor',
     { payload: j.target, command: j.command, journalPath: path },
   );

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { wfPayloads } from '../workflow/support/payloads.js';
-import { assertBuilt, cleanEnv, expectSchema, mockHost, ROOT, xlp } from './support/xlp.js';
+import { assertBuilt, cleanEnv, expectSchema, mockHost, ROOT, tempDir, xlp } from './support/xlp.js';
 
 let P_BASE: () => string;
 beforeAll(async () => {
@@ -32,19 +32,34 @@ describe('xlp', () => {
     for (const opt of ['--keep', '--name', '--force', '--nodeps', '--dry-run']) expect(loadHelp).toContain(opt);
   });
 
-  it('info without --backend on a machine without Xen: exit 3 and one clear line on stderr', async () => {
-    const r = await xlp(['info']);
+  it('without --backend on a machine without Xen: the simulator, said on stderr; none created yet is exit 3 saying how', async () => {
+    const home = await tempDir();
+    const env = cleanEnv({ XDG_STATE_HOME: home });
+    const dir = join(home, 'xen-livepatch', 'mock');
+    const r = await xlp(['info'], env);
     expect(r.code).toBe(3);
     expect(r.out).toBe('');
-    expect(r.err.trimEnd().split('\n')).toHaveLength(1);
-    expect(r.err).toMatch(/^xlp: this machine is not a Xen dom0 \(\/dev\/xen\/privcmd is missing\); .*--backend mock/);
-    const j = await xlp(['info', '--json']);
+    expect(r.err.trimEnd().split('\n')).toEqual([
+      `xlp: note: no Xen here (/dev/xen/privcmd is missing): using the simulated hypervisor in ${dir} (--backend mock; --backend native insists on Xen)`,
+      `xlp: no mock hypervisor in ${dir} (create one with \`xlp mock init --mock-state ${dir}\`)`,
+    ]);
+    const j = await xlp(['info', '--json'], env);
     expect(j.code).toBe(3);
-    expect(expectSchema(j, 'error')).toMatchObject({ error: { code: 'ENOLIB', reason: 'not-xen', exitCode: 3 } });
-    // The native backend asked for explicitly: libxenctrl is not here either.
-    const n = await xlp(['list', '--backend', 'native']);
+    expect(expectSchema(j, 'error')).toMatchObject({ error: { code: 'EMOCKSTATE', kind: 'MockStateError', problem: 'not-initialized', exitCode: 3 } });
+    // Reading commands never create a simulator.
+    expect(existsSync(join(home, 'xen-livepatch'))).toBe(false);
+    expect((await xlp(['mock', 'init'], env)).code).toBe(0);
+    const ok = await xlp(['info'], env);
+    expect(ok.code, ok.err).toBe(0);
+    expect(ok.out).toMatch(/^backend: +mock \(state /m);
+    expect(ok.err).toMatch(/^xlp: note: no Xen here .*using the simulated hypervisor/);
+    // -q leaves only errors.
+    expect((await xlp(['info', '-q'], env)).err).toBe('');
+    // The native backend asked for explicitly: there is no Xen here, exit 3 with one line, never the simulator.
+    const n = await xlp(['list', '--backend', 'native'], env);
     expect(n.code).toBe(3);
     expect(n.err.trimEnd().split('\n')).toHaveLength(1);
+    expect(n.err).not.toMatch(/simulated/);
   });
 
   it('info on the mock', async () => {

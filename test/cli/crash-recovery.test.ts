@@ -101,7 +101,7 @@ describe('kill -9 of replace --sequential at each journal write', () => {
     expect((complete.json() as { error: { message: string } }).error.message).toMatch(/had already failed .*pre-apply hook.* only be rolled back/);
     const r = await host.run('recover');
     expect(r.code, r.err).toBe(0);
-    expect(r.out).toMatch(/^rolled back the interrupted `replace --sequential wf_cumulative_guarded`/);
+    expect(r.out).toMatch(/^rolled back the interrupted `replace --sequential wf_cumulative_guarded`$/m);
     expect(await hvState(host)).toMatchObject(ORIGINAL);
   });
 });

@@ -1,9 +1,10 @@
 /** Every workflow through the compiled `xlp` on a persisted mock: exit codes, JSON schemas, human output. */
+import { spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { wfPayloads, type WfPayloads } from '../workflow/support/payloads.js';
-import { assertBuilt, expectSchema, hvState, mockHost, tempDir } from './support/xlp.js';
+import { assertBuilt, expectSchema, hvState, mockHost, ROOT, tempDir } from './support/xlp.js';
 
 let P: WfPayloads;
 beforeAll(async () => {
@@ -12,6 +13,31 @@ beforeAll(async () => {
 });
 
 type ErrorJson = { error: Record<string, unknown> };
+
+/** stdout and stderr of one run in one file, in the order xlp wrote them (as on a terminal). */
+function merged(host: { env: NodeJS.ProcessEnv }, ...args: string[]): string[] {
+  const r = spawnSync('/bin/bash', ['-c', '"$0" "$@" 2>&1', process.execPath, join(ROOT, 'bin', 'xlp.js'), ...args], { env: host.env, encoding: 'utf8' });
+  return r.stdout.trimEnd().split('\n');
+}
+
+describe('output in the order things happen', () => {
+  it('load: "uploaded" before the apply hooks; replace --sequential: each step\'s result as it completes', async () => {
+    const host = await mockHost({ loglvl: 'all' });
+    expect((await host.run('load', P.path('base'))).code).toBe(0);
+    const load = merged(host, 'load', P.path('guarded'));
+    const uploaded = load.findIndex((l) => l.startsWith('uploaded wf_guarded'));
+    const hook = load.findIndex((l) => l.includes('preapply hook of wf_guarded'));
+    const applied = load.findIndex((l) => l.startsWith('applied wf_guarded'));
+    expect([uploaded >= 0, hook > uploaded, applied > hook]).toEqual([true, true, true]);
+
+    await host.run('upload', 'wf_cumulative', P.path('cumulative'));
+    const lines = merged(host, 'replace', 'wf_cumulative', '--sequential');
+    const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+    const order = [at(/^step 1\/3: REVERT wf_guarded/), at(/^reverted wf_guarded \(/), at(/^step 2\/3: REVERT wf_base/), at(/^reverted wf_base \(/), at(/^step 3\/3: APPLY wf_cumulative/), at(/^applied wf_cumulative \(/)];
+    expect(order.every((i) => i >= 0), lines.join('\n')).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+  });
+});
 
 describe('load, list, status, apply, revert, unload', () => {
   it('the everyday cycle, in JSON and as text', async () => {
@@ -130,19 +156,34 @@ describe('load, list, status, apply, revert, unload', () => {
     expect((await m.inspect()).payloads.map((p) => p.state)).toEqual(before);
   });
 
-  it('busy and timeouts exit 5', async () => {
+  it('busy and timeouts exit 5; nothing is issued into an action still pending', async () => {
     const host = await mockHost({ quiesceMs: 60_000 });
     await host.run('upload', 'wf_base', P.path('base'));
-    await host.run('upload', 'wf_cumulative', P.path('cumulative'));
+    await host.run('upload', 'wf_cumulative_guarded', P.path('cumulative_guarded'));
     // The wait's deadline: the mock's idle loop takes a minute.
     const wait = await host.run('apply', 'wf_base', '--timeout', '150ms', '--json');
     expect(wait.code).toBe(5);
     expect(expectSchema<ErrorJson>(wait, 'error').error).toMatchObject({ kind: 'TimeoutError', where: 'wait', code: 'ETIME' });
-    // Another action is pending: EBUSY.
-    const busy = await host.run('apply', 'wf_cumulative', '--json');
+    // The next command waits for that APPLY (up to its own --timeout) instead of issuing its own into it,
+    // which would run its vetoing pre-apply hook for nothing and leave its rc at -EAGAIN for good.
+    const busy = await host.run('apply', 'wf_cumulative_guarded', '--timeout', '300ms', '--json');
     expect(busy.code).toBe(5);
-    expect(expectSchema<ErrorJson>(busy, 'error').error).toMatchObject({ kind: 'BusyError', code: 'EBUSY', errno: 16 });
-    expect((await host.run('status', 'wf_cumulative', '--json')).json()).toEqual({ name: 'wf_cumulative', state: 'CHECKED', rc: -11 });
+    expect(expectSchema<ErrorJson>(busy, 'error').error).toMatchObject({ kind: 'BusyError', code: 'EBUSY', errno: 16, payload: 'wf_base' });
+    expect((busy.json() as ErrorJson).error.message).toMatch(/the APPLY of "wf_base" that xlp issued .* is still pending .*nothing else was issued/);
+    expect(busy.err).toMatch(/xlp: note: the APPLY of wf_base \(issued by pid \d+\) is still pending in the hypervisor; waiting up to 300 ms/);
+    expect((await host.run('status', 'wf_cumulative_guarded', '--json')).json()).toEqual({ name: 'wf_cumulative_guarded', state: 'CHECKED', rc: 0 });
+    expect((await (await host.mock()).hookCalls()).filter((c) => c.payload === 'wf_cumulative_guarded')).toEqual([]);
+  });
+
+  it('a command after a timed-out apply waits for it, then goes ahead', async () => {
+    const host = await mockHost({ quiesceMs: 1500 });
+    await host.run('upload', 'wf_base', P.path('base'));
+    await host.run('upload', 'wf_second', P.path('second'));
+    expect((await host.run('apply', 'wf_base', '--timeout', '100ms')).code).toBe(5);
+    const next = await host.run('apply', 'wf_second');
+    expect(next.code, next.err).toBe(0);
+    expect(next.err).toMatch(/the APPLY of wf_base .* is still pending in the hypervisor; waiting up to 30 s for it to complete before issuing APPLY wf_second/);
+    expect((await hvState(host)).applied).toEqual(['wf_base', 'wf_second']);
   });
 
   it('the hypervisor timing out (rendezvous slower than the quiesce timeout): exit 5, promptly', async () => {
@@ -237,12 +278,17 @@ describe('--dry-run changes nothing, for every mutating command', () => {
     const before = JSON.stringify((await m.inspect()).payloads);
     const hooks = (await m.hookCalls()).length;
     const cases: [string[], number][] = [
-      [['load', P.path('cumulative')], 0],
+      // wf_cumulative depends on the hypervisor, and the stack is not empty: Xen would refuse the APPLY.
+      [['load', P.path('cumulative')], 1],
+      [['load', P.path('cumulative'), '--nodeps'], 0],
       [['load', P.path('wrong_xen')], 6],
       [['upload', 'x', P.path('cumulative')], 0],
-      [['apply', 'wf_hooked'], 0],
+      [['apply', 'wf_hooked'], 1],
+      [['apply', 'wf_hooked', '--nodeps'], 0],
       [['apply', 'wf_base'], 0],
       [['revert', 'wf_guarded'], 0],
+      // Not the top of the stack: Xen refuses (EBUSY), xlp exits 1.
+      [['revert', 'wf_base'], 1],
       [['unload', 'wf_hooked'], 0],
       [['unload', 'wf_base'], 1],
       [['replace', 'wf_hooked'], 1],
@@ -257,6 +303,12 @@ describe('--dry-run changes nothing, for every mutating command', () => {
     expect(expectSchema(rec, 'recoverPlan')).toMatchObject({ journal: null, plan: { steps: [] } });
     expect(JSON.stringify((await m.inspect()).payloads)).toBe(before);
     expect((await m.hookCalls()).length).toBe(hooks);
+    // The refusals the dry runs predicted are what the commands do (each changes nothing).
+    for (const [args, code] of cases.filter(([, c]) => c !== 0)) {
+      const r = await host.run(...args, '--json');
+      expect(r.code, `${args.join(' ')} (for real): ${r.out}`).toBe(code);
+    }
+    expect(JSON.stringify((await m.inspect()).payloads.map((p) => [p.name, p.state]))).toBe(JSON.stringify(JSON.parse(before).map((p: { name: string; state: string }) => [p.name, p.state])));
   });
 });
 

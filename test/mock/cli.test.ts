@@ -1,6 +1,6 @@
 /** `xlp mock ...` end to end (the compiled CLI, as users run it). */
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,7 +53,15 @@ describe('xlp mock', () => {
   it('reports a missing or foreign state directory', async () => {
     const tmp = await mkdtemp(join(tmpdir(), 'xlp-cli-'));
     const r = xlp('mock', 'status', '--mock-state', join(tmp, 'none'), '--json');
-    expect(r.code).toBe(1);
-    expect(JSON.parse(r.out).error).toMatchObject({ code: 'EMOCKSTATE' });
+    // No simulator there: no hypervisor to talk to, as a missing Xen is (exit 3).
+    expect(r.code).toBe(3);
+    expect(JSON.parse(r.out).error).toMatchObject({ code: 'EMOCKSTATE', kind: 'MockStateError', problem: 'not-initialized', path: join(tmp, 'none') });
+    // Some other program's state.json: refused, exit 1, and left alone.
+    await mkdir(join(tmp, 'foreign'), { mode: 0o700 });
+    await writeFile(join(tmp, 'foreign', 'state.json'), '{"hello": "world"}', { mode: 0o600 });
+    const f = xlp('mock', 'status', '--mock-state', join(tmp, 'foreign'), '--json');
+    expect(f.code).toBe(1);
+    expect(JSON.parse(f.out).error).toMatchObject({ code: 'EMOCKSTATE', problem: 'foreign' });
+    expect(await readFile(join(tmp, 'foreign', 'state.json'), 'utf8')).toBe('{"hello": "world"}');
   });
 });

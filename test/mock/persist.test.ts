@@ -109,7 +109,7 @@ describe('a mock state directory', () => {
     const a = await open(dir);
     await a.upload('nop', await payloadBytes('nop'));
     await rm(join(dir, 'payloads'), { recursive: true });
-    await expect(open(dir)).rejects.toMatchObject({ problem: 'corrupt', message: expect.stringMatching(/bytes of payload nop/) });
+    await expect(open(dir)).rejects.toMatchObject({ problem: 'corrupt', message: expect.stringMatching(/bytes of payload "nop"/) });
   });
 
   it('refuses an unsafe directory and a missing one when asked not to create it', async () => {

@@ -78,14 +78,40 @@ describe('load', () => {
     expect((await h.xen.list()).map((p) => p.name)).toEqual(['wf_cumulative']);
   });
 
-  it('an apply still pending when the wait gives up: left uploaded, journal kept for recover', async () => {
+  it('an apply still pending when the wait gives up: the undo waits for it, reverts and unloads it, and closes the journal', async () => {
     const h = await harness();
+    h.autoAdvance = false;
+    // The hypervisor completes the APPLY only once the undo is waiting for it.
+    h.lp.on('progress', (e) => {
+      if (e.phase === 'settling') h.autoAdvance = true;
+    });
+    const err = await h.lp.load(P.path('base'), { timeout: 20 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'TimeoutError', where: 'wait', category: 'busy' });
+    expect((err as BusyError).notes.join('\n')).toMatch(/applied after all; it was reverted[\s\S]*unloaded again/);
+    expect(h.events.find((e) => e.phase === 'settling')).toMatchObject({ payload: 'wf_base', action: 'APPLY', before: 'undoing the load of wf_base' });
+    // Nothing was issued while the APPLY was pending: the REVERT came after it completed, and succeeded.
+    expect(h.actions()).toEqual(['APPLY wf_base', 'REVERT wf_base', 'UNLOAD wf_base']);
+    expect(await h.xen.list()).toEqual([]);
+    expect(await h.lp.pendingJournal()).toBeNull();
+    // Exit 5 says "retry": and the retry works.
+    expect((await h.lp.load(P.path('base'))).apply.outcome).toBe('done');
+  });
+
+  it('an apply still pending after the undo waited its bound: the journal is kept, marked as ended, and recover finishes once it completes', async () => {
+    const h = await harness({ livepatcher: { settleTimeoutMs: 30 } });
     h.autoAdvance = false;
     const err = await h.lp.load(P.path('base'), { timeout: 20 }).catch((e: unknown) => e);
     expect(err).toMatchObject({ name: 'TimeoutError', where: 'wait' });
-    expect((err as BusyError).notes.join('\n')).toMatch(/still has an action pending.*xlp recover/);
-    expect((await h.lp.pendingJournal())?.phase).toBe('rollback');
-    await expect(h.lp.apply('wf_base')).rejects.toMatchObject({ name: 'JournalPendingError' });
+    expect((err as BusyError).notes.join('\n')).toMatch(/still pending in the hypervisor.*journal is kept: run `xlp recover`/);
+    // Only the APPLY was issued: no UNLOAD into the pending action.
+    expect(h.actions()).toEqual(['APPLY wf_base']);
+    const j = await h.lp.pendingJournal();
+    expect(j).toMatchObject({ phase: 'rollback', endedAt: expect.any(String) });
+    const refused = await h.lp.apply('wf_base').catch((e: unknown) => e);
+    expect(refused).toMatchObject({ name: 'JournalPendingError' });
+    // The process ended: it is not called interrupted.
+    expect((refused as Error).message).toMatch(/^`load wf_base` \(pid \d+, started .*\) failed at .* and could not undo everything, so it left a journal/);
+    expect((refused as Error).message).not.toMatch(/interrupted/);
     h.clock.advance(10);
     h.autoAdvance = true;
     const r = await h.lp.recover();
@@ -93,6 +119,17 @@ describe('load', () => {
     expect(r.steps.map((s) => `${s.action} ${s.outcome}`)).toEqual(['REVERT done', 'UNLOAD done']);
     expect(await h.xen.list()).toEqual([]);
     expect(await h.lp.pendingJournal()).toBeNull();
+  });
+
+  it('an upload the hypervisor refuses ends the load cleanly: no journal is left behind', async () => {
+    const h = await harness();
+    // A payload preflight lets through with --force, and the hypervisor refuses (EINVAL).
+    const err = await h.lp.load(P.path('wrong_xen'), { force: true }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'UploadFailedError', code: 'EINVAL' });
+    expect(await h.lp.pendingJournal()).toBeNull();
+    expect(await h.lp.interruptedJournal()).toBeNull();
+    // The next mutating workflow is not blocked.
+    expect((await h.lp.load(P.path('base'))).apply.outcome).toBe('done');
   });
 
   it('names: from the file name (any characters but controls), or given; bad ones refused before any use', async () => {

@@ -27,7 +27,8 @@ describe('dry-run plans change nothing and say what would happen, hooks in order
     await h.lp.upload('wf_hooked', P.path('hooked'));
     const before = { snap: await snapshot(h.xen), hooks: (await h.xen.hookCalls()).length, actions: h.actions().length };
 
-    const load = await h.lp.planLoad(P.path('action'));
+    // wf_action depends on the hypervisor, not on the applied stack's top: --nodeps.
+    const load = await h.lp.planLoad(P.path('action'), { nodeps: true });
     expect(load.steps.map((s) => [s.action, s.payload, s.hooks?.map((x) => x.hook)])).toEqual([
       ['UPLOAD', 'wf_action', []],
       ['APPLY', 'wf_action', ['apply']],
@@ -39,14 +40,27 @@ describe('dry-run plans change nothing and say what would happen, hooks in order
     // The same bytes under another name: Xen refuses a duplicate build-id (EEXIST).
     expect((await h.lp.planUpload('x', P.path('hooked'))).refused).toMatchObject({ code: 'PREFLIGHT' });
 
+    // What Xen will refuse, the plan refuses: exit 1, as the apply would.
     const apply = await h.lp.planApply('wf_hooked');
-    expect(apply.steps[0]!.hooks!.map((x) => `${x.hook}${x.vetoing ? '!' : ''}`)).toEqual(['load']);
-    expect(apply.warnings.join()).toMatch(/Xen will refuse it: wf_hooked depends on .* the top of the stack is wf_guarded/);
+    expect(apply.refused).toMatchObject({ code: 'EINVAL', category: 'failed', message: expect.stringMatching(/wf_hooked" depends on .* the top of the applied stack is "wf_guarded"/) });
+    const nodeps = await h.lp.planApply('wf_hooked', { nodeps: true });
+    expect(nodeps.refused).toBeUndefined();
+    expect(nodeps.steps[0]!.hooks!.map((x) => `${x.hook}${x.vetoing ? '!' : ''}`)).toEqual(['load']);
     expect((await h.lp.planApply('wf_base')).steps).toEqual([]);
 
     const revert = await h.lp.planRevert('wf_guarded');
     expect(revert.steps[0]!.hooks!.map((x) => `${x.hook}${x.vetoing ? '!' : ''}`)).toEqual(['prerevert!', 'postrevert']);
-    expect((await h.lp.planRevert('wf_base')).warnings.join()).toMatch(/wf_guarded is on top/);
+    expect((await h.lp.planRevert('wf_base')).refused).toMatchObject({ code: 'EBUSY', category: 'failed', message: expect.stringMatching(/"wf_guarded" is/) });
+
+    // A load Xen would refuse on the dependency check is refused before upload, dry run or not.
+    const dependent = await h.lp.planLoad(P.path('second'));
+    expect(dependent.refused).toMatchObject({ code: 'EINVAL', category: 'failed', message: expect.stringMatching(/nothing was uploaded/) });
+    // Preflight's labels: warnings as warnings, errors only in the refusal.
+    const data = await h.lp.planLoad(P.path('data'), { nodeps: true });
+    expect(data.warnings.join('\n')).toMatch(/^not-safe-to-reapply: /m);
+    expect(data.warnings.join('\n')).not.toMatch(/warning not-safe|^warning /m);
+    const dup = await h.lp.planUpload('x', P.path('hooked'));
+    expect(dup.warnings.join('\n')).not.toMatch(/duplicate/);
 
     expect((await h.lp.planUnload('wf_base')).refused).toMatchObject({ code: 'EINVAL' });
     expect((await h.lp.planUnload('wf_hooked')).steps.map((s) => s.action)).toEqual(['UNLOAD']);
@@ -66,6 +80,17 @@ describe('dry-run plans change nothing and say what would happen, hooks in order
     expect((await h.xen.hookCalls()).length).toBe(before.hooks);
     expect(h.actions().length).toBe(before.actions);
     expect(h.calls.filter((c) => c.method === 'upload').length).toBe(4);
+  });
+
+  it('load refuses before upload what the APPLY dependency check will refuse (no upload, no unload)', async () => {
+    const h = await harness();
+    await h.lp.load(P.path('base'));
+    const err = await h.lp.load(P.path('third')).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'DependencyError', code: 'EINVAL', against: 'wf_base', againstBuildId: P.buildId('base'), dependsOn: P.buildId('second') });
+    expect(h.calls.filter((c) => c.method === 'upload').length).toBe(1);
+    expect(h.actions()).toEqual(['APPLY wf_base']);
+    // --nodeps: the user says it is fine.
+    expect((await h.lp.load(P.path('third'), { nodeps: true })).apply.outcome).toBe('done');
   });
 });
 

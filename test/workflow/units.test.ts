@@ -82,7 +82,17 @@ describe('tables and schemas', () => {
       '$.rc: 1 > 0',
       '$: unexpected property extra',
     ]);
-    expect(validateJson(CLI_SCHEMAS.error, { error: { code: 'X', message: 'm' } })).toEqual(['$.error: missing exitCode']);
+    expect(validateJson(CLI_SCHEMAS.error, { error: { code: 'X', message: 'm' } })).toEqual([
+      '$.error: matches 0 of the oneOf alternatives',
+      '$.error: missing kind',
+      '$.error: missing exitCode',
+    ]);
+    // Each kind's documented fields are required: a LockedError without `lock` and `waitedMs` does not fit.
+    const locked = { code: 'LOCKED', message: 'm', kind: 'LockedError', exitCode: 5, console: [], details: [], holder: null };
+    expect(validateJson(CLI_SCHEMAS.error, { error: { ...locked, lock: '/s/lock', waitedMs: 10 } })).toEqual([]);
+    expect(validateJson(CLI_SCHEMAS.error, { error: locked })).toContain('$.error: missing lock');
+    expect(validateJson(CLI_SCHEMAS.error, { error: { code: 'EBUSY', errno: 16, message: 'm', kind: 'XenError', exitCode: 5 } })).toContain('$.error: missing call');
+    expect(validateJson(CLI_SCHEMAS.error, { error: { ...locked, lock: '/s/lock', waitedMs: 10, exitCode: 1 } })).toContain('$.error.exitCode: 1 is not one of [5]');
   });
 });
 

@@ -112,6 +112,13 @@ export async function runCheck(files: readonly string[], options: CheckOptions &
   const doc: CheckJson = { schema: CHECK_SCHEMA, xenVersion: formatXenVersion(xenVersion), context: contextJson, ok: payloads.every((p) => p.ok), payloads };
   const colors = !out.json && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
   out.result(doc, () => checkText(doc, colors));
+  // --quiet prints nothing but errors: a payload with errors still says which and why.
+  if (out.quiet && !out.json) {
+    for (const p of doc.payloads.filter((x) => !x.ok)) {
+      const bad = p.diagnostics.filter((d) => d.severity === 'error' || d.severity === 'fatal');
+      out.error({ code: 'PREFLIGHT', message: `${p.file}: ${bad.length} ${bad.length === 1 ? 'error' : 'errors'}`, details: bad.map((d) => `${d.severity} ${d.code}${d.errnoName ? ` (${d.errnoName})` : ''}: ${d.message}`) }, EXIT.FAILED);
+    }
+  }
   return doc.ok ? EXIT.OK : EXIT.FAILED;
 }
 

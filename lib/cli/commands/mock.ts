@@ -5,9 +5,12 @@
 import { HOOK_KINDS, type HookKind } from '../../xen/domain.js';
 import { errnoCode } from '../../xen/errno.js';
 import { checkHookScript, type HookScript, parseRcSequence, type XenHelperCall } from '../../mock/hooks.js';
+import { MockConfigError } from '../../mock/errors.js';
 import { initMockState, openMockBackend, resolveMockStateDir } from '../../mock/open.js';
-import { parseXenVersion } from '../../mock/identity.js';
+import { type MockIdentityInput, parseXenVersion, resolveIdentity } from '../../mock/identity.js';
 import { readNmSymbols } from '../../mock/symbols-file.js';
+import { validatePayloadName } from '../../workflow/names.js';
+import { parseBackend } from '../parse.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommonOptions } from '../main.js';
 import type { Output } from '../output.js';
@@ -15,6 +18,26 @@ import { UsageError } from '../usage-error.js';
 
 export interface MockCommonOptions extends CommonOptions {
   readonly mockState?: string;
+  /** Accepted as every command accepts it, but these commands only ever act on the simulator. */
+  readonly backend?: string;
+}
+
+/** The state directory of a `mock` command; `--backend`, if given, must be `mock`. */
+function mockDir(o: MockCommonOptions): string {
+  if (o.backend !== undefined && parseBackend(o.backend, '--backend') !== 'mock') {
+    throw new UsageError('`xlp mock` commands act on the simulated hypervisor: --backend native does not apply to them');
+  }
+  return resolveMockStateDir(o.mockState);
+}
+
+/** A mock option the library refuses (MockConfigError) is a usage error of the command line. */
+function configured<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof MockConfigError) throw new UsageError(e.message);
+    throw e;
+  }
 }
 
 export interface InitOptions extends MockCommonOptions {
@@ -30,6 +53,17 @@ export interface InitOptions extends MockCommonOptions {
   readonly force?: boolean;
 }
 
+/** --symbols: a readable nm-format table, else a usage error naming the file. */
+async function symbolsOption(file: string) {
+  try {
+    return await readNmSymbols(file);
+  } catch (e) {
+    if (e instanceof MockConfigError) throw new UsageError(`--symbols: ${e.message}`);
+    const err = e as NodeJS.ErrnoException;
+    throw new UsageError(`--symbols: cannot read ${file}: ${err.code === 'ENOENT' ? 'no such file' : (err.code ?? err.message)}`);
+  }
+}
+
 function number(text: string | undefined, what: string): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
@@ -38,7 +72,7 @@ function number(text: string | undefined, what: string): number | undefined {
 }
 
 export async function init(_args: [], o: InitOptions, out: Output): Promise<ExitCode> {
-  const dir = resolveMockStateDir(o.mockState);
+  const dir = mockDir(o);
   const memory: Record<string, string> = {};
   for (const m of o.memory ?? []) {
     const eq = m.indexOf('=');
@@ -48,17 +82,19 @@ export async function init(_args: [], o: InitOptions, out: Output): Promise<Exit
   const quiesceMs = number(o.quiesceMs, '--quiesce-ms');
   const rendezvousNs = number(o.rendezvousNs, '--rendezvous-ns');
   const cpus = number(o.cpus, '--cpus');
-  const identity = {
+  const identity: MockIdentityInput = {
     // Without --build-id the documented default identity's build-id is used (DEFAULT_MOCK_BUILD_ID).
     ...(o.buildId === false ? { buildId: null } : typeof o.buildId === 'string' ? { buildId: o.buildId } : {}),
-    ...(o.xenVersion ? { version: parseXenVersion(o.xenVersion) } : {}),
-    ...(o.symbols ? { symbols: await readNmSymbols(o.symbols) } : {}),
+    ...(o.xenVersion ? { version: configured(() => parseXenVersion(o.xenVersion!)) } : {}),
+    ...(o.symbols ? { symbols: await symbolsOption(o.symbols) } : {}),
     ...(quiesceMs === undefined ? {} : { quiesceMs }),
     ...(rendezvousNs === undefined ? {} : { rendezvousNs }),
     ...(cpus === undefined ? {} : { cpus }),
     ...(o.loglvl ? { loglvl: o.loglvl } : {}),
     ...(Object.keys(memory).length ? { memory } : {}),
   };
+  // Every option is checked before the directory is touched.
+  configured(() => resolveIdentity(identity));
   await initMockState(dir, identity, { force: o.force === true });
   const mock = await openMockBackend({ stateDir: dir, ifMissing: 'error' });
   const snap = await mock.inspect();
@@ -85,8 +121,9 @@ export interface HookOptions extends MockCommonOptions {
 
 export async function hook([name, kind]: [string, string], o: HookOptions, out: Output): Promise<ExitCode> {
   if (!HOOK_KINDS.includes(kind as HookKind)) throw new UsageError(`hook kind must be one of ${HOOK_KINDS.join(', ')}, not ${JSON.stringify(kind)}`);
+  validatePayloadName(name);
   const selector = { payload: name, kind: kind as HookKind, ...(o.symbol ? { symbol: o.symbol } : {}) };
-  const mock = await openMockBackend({ stateDir: resolveMockStateDir(o.mockState) });
+  const mock = await openMockBackend({ stateDir: mockDir(o), ifMissing: 'error' });
   try {
     if (o.clear) {
       const n = await mock.clearHooks(selector);
@@ -115,7 +152,7 @@ export async function hook([name, kind]: [string, string], o: HookOptions, out: 
 }
 
 export async function status(_args: [], o: MockCommonOptions, out: Output): Promise<ExitCode> {
-  const mock = await openMockBackend({ stateDir: resolveMockStateDir(o.mockState), ifMissing: 'error' });
+  const mock = await openMockBackend({ stateDir: mockDir(o), ifMissing: 'error' });
   try {
     const snap = await mock.inspect();
     const rules = await mock.hookRules();
@@ -142,7 +179,7 @@ export async function status(_args: [], o: MockCommonOptions, out: Output): Prom
 }
 
 export async function calls(_args: [], o: MockCommonOptions & { since?: string }, out: Output): Promise<ExitCode> {
-  const mock = await openMockBackend({ stateDir: resolveMockStateDir(o.mockState), ifMissing: 'error' });
+  const mock = await openMockBackend({ stateDir: mockDir(o), ifMissing: 'error' });
   try {
     const list = await mock.hookCalls(number(o.since, '--since') ?? 0);
     out.result({ calls: list }, () => list.map((c) => `#${c.seq} ${c.payload} ${c.kind} ${c.symbol ?? '?'}${c.rc === null ? '' : ` rc=${c.rc}`} (payload rc ${c.payloadRc})`).join('\n') || 'no hook calls');
@@ -153,7 +190,7 @@ export async function calls(_args: [], o: MockCommonOptions & { since?: string }
 }
 
 export async function reboot(_args: [], o: MockCommonOptions, out: Output): Promise<ExitCode> {
-  const mock = await openMockBackend({ stateDir: resolveMockStateDir(o.mockState), ifMissing: 'error' });
+  const mock = await openMockBackend({ stateDir: mockDir(o), ifMissing: 'error' });
   try {
     await mock.reboot();
     out.result({ rebooted: true }, () => 'mock hypervisor rebooted: no payloads');

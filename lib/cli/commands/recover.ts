@@ -1,7 +1,7 @@
 import { printPlan } from '../dry-run.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
-import { actionJson, actionText } from '../render.js';
+import { actionJson } from '../render.js';
 import { type BackendOptions, openLivepatcher } from '../session.js';
 
 export interface RecoverCommandOptions extends BackendOptions {
@@ -10,7 +10,7 @@ export interface RecoverCommandOptions extends BackendOptions {
 }
 
 export async function recover(_args: [], options: RecoverCommandOptions, out: Output): Promise<ExitCode> {
-  const { lp, done, signal } = await openLivepatcher(options, out, { reportJournal: false });
+  const { lp, done, signal } = await openLivepatcher(options, out, { reportJournal: false, streamSteps: !options.dryRun });
   try {
     if (options.dryRun) {
       const { journal, ...plan } = await lp.planRecover({ complete: options.complete === true });
@@ -19,7 +19,7 @@ export async function recover(_args: [], options: RecoverCommandOptions, out: Ou
     const r = await lp.recover({ complete: options.complete === true, signal });
     out.result({ mode: r.mode, journal: r.journal, steps: r.steps.map(actionJson) }, () =>
       r.journal
-        ? [`${r.mode === 'complete' ? 'completed' : 'rolled back'} the interrupted \`${r.journal.command}\``, ...r.steps.map((s) => actionText(s, out))].join('\n')
+        ? `${r.mode === 'complete' ? 'completed' : 'rolled back'} ${r.journal.endedAt ? 'what' : 'the interrupted'} \`${r.journal.command}\`${r.journal.endedAt ? ' left' : ''}`
         : 'nothing to recover',
     );
     return EXIT.OK;

@@ -1,7 +1,7 @@
 import { printPlan } from '../dry-run.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
-import { diagnosticJson } from '../render.js';
+import { diagnosticJson, uploadText } from '../render.js';
 import { type BackendOptions, openLivepatcher } from '../session.js';
 
 export interface UploadCommandOptions extends BackendOptions {
@@ -15,9 +15,7 @@ export async function upload([name, file]: [string, string], options: UploadComm
     if (options.dryRun) return printPlan(await lp.planUpload(name, file, { force: options.force === true }), out);
     const r = await lp.upload(name, file, { force: options.force === true, signal });
     const warnings = r.report.diagnostics.filter((d) => d.severity !== 'info');
-    out.result({ name, outcome: r.outcome, bytes: r.bytes, state: 'CHECKED', rc: 0, warnings: warnings.map(diagnosticJson) }, () =>
-      [`uploaded ${name} (${r.bytes} bytes)`, ...warnings.map((w) => `  ${w.severity} ${w.code}: ${w.message}`)].join('\n'),
-    );
+    out.result({ name, outcome: r.outcome, bytes: r.bytes, state: 'CHECKED', rc: 0, warnings: warnings.map(diagnosticJson) }, () => uploadText(name, r.bytes, warnings));
     return EXIT.OK;
   } finally {
     await done();
