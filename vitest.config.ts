@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 300_000,
     pool: 'forks',
+    // A temporary directory per run, and a check that the tests leave nothing in it.
+    globalSetup: ['test/support/temp-check.ts'],
   },
 });

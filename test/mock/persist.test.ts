@@ -1,20 +1,20 @@
 /** The mock on a state directory: one simulated hypervisor for every handle and process. */
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initMockState, MockStateError, openMockBackend } from '../../lib/mock/index.js';
 import { parityIdentity } from '../../lib/parity/index.js';
 import { ERRNO } from '../../lib/xen/errno.js';
 import { payloadBytes, TEST_XEN, testPayloads } from '../support/mock-payloads.js';
+import { scratchDir } from '../support/scratch.js';
 
 beforeAll(async () => {
   await testPayloads();
 });
 
 async function stateDir(identity = {}) {
-  const dir = join(await mkdtemp(join(tmpdir(), 'xlp-mock-')), 'state');
+  const dir = join(scratchDir('xlp-mock-'), 'state');
   await initMockState(dir, parityIdentity(TEST_XEN, { quiesceMs: 0, ...identity }));
   return dir;
 }
@@ -116,7 +116,7 @@ describe('a mock state directory', () => {
     const dir = await stateDir();
     await chmod(dir, 0o777);
     await expect(open(dir)).rejects.toMatchObject({ problem: 'unsafe' });
-    const missing = join(await mkdtemp(join(tmpdir(), 'xlp-mock-')), 'none');
+    const missing = join(scratchDir('xlp-mock-'), 'none');
     await expect(open(missing)).rejects.toBeInstanceOf(MockStateError);
     expect(existsSync(missing)).toBe(false);
     const created = await openMockBackend({ stateDir: missing });
