@@ -47,13 +47,19 @@ function withAction(cmd: Command): Command {
     .addOption(new Option('--quiesce-timeout <duration>', "the hypervisor's own timeout for the quiesce (default Xen's 30ms)"));
 }
 
-export function buildProgram(onExit: (code: ExitCode) => void): Command {
+/**
+ * `json`: the command line asks for JSON, so the parser's own usage errors are not printed (run()
+ * answers them as the documented JSON error instead).
+ */
+export function buildProgram(onExit: (code: ExitCode) => void, { json = false }: { json?: boolean } = {}): Command {
   const program = new Command('xlp')
     .description('Xen livepatch: upload, apply, revert, replace and inspect hypervisor live patches')
     .version(packageVersion(), '-V, --version')
     .addHelpText('after', `\n${EXIT_CODES_HELP}\n\nBackends: --backend native (default on a Xen dom0) or --backend mock (XLP_BACKEND). Full reference: docs/cli.md`)
     .showSuggestionAfterError()
-    .exitOverride();
+    .exitOverride()
+    // Set before the commands are added: they inherit it.
+    .configureOutput({ outputError: (text, write) => (json ? undefined : write(text)) });
 
   const action =
     <A extends unknown[], O>(load: () => Promise<CommandHandler<A, O>>) =>
@@ -189,15 +195,23 @@ export function buildProgram(onExit: (code: ExitCode) => void): Command {
 /** Runs `xlp` with the given arguments and returns the exit code. */
 export async function run(argv: readonly string[]): Promise<ExitCode> {
   let exitCode: ExitCode = EXIT.OK;
-  const program = buildProgram((code) => {
-    exitCode = code;
-  });
+  // --json anywhere before `--`: the parser's usage errors are answered in JSON too (docs/cli.md).
+  const end = argv.indexOf('--');
+  const json = (end < 0 ? argv : argv.slice(0, end)).includes('--json');
+  const program = buildProgram(
+    (code) => {
+      exitCode = code;
+    },
+    { json },
+  );
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) {
       // --help and --version end here with code 0; everything else commander refuses is usage.
-      return error.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+      if (error.exitCode === 0) return EXIT.OK;
+      if (json) new Output({ json: true, quiet: false }).error({ code: 'USAGE', message: error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ') }, EXIT.USAGE);
+      return EXIT.USAGE;
     }
     throw error;
   }

@@ -103,6 +103,25 @@ describe('xlp', () => {
     expect(expectSchema(j, 'error')).toMatchObject({ error: { code: 'EINVAL', kind: 'InvalidNameError', exitCode: 2 } });
   });
 
+  it('usage errors the command line parser finds are the documented JSON error with --json, and nothing on stderr', async () => {
+    const host = await mockHost();
+    for (const [args, message] of [
+      [['apply', 'x', '--bogus', '--json'], /^unknown option '--bogus'$/],
+      [['apply', '--json'], /^missing required argument 'name'$/],
+      [['list', '--json', '--timeout'], /^option '--timeout <duration>' argument missing$/],
+      [['list', '--json', '--json=1'], /^unknown option '--json=1' \(Did you mean --json\?\)$/],
+      [['frobnicate', '--json'], /^unknown command 'frobnicate'$/],
+    ] as const) {
+      const r = await xlp(args, host.env);
+      expect(r.code, `${args.join(' ')}: ${r.err}`).toBe(2);
+      expect(r.err, args.join(' ')).toBe('');
+      expect(expectSchema<{ error: { message: string } }>(r, 'error').error, args.join(' ')).toMatchObject({ code: 'USAGE', exitCode: 2, message: expect.stringMatching(message) });
+    }
+    // Without --json: commander's own line on stderr, as before.
+    const text = await xlp(['apply', 'x', '--bogus'], host.env);
+    expect(text).toMatchObject({ code: 2, out: '', err: "error: unknown option '--bogus'\n" });
+  });
+
   it('an unsafe --state-dir is refused', async () => {
     const host = await mockHost();
     const { mkdir, symlink } = await import('node:fs/promises');
