@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initMockState, MockStateError, openMockBackend } from '../../lib/mock/index.js';
 import { parityIdentity } from '../../lib/parity/index.js';
 import { ERRNO } from '../../lib/xen/errno.js';
+import { acquireLock, readLockHolder } from '../../lib/fs/lock.js';
 import { payloadBytes, TEST_XEN, testPayloads } from '../support/mock-payloads.js';
 import { scratchDir } from '../support/scratch.js';
 
@@ -71,6 +72,27 @@ describe('a mock state directory', () => {
     await sleep(60);
     expect(await b.get('nop')).toEqual({ state: 'APPLIED', rc: 0 });
     expect(await a.readConsole()).toContain('nop finished APPLY with rc=0');
+  });
+
+  it('close() waits for the idle loop its timer started, so no lock is taken after it returns', async () => {
+    const dir = await stateDir({ quiesceMs: 10 });
+    const m = await openMockBackend({ stateDir: dir, ifMissing: 'error', lockTimeoutMs: 5_000 });
+    await m.upload('nop', await payloadBytes('nop'));
+    await m.action('nop', 'APPLY'); // due in 10 ms: the handle's timer then runs the idle loop
+    // Hold the state's lock, so the idle loop the timer starts waits for it.
+    const held = await acquireLock(join(dir, 'lock'), { purpose: 'test' });
+    await sleep(60);
+    let closedAt = 0;
+    const closing = m.close().then(() => void (closedAt = performance.now()));
+    await sleep(50);
+    const releasedAt = performance.now();
+    await held.release();
+    await closing;
+    expect(closedAt).toBeGreaterThanOrEqual(releasedAt);
+    expect(await readLockHolder(join(dir, 'lock'))).toBeNull();
+    const other = await open(dir);
+    expect(await other.get('nop')).toEqual({ state: 'APPLIED', rc: 0 });
+    await other.close();
   });
 
   it('keeps payload bytes in the directory and drops them on unload', async () => {
