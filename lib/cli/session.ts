@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import type { SymbolTable } from '../preflight/types.js';
 import { defaultStateDir } from '../workflow/state-dir.js';
@@ -9,6 +10,7 @@ import { XenUnavailableError } from '../xen/errors.js';
 import type { Output } from './output.js';
 import { type BackendChoice, parseBackend, parseDuration } from './parse.js';
 import { Spinner } from './spinner.js';
+import { UsageError } from './usage-error.js';
 
 /** The options every command that talks to a hypervisor takes. */
 export interface BackendOptions {
@@ -57,9 +59,26 @@ export async function openBackend(options: BackendOptions): Promise<OpenedBacken
   }
   const { openMockBackend, resolveMockStateDir } = await import('../mock/open.js');
   const mockStateDir = resolveMockStateDir(options.mockState);
+  // Both keep their lock in a file named `lock`: sharing a directory, a workflow would wait for
+  // the lock it holds itself at its first hypercall.
+  if (options.stateDir !== undefined && samePath(options.stateDir, mockStateDir)) {
+    throw new UsageError(`--state-dir ${options.stateDir} is the mock hypervisor's state directory; give xlp a directory of its own (default: <mock-state>/workflow)`);
+  }
   const backend = await openMockBackend({ stateDir: mockStateDir });
   // The mock resolves undefined symbols against its own identity; preflight needs no table here.
   return { backend, kind, stateDir: options.stateDir ?? join(mockStateDir, 'workflow'), mockStateDir, xenSymbols: async () => undefined };
+}
+
+/** Whether two paths name the same directory (through symbolic links too, when they exist). */
+function samePath(a: string, b: string): boolean {
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return resolve(p);
+    }
+  };
+  return real(a) === real(b);
 }
 
 /** --lock-timeout and --timeout in ms (UsageError when malformed). */

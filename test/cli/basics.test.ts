@@ -122,6 +122,17 @@ describe('xlp', () => {
     expect(text).toMatchObject({ code: 2, out: '', err: "error: unknown option '--bogus'\n" });
   });
 
+  it("a --state-dir that is the mock's own state directory is refused at once (both would lock the same file)", async () => {
+    const host = await mockHost();
+    for (const dir of [host.dir, `${host.dir}/`, join(host.dir, '..', 'mock')]) {
+      const r = await host.run('upload', 'p', P_BASE(), '--state-dir', dir, '--json');
+      expect(r.code, r.err).toBe(2);
+      expect(r.ms).toBeLessThan(5_000); // not after waiting for its own lock
+      expect(expectSchema<{ error: Record<string, unknown> }>(r, 'error').error).toMatchObject({ code: 'USAGE', message: expect.stringMatching(/--state-dir .* is the mock hypervisor's state directory/) });
+    }
+    expect((await host.ok('list', '--json')).json()).toEqual({ payloads: [] });
+  });
+
   it('an unsafe --state-dir is refused', async () => {
     const host = await mockHost();
     const { mkdir, symlink } = await import('node:fs/promises');
