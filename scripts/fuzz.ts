@@ -12,7 +12,7 @@
  *   XLP_FUZZ_LIB         the lib/ tree to test (default: this repository's; experiments plant bugs in a copy)
  *   XLP_FUZZ_OUT         where counterexamples go (default .cache/fuzz/)
  *   XLP_FUZZ_JOBS        workers at a time (default: the cores, at most 4)
- *   XLP_FUZZ_CHUNK       inputs per worker (default 25000): a target's range is shared out in chunks
+ *   XLP_FUZZ_CHUNK       inputs per worker (default 12500): a target's range is shared out in chunks
  * Replay one input: XLP_FUZZ_SEED=<seed> XLP_FUZZ_START=<index> XLP_FUZZ_RUNS=1 XLP_FUZZ_TARGETS=<target>.
  */
 import { dirname, join } from 'node:path';
@@ -44,7 +44,7 @@ if (unknown.length) throw new Error(`unknown fuzz target(s): ${unknown.join(', '
 const targets = FUZZ_TARGETS.filter((t) => wanted.includes(t.name));
 
 const jobs = intEnv('XLP_FUZZ_JOBS', Math.max(1, Math.min(availableParallelism(), 4)), 1);
-const chunk = intEnv('XLP_FUZZ_CHUNK', 25_000, 1);
+const chunk = intEnv('XLP_FUZZ_CHUNK', 12_500, 1);
 
 console.log(
   `fuzz: ${runs} inputs per target (indexes ${start}..${start + runs - 1}), seed ${seed}, targets ${targets.map((t) => t.name).join(', ')}, ${jobs} at a time` +

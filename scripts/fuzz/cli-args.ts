@@ -13,7 +13,7 @@
  *  - afterwards no lock is left held and no SIGINT listener is left installed.
  * Paths given to xlp are always inside the scratch directory (the fuzz may run as root).
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, chmodSync, mkdtempSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type * as Main from '../../lib/cli/main.js';
@@ -62,8 +62,8 @@ export class CliArgsTarget implements FuzzTarget<CliInput> {
     const mock = await load<typeof Mock>('mock/index.ts');
     const lock = await load<typeof LockModule>('fs/lock.ts');
     this.lib = { run: main.run, validateJson: schema.validateJson, CLI_SCHEMAS: schema.CLI_SCHEMAS, initMockState: mock.initMockState, openMockBackend: mock.openMockBackend, readLockHolder: lock.readLockHolder };
-    // The mock writes its state with fsync on every change: on tmpfs that costs nothing.
-    this.dir = existsSync('/dev/shm') ? mkdtempSync('/dev/shm/xlp-fuzz-cli-') : join(ctx.scratch, 'cli');
+    // Under the engine's scratch directory, which it removes even after a hang.
+    this.dir = join(ctx.scratch, 'cli');
     mkdirSync(this.dir, { recursive: true });
     const P = await wfPayloads();
     const ids: WfPayload[] = ['base', 'second', 'guarded', 'data', 'hooked', 'action', 'cumulative', 'wrong_xen', 'fatal'];

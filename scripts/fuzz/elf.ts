@@ -2,12 +2,13 @@
  * Fuzz target `elf`: targeted mutations of every payload fixture (test/properties/targeted.ts)
  * through readElf, readPayload and preflight. Oracles, beyond "no exception and a well-formed
  * report in linear work":
- *  - bytes no rule reads: every TRACE_EVERY-th input runs with the byte reads recorded; then bytes
- *    nothing read are changed, and the whole result must stay the same (a difference means a read
- *    that bypasses the reader, or a result that depends on something other than the file);
- *  - readelf: every READELF_EVERY-th input that the reader finds valid (no issue, nothing readelf
- *    prints in a notation of its own) is compared with `readelf -W -S -s -r`: sections, symbols and
- *    relocations must agree field by field.
+ *  - bytes no rule reads: every TRACE_EVERY-th input (XLP_FUZZ_TRACE_EVERY, default 4) runs
+ *    with the byte reads recorded; then bytes nothing read are changed, and the whole result must
+ *    stay the same (a difference means a read that bypasses the reader, or a result that depends
+ *    on something other than the file);
+ *  - readelf: every READELF_EVERY-th input (XLP_FUZZ_READELF_EVERY, default 16) that the reader
+ *    finds valid (no issue, nothing readelf prints in a notation of its own) is compared with
+ *    `readelf -W -S -s -r`: sections, symbols and relocations must agree field by field.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,8 +26,8 @@ import { finding, type FuzzContext, type FuzzTarget } from './target.js';
 
 const UNITS_PER_BYTE = 128;
 const UNITS_FLOOR = 20_000;
-const TRACE_EVERY = Number(process.env.XLP_FUZZ_TRACE_EVERY ?? 8);
-const READELF_EVERY = Number(process.env.XLP_FUZZ_READELF_EVERY ?? 8);
+const TRACE_EVERY = Number(process.env.XLP_FUZZ_TRACE_EVERY ?? 4);
+const READELF_EVERY = Number(process.env.XLP_FUZZ_READELF_EVERY ?? 16);
 /** Bytes changed per unread-bytes check. */
 const UNREAD_EDITS = 4;
 
