@@ -107,8 +107,10 @@ export function compareWithReadelf(elf: ElfFile, path: string): ReadelfCompariso
   for (const s of elf.sections) {
     if ((s.type !== 4 && s.type !== 9) || s.size === 0n) continue;
     const view = elf.relocations(s.index);
-    // readelf lists no entries when it cannot name their symbols (an empty table, an index past it).
-    let symbolsOk = (symtab?.count ?? 0) > 0;
+    // readelf lists no entries when it cannot name their symbols (an empty table or string table,
+    // an index past the table).
+    const names = elf.sections[elf.sections[elf.symbolTableIndex()]?.link ?? 0];
+    let symbolsOk = (symtab?.count ?? 0) > 0 && names?.type === 3 && names.size > 0n;
     for (let i = 0; symbolsOk && view && i < view.count; i++) if (view.sym(i) >= symtab!.count) symbolsOk = false;
     if (!symbolsOk) continue;
     const o = relocations.get(s.name!);
