@@ -18,5 +18,7 @@ export default defineConfig({
         test: { name: `bridge-4.${minor}`, include: [BRIDGE], env: { XLP_FAKE_XEN_MINOR: minor } },
       })),
     ],
+    // A temporary directory per run, and a check that the tests leave nothing in it.
+    globalSetup: ['test/support/temp-check.ts'],
   },
 });

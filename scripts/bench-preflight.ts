@@ -24,12 +24,22 @@ interface Sample {
   readonly rssKb: number | null;
 }
 
-function once(cmd: string, args: readonly string[]): Sample {
+/** A command to time, and how it must end: exit 0, unless `expect` says otherwise. */
+type Contender = readonly [cmd: string, args: readonly string[], expect?: { readonly status: number; readonly stdout: RegExp }];
+
+function once(cmd: string, args: readonly string[], expect: Contender[2] = { status: 0, stdout: /(?:)/ }): Sample {
   const argv = hasTime ? [GNU_TIME, '-f', '%M', cmd, ...args] : [cmd, ...args];
   const t0 = performance.now();
-  const r = spawnSync(argv[0]!, argv.slice(1), { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  // Output nobody checks goes to /dev/null, as before (readelf's is tens of MB on the large payload).
+  const checked = expect.stdout.source !== '(?:)';
+  const r = spawnSync(argv[0]!, argv.slice(1), { cwd: ROOT, stdio: ['ignore', checked ? 'pipe' : 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   const ms = performance.now() - t0;
   if (r.error) throw r.error;
+  // A contender that crashed or refused would look fast: every run must end as expected.
+  if (r.status !== expect.status || (checked && !expect.stdout.test(r.stdout))) {
+    console.error(`bench:preflight: \`${[cmd, ...args].join(' ')}\` exited ${r.status ?? r.signal} (expected ${expect.status}${checked ? ` and /${expect.stdout.source}/ on stdout` : ''}):\n${r.stderr.slice(-2000)}`);
+    process.exit(1);
+  }
   const last = r.stderr.trim().split('\n').pop() ?? '';
   return { ms, rssKb: hasTime && /^\d+$/.test(last) ? Number(last) : null };
 }
@@ -45,9 +55,9 @@ interface Measure {
 }
 
 /** Runs each command RUNS times, interleaved so load changes hit both alike. */
-function measure(commands: readonly (readonly [string, readonly string[]])[]): Measure[] {
+function measure(commands: readonly Contender[]): Measure[] {
   const samples: Sample[][] = commands.map(() => []);
-  once(...commands[0]!); // warm the page cache and node's compile cache
+  for (const c of commands) once(...c); // warm the page cache (and node's compile cache) for every contender
   for (let i = 0; i < RUNS; i++) commands.forEach((c, k) => samples[k]!.push(once(...c)));
   return samples.map((s) => ({
     ms: median(s.map((x) => x.ms)),
@@ -63,8 +73,14 @@ const tsc = spawnSync(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfi
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 const large = await buildLargePayload();
 const small = (await fixture('hooks_load_unload')).path;
-const xlp = (file: string): [string, string[]] => [process.execPath, [join(ROOT, 'bin', 'xlp.js'), 'check', '--offline', file]];
-const readelf = (file: string): [string, string[]] => ['readelf', ['-W', '-S', '-s', '-r', '-n', file]];
+// The large payload is over Xen's 2 MiB limit: its check ends with exit 1 and that one error, and
+// nothing else passes for it (a crash also exits 1, without the report).
+const xlp = (file: string): Contender => [
+  process.execPath,
+  [join(ROOT, 'bin', 'xlp.js'), 'check', '--offline', file],
+  file === large ? { status: 1, stdout: /UPLOAD would fail with EINVAL \(U3 payload-too-large\)\. 1 error,/ } : { status: 0, stdout: /ok: no errors/ },
+];
+const readelf = (file: string): Contender => ['readelf', ['-W', '-S', '-s', '-r', '-n', file]];
 
 /** Time of reading and checking inside one fresh process (no CLI, no output), as it prints it. */
 function inProcess(file: string): number {
@@ -74,6 +90,10 @@ function inProcess(file: string): number {
   for (let i = 0; i < RUNS; i++) {
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
     const [a, b] = r.stdout.trim().split(' ').map(Number);
+    if (r.status !== 0 || !Number.isFinite(a) || !Number.isFinite(b)) {
+      console.error(`bench:preflight: the in-process preflight of ${file} exited ${r.status ?? r.signal}:\n${r.stderr.slice(-2000)}`);
+      process.exit(1);
+    }
     runs.push(a!);
     imports.push(b!);
   }

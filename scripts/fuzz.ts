@@ -1,66 +1,120 @@
 /**
- * `npm run fuzz`: fast-check's long run of the preflight property over mutations of every fixture
- * (Jazzer.js does not run on this glibc). Budget and seed come from the environment:
- *   XLP_FUZZ_RUNS  number of inputs (default 2000)
- *   XLP_FUZZ_SEED  replay a run (the seed is printed at the start and on failure)
- *   XLP_FUZZ_PATH  replay one counterexample path (printed on failure)
- * A failing input is also written to .cache/fuzz/ for readelf and xlp check.
+ * `npm run fuzz`: every fuzz target of scripts/fuzz/targets.ts, each in a worker thread with a time
+ * limit per input (a hang is a bug: the input is saved like one that threw). Jazzer.js does not run
+ * on this glibc, so the generators are the project's own (scripts/fuzz/*.ts, targeted at the
+ * bounds each reader checks). Settings come from the environment:
+ *   XLP_FUZZ_RUNS        inputs per target (default 50000)
+ *   XLP_FUZZ_SEED        the run's seed (printed; input i of a seed is always the same input)
+ *   XLP_FUZZ_START       first input index (default 0): a long run is split into parts by index
+ *   XLP_FUZZ_TARGETS     comma-separated target names (default: all)
+ *   XLP_FUZZ_TIME_LIMIT_MS  per-input limit for every target (default: each target's own)
+ *   XLP_FUZZ_KEEP_GOING  1: go on after a finding and count them all (default: stop at the first)
+ *   XLP_FUZZ_LIB         the lib/ tree to test (default: this repository's; experiments plant bugs in a copy)
+ *   XLP_FUZZ_OUT         where counterexamples go (default .cache/fuzz/)
+ *   XLP_FUZZ_JOBS        workers at a time (default: the cores, at most 4)
+ *   XLP_FUZZ_CHUNK       inputs per worker (default 12500): a target's range is shared out in chunks
+ * Replay one input: XLP_FUZZ_SEED=<seed> XLP_FUZZ_START=<index> XLP_FUZZ_RUNS=1 XLP_FUZZ_TARGETS=<target>.
  */
-import fc from 'fast-check';
-import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readElf, readWork } from '../lib/elf/index.js';
-import { readPayload } from '../lib/payload/index.js';
-import { preflight } from '../lib/preflight/index.js';
-import { fixtures } from '../test/fixtures/catalogue.js';
-import { applyMutations, assertWellFormed, fieldSlots, inputArb, type MutatedInput, optionsFor, type Slot } from '../test/properties/mutations.js';
+import { availableParallelism } from 'node:os';
+import { type Finding, runTarget, type TargetRun } from './fuzz/engine.js';
+import { FUZZ_TARGETS, type TargetEntry } from './fuzz/targets.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const UNITS_PER_BYTE = 128;
-const UNITS_FLOOR = 20_000;
 
-const runs = Number(process.env.XLP_FUZZ_RUNS ?? 2000);
-const seed = process.env.XLP_FUZZ_SEED !== undefined ? Number(process.env.XLP_FUZZ_SEED) : (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
-const path = process.env.XLP_FUZZ_PATH;
-if (!Number.isInteger(runs) || runs <= 0) throw new Error(`XLP_FUZZ_RUNS must be a positive integer, not ${process.env.XLP_FUZZ_RUNS}`);
+function intEnv(name: string, fallback: number, min: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < min) throw new Error(`${name} must be an integer of at least ${min}, not ${JSON.stringify(raw)}`);
+  return n;
+}
 
-const all = await fixtures();
-const originals = new Map<string, { bytes: Buffer; slots: Slot[] }>();
-for (const [name, f] of all) originals.set(name, { bytes: f.bytes, slots: fieldSlots(f.bytes) });
-const names = [...originals.keys()];
+const runs = intEnv('XLP_FUZZ_RUNS', 50_000, 1);
+const start = intEnv('XLP_FUZZ_START', 0, 0);
+const seed = process.env.XLP_FUZZ_SEED ? intEnv('XLP_FUZZ_SEED', 0, -(2 ** 31)) | 0 : (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
+const timeLimit = process.env.XLP_FUZZ_TIME_LIMIT_MS ? intEnv('XLP_FUZZ_TIME_LIMIT_MS', 0, 1) : null;
+const keepGoing = process.env.XLP_FUZZ_KEEP_GOING === '1';
+const lib = process.env.XLP_FUZZ_LIB ?? join(ROOT, 'lib');
+const outDir = process.env.XLP_FUZZ_OUT ?? join(ROOT, '.cache', 'fuzz');
+const wanted = process.env.XLP_FUZZ_TARGETS ? process.env.XLP_FUZZ_TARGETS.split(',').map((s) => s.trim()) : FUZZ_TARGETS.map((t) => t.name);
+const unknown = wanted.filter((n) => !FUZZ_TARGETS.some((t) => t.name === n));
+if (unknown.length) throw new Error(`unknown fuzz target(s): ${unknown.join(', ')} (known: ${FUZZ_TARGETS.map((t) => t.name).join(', ')})`);
+const targets = FUZZ_TARGETS.filter((t) => wanted.includes(t.name));
 
-console.log(`fuzz: ${runs} inputs over ${names.length} fixtures, seed ${seed}${path ? `, path ${path}` : ''}`);
-let last: { input: MutatedInput; bytes: Buffer } | undefined;
-const started = performance.now();
+const jobs = intEnv('XLP_FUZZ_JOBS', Math.max(1, Math.min(availableParallelism(), 4)), 1);
+const chunk = intEnv('XLP_FUZZ_CHUNK', 12_500, 1);
 
-function check(input: MutatedInput): void {
-  const o = originals.get(input.fixture)!;
-  const bytes = applyMutations(o.bytes, o.slots, input);
-  last = { input, bytes };
-  readWork.units = 0;
-  readElf(bytes);
-  const model = readPayload(bytes);
-  if (model.payload) void model.payload.symbols.length;
-  assertWellFormed(preflight(bytes, optionsFor(input)));
-  if (readWork.units > UNITS_PER_BYTE * bytes.length + UNITS_FLOOR) {
-    throw new Error(`superlinear work: ${readWork.units} units for ${bytes.length} bytes`);
+console.log(
+  `fuzz: ${runs} inputs per target (indexes ${start}..${start + runs - 1}), seed ${seed}, targets ${targets.map((t) => t.name).join(', ')}, ${jobs} at a time` +
+    `${lib === join(ROOT, 'lib') ? '' : `, lib ${lib}`}`,
+);
+const t0 = performance.now();
+// Each target's range is cut into chunks that run in parallel workers (the machine's cores, and
+// targets that mostly wait, such as cli-args, overlap well); results are merged per target.
+const queue = targets.flatMap((entry) => {
+  const parts: { entry: TargetEntry; from: number; count: number }[] = [];
+  for (let from = start; from < start + runs; from += chunk) parts.push({ entry, from, count: Math.min(chunk, start + runs - from) });
+  return parts;
+});
+const pending = new Map(targets.map((t) => [t.name, queue.filter((q) => q.entry === t).length]));
+const merged = new Map<string, TargetRun & { findings: Finding[]; stats: Record<string, number> }>();
+const progress = new Map<string, number>();
+const firstStart = new Map<string, number>();
+const printed = new Map<string, number>();
+
+function report(name: string): void {
+  const r = merged.get(name)!;
+  const oracles = Object.entries(r.stats)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  const verdict = r.findings.length ? `${r.findings.length} finding(s)` : 'passed';
+  console.log(`fuzz ${name}: ${r.inputs} inputs ${verdict} in ${(r.ms / 1000).toFixed(1)}s (seed ${seed})${oracles ? `; ${oracles}` : ''}`);
+  for (const f of [...r.findings].sort((a, b) => a.index - b.index)) {
+    console.error(`fuzz ${name}: input ${f.index} (${f.kind}): ${f.message.split('\n').slice(0, 12).join('\n  ')}`);
+    console.error(`  replay: XLP_FUZZ_TARGETS=${name} XLP_FUZZ_SEED=${seed} XLP_FUZZ_START=${f.index} XLP_FUZZ_RUNS=1 npm run fuzz${f.file ? `; input written to ${f.file}` : ''}`);
   }
 }
 
-const result = fc.check(fc.property(inputArb(names), check), { numRuns: runs, seed, ...(path ? { path } : {}), endOnFailure: false });
-const seconds = ((performance.now() - started) / 1000).toFixed(1);
-if (result.failed) {
-  const dir = join(ROOT, '.cache', 'fuzz');
-  await mkdir(dir, { recursive: true });
-  const counter = result.counterexample?.[0] as MutatedInput | undefined;
-  const file = join(dir, `counterexample-${seed}.livepatch`);
-  if (counter) {
-    const o = originals.get(counter.fixture)!;
-    await writeFile(file, applyMutations(o.bytes, o.slots, counter));
-  } else if (last) await writeFile(file, last.bytes);
-  console.error(fc.defaultReportMessage(result));
-  console.error(`fuzz: FAILED after ${result.numRuns} inputs in ${seconds}s (seed ${seed}, path ${result.counterexamplePath}); input written to ${file}`);
-  process.exit(1);
+async function worker(): Promise<void> {
+  for (let job = queue.shift(); job; job = queue.shift()) {
+    const { entry, from, count } = job;
+    if (!firstStart.has(entry.name)) firstStart.set(entry.name, performance.now());
+    const r = await runTarget({
+      entry,
+      root: ROOT,
+      lib,
+      seed,
+      start: from,
+      count,
+      timeLimitMs: timeLimit ?? entry.timeLimitMs,
+      outDir,
+      keepGoing,
+      progressEveryMs: 60_000,
+      onProgress: (done) => {
+        progress.set(`${entry.name}@${from}`, done);
+        // One line per target and minute, however many of its chunks are running.
+        const now = performance.now();
+        if (now - (printed.get(entry.name) ?? 0) < 50_000) return;
+        printed.set(entry.name, now);
+        const total = [...progress].filter(([k]) => k.startsWith(`${entry.name}@`)).reduce((n, [, v]) => n + v, 0) + (merged.get(entry.name)?.inputs ?? 0);
+        console.log(`fuzz ${entry.name}: ${total}/${runs} inputs after ${((now - t0) / 1000).toFixed(0)}s`);
+      },
+    });
+    progress.delete(`${entry.name}@${from}`);
+    const m = merged.get(entry.name) ?? { name: entry.name, seed, start, inputs: 0, ms: 0, findings: [], stats: {} };
+    m.findings.push(...r.findings);
+    for (const [k, v] of Object.entries(r.stats)) m.stats[k] = (m.stats[k] ?? 0) + v;
+    merged.set(entry.name, { ...m, inputs: m.inputs + r.inputs, ms: performance.now() - firstStart.get(entry.name)! });
+    pending.set(entry.name, pending.get(entry.name)! - 1);
+    if (pending.get(entry.name) === 0) report(entry.name);
+  }
 }
-console.log(`fuzz: ${result.numRuns} inputs passed in ${seconds}s (seed ${seed})`);
+
+await Promise.all(Array.from({ length: jobs }, () => worker()));
+const results = [...merged.values()];
+const findings = results.reduce((n, r) => n + r.findings.length, 0);
+const inputs = results.reduce((n, r) => n + r.inputs, 0);
+console.log(`fuzz: ${targets.length} target(s), ${inputs} inputs, ${findings} finding(s) in ${((performance.now() - t0) / 1000).toFixed(1)}s (seed ${seed})`);
+process.exit(findings ? 1 : 0);

@@ -1,3 +1,4 @@
+import { realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import type { SymbolTable } from '../preflight/types.js';
@@ -11,6 +12,7 @@ import type { Output } from './output.js';
 import { type BackendChoice, parseBackend, parseDuration } from './parse.js';
 import { actionText, uploadText } from './render.js';
 import { Spinner } from './spinner.js';
+import { UsageError } from './usage-error.js';
 
 /** The options every command that talks to a hypervisor takes. */
 export interface BackendOptions {
@@ -75,10 +77,27 @@ export async function openBackend(options: BackendOptions, out?: Output): Promis
   const { openMockBackend, resolveMockStateDir } = await import('../mock/open.js');
   const mockStateDir = resolveMockStateDir(options.mockState);
   if (implied) out?.notice(`no Xen here (${PRIVCMD_PATH} is missing): using the simulated hypervisor in ${mockStateDir} (--backend mock; --backend native insists on Xen)`);
+  // Both keep their lock in a file named `lock`: sharing a directory, a workflow would wait for
+  // the lock it holds itself at its first hypercall.
+  if (options.stateDir !== undefined && samePath(options.stateDir, mockStateDir)) {
+    throw new UsageError(`--state-dir ${options.stateDir} is the mock hypervisor's state directory; give xlp a directory of its own (default: <mock-state>/workflow)`);
+  }
   // Only `xlp mock init` creates a simulator: every other command reports a missing one.
   const backend = await openMockBackend({ stateDir: mockStateDir, ifMissing: 'error' });
   // The mock resolves undefined symbols against its own identity; preflight needs no table here.
   return { backend, kind, stateDir: stateDirOf(options, () => join(mockStateDir, 'workflow')), mockStateDir, xenSymbols: async () => undefined };
+}
+
+/** Whether two paths name the same directory (through symbolic links too, when they exist). */
+function samePath(a: string, b: string): boolean {
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return resolve(p);
+    }
+  };
+  return real(a) === real(b);
 }
 
 /** --lock-timeout and --timeout in ms (UsageError when malformed). */

@@ -118,6 +118,8 @@ export class MockHypervisor implements Backend, PagedListBackend {
   private nextLocalId = 1_000_000_000;
   private consoleIndex = 0;
   private timer: NodeJS.Timeout | null = null;
+  /** The idle loop the timer started, while it runs: close() waits for it. */
+  private idle: Promise<unknown> | null = null;
   private readonly timers: boolean;
   private closed = false;
   private readonly host: Host;
@@ -169,7 +171,12 @@ export class MockHypervisor implements Backend, PagedListBackend {
     if (!this.timers || this.closed || this.timer || due === null) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      if (!this.closed) void this.op('idle loop', () => undefined).catch(() => undefined);
+      if (this.closed) return;
+      const idle = this.op('idle loop', () => undefined).catch(() => undefined);
+      this.idle = idle;
+      void idle.then(() => {
+        if (this.idle === idle) this.idle = null;
+      });
       // setTimeout takes at most 2^31-1 ms (longer fires at once, and would spin); a wake-up that
       // early only completes nothing and re-arms.
     }, Math.min(Math.max(0, due - this.clock.now()) + 1, 0x7fff_ffff));
@@ -232,6 +239,8 @@ export class MockHypervisor implements Backend, PagedListBackend {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    // An idle loop already under way holds (or waits for) the state's lock: let it finish.
+    await this.idle;
   }
 
   // ------------------------------------------------------------------ mock controls

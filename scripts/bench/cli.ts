@@ -19,9 +19,12 @@
  *      is Date.now, whole milliseconds, so these carry up to 1 ms of rounding). The GET that
  *      observes completion also makes the persisted mock write its new state (fsync'ed): that is
  *      the simulator's cost, included here.
- *    Baseline: the C tool (`xen-livepatch apply`) sleeps a fixed 2 x 30 ms after the hypercall
- *    and looks once, so its latency is 60 ms minus the quiesce time, and it reports failure if the
- *    action took longer than 60 ms. Goal: under 5 ms.
+ *    No baseline is measured here: the C tool (`xen-livepatch apply`) needs a hypervisor, and
+ *    `npm run bench:xen` measures it on one. What this prints beside the measurements is a model,
+ *    labelled as one, from the C tool's source (tools/misc/xen-livepatch.c): it sleeps a fixed
+ *    DELAY = 2 x 30 ms after the hypercall, then GETs once, so an action that completes q ms after
+ *    the hypercall is reported 60 - q ms after it completed, and one that takes longer than 60 ms
+ *    is reported as not completed. No ratio is printed against the model. Goal: under 5 ms.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -180,16 +183,17 @@ try {
   const proc = stats(procLatencies);
   const answer = stats(answerLatencies);
 
-  const C_TOOL_MS = 60;
+  // The C tool's answer, as a model (see the header): not measured in this run.
+  const C_TOOL_DELAY_MS = 60;
+  const model = (q: number) => (q < C_TOOL_DELAY_MS ? `${C_TOOL_DELAY_MS - q} ms` : 'fails ("did not complete")');
   console.log('');
-  console.log("completion latency: the mock completing an APPLY (its due time) -> the caller's answer:");
-  console.log(`  ${'measurement'.padEnd(44)} ${'median'.padStart(9)} ${'p90'.padStart(9)} ${'max'.padStart(9)}   vs C tool's fixed 60 ms sleep`);
-  const line = (name: string, s: ReturnType<typeof stats>) =>
-    console.log(`  ${name.padEnd(44)} ${ms(s.median)} ${ms(s.p90)} ${ms(s.max)}   ${(C_TOOL_MS / Math.max(s.median, 0.001)).toFixed(0)}x sooner (median)`);
-  line(`Livepatcher.apply() resolves (quiesce ${quiesces[0]}-${quiesces.at(-1)} ms)`, inProc);
-  line('xlp apply prints its result (quiesce 150 ms)', answer);
-  line('xlp apply process exits (quiesce 150 ms)', proc);
-  console.log(`  ${"C tool: sleep(2 x 30 ms), then one GET".padEnd(44)} ${ms(C_TOOL_MS)}   (at best 60 ms minus the quiesce time; fails past 60 ms)`);
+  console.log("completion latency: the mock completing an APPLY (its due time) -> the caller's answer (measured):");
+  console.log(`  ${'measurement'.padEnd(44)} ${'median'.padStart(9)} ${'p90'.padStart(9)} ${'max'.padStart(9)}   C tool, modelled (60 ms - quiesce q; not measured)`);
+  const line = (name: string, s: ReturnType<typeof stats>, modelled: string) => console.log(`  ${name.padEnd(44)} ${ms(s.median)} ${ms(s.p90)} ${ms(s.max)}   ${modelled}`);
+  line(`Livepatcher.apply() resolves (quiesce ${quiesces[0]}-${quiesces.at(-1)} ms)`, inProc, `${model(quiesces.at(-1)!)} to ${model(quiesces[0]!)}`);
+  line('xlp apply prints its result (quiesce 150 ms)', answer, model(150));
+  line('xlp apply process exits (quiesce 150 ms)', proc, model(150));
+  console.log(`  model: the C tool sleeps DELAY = ${C_TOOL_DELAY_MS} ms after the hypercall, then GETs once (tools/misc/xen-livepatch.c); \`npm run bench:xen\` measures it on Xen`);
   const verdict = (s: ReturnType<typeof stats>) => (s.median < 5 ? 'met' : 'NOT met');
   console.log(`  goal: under 5 ms (median) -> in-process ${verdict(inProc)}; xlp result printed ${verdict(answer)}; xlp process exit ${verdict(proc)}`);
   console.log(

@@ -1,16 +1,39 @@
 /** The `xlp` command line itself: help, version, usage errors, exit codes, no Xen on this machine. */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { wfPayloads } from '../workflow/support/payloads.js';
-import { assertBuilt, cleanEnv, expectSchema, mockHost, ROOT, tempDir, xlp } from './support/xlp.js';
+import { assertBuilt, cleanEnv, expectSchema, mockHost, ROOT, staleOutputs, tempDir, xlp } from './support/xlp.js';
 
 let P_BASE: () => string;
 beforeAll(async () => {
   assertBuilt();
   const P = await wfPayloads();
   P_BASE = () => P.path('base');
+});
+
+describe('the CLI tests run what lib/ compiles to', () => {
+  it('any source under lib/ newer than its dist/ output, or without one, makes dist/ stale', async () => {
+    const root = await tempDir();
+    const lib = join(root, 'lib');
+    const dist = join(root, 'dist');
+    for (const d of [join(lib, 'cli'), join(lib, 'workflow'), join(dist, 'cli'), join(dist, 'workflow')]) mkdirSync(d, { recursive: true });
+    const at = (path: string, seconds: number) => {
+      writeFileSync(path, '');
+      utimesSync(path, seconds, seconds);
+    };
+    at(join(lib, 'cli', 'main.ts'), 1000);
+    at(join(lib, 'workflow', 'restore.ts'), 1000);
+    at(join(lib, 'types.d.ts'), 5000); // declarations compile to nothing
+    at(join(dist, 'cli', 'main.js'), 2000);
+    at(join(dist, 'workflow', 'restore.js'), 2000);
+    expect(staleOutputs(lib, dist)).toEqual([]);
+    at(join(lib, 'workflow', 'restore.ts'), 3000); // edited after the build, though lib/cli/main.ts was not
+    at(join(lib, 'workflow', 'replace.ts'), 1000); // new, never built
+    expect(staleOutputs(lib, dist)).toEqual(['workflow/replace.ts', 'workflow/restore.ts']);
+    expect(staleOutputs()).toEqual([]); // and this checkout's dist/ is current (npm test builds it first)
+  });
 });
 
 describe('xlp', () => {
@@ -25,10 +48,13 @@ describe('xlp', () => {
     }
     for (const line of ['0  success, or nothing to do', '4  vetoed by a hook', '5  busy or timed out (retryable)', '6  preflight errors']) expect(help.out).toContain(line);
     const replace = await xlp(['replace', '--help']);
+    expect(replace.code).toBe(0);
     for (const opt of ['--sequential', '--dry-run', '--force', '--nodeps', '--json', '--backend', '--mock-state', '--state-dir', '--lock-timeout', '--timeout', '--quiesce-timeout']) {
       expect(replace.out).toContain(opt);
     }
-    const loadHelp = (await xlp(['load', '--help'])).out;
+    const loadHelpRun = await xlp(['load', '--help']);
+    expect(loadHelpRun.code).toBe(0);
+    const loadHelp = loadHelpRun.out;
     for (const opt of ['--keep', '--name', '--force', '--nodeps', '--dry-run']) expect(loadHelp).toContain(opt);
   });
 
@@ -67,7 +93,7 @@ describe('xlp', () => {
     const r = await host.run('info', '--json');
     expect(r.code, r.err).toBe(0);
     expect(expectSchema(r, 'info')).toMatchObject({ backend: 'mock', xen: { major: 4, minor: 17, buildId: 'c0ffee00000000000000000000000000000000f5' }, mockState: host.dir, stateDir: join(host.dir, 'workflow') });
-    expect((await host.run('info')).out).toMatch(/^backend: +mock/m);
+    expect((await host.ok('info')).out).toMatch(/^backend: +mock/m);
   });
 
   it('usage errors exit 2', async () => {
@@ -88,7 +114,38 @@ describe('xlp', () => {
       expect(r.code, `${args.join(' ')}: ${r.err}`).toBe(2);
     }
     const j = await host.run('apply', 'bad\tname', '--json');
+    expect(j.code).toBe(2);
     expect(expectSchema(j, 'error')).toMatchObject({ error: { code: 'EINVAL', kind: 'InvalidNameError', exitCode: 2 } });
+  });
+
+  it('usage errors the command line parser finds are the documented JSON error with --json, and nothing on stderr', async () => {
+    const host = await mockHost();
+    for (const [args, message] of [
+      [['apply', 'x', '--bogus', '--json'], /^unknown option '--bogus'$/],
+      [['apply', '--json'], /^missing required argument 'name'$/],
+      [['list', '--json', '--timeout'], /^option '--timeout <duration>' argument missing$/],
+      [['list', '--json', '--json=1'], /^unknown option '--json=1' \(Did you mean --json\?\)$/],
+      [['frobnicate', '--json'], /^unknown command 'frobnicate'$/],
+    ] as const) {
+      const r = await xlp(args, host.env);
+      expect(r.code, `${args.join(' ')}: ${r.err}`).toBe(2);
+      expect(r.err, args.join(' ')).toBe('');
+      expect(expectSchema<{ error: { message: string } }>(r, 'error').error, args.join(' ')).toMatchObject({ code: 'USAGE', exitCode: 2, message: expect.stringMatching(message) });
+    }
+    // Without --json: commander's own line on stderr, as before.
+    const text = await xlp(['apply', 'x', '--bogus'], host.env);
+    expect(text).toMatchObject({ code: 2, out: '', err: "error: unknown option '--bogus'\n" });
+  });
+
+  it("a --state-dir that is the mock's own state directory is refused at once (both would lock the same file)", async () => {
+    const host = await mockHost();
+    for (const dir of [host.dir, `${host.dir}/`, join(host.dir, '..', 'mock')]) {
+      const r = await host.run('upload', 'p', P_BASE(), '--state-dir', dir, '--json');
+      expect(r.code, r.err).toBe(2);
+      expect(r.ms).toBeLessThan(5_000); // not after waiting for its own lock
+      expect(expectSchema<{ error: Record<string, unknown> }>(r, 'error').error).toMatchObject({ code: 'USAGE', message: expect.stringMatching(/--state-dir .* is the mock hypervisor's state directory/) });
+    }
+    expect((await host.ok('list', '--json')).json()).toEqual({ payloads: [] });
   });
 
   it('an unsafe --state-dir is refused', async () => {
@@ -109,7 +166,7 @@ describe('xlp', () => {
     // util-linux's script(1) gives xlp a pseudo-terminal; it is in bsdutils, an essential Debian package.
     expect(existsSync('/usr/bin/script'), '/usr/bin/script (bsdutils) is needed to test terminal output').toBe(true);
     const host = await mockHost();
-    await host.run('upload', 'p', P_BASE());
+    await host.ok('upload', 'p', P_BASE());
     const tty = (env: NodeJS.ProcessEnv) =>
       spawnSync('/usr/bin/script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(join(ROOT, 'bin', 'xlp.js'))} list`, '/dev/null'], { env, encoding: 'utf8' }).stdout;
     const env = cleanEnv({ XLP_BACKEND: 'mock', XLP_MOCK_STATE: host.dir });
@@ -121,7 +178,7 @@ describe('xlp', () => {
 
   it('stops quietly, with its exit code, when the reader of its output goes away (xlp list | head -0)', async () => {
     const host = await mockHost();
-    await host.run('upload', 'p', P_BASE());
+    await host.ok('upload', 'p', P_BASE());
     const env = cleanEnv({ XLP_BACKEND: 'mock', XLP_MOCK_STATE: host.dir });
     for (const args of [['list', '--json'], ['--help']]) {
       // `true` exits at once, long before xlp (a node start-up later) writes: the pipe is closed by then.
@@ -135,8 +192,9 @@ describe('xlp', () => {
     const host = await mockHost();
     const env = cleanEnv({ XLP_BACKEND: 'mock', XLP_MOCK_STATE: host.dir }); // NO_COLOR left set by cleanEnv; also check without it
     delete env.NO_COLOR;
-    for (const args of [['list'], ['status', 'nope'], ['info'], ['apply', 'nope'], ['stack']]) {
+    for (const [args, code] of [[['list'], 0], [['status', 'nope'], 1], [['info'], 0], [['apply', 'nope'], 1], [['stack'], 0]] as const) {
       const r = await xlp(args, env);
+      expect(r.code, `${args.join(' ')}: ${r.err}`).toBe(code);
       expect(r.out + r.err).not.toMatch(/\x1b\[/);
     }
   });

@@ -1,7 +1,6 @@
 /** `xlp check`: the compiled CLI end to end, and the command with an injected (fake) Xen host. */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -16,6 +15,8 @@ import { readElf } from '../../lib/elf/index.js';
 import type { SystemContextDeps } from '../../lib/preflight/system-context.js';
 import { fixture, OTHER_XEN_BUILD_ID, XEN_BUILD_ID } from '../fixtures/catalogue.js';
 import { patch } from '../helpers/patch-elf.js';
+import { scratchDir } from '../support/scratch.js';
+import { assertBuilt } from './support/xlp.js';
 
 const run = promisify(execFile);
 const BIN = fileURLToPath(new URL('../../bin/xlp.js', import.meta.url));
@@ -36,7 +37,8 @@ let bad: string;
 let fatal: string;
 let symbols: string;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'xlp-check-'));
+  assertBuilt();
+  dir = scratchDir('xlp-check-');
   good = (await fixture('hooks_load_unload')).path;
   bad = join(dir, 'broken.livepatch');
   await writeFile(bad, patch((await fixture('func_normal')).bytes).section('.rodata.xlp_name', 'sh_addralign', 3).bytes());
@@ -202,11 +204,19 @@ describe('xlp check on a Xen host (injected)', () => {
   });
 });
 
-describe('the native backend on this branch', () => {
-  it('is reported unavailable when lib/native is not part of the build', async () => {
-    const { openNativeBackend } = await import('../../lib/preflight/system-context.js');
-    const { existsSync } = await import('node:fs');
-    if (existsSync(new URL('../../lib/native/index.ts', import.meta.url))) return; // merged: nothing to check here
-    await expect(openNativeBackend()).rejects.toMatchObject({ name: 'XenUnavailableError', reason: 'library-not-found' });
+describe('the native backend behind xlp check', () => {
+  it('is reported unavailable, with the reason, when libxenctrl cannot be loaded; check then goes offline with a note', async () => {
+    const { openNativeBackend, loadSystemContext } = await import('../../lib/preflight/system-context.js');
+    const saved = process.env.XEN_LIVEPATCH_LIBXENCTRL;
+    process.env.XEN_LIVEPATCH_LIBXENCTRL = '/nonexistent/libxenctrl.so';
+    try {
+      await expect(openNativeBackend()).rejects.toMatchObject({ name: 'XenUnavailableError', reason: 'library-not-found', message: expect.stringContaining('/nonexistent/libxenctrl.so') });
+      const ctx = await loadSystemContext({ isXenHost: () => true, openBackend: openNativeBackend, readXenSymbols: async () => null });
+      expect(ctx.context).toBeNull();
+      expect(ctx.notes).toEqual([expect.stringMatching(/^this looks like a Xen host, but the hypervisor could not be reached: .*libxenctrl could not be loaded.*; checking offline$/)]);
+    } finally {
+      if (saved === undefined) delete process.env.XEN_LIVEPATCH_LIBXENCTRL;
+      else process.env.XEN_LIVEPATCH_LIBXENCTRL = saved;
+    }
   });
 });

@@ -74,7 +74,7 @@ describe('kill -9 of replace --sequential at each journal write', () => {
       expect(expectSchema(r, 'recover')).toMatchObject({ mode: 'rollback' });
       expect(await hvState(host)).toMatchObject(ORIGINAL);
       expect((await hvState(host)).payloads).toMatchObject({ wf_cumulative: 'CHECKED', wf_data: 'APPLIED', wf_guarded_on_data: 'APPLIED' });
-      expect((await host.run('recover')).out).toBe('nothing to recover\n');
+      expect((await host.ok('recover')).out).toBe('nothing to recover\n');
       // And the hypervisor is usable again.
       expect((await host.run('replace', 'wf_cumulative', '--sequential')).code).toBe(0);
     });
@@ -91,8 +91,8 @@ describe('kill -9 of replace --sequential at each journal write', () => {
 
   it('killed during the rollback of a failed step: only a rollback is possible', async () => {
     const host = await stackHost();
-    await host.run('upload', 'wf_cumulative_guarded', P.path('cumulative_guarded'));
-    await host.run('mock', 'hook', 'wf_cumulative_guarded', 'preapply', '--rc', '-1');
+    await host.ok('upload', 'wf_cumulative_guarded', P.path('cumulative_guarded'));
+    await host.ok('mock', 'hook', 'wf_cumulative_guarded', 'preapply', '--rc', '-1');
     // plan, 2 x (started, done), apply started, then the rollback phase: write 7.
     await killAt(host, 7, 'replace', 'wf_cumulative_guarded', '--sequential');
     expect((await hvState(host)).applied).toEqual([]);
@@ -103,6 +103,66 @@ describe('kill -9 of replace --sequential at each journal write', () => {
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/^rolled back the interrupted `replace --sequential wf_cumulative_guarded`$/m);
     expect(await hvState(host)).toMatchObject(ORIGINAL);
+  });
+});
+
+/** A stack of [wf_action, wf_third applied with --nodeps] (wf_third depends on wf_second, which is not loaded) and wf_cumulative uploaded. */
+async function nodepsHost(): Promise<MockHost> {
+  const host = await mockHost();
+  const lp = await host.livepatcher();
+  await lp.load(P.path('action'));
+  await lp.load(P.path('third'), { nodeps: true });
+  await lp.upload('wf_cumulative', P.path('cumulative'));
+  return host;
+}
+
+describe('kill -9 of replace --sequential over a stack holding a payload applied with --nodeps', () => {
+  // Writes: 1 plan, 2/3 REVERT wf_third, 4/5 REVERT wf_action, 6/7 APPLY wf_cumulative. From write 3 on,
+  // wf_third is reverted, and only NODEPS puts it back on top of wf_action.
+  const LEFT_NODEPS: Record<number, string[]> = { 3: ['wf_action'], 5: [], 7: ['wf_cumulative'] };
+  for (const n of [3, 5, 7]) {
+    it(`killed after write ${n}: \`xlp recover\` re-applies wf_third with NODEPS, in its old place`, async () => {
+      const host = await nodepsHost();
+      await killAt(host, n, 'replace', 'wf_cumulative', '--sequential');
+      expect((await hvState(host)).applied).toEqual(LEFT_NODEPS[n]);
+      const plan = await host.run('recover', '--dry-run', '--json');
+      expect(plan.code, plan.err).toBe(0);
+      const steps = expectSchema<{ plan: { steps: { action: string; payload: string; note?: string }[] } }>(plan, 'recoverPlan').plan.steps;
+      expect(steps.filter((s) => s.action === 'APPLY').map((s) => `${s.payload} ${s.note ?? ''}`.trim())).toEqual([...(n >= 5 ? ['wf_action'] : []), 'wf_third NODEPS']);
+      const r = await host.run('recover', '--json');
+      expect(r.code, r.err).toBe(0);
+      expect(expectSchema(r, 'recover')).toMatchObject({ mode: 'rollback' });
+      expect(await hvState(host)).toEqual({ applied: ['wf_action', 'wf_third'], payloads: { wf_action: 'APPLIED', wf_third: 'APPLIED', wf_cumulative: 'CHECKED' } });
+      expect((await host.ok('recover')).out).toBe('nothing to recover\n');
+    });
+  }
+
+  it('a rollback that has two payloads to revert reverts the top one first', async () => {
+    const host = await nodepsHost();
+    await killAt(host, 7, 'replace', 'wf_cumulative', '--sequential');
+    // Before anyone runs `xlp recover`, another tool (which knows nothing of xlp's journal) applies a payload on top.
+    const m = await host.mock();
+    await m.upload('foreign', await P.bytes('cumulative2'));
+    await m.action('foreign', 'APPLY', { nodeps: true });
+    await expect.poll(async () => (await m.get('foreign')).state).toBe('APPLIED');
+    expect((await hvState(host)).applied).toEqual(['wf_cumulative', 'foreign']);
+
+    const plan = await host.run('recover', '--dry-run', '--json');
+    expect(plan.code, plan.err).toBe(0);
+    expect(expectSchema<{ plan: { steps: { action: string; payload: string; note?: string }[] } }>(plan, 'recoverPlan').plan.steps.map((s) => `${s.action} ${s.payload} ${s.note ?? ''}`.trim())).toEqual([
+      'REVERT foreign',
+      'REVERT wf_cumulative',
+      'APPLY wf_action',
+      'APPLY wf_third NODEPS',
+    ]);
+    const r = await host.run('recover', '--json');
+    expect(r.code, r.err).toBe(0);
+    const done = expectSchema<{ steps: { action: string; name: string }[] }>(r, 'recover').steps;
+    expect(done.map((s) => `${s.action} ${s.name}`)).toEqual(['REVERT foreign', 'REVERT wf_cumulative', 'APPLY wf_action', 'APPLY wf_third']);
+    expect(await hvState(host)).toEqual({
+      applied: ['wf_action', 'wf_third'],
+      payloads: { wf_action: 'APPLIED', wf_third: 'APPLIED', wf_cumulative: 'CHECKED', foreign: 'CHECKED' },
+    });
   });
 });
 

@@ -53,8 +53,8 @@ describe('load, list, status, apply, revert, unload', () => {
     expect(text.out).toMatch(/^applied wf_guarded \(\d+\.\d ms\)$/m);
     expect(text.err).toMatch(/preapply hook of wf_guarded: called/);
 
-    await host.run('upload', 'wf_cumulative', P.path('cumulative'));
-    const list = await host.run('list', '--json');
+    await host.ok('upload', 'wf_cumulative', P.path('cumulative'));
+    const list = await host.ok('list', '--json');
     expect(expectSchema(list, 'list')).toEqual({
       payloads: [
         { name: 'wf_base', state: 'APPLIED', rc: 0, metadata: ['PURPOSE=workflow-test', 'VARIANT=base'] },
@@ -62,15 +62,15 @@ describe('load, list, status, apply, revert, unload', () => {
         { name: 'wf_cumulative', state: 'CHECKED', rc: 0, metadata: ['PURPOSE=workflow-test', 'VARIANT=cumulative'] },
       ],
     });
-    const table = (await host.run('list')).out.trimEnd().split('\n');
+    const table = (await host.ok('list')).out.trimEnd().split('\n');
     expect(table[0]).toMatch(/^NAME +STATE +RC +METADATA$/);
     expect(table[1]).toBe('wf_base        APPLIED  0   PURPOSE=workflow-test;VARIANT=base');
     const col = (line: string, word: string) => line.indexOf(word);
     expect(new Set(table.slice(1).map((l) => col(l, l.includes('APPLIED') ? 'APPLIED' : 'CHECKED')))).toEqual(new Set([col(table[0]!, 'STATE')]));
 
-    const status = await host.run('status', 'wf_guarded', '--json');
+    const status = await host.ok('status', 'wf_guarded', '--json');
     expect(expectSchema(status, 'status')).toEqual({ name: 'wf_guarded', state: 'APPLIED', rc: 0 });
-    expect((await host.run('status', 'wf_guarded')).out).toBe('wf_guarded: APPLIED, rc 0\n');
+    expect((await host.ok('status', 'wf_guarded')).out).toBe('wf_guarded: APPLIED, rc 0\n');
 
     const nothing = await host.run('apply', 'wf_base', '--json');
     expect(nothing.code).toBe(0);
@@ -78,15 +78,15 @@ describe('load, list, status, apply, revert, unload', () => {
     const nothing2 = await host.run('revert', 'wf_cumulative');
     expect(nothing2).toMatchObject({ code: 0, out: 'wf_cumulative is not applied: nothing to do\n' });
 
-    const revert = await host.run('revert', 'wf_guarded', '--json');
+    const revert = await host.ok('revert', 'wf_guarded', '--json');
     expect(expectSchema(revert, 'revert')).toMatchObject({ outcome: 'done', state: 'CHECKED', rc: 0, hooks: [{ hook: 'prerevert' }, { hook: 'postrevert', rc: 0 }] });
-    const unload = await host.run('unload', 'wf_guarded', '--json');
+    const unload = await host.ok('unload', 'wf_guarded', '--json');
     expect(expectSchema(unload, 'unload')).toMatchObject({ action: 'UNLOAD', outcome: 'done', state: null, rc: null });
     const gone = await host.run('status', 'wf_guarded', '--json');
     expect(gone.code).toBe(1);
     expect(expectSchema<ErrorJson>(gone, 'error').error).toMatchObject({ code: 'ENOENT', errno: 2, kind: 'NotLoadedError', exitCode: 1 });
     expect(await hvState(host)).toEqual({ applied: ['wf_base'], payloads: { wf_base: 'APPLIED', wf_cumulative: 'CHECKED' } });
-    expect(expectSchema<{ lines: string[] }>(await host.run('log', 'wf_guarded', '--json'), 'log').lines).toContain('(XEN) livepatch: wf_guarded: Calling pre-apply hook function');
+    expect(expectSchema<{ lines: string[] }>(await host.ok('log', 'wf_guarded', '--json'), 'log').lines).toContain('(XEN) livepatch: wf_guarded: Calling pre-apply hook function');
   });
 
   it('preflight errors: exit 6, nothing uploaded; --force never uploads a fatal finding', async () => {
@@ -118,8 +118,8 @@ describe('load, list, status, apply, revert, unload', () => {
 
   it('a vetoing hook: exit 4 naming hook, rc, errno name and the console line; the load is undone', async () => {
     const host = await mockHost();
-    await host.run('load', P.path('base'));
-    await host.run('mock', 'hook', 'wf_guarded', 'preapply', '--rc', '-22');
+    await host.ok('load', P.path('base'));
+    await host.ok('mock', 'hook', 'wf_guarded', 'preapply', '--rc', '-22');
     const r = await host.run('load', P.path('guarded'), '--json');
     expect(r.code).toBe(4);
     const e = expectSchema<ErrorJson>(r, 'error').error;
@@ -138,11 +138,11 @@ describe('load, list, status, apply, revert, unload', () => {
 
   it('DependencyError, NotTopOfStackError (exit 1, names the top, no "retry"), unload of an applied payload refused', async () => {
     const host = await mockHost();
-    await host.run('upload', 'wf_second', P.path('second'));
+    await host.ok('upload', 'wf_second', P.path('second'));
     const dep = await host.run('apply', 'wf_second', '--json');
     expect(dep.code).toBe(1);
     expect(expectSchema<ErrorJson>(dep, 'error').error).toMatchObject({ kind: 'DependencyError', code: 'EINVAL', dependsOn: P.buildId('base'), against: 'hypervisor' });
-    await host.run('load', P.path('base'));
+    await host.ok('load', P.path('base'));
     expect((await host.run('apply', 'wf_second')).code).toBe(0);
     const notTop = await host.run('revert', 'wf_base');
     expect(notTop.code).toBe(1);
@@ -158,8 +158,8 @@ describe('load, list, status, apply, revert, unload', () => {
 
   it('busy and timeouts exit 5; nothing is issued into an action still pending', async () => {
     const host = await mockHost({ quiesceMs: 60_000 });
-    await host.run('upload', 'wf_base', P.path('base'));
-    await host.run('upload', 'wf_cumulative_guarded', P.path('cumulative_guarded'));
+    await host.ok('upload', 'wf_base', P.path('base'));
+    await host.ok('upload', 'wf_cumulative_guarded', P.path('cumulative_guarded'));
     // The wait's deadline: the mock's idle loop takes a minute.
     const wait = await host.run('apply', 'wf_base', '--timeout', '150ms', '--json');
     expect(wait.code).toBe(5);
@@ -177,8 +177,8 @@ describe('load, list, status, apply, revert, unload', () => {
 
   it('a command after a timed-out apply waits for it, then goes ahead', async () => {
     const host = await mockHost({ quiesceMs: 1500 });
-    await host.run('upload', 'wf_base', P.path('base'));
-    await host.run('upload', 'wf_second', P.path('second'));
+    await host.ok('upload', 'wf_base', P.path('base'));
+    await host.ok('upload', 'wf_second', P.path('second'));
     expect((await host.run('apply', 'wf_base', '--timeout', '100ms')).code).toBe(5);
     const next = await host.run('apply', 'wf_second');
     expect(next.code, next.err).toBe(0);
@@ -188,7 +188,7 @@ describe('load, list, status, apply, revert, unload', () => {
 
   it('the hypervisor timing out (rendezvous slower than the quiesce timeout): exit 5, promptly', async () => {
     const host = await mockHost({ rendezvousNs: 50_000_000 });
-    await host.run('upload', 'wf_base', P.path('base'));
+    await host.ok('upload', 'wf_base', P.path('base'));
     const r = await host.run('apply', 'wf_base', '--json');
     expect(r.code).toBe(5);
     expect(expectSchema<ErrorJson>(r, 'error').error).toMatchObject({ kind: 'TimeoutError', where: 'hypervisor', code: 'EBUSY' });
@@ -201,9 +201,9 @@ describe('load, list, status, apply, revert, unload', () => {
 describe('replace', () => {
   it('refused before any REPLACE hypercall when vetoing hooks are involved, naming each payload and hook', async () => {
     const host = await mockHost({ loglvl: 'all' });
-    await host.run('load', P.path('base'));
-    await host.run('load', P.path('guarded'));
-    await host.run('upload', 'wf_cumulative', P.path('cumulative'));
+    await host.ok('load', P.path('base'));
+    await host.ok('load', P.path('guarded'));
+    await host.ok('upload', 'wf_cumulative', P.path('cumulative'));
     const m = await host.mock();
     const hooks = (await m.hookCalls()).length;
     const r = await host.run('replace', 'wf_cumulative', '--json');
@@ -215,6 +215,8 @@ describe('replace', () => {
       offenders: [{ payload: 'wf_guarded', hooks: ['preapply', 'postapply', 'prerevert', 'postrevert'] }],
     });
     const text = await host.run('replace', 'wf_cumulative');
+    expect(text.code).toBe(1);
+    expect(text.out).toBe('');
     expect(text.err).toMatch(/"wf_guarded" \(preapply, postapply, prerevert, postrevert\); use `replace --sequential`/);
     expect((await m.hookCalls()).length).toBe(hooks);
     const ring = await m.readConsole();
@@ -225,9 +227,9 @@ describe('replace', () => {
 
   it('--sequential, its dry-run plan, and then the stack', async () => {
     const host = await mockHost();
-    await host.run('load', P.path('base'));
-    await host.run('load', P.path('guarded'));
-    await host.run('upload', 'wf_cumulative_guarded', P.path('cumulative_guarded'));
+    await host.ok('load', P.path('base'));
+    await host.ok('load', P.path('guarded'));
+    await host.ok('upload', 'wf_cumulative_guarded', P.path('cumulative_guarded'));
     const plan = await host.run('replace', 'wf_cumulative_guarded', '--sequential', '--dry-run');
     expect(plan.code).toBe(0);
     expect(plan.out).toBe(
@@ -247,11 +249,11 @@ describe('replace', () => {
     const r = await host.run('replace', 'wf_cumulative_guarded', '--sequential', '--json');
     expect(r.code, r.err).toBe(0);
     expect(expectSchema(r, 'replace')).toMatchObject({ sequential: true, steps: [{ action: 'REVERT', name: 'wf_guarded' }, { action: 'REVERT', name: 'wf_base' }, { action: 'APPLY', name: 'wf_cumulative_guarded' }] });
-    const stack = await host.run('stack', '--json');
+    const stack = await host.ok('stack', '--json');
     expect(expectSchema(stack, 'stack')).toMatchObject({ applied: [{ position: 1, name: 'wf_cumulative_guarded', hooks: ['preapply', 'postapply', 'prerevert', 'postrevert'], chained: true }], orderCertain: true });
     // The persisted mock keeps .modinfo as bytes across processes, so LIST returns it.
     expect((stack.json() as { loaded: { name: string; metadata: string[] }[] }).loaded.find((p) => p.name === 'wf_base')!.metadata).toEqual(['PURPOSE=workflow-test', 'VARIANT=base']);
-    const text = (await host.run('stack')).out.split('\n');
+    const text = (await host.ok('stack')).out.split('\n');
     expect(text[0]).toBe('hypervisor build-id c0ffee00000000000000000000000000000000f5');
     expect(text[1]).toMatch(/^# +NAME +BUILD-ID +DEPENDS-ON +HOOKS$/);
     expect(text[2]).toMatch(/^1 +wf_cumulative_guarded +[0-9a-f]{40} +hypervisor +preapply,postapply,prerevert,postrevert$/);
@@ -260,8 +262,8 @@ describe('replace', () => {
 
   it('replace of the whole stack by its only payload, and with an empty stack', async () => {
     const host = await mockHost();
-    await host.run('upload', 'wf_cumulative', P.path('cumulative'));
-    const first = await host.run('replace', 'wf_cumulative', '--json');
+    await host.ok('upload', 'wf_cumulative', P.path('cumulative'));
+    const first = await host.ok('replace', 'wf_cumulative', '--json');
     expect(expectSchema(first, 'replace')).toMatchObject({ steps: [{ outcome: 'done', state: 'APPLIED' }] });
     const again = await host.run('replace', 'wf_cumulative');
     expect(again).toMatchObject({ code: 0, out: 'wf_cumulative already is the only applied payload: nothing to do\n' });
@@ -271,9 +273,9 @@ describe('replace', () => {
 describe('--dry-run changes nothing, for every mutating command', () => {
   it('prints plans (JSON schema), exits as xlp would refuse, leaves the hypervisor as it was', async () => {
     const host = await mockHost();
-    await host.run('load', P.path('base'));
-    await host.run('load', P.path('guarded'));
-    await host.run('upload', 'wf_hooked', P.path('hooked'));
+    await host.ok('load', P.path('base'));
+    await host.ok('load', P.path('guarded'));
+    await host.ok('upload', 'wf_hooked', P.path('hooked'));
     const m = await host.mock();
     const before = JSON.stringify((await m.inspect()).payloads);
     const hooks = (await m.hookCalls()).length;
@@ -299,7 +301,7 @@ describe('--dry-run changes nothing, for every mutating command', () => {
       expect(r.code, `${args.join(' ')}: ${r.err}`).toBe(code);
       expectSchema(r, 'plan');
     }
-    const rec = await host.run('recover', '--dry-run', '--json');
+    const rec = await host.ok('recover', '--dry-run', '--json');
     expect(expectSchema(rec, 'recoverPlan')).toMatchObject({ journal: null, plan: { steps: [] } });
     expect(JSON.stringify((await m.inspect()).payloads)).toBe(before);
     expect((await m.hookCalls()).length).toBe(hooks);
@@ -321,8 +323,8 @@ describe('names', () => {
     const r = await host.run('load', evil, '--json');
     expect(r.code, r.err).toBe(0);
     expect(r.json()).toMatchObject({ name: '$(touch pwned) `id` ; ünï ✓' });
-    expect((await host.run('status', '$(touch pwned) `id` ; ünï ✓')).out).toBe('$(touch pwned) `id` ; ünï ✓: APPLIED, rc 0\n');
-    expect((await host.run('stack', '--json')).json()).toMatchObject({ applied: [{ name: '$(touch pwned) `id` ; ünï ✓' }] });
+    expect((await host.ok('status', '$(touch pwned) `id` ; ünï ✓')).out).toBe('$(touch pwned) `id` ; ünï ✓: APPLIED, rc 0\n');
+    expect((await host.ok('stack', '--json')).json()).toMatchObject({ applied: [{ name: '$(touch pwned) `id` ; ünï ✓' }] });
     const { existsSync } = await import('node:fs');
     expect(existsSync(join(dir, 'pwned'))).toBe(false);
     expect(existsSync(join(host.dir, '..', 'pwned'))).toBe(false);

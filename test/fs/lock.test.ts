@@ -1,13 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeFileAtomic } from '../../lib/fs/atomic-write.js';
 import { acquireLock, isHolderAlive, LockTimeoutError, readLockHolder, withLock } from '../../lib/fs/lock.js';
 import { ensurePrivateDir, PrivateDirError } from '../../lib/fs/private-dir.js';
+import { scratchDir } from '../support/scratch.js';
 
-const scratch = () => mkdtemp(join(tmpdir(), 'xlp-fs-'));
+const scratch = async () => scratchDir('xlp-fs-');
 
 /** A pid that certainly exited. */
 function deadPid(): number {
@@ -56,8 +56,15 @@ describe('lock', () => {
     expect((await readLockHolder(path))?.nonce).toBe(l.holder.nonce);
     await l.release();
     await writeFile(path, JSON.stringify({ ...holder, startTime: '1', nonce: 'recycled' })); // our pid, another start time
+    expect(isHolderAlive((await readLockHolder(path))!)).toBe(false);
     const l2 = await acquireLock(path, { timeoutMs: 1000 });
+    expect((await readLockHolder(path))?.nonce).toBe(l2.holder.nonce);
     await l2.release();
+    expect(await readLockHolder(path)).toBeNull();
+    // Our own pid with our own start time is alive: that lock is not broken.
+    await writeFile(path, JSON.stringify({ ...holder, nonce: 'alive' }));
+    await expect(acquireLock(path, { timeoutMs: 50 })).rejects.toBeInstanceOf(LockTimeoutError);
+    expect((await readLockHolder(path))?.nonce).toBe('alive');
   });
 
   it('treats an unreadable lock file as abandoned only after a while', async () => {
@@ -65,8 +72,11 @@ describe('lock', () => {
     const path = join(dir, 'lock');
     await writeFile(path, 'garbage');
     await expect(acquireLock(path, { timeoutMs: 30, unreadableStaleMs: 10_000 })).rejects.toBeInstanceOf(LockTimeoutError);
+    expect(await readFile(path, 'utf8')).toBe('garbage'); // left alone while it may still be being written
     const l = await acquireLock(path, { timeoutMs: 1000, unreadableStaleMs: 0 });
+    expect((await readLockHolder(path))?.nonce).toBe(l.holder.nonce);
     await l.release();
+    expect(await readLockHolder(path)).toBeNull();
   });
 
   it('never lets two waiters hold it at once (many contenders)', async () => {

@@ -46,9 +46,14 @@ export async function readelf(path: string, flag: string): Promise<string> {
 }
 
 export async function oracleSections(path: string): Promise<OracleSection[]> {
+  return parseSections(await readelf(path, '-S'));
+}
+
+/** The section lines of `readelf -W -S` output (other lines are ignored). */
+export function parseSections(text: string): OracleSection[] {
   const out: OracleSection[] = [];
   const re = /^\s*\[\s*(\d+)\]\s(.{17,}?)\s+([A-Z_0-9]+|0x[0-9a-f]+)\s+([0-9a-f]{16})\s([0-9a-f]+)\s([0-9a-f]+)\s([0-9a-f]+)\s+([A-Za-z]*)\s+(\d+)\s+(\d+)\s+(\d+)$/;
-  for (const line of (await readelf(path, '-S')).split('\n')) {
+  for (const line of text.split('\n')) {
     const m = re.exec(line);
     if (!m) continue;
     out.push({
@@ -68,9 +73,16 @@ export async function oracleSections(path: string): Promise<OracleSection[]> {
 }
 
 export async function oracleSymbols(path: string): Promise<OracleSymbol[]> {
+  return parseSymbols(await readelf(path, '-s'));
+}
+
+/** The symbol lines of `readelf -W -s` output; with `firstTableOnly`, those of the first table listed. */
+export function parseSymbols(text: string, firstTableOnly = false): OracleSymbol[] {
   const out: OracleSymbol[] = [];
   const re = /^\s*(\d+):\s([0-9a-f]{16})\s+(\d+|0x[0-9a-f]+)\s(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s?(.*)$/;
-  for (const line of (await readelf(path, '-s')).split('\n')) {
+  let tables = 0;
+  for (const line of text.split('\n')) {
+    if (/^Symbol table '/.test(line) && ++tables > 1 && firstTableOnly) break;
     const m = re.exec(line);
     if (!m) continue;
     out.push({ num: Number(m[1]), value: BigInt(`0x${m[2]}`), size: BigInt(m[3]!), type: m[4]!, bind: m[5]!, ndx: m[7]!, name: m[8]! });
@@ -80,9 +92,14 @@ export async function oracleSymbols(path: string): Promise<OracleSymbol[]> {
 
 /** Relocations keyed by the relocation section's name. */
 export async function oracleRelocations(path: string): Promise<Map<string, OracleRelocation[]>> {
+  return parseRelocations(await readelf(path, '-r'));
+}
+
+/** Relocations of `readelf -W -r` output, keyed by the relocation section's name. */
+export function parseRelocations(text: string): Map<string, OracleRelocation[]> {
   const out = new Map<string, OracleRelocation[]>();
   let current: OracleRelocation[] | undefined;
-  for (const line of (await readelf(path, '-r')).split('\n')) {
+  for (const line of text.split('\n')) {
     const head = /^Relocation section '([^']+)'/.exec(line);
     if (head) {
       current = [];

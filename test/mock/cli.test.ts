@@ -1,12 +1,12 @@
 /** `xlp mock ...` end to end (the compiled CLI, as users run it). */
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { openMockBackend } from '../../lib/mock/index.js';
 import { payloadBytes, TEST_XEN } from '../support/mock-payloads.js';
+import { scratchDir } from '../support/scratch.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const xlp = (...args: string[]) => {
@@ -14,9 +14,15 @@ const xlp = (...args: string[]) => {
   return { code: r.status, out: r.stdout, err: r.stderr };
 };
 
+/** The run's stdout, once its exit code is checked to be 0. */
+function ok(r: { code: number | null; out: string; err: string }): string {
+  expect(r.code, r.err).toBe(0);
+  return r.out;
+}
+
 describe('xlp mock', () => {
   it('creates a state with an identity, scripts hooks, shows status and calls, reboots', async () => {
-    const tmp = await mkdtemp(join(tmpdir(), 'xlp-cli-'));
+    const tmp = scratchDir('xlp-cli-');
     const dir = join(tmp, 'm');
     const nm = join(tmp, 'xensyms');
     await writeFile(nm, 'ffff82d040200000 T xen_minor_version\nffff82d040200040 T xen_extra_version\nffff82d040241a20 T printk\n');
@@ -36,22 +42,22 @@ describe('xlp mock', () => {
     await mock.action('pp', 'APPLY');
     await expect(mock.action('pp', 'REVERT')).rejects.toMatchObject({ code: 'EPERM' });
 
-    const status = JSON.parse(xlp('mock', 'status', '--mock-state', dir, '--json').out);
+    const status = JSON.parse(ok(xlp('mock', 'status', '--mock-state', dir, '--json')));
     expect(status.payloads).toMatchObject([{ name: 'pp', state: 'APPLIED', rc: -1 }]);
     expect(status.applied).toEqual(['pp']);
     expect(status.hookRules[0]).toMatchObject({ selector: { payload: 'pp', kind: 'prerevert' }, calls: 1 });
-    const text = xlp('mock', 'status', '--mock-state', dir).out;
+    const text = ok(xlp('mock', 'status', '--mock-state', dir));
     expect(text).toMatch(/pp\s+APPLIED\s+rc -1 \(EPERM\)\s+stack #1/);
 
-    const calls = JSON.parse(xlp('mock', 'calls', '--mock-state', dir, '--json').out).calls;
+    const calls = JSON.parse(ok(xlp('mock', 'calls', '--mock-state', dir, '--json'))).calls;
     expect(calls.map((c: { kind: string }) => c.kind)).toEqual(['preapply', 'postapply', 'prerevert']);
-    expect(xlp('mock', 'hook', 'pp', 'prerevert', '--clear', '--mock-state', dir, '--json').out).toContain('"cleared": 1');
+    expect(ok(xlp('mock', 'hook', 'pp', 'prerevert', '--clear', '--mock-state', dir, '--json'))).toContain('"cleared": 1');
     expect(xlp('mock', 'reboot', '--mock-state', dir).code).toBe(0);
     expect(await mock.list()).toEqual([]);
   });
 
   it('reports a missing or foreign state directory', async () => {
-    const tmp = await mkdtemp(join(tmpdir(), 'xlp-cli-'));
+    const tmp = scratchDir('xlp-cli-');
     const r = xlp('mock', 'status', '--mock-state', join(tmp, 'none'), '--json');
     // No simulator there: no hypervisor to talk to, as a missing Xen is (exit 3).
     expect(r.code).toBe(3);

@@ -3,13 +3,13 @@
  * consistent hypervisor; `xlp mock` commands run against the same directory meanwhile.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { initMockState, openMockBackend } from '../../lib/mock/index.js';
 import { parityIdentity } from '../../lib/parity/index.js';
+import { scratchDir } from '../support/scratch.js';
 import { payloadBytes, TEST_XEN } from '../support/mock-payloads.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -27,7 +27,7 @@ function run(cmd: string, args: string[]): Promise<{ code: number | null; stdout
 
 describe('two processes on one mock state directory', () => {
   it('see one consistent hypervisor under concurrent use', async () => {
-    const tmp = await mkdtemp(join(tmpdir(), 'xlp-conc-'));
+    const tmp = scratchDir('xlp-conc-');
     const dir = join(tmp, 'state');
     await initMockState(dir, parityIdentity(TEST_XEN, { quiesceMs: 2 }));
     const payload = join(tmp, 'nop.livepatch');

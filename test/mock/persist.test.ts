@@ -1,20 +1,21 @@
 /** The mock on a state directory: one simulated hypervisor for every handle and process. */
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initMockState, MockStateError, openMockBackend } from '../../lib/mock/index.js';
 import { parityIdentity } from '../../lib/parity/index.js';
 import { ERRNO } from '../../lib/xen/errno.js';
+import { acquireLock, readLockHolder } from '../../lib/fs/lock.js';
 import { payloadBytes, TEST_XEN, testPayloads } from '../support/mock-payloads.js';
+import { scratchDir } from '../support/scratch.js';
 
 beforeAll(async () => {
   await testPayloads();
 });
 
 async function stateDir(identity = {}) {
-  const dir = join(await mkdtemp(join(tmpdir(), 'xlp-mock-')), 'state');
+  const dir = join(scratchDir('xlp-mock-'), 'state');
   await initMockState(dir, parityIdentity(TEST_XEN, { quiesceMs: 0, ...identity }));
   return dir;
 }
@@ -73,6 +74,27 @@ describe('a mock state directory', () => {
     expect(await a.readConsole()).toContain('nop finished APPLY with rc=0');
   });
 
+  it('close() waits for the idle loop its timer started, so no lock is taken after it returns', async () => {
+    const dir = await stateDir({ quiesceMs: 10 });
+    const m = await openMockBackend({ stateDir: dir, ifMissing: 'error', lockTimeoutMs: 5_000 });
+    await m.upload('nop', await payloadBytes('nop'));
+    await m.action('nop', 'APPLY'); // due in 10 ms: the handle's timer then runs the idle loop
+    // Hold the state's lock, so the idle loop the timer starts waits for it.
+    const held = await acquireLock(join(dir, 'lock'), { purpose: 'test' });
+    await sleep(60);
+    let closedAt = 0;
+    const closing = m.close().then(() => void (closedAt = performance.now()));
+    await sleep(50);
+    const releasedAt = performance.now();
+    await held.release();
+    await closing;
+    expect(closedAt).toBeGreaterThanOrEqual(releasedAt);
+    expect(await readLockHolder(join(dir, 'lock'))).toBeNull();
+    const other = await open(dir);
+    expect(await other.get('nop')).toEqual({ state: 'APPLIED', rc: 0 });
+    await other.close();
+  });
+
   it('keeps payload bytes in the directory and drops them on unload', async () => {
     const dir = await stateDir();
     const a = await open(dir);
@@ -116,7 +138,7 @@ describe('a mock state directory', () => {
     const dir = await stateDir();
     await chmod(dir, 0o777);
     await expect(open(dir)).rejects.toMatchObject({ problem: 'unsafe' });
-    const missing = join(await mkdtemp(join(tmpdir(), 'xlp-mock-')), 'none');
+    const missing = join(scratchDir('xlp-mock-'), 'none');
     await expect(open(missing)).rejects.toBeInstanceOf(MockStateError);
     expect(existsSync(missing)).toBe(false);
     const created = await openMockBackend({ stateDir: missing });

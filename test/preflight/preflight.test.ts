@@ -1,10 +1,15 @@
 /** preflight() beyond single rules: valid payloads, contexts, version order, advice, the mock's flow. */
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadedPayloadInfo } from '../../lib/payload/index.js';
 import { type Diagnostic, preflight, type PreflightContext } from '../../lib/preflight/index.js';
 import { ERRNO } from '../../lib/xen/errno.js';
 import { type Fixture, fixtures, VALID_NAMES, XEN_BUILD_ID } from '../fixtures/catalogue.js';
 import { patch } from '../helpers/patch-elf.js';
+import { scratchDir } from '../support/scratch.js';
 
 let all: Map<string, Fixture>;
 beforeAll(async () => {
@@ -234,5 +239,28 @@ describe('reports', () => {
     const r = preflight(Buffer.from('#!/bin/sh\necho not a payload\n'.repeat(4)));
     expect(r.payload).toBeNull();
     expect(r.uploadError?.code).toBe('not-elf');
+  });
+});
+
+describe('sizes no file can hold', () => {
+  it('an .altinstructions whose offset + size wraps around 2^64 is fatal, and its declared size is never walked (found by npm run fuzz)', () => {
+    const p = patch(bytes('alternatives'));
+    const offset = BigInt(p.sectionOffset('.altinstructions'));
+    // The smallest whole number of 14-byte entries from which offset + size wraps around 2^64.
+    let size = (1n << 64n) - offset;
+    size += (14n - (size % 14n)) % 14n;
+    const dir = scratchDir('xlp-wrap-');
+    const file = join(dir, 'wrap.livepatch');
+    writeFileSync(file, p.section('.altinstructions', 'sh_size', size).bytes());
+    // In a child with a deadline: walking 1.3e18 entries would never end.
+    const lib = fileURLToPath(new URL('../../lib/preflight/index.ts', import.meta.url));
+    const script = join(dir, 'run.mts');
+    writeFileSync(script, `import { readFileSync } from 'node:fs';\nimport { preflight } from ${JSON.stringify(lib)};\nconst r = preflight(readFileSync(${JSON.stringify(file)}), { name: 'wrap' });\nconsole.log(JSON.stringify({ fatal: r.fatal, codes: r.diagnostics.map((d) => d.code) }));\n`);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.signal, 'preflight did not finish within 30 s').toBeNull();
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { fatal: boolean; codes: string[] };
+    expect(out.fatal).toBe(true);
+    expect(out.codes).toContain('section-size-wraps');
   });
 });

@@ -8,7 +8,9 @@ import { readElf, readWork } from '../../lib/elf/index.js';
 import { readPayload } from '../../lib/payload/index.js';
 import { preflight } from '../../lib/preflight/index.js';
 import { fixtures } from '../fixtures/catalogue.js';
+import { Rng } from '../../scripts/fuzz/rng.js';
 import { applyMutations, assertWellFormed, fieldSlots, inputArb, optionsFor, type Slot } from './mutations.js';
+import { applyEdits, generateTargeted, type TargetedFixture, targetedFixture } from './targeted.js';
 
 /** Work budget per byte: valid payloads need about 1.5 units a byte; adversarial ones stay under 128. */
 export const UNITS_PER_BYTE = 128;
@@ -16,6 +18,7 @@ export const UNITS_FLOOR = 20_000;
 
 const NAMES = ['func_normal', 'func_nop', 'expectations', 'hooks_load_unload', 'hooks_only_action', 'modinfo_kv', 'chain_2', 'alternatives', 'alt_no_text', 'ex_table_12'];
 const originals = new Map<string, { bytes: Buffer; slots: Slot[] }>();
+const targeted: TargetedFixture[] = [];
 
 beforeAll(async () => {
   const all = await fixtures();
@@ -23,6 +26,7 @@ beforeAll(async () => {
     const bytes = all.get(n)!.bytes;
     originals.set(n, { bytes, slots: fieldSlots(bytes) });
   }
+  for (const [n, f] of all) targeted.push(targetedFixture(n, f.bytes));
 });
 
 describe('mutated payloads', () => {
@@ -35,6 +39,18 @@ describe('mutated payloads', () => {
     if (model.payload) void model.payload.symbols.length;
     const report = preflight(bytes, optionsFor(input));
     assertWellFormed(report);
+    expect(readWork.units).toBeLessThanOrEqual(UNITS_PER_BYTE * bytes.length + UNITS_FLOOR);
+  });
+
+  test.prop([fc.integer(), fc.nat()], { numRuns: Number(process.env.XLP_PROPERTY_RUNS ?? 300) })('mutated at the bounds the readers check, give a well-formed report in linear work', (seed, index) => {
+    // The fuzz run's targeted generator (scripts/fuzz/elf.ts runs the same, with more oracles).
+    const input = generateTargeted(new Rng(seed, index), targeted);
+    const bytes = applyEdits(targeted.find((f) => f.name === input.fixture)!.bytes, input);
+    readWork.units = 0;
+    expect(() => readElf(bytes)).not.toThrow();
+    const model = readPayload(bytes);
+    if (model.payload) void model.payload.symbols.length;
+    assertWellFormed(preflight(bytes, optionsFor(input)));
     expect(readWork.units).toBeLessThanOrEqual(UNITS_PER_BYTE * bytes.length + UNITS_FLOOR);
   });
 

@@ -44,7 +44,7 @@ export function fieldSlots(bytes: Uint8Array): Slot[] {
 /** `at` and `slot` are taken modulo the file length / slot count. */
 export type Mutation = { kind: 'byte'; at: number; value: number } | { kind: 'field'; slot: number; value: bigint };
 
-const INTERESTING = [0n, 1n, 2n, 3n, 4n, 7n, 8n, 16n, 24n, 63n, 64n, 104n, 0x7fn, 0x80n, 0xffn, 0x100n, 0x3ffn, 0x400n, 0xffffn, 0xff00n, 0xfff1n, 0xfff2n, 0x200000n, 0x7fffffffn, 0x80000000n, 0xffffffffn, 1n << 32n, (1n << 63n) - 1n, 1n << 63n, (1n << 64n) - 1n];
+export const INTERESTING = [0n, 1n, 2n, 3n, 4n, 7n, 8n, 16n, 24n, 63n, 64n, 104n, 0x7fn, 0x80n, 0xffn, 0x100n, 0x3ffn, 0x400n, 0xffffn, 0xff00n, 0xfff1n, 0xfff2n, 0x200000n, 0x7fffffffn, 0x80000000n, 0xffffffffn, 1n << 32n, (1n << 63n) - 1n, 1n << 63n, (1n << 64n) - 1n];
 
 export const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   // Positions without fast-check's bias towards small values: byte 0 (the magic) is not special.
@@ -89,7 +89,7 @@ export function applyMutations(original: Uint8Array, slots: readonly Slot[], inp
   return input.truncate === null || b.length === 0 ? b : b.subarray(0, input.truncate % b.length);
 }
 
-export function optionsFor(input: MutatedInput): PreflightOptions {
+export function optionsFor(input: Pick<MutatedInput, 'fixture' | 'head' | 'context'>): PreflightOptions {
   return {
     name: input.fixture,
     ...(input.head ? { xenVersion: { major: 4, minor: 21 } } : {}),

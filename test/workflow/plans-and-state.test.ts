@@ -2,7 +2,6 @@
 import { chmod, chown, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Backend } from '../../lib/backend/backend.js';
 import { acquireLock } from '../../lib/fs/lock.js';
 import { ManualClock, MockHypervisor } from '../../lib/mock/index.js';
 import { preflight } from '../../lib/preflight/index.js';
@@ -10,7 +9,7 @@ import { LockedError } from '../../lib/workflow/errors.js';
 import { Livepatcher } from '../../lib/workflow/livepatcher.js';
 import { formatPlan } from '../../lib/workflow/plan.js';
 import { loadedPayloadInfo } from '../../lib/payload/loaded-info.js';
-import { harness, snapshot, tempDir } from './support/harness.js';
+import { harness, noConsole, snapshot, tempDir } from './support/harness.js';
 import { WF_XEN, wfPayloads, type WfPayloads } from './support/payloads.js';
 
 let P: WfPayloads;
@@ -110,15 +109,6 @@ describe('progress events', () => {
 });
 
 describe('without a readable console (XSM may deny it)', () => {
-  const noConsole = (b: Backend): Backend =>
-    new Proxy(b, {
-      get(t, prop, r) {
-        if (prop === 'readConsole') return async () => Promise.reject(new Error('EPERM'));
-        const v = Reflect.get(t, prop, r) as unknown;
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
-      },
-    });
-
   it('explains vetoes, dependencies, timeouts and re-apply refusals from the status and the registry', async () => {
     const h = await harness({ wrap: noConsole, identity: { rendezvousNs: 50_000_000 } });
     await h.xen.setHook({ payload: 'wf_guarded', kind: 'preapply' }, { rc: -13 });

@@ -7,7 +7,7 @@ import {
   RefusedError,
   ReplaceRefusedError,
 } from '../../lib/workflow/errors.js';
-import { harness, snapshot } from './support/harness.js';
+import { harness, noConsole, snapshot } from './support/harness.js';
 import { wfPayloads, type WfPayloads } from './support/payloads.js';
 
 let P: WfPayloads;
@@ -84,6 +84,21 @@ describe('atomic replace', () => {
     expect(err).toBeInstanceOf(ReplaceRefusedError);
     expect(err).toMatchObject({ beforeHypercall: false, offenders: [{ payload: 'other', hooks: null }] });
     expect((err as ReplaceRefusedError).consoleLines.join('\n')).toMatch(/REPLACE action is not supported on livepatches with vetoing hooks/);
+    expect(await snapshot(h.xen)).toMatchObject({ applied: ['wf_data', 'other'] });
+  });
+
+  it('payloads xlp did not upload, and no console to read: the bare EOPNOTSUPP is still recognised as the REPLACE refusal', async () => {
+    const h = await harness({ wrap: noConsole });
+    await h.xen.upload('other', await P.bytes('guarded_on_data'));
+    await h.lp.load(P.path('data'));
+    await h.xen.action('other', 'APPLY');
+    h.clock.advance(10);
+    await h.lp.upload('wf_cumulative', P.path('cumulative'));
+    const err = await caught(h.lp.replace('wf_cumulative'));
+    expect(err).toBeInstanceOf(ReplaceRefusedError);
+    expect(err).toMatchObject({ beforeHypercall: false, code: 'EOPNOTSUPP', offenders: [{ payload: 'other', hooks: null }], consoleLines: [] });
+    expect((err as Error).message).toMatch(/"other"/);
+    expect(h.actions().filter((a) => a.startsWith('REPLACE'))).toEqual(['REPLACE wf_cumulative']);
     expect(await snapshot(h.xen)).toMatchObject({ applied: ['wf_data', 'other'] });
   });
 

@@ -82,7 +82,8 @@ export function checkAlternatives(s: LoadState): void {
   const base = layout.base.get(sec.index);
   const replBase = layout.base.get(replSec.index);
   const data = new RelocatedSection(s.elf!, sec, null);
-  const count = Number(sec.size) / ALT_INSTR_SIZE;
+  // The entries the file holds: a size that wraps around 2^64 (already a fatal finding) is not walked.
+  const count = Math.floor(data.size / ALT_INSTR_SIZE);
   const entries: { k: number; cpuid: number; origLen: number; replLen: number; padLen: number }[] = [];
   let rangesOk = true;
   for (let k = 0; k < count; k++) {

@@ -3,7 +3,7 @@
  * against a mock hypervisor kept in a temporary state directory, and validating its JSON.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -18,12 +18,25 @@ import { WF_XEN } from '../../workflow/support/payloads.js';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const XLP = join(ROOT, 'bin', 'xlp.js');
 
-/** Fails early and clearly when dist/ is missing or older than the CLI sources. */
+/** Sources under `lib` (relative paths) whose compiled `.js` under `dist` is missing or older than they are. */
+export function staleOutputs(lib = join(ROOT, 'lib'), dist = join(ROOT, 'dist')): string[] {
+  const stale: string[] = [];
+  for (const rel of readdirSync(lib, { recursive: true, encoding: 'utf8' })) {
+    if (!rel.endsWith('.ts') || rel.endsWith('.d.ts') || rel.endsWith('.test.ts')) continue;
+    const out = join(dist, rel.replace(/\.ts$/, '.js'));
+    if (!existsSync(out) || statSync(out).mtimeMs < statSync(join(lib, rel)).mtimeMs) stale.push(rel);
+  }
+  return stale.sort();
+}
+
+/** Fails early and clearly when dist/ is missing or older than any source under lib/ (the CLI tests run dist/). */
 export function assertBuilt(): void {
-  const entry = join(ROOT, 'dist', 'cli', 'main.js');
-  if (!existsSync(entry)) throw new Error('dist/ is missing: run `npm test` (or `npx tsc -p tsconfig.build.json`) first');
-  if (statSync(entry).mtimeMs < statSync(join(ROOT, 'lib', 'cli', 'main.ts')).mtimeMs) {
-    throw new Error('dist/ is older than lib/cli: run `npx tsc -p tsconfig.build.json` first');
+  const stale = staleOutputs();
+  if (stale.length > 0) {
+    throw new Error(
+      `dist/ is missing or older than ${stale.length} file(s) under lib/ (${stale.slice(0, 5).join(', ')}${stale.length > 5 ? ', ...' : ''}): ` +
+        'run `npm test` (or `npm run build:ts`) first',
+    );
   }
 }
 
@@ -106,6 +119,8 @@ export interface MockHost {
   /** The environment for xlp runs on this mock. */
   readonly env: NodeJS.ProcessEnv;
   run(...args: string[]): Promise<Run>;
+  /** `run`, asserting that xlp exited 0 (for setup steps and reads whose exit code is not the point). */
+  ok(...args: string[]): Promise<Run>;
   /** The same hypervisor, opened in the test process. */
   mock(): Promise<MockHypervisor>;
   /** A Livepatcher on it sharing xlp's state directory (registry, journal, lock), for quick setups. */
@@ -124,6 +139,11 @@ export async function mockHost(identity: MockIdentityInput = {}, extraEnv: Recor
     dir,
     env,
     run: (...args) => xlp(args, env),
+    ok: async (...args) => {
+      const r = await xlp(args, env);
+      expect(r.code, `xlp ${args.join(' ')}: ${r.err}`).toBe(0);
+      return r;
+    },
     mock: async () => {
       const m = await openMockBackend({ stateDir: dir, ifMissing: 'error' });
       opened.push(m);

@@ -100,6 +100,17 @@ export async function harness(options: HarnessOptions = {}): Promise<Harness> {
   return h;
 }
 
+/** A backend whose console cannot be read (XSM may deny it): Xen's lines are then never seen. */
+export function noConsole(b: Backend): Backend {
+  return new Proxy(b, {
+    get(t, prop, r) {
+      if (prop === 'readConsole') return async () => Promise.reject(new Error('EPERM'));
+      const v = Reflect.get(t, prop, r) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+    },
+  });
+}
+
 /** The applied stack (bottom first) and every payload's state and rc, from the mock itself. */
 export async function snapshot(xen: MockHypervisor): Promise<{ applied: string[]; payloads: Record<string, string> }> {
   const s = await xen.inspect();
