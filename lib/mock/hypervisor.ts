@@ -122,6 +122,7 @@ export class MockHypervisor implements Backend, PagedListBackend {
   private idle: Promise<unknown> | null = null;
   private readonly timers: boolean;
   private closed = false;
+  private readonly inFlight = new Set<Promise<void>>();
   private readonly host: Host;
   private readonly usesDefaultPreflight: boolean;
   /** The state directory, for a persisted mock. */
@@ -146,8 +147,20 @@ export class MockHypervisor implements Backend, PagedListBackend {
     }
   }
 
-  private async op<T>(purpose: string, fn: (m: MockMachine) => T, mode: Mode = 'call'): Promise<T> {
-    if (this.closed) throw new Error('this mock hypervisor handle is closed');
+  private op<T>(purpose: string, fn: (m: MockMachine) => T, mode: Mode = 'call'): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('this mock hypervisor handle is closed'));
+    const call = this.run(purpose, fn, mode);
+    // close() waits for every call under way: each holds (or waits for) the state's lock.
+    const settled = call.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inFlight.add(settled);
+    void settled.then(() => this.inFlight.delete(settled));
+    return call;
+  }
+
+  private async run<T>(purpose: string, fn: (m: MockMachine) => T, mode: Mode): Promise<T> {
     let due: number | null = null;
     try {
       return await this.host.run(
@@ -239,8 +252,8 @@ export class MockHypervisor implements Backend, PagedListBackend {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    // An idle loop already under way holds (or waits for) the state's lock: let it finish.
-    await this.idle;
+    // Calls and an idle loop already under way hold (or wait for) the state's lock: let them finish.
+    await Promise.all([this.idle, ...this.inFlight]);
   }
 
   // ------------------------------------------------------------------ mock controls

@@ -5,6 +5,7 @@ import type { DebugDump } from './debug-dump.js';
 import { readDebugDump } from './read-dump.js';
 import { modinfoHash, type PayloadRegistry, type RegistryRecord } from './registry.js';
 import { type DumpUse, type KnownPayload, type LoadedPayload, orderStack, type StackView } from './stack.js';
+import { allSettled } from './all-settled.js';
 
 export interface StackOptions {
   /**
@@ -47,7 +48,7 @@ export function trustedRecords(listed: readonly PayloadListEntry[], records: rea
 
 /** The applied stack from LIST and xlp's records, pressing `x` only when they cannot tell. */
 export async function readStack(src: StackSources, options: StackOptions = {}): Promise<StackView> {
-  const [listed, records, version] = await Promise.all([src.backend.list(), src.registry.all(), src.backend.xenVersion()]);
+  const [listed, records, version] = await allSettled([src.backend.list(), src.registry.all(), src.backend.xenVersion()]);
   const trusted = trustedRecords(listed, records);
   const loaded = listed.map((p): LoadedPayload => {
     const r = trusted.get(p.name);

@@ -14,6 +14,7 @@ import { readStack, type StackOptions } from './read-stack.js';
 import type { StackView } from './stack.js';
 import { statusOf } from './status.js';
 import type { WaitOptions } from './types.js';
+import { allSettled } from './all-settled.js';
 
 /** What one action is asked: how long to wait, the hypervisor's quiesce timeout, cancellation, NODEPS. */
 export type ActionRequest = { waitMs: number; timeoutNs?: number; signal?: AbortSignal; nodeps?: boolean };
@@ -170,7 +171,7 @@ export class Workspace {
    * order is certain, since that check is against its top.
    */
   async preflightWithContext(bytes: Uint8Array, name: string, options: { stack?: boolean } = {}): Promise<PreflightReport> {
-    const [version, listed, records, xenSymbols] = await Promise.all([
+    const [version, listed, records, xenSymbols] = await allSettled([
       this.backend.xenVersion(),
       this.backend.list(),
       this.registry.all(),

@@ -331,6 +331,7 @@ if (result.failed) {
   await mkdir(dirname(keep), { recursive: true });
   if (lastDir) await cp(lastDir, keep, { recursive: true, verbatimSymlinks: true, filter: () => true }).catch(() => undefined);
   console.error(fc.defaultReportMessage(result));
+  console.error(`fuzz: the failure: ${result.errorInstance instanceof Error ? (result.errorInstance.stack ?? result.errorInstance.message) : String(result.errorInstance)}`);
   console.error(`fuzz: state files FAILED after ${result.numRuns} inputs in ${seconds}s (seed ${seed}, path ${result.counterexamplePath}); the directory is in ${keep}`);
   await rm(work, { recursive: true, force: true });
   process.exit(1);

@@ -134,7 +134,7 @@ describe('xlp', () => {
     }
     // Without --json: commander's own line on stderr, as before.
     const text = await xlp(['apply', 'x', '--bogus'], host.env);
-    expect(text).toMatchObject({ code: 2, out: '', err: "error: unknown option '--bogus'\n" });
+    expect(text).toMatchObject({ code: 2, out: '', err: "xlp: unknown option '--bogus'\n" });
   });
 
   it("a --state-dir that is the mock's own state directory is refused at once (both would lock the same file)", async () => {

@@ -95,6 +95,25 @@ describe('a mock state directory', () => {
     await other.close();
   });
 
+  it('close() waits for calls still under way, so none takes the lock after it returns', async () => {
+    const dir = await stateDir();
+    const m = await openMockBackend({ stateDir: dir, ifMissing: 'error', lockTimeoutMs: 5_000 });
+    // Hold the state's lock, so a call made now waits for it.
+    const held = await acquireLock(join(dir, 'lock'), { purpose: 'test' });
+    const listing = m.list();
+    let closedAt = 0;
+    const closing = m.close().then(() => void (closedAt = performance.now()));
+    await sleep(50);
+    const releasedAt = performance.now();
+    await held.release();
+    await closing;
+    expect(closedAt).toBeGreaterThanOrEqual(releasedAt);
+    await expect(listing).resolves.toEqual([]);
+    expect(await readLockHolder(join(dir, 'lock'))).toBeNull();
+    // A call after close() is refused at once.
+    await expect(m.list()).rejects.toThrow(/closed/);
+  });
+
   it('keeps payload bytes in the directory and drops them on unload', async () => {
     const dir = await stateDir();
     const a = await open(dir);

@@ -5,20 +5,20 @@
  * ever created or deleted.
  */
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, chown, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { checkPrivateDir, PrivateDirError } from '../../lib/fs/private-dir.js';
 import { initMockState, MockStateError, openMockBackend } from '../../lib/mock/index.js';
 import { decodeJson, encodeJson } from '../../lib/mock/codec.js';
 import { payloadBytes, TEST_XEN, testPayloads } from '../support/mock-payloads.js';
+import { scratchDir } from '../support/scratch.js';
 
 beforeAll(async () => {
   await testPayloads();
 });
 
-const scratch = () => mkdtemp(join(tmpdir(), 'xlp-safety-'));
+const scratch = async () => scratchDir('xlp-safety-');
 const open = (dir: string) => openMockBackend({ stateDir: dir, ifMissing: 'error' });
 
 /** A state with one uploaded payload. */

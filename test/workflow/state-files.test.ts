@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { Backend } from '../../lib/backend/backend.js';
 import { acquireLock, readLockHolder } from '../../lib/fs/lock.js';
 import { JournalCorruptError } from '../../lib/workflow/journal.js';
 import { StateFileError } from '../../lib/workflow/state-file.js';
@@ -91,6 +92,38 @@ describe('the registry and the in-flight record', () => {
     await symlink(real, join(h2.stateDir, 'payloads'));
     await expect(h2.lp.load(P.path('base'))).rejects.toMatchObject({ name: 'StateFileError', problem: 'unsafe', file: join(h2.stateDir, 'payloads') });
     expect(await readdir(real)).toEqual([]);
+  });
+
+  it('a damaged registry record fails the stack view only once its hypercalls have ended (none left running)', async () => {
+    let running = 0;
+    let runningAtFailure = -1;
+    const counting = (b: Backend): Backend =>
+      new Proxy(b, {
+        get(t, prop, r) {
+          const v = Reflect.get(t, prop, r) as unknown;
+          if (typeof v !== 'function') return v;
+          return async (...args: unknown[]) => {
+            running++;
+            try {
+              // Slower than the registry read, as a real hypercall under load can be.
+              await new Promise((res) => setTimeout(res, 20));
+              return await (v as (...a: unknown[]) => Promise<unknown>).apply(t, args);
+            } finally {
+              running--;
+            }
+          };
+        },
+      });
+    const h = await harness({ wrap: counting });
+    await h.lp.load(P.path('base'));
+    const dir = join(h.stateDir, 'payloads');
+    const [record] = (await readdir(dir)).filter((f) => f.endsWith('.json'));
+    await writeFile(join(dir, record!), '{"version": 1}', { mode: 0o600 });
+    await h.lp.stack().catch((x: unknown) => {
+      runningAtFailure = running;
+      expect(x).toBeInstanceOf(StateFileError);
+    });
+    expect(runningAtFailure).toBe(0);
   });
 
   it('a damaged in-flight record stops the next action before any hypercall', async () => {
