@@ -6,12 +6,13 @@ import { HOOK_KINDS, type HookKind } from '../../xen/domain.js';
 import { errnoCode } from '../../xen/errno.js';
 import { checkHookScript, type HookScript, parseRcSequence, type XenHelperCall } from '../../mock/hooks.js';
 import { initMockState, openMockBackend, resolveMockStateDir } from '../../mock/open.js';
-import { parseXenVersion } from '../../mock/identity.js';
+import { mockXenVersion } from '../../mock/identity.js';
 import { readNmSymbols } from '../../mock/symbols-file.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommonOptions } from '../main.js';
 import type { Output } from '../output.js';
 import { UsageError } from '../usage-error.js';
+import { parseXenVersionOption } from '../xen-version-option.js';
 
 export interface MockCommonOptions extends CommonOptions {
   readonly mockState?: string;
@@ -51,7 +52,7 @@ export async function init(_args: [], o: InitOptions, out: Output): Promise<Exit
   const identity = {
     // Without --build-id the documented default identity's build-id is used (DEFAULT_MOCK_BUILD_ID).
     ...(o.buildId === false ? { buildId: null } : typeof o.buildId === 'string' ? { buildId: o.buildId } : {}),
-    ...(o.xenVersion ? { version: parseXenVersion(o.xenVersion) } : {}),
+    ...(o.xenVersion ? { version: mockXenVersion(parseXenVersionOption(o.xenVersion)) } : {}),
     ...(o.symbols ? { symbols: await readNmSymbols(o.symbols) } : {}),
     ...(quiesceMs === undefined ? {} : { quiesceMs }),
     ...(rendezvousNs === undefined ? {} : { rendezvousNs }),
