@@ -40,8 +40,8 @@ function message(raw: string): string {
   return raw.replace(/^\(XEN\) (?:\[[^\]]*\] )?/, '');
 }
 
-/** The continuation lines of `check_xen_buildid`'s mismatch message, in order. */
-const MISMATCH_CONTINUATION = [/^ {2}livepatch: [0-9a-f]*$/, /^ {8}xen: [0-9a-f]*$/];
+/** The continuation lines of `check_xen_buildid`'s mismatch message, in order (indented with U+00A0 as Xen's format string is). */
+const MISMATCH_CONTINUATION = [/^\u00a0 livepatch: [0-9a-f]*$/, /^\u00a0{7} xen: [0-9a-f]*$/];
 
 /** Splits ring text into lines and finds the livepatch ones, whatever precedes `livepatch: `. */
 export function consoleLines(ring: string): ConsoleLine[] {

@@ -81,7 +81,7 @@ describe('xlp check on a dom0 checks as the running hypervisor', () => {
     expect(doc.xenVersion).toBe('4.20.4');
     expect(doc.context.xenVersion).toBe('4.20.5-pre');
     expect(doc.payloads[0]!.uploadError).toMatchObject({ code: 'xen-build-id-mismatch', errnoName: 'EINVAL' });
-    expect(doc.payloads[0]!.uploadError!.console).toBe(`livepatch: foreign: build-id mismatch:\n  livepatch: ${OTHER_XEN_BUILD_ID}\n        xen: ${XEN_BUILD_ID}`);
+    expect(doc.payloads[0]!.uploadError!.console).toBe(`livepatch: foreign: build-id mismatch:\n\u00a0 livepatch: ${OTHER_XEN_BUILD_ID}\n${'\u00a0'.repeat(7)} xen: ${XEN_BUILD_ID}`);
   });
 
   it('Debian 12 (4.17.7): the unresolved symbol first, as 4.17 does', async () => {
@@ -108,7 +108,7 @@ describe('xlp log shows a message Xen prints over several lines whole', () => {
     const mock = await openMockBackend({ stateDir: state });
     await mock.upload('foreign', (await fixture('func_normal', { xenBuildId: OTHER_XEN_BUILD_ID })).bytes).catch(() => undefined);
     await mock.close();
-    const block = ['(XEN) livepatch: foreign: build-id mismatch:', `(XEN)   livepatch: ${OTHER_XEN_BUILD_ID}`, `(XEN)         xen: ${XEN_BUILD_ID}`];
+    const block = ['(XEN) livepatch: foreign: build-id mismatch:', `(XEN) \u00a0 livepatch: ${OTHER_XEN_BUILD_ID}`, `(XEN) ${'\u00a0'.repeat(7)} xen: ${XEN_BUILD_ID}`];
     const env = cleanEnv({ XLP_BACKEND: 'mock', XLP_MOCK_STATE: state });
     const all = await xlp(['log', '--json'], env);
     expect(all.code, all.err).toBe(0);

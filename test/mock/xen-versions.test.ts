@@ -55,7 +55,8 @@ describe('a payload built for another hypervisor', () => {
   it('4.20: EINVAL and the three-line build-id mismatch block with both ids', async () => {
     expect(await upload(mock('4.20'), await bytesOf('func_normal', OTHER_XEN_BUILD_ID))).toEqual({
       result: 'EINVAL',
-      console: ['(XEN) livepatch: t: build-id mismatch:', `(XEN)   livepatch: ${OTHER_XEN_BUILD_ID}`, `(XEN)         xen: ${XEN_BUILD_ID}`],
+      // Xen's format string indents the two ids with U+00A0 NO-BREAK SPACEs (seen byte for byte on 4.20).
+      console: ['(XEN) livepatch: t: build-id mismatch:', `(XEN) \u00a0 livepatch: ${OTHER_XEN_BUILD_ID}`, `(XEN) ${'\u00a0'.repeat(7)} xen: ${XEN_BUILD_ID}`],
     });
   });
 

@@ -139,7 +139,7 @@ export const RULE_CASES: readonly RuleCase[] = [
     code: 'xen-build-id-mismatch',
     bytes: from('func_normal'),
     options: { xenVersion: HEAD, context: ctx({ xenBuildId: OTHER_XEN_BUILD_ID }) },
-    console: `livepatch: t: build-id mismatch:\n  livepatch: ${XEN_BUILD_ID}\n        xen: ${OTHER_XEN_BUILD_ID}`,
+    console: `livepatch: t: build-id mismatch:\n\u00a0 livepatch: ${XEN_BUILD_ID}\n${'\u00a0'.repeat(7)} xen: ${OTHER_XEN_BUILD_ID}`,
   },
   { title: 'no .livepatch.depends', code: 'depends-missing', bytes: from('no_depends'), console: 'livepatch: t: .livepatch.depends is missing' },
   { title: 'an empty .livepatch.depends', code: 'depends-missing', bytes: from('func_normal', (p) => p.section('.livepatch.depends', 'sh_size', 0)), console: 'livepatch: t: .livepatch.depends is empty' },

@@ -7,6 +7,14 @@ import type { LoadState } from './state.js';
 
 const XEN_DEPENDS = BUILD_ID_SECTIONS.xenDepends;
 
+/**
+ * The two continuation lines of `check_xen_buildid`'s mismatch message. Xen's format string indents
+ * them with U+00A0 NO-BREAK SPACEs (UTF-8 in the source, printed byte for byte): one before
+ * `  livepatch:`'s space, seven before `xen:`'s, so the ids line up.
+ */
+export const MISMATCH_LIVEPATCH = '\u00a0 livepatch: ';
+export const MISMATCH_XEN = `${'\u00a0'.repeat(7)} xen: `;
+
 /** The three build-id sections: which finding a missing or unparsable one gives. */
 const NOTES = {
   [BUILD_ID_SECTIONS.depends]: { missing: 'depends-missing', invalid: 'depends-invalid', what: 'the build-id this payload depends on' },
@@ -72,7 +80,7 @@ function compareWithXen(s: LoadState, id: string, when: 'first' | 'after'): void
   if (xen !== id) {
     s.findings.add('xen-build-id-mismatch', `The payload was built for hypervisor ${id}, but this hypervisor is ${xen}.`, {
       section: XEN_DEPENDS,
-      console: when === 'first' ? lp(s.name, `build-id mismatch:\n  livepatch: ${id}\n        xen: ${xen}`) : lp(s.name, 'check against hypervisor build-id failed'),
+      console: when === 'first' ? lp(s.name, `build-id mismatch:\n${MISMATCH_LIVEPATCH}${id}\n${MISMATCH_XEN}${xen}`) : lp(s.name, 'check against hypervisor build-id failed'),
     });
   }
 }
