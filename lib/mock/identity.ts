@@ -5,7 +5,7 @@
  */
 import type { SymbolTable } from '../preflight/types.js';
 import type { BuildIdHex } from '../xen/domain.js';
-import { defaultExtraVersion, formatXenVersion, isSupportedXenVersion, knownXenVersionsText, parseXenVersion, type XenFeatures, xenFeatures, type XenVersion, XenVersionError, xenVersionFromHypervisor } from '../xen/version.js';
+import { DEFAULT_XEN_VERSION, defaultExtraVersion, formatXenVersion, isSupportedXenVersion, knownXenVersionsText, parseXenVersion, type XenFeatures, xenFeatures, type XenVersion, XenVersionError, xenVersionFromHypervisor } from '../xen/version.js';
 import { DEFAULT_CONRING_SIZE } from './console-ring.js';
 import { MockConfigError } from './errors.js';
 import { parseLoglvl } from './printk.js';
@@ -52,7 +52,7 @@ export type MockIdentityInput = Partial<Omit<MockIdentity, 'version'>> & { reado
 
 export const DEFAULT_IDENTITY: MockIdentity = {
   buildId: DEFAULT_MOCK_BUILD_ID,
-  version: { major: 4, minor: 17, extra: '.7' },
+  version: mockXenVersion(DEFAULT_XEN_VERSION),
   symbols: null,
   memory: {},
   quiesceMs: 1,
