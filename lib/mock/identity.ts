@@ -99,12 +99,13 @@ function checkSupportedVersion(v: MockXenVersion): void {
 /** Fills in defaults and validates. */
 export function resolveIdentity(input: MockIdentityInput = {}): MockIdentity {
   const given = input.version;
-  const version: MockXenVersion =
-    typeof given === 'string'
-      ? versionFromText(given)
-      : given === undefined
-        ? DEFAULT_IDENTITY.version
-        : { major: given.major ?? DEFAULT_IDENTITY.version.major, minor: given.minor ?? DEFAULT_IDENTITY.version.minor, extra: given.extra ?? defaultExtraVersion({ major: given.major ?? 4, minor: given.minor ?? 17 }) };
+  let version: MockXenVersion = DEFAULT_IDENTITY.version;
+  if (typeof given === 'string') version = versionFromText(given);
+  else if (given !== undefined) {
+    // A partial { major, minor, extra }: an absent extra version is that branch's newest point release.
+    const branch = { major: given.major ?? DEFAULT_IDENTITY.version.major, minor: given.minor ?? DEFAULT_IDENTITY.version.minor };
+    version = { ...branch, extra: given.extra ?? defaultExtraVersion(branch) };
+  }
   checkSupportedVersion(version);
   const id: MockIdentity = {
     ...DEFAULT_IDENTITY,
