@@ -97,20 +97,33 @@ export class Apt {
     run('apt-get', [...this.options(), 'download', '-qq', spec], { cwd });
   }
 
-  private candidate(pkg: string): string | undefined {
-    const m = /Candidate:\s*(\S+)/.exec(this.cache(['policy', pkg]));
-    return m && m[1] !== '(none)' ? m[1] : undefined;
+  /** Candidate versions of several packages with one `apt-cache policy` (one run costs ~0.5 s). */
+  private candidates(pkgs: readonly string[]): Map<string, string> {
+    const out = new Map<string, string>();
+    let name: string | undefined;
+    for (const line of this.cache(['policy', ...pkgs]).split('\n')) {
+      const head = /^(\S+):$/.exec(line);
+      if (head) name = head[1];
+      const m = /^\s+Candidate:\s*(\S+)/.exec(line);
+      if (m && name && m[1] !== '(none)') out.set(name, m[1]!);
+    }
+    return out;
   }
 
-  /** The version apt would take, updating the lists once when it has none. */
-  version(pkg: string): string {
-    let v = this.candidate(pkg);
-    if (!v) {
+  /** The versions apt would take, updating the lists once when one has none. */
+  versions(pkgs: readonly string[]): Map<string, string> {
+    let got = this.candidates(pkgs);
+    if (pkgs.some((p) => !got.has(p))) {
       this.update();
-      v = this.candidate(pkg);
+      got = this.candidates(pkgs);
     }
-    if (!v) throw new Error(`apt has no candidate for ${pkg}${this.codename ? ` in Debian ${this.codename}` : ''}`);
-    return v;
+    const missing = pkgs.filter((p) => !got.has(p));
+    if (missing.length) throw new Error(`apt has no candidate for ${missing.join(', ')}${this.codename ? ` in Debian ${this.codename}` : ''}`);
+    return got;
+  }
+
+  version(pkg: string): string {
+    return this.versions([pkg]).get(pkg)!;
   }
 
   /** The `linux-image-<abi>-amd64` package that `linux-image-amd64` depends on. */
@@ -189,8 +202,9 @@ export function fetchPackages(target: XenTarget = XEN_TARGETS[DEFAULT_TARGET]): 
   const kernelPackage = apt.kernelPackage();
   const nodePackages = target.userland === 'debian' ? apt.dependsClosure('nodejs') : [];
   const names = [...new Set([...target.packages, kernelPackage, ...nodePackages])];
+  const versions = apt.versions(names);
   const packages: Record<string, FetchedPackage> = {};
-  for (const name of names) packages[name] = fetchOne(apt, name, apt.version(name));
+  for (const name of names) packages[name] = fetchOne(apt, name, versions.get(name)!);
   const fetched = { target, packages, kernelPackage, nodePackages, roots: names.map((n) => packages[n]!.root) };
   memo.set(target.id, fetched);
   return fetched;
