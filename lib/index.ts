@@ -86,6 +86,24 @@ export {
 } from './xen/domain.js';
 export { ERRNO, type ErrnoCode, type ErrnoName, errnoCode, errnoMessage } from './xen/errno.js';
 export { type XenCall, XenError, XenUnavailableError, type XenUnavailableReason } from './xen/errors.js';
+export {
+  compareXenVersions,
+  DEFAULT_XEN_VERSION,
+  formatXenVersion,
+  hasXenFeature,
+  HEAD_XEN_VERSION,
+  KNOWN_XEN_BRANCHES,
+  libxenctrlGeneration,
+  libxenctrlSoname,
+  parseXenVersion,
+  sysctlInterfaceVersion,
+  XEN_FEATURES,
+  type XenFeature,
+  type XenFeatures,
+  xenFeatures,
+  XenVersionError,
+  xenVersionFromHypervisor,
+} from './xen/version.js';
 
 // --- backends ----------------------------------------------------------------------------------
 export type {

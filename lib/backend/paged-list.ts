@@ -15,6 +15,11 @@ export interface ListPageRequest {
   readonly nameBufferSize?: number;
   /** Size of the caller's metadata buffer (as above). */
   readonly metadataBufferSize?: number;
+  /**
+   * The `XEN_SYSCTL_INTERFACE_VERSION` the caller was built with (0x15 up to 4.20, 0x16 from 4.21):
+   * Xen answers any other with EACCES. Absent: the hypervisor's own.
+   */
+  readonly interfaceVersion?: number;
 }
 
 export interface ListPage {

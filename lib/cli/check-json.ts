@@ -12,6 +12,8 @@ export const CHECK_SCHEMA = 'xlp-check/1';
 export interface CheckContextJson {
   /** `offline`: the file alone; `flags`: --xen-build-id/--symbols; `system`: the running hypervisor (maybe plus flags). */
   readonly source: 'offline' | 'flags' | 'system';
+  /** The version the running hypervisor reports (`4.20.5-pre`); system context only. */
+  readonly xenVersion?: string;
   readonly xenBuildId?: string | null;
   readonly xenSymbols: number | null;
   readonly loaded: readonly string[] | null;

@@ -59,7 +59,7 @@ export function checkText(doc: CheckJson, colors: boolean): string {
   const what =
     ctx.source === 'offline'
       ? 'offline: the file alone'
-      : [ctx.source === 'system' ? 'running hypervisor' : 'given context', ctx.xenBuildId === null ? 'no build-id' : ctx.xenBuildId ? `build-id ${ctx.xenBuildId}` : '', ctx.xenSymbols !== null ? `${ctx.xenSymbols} symbols` : '', ctx.loaded ? plural(ctx.loaded.length, 'loaded payload') : '']
+      : [ctx.source === 'system' ? `running hypervisor${ctx.xenVersion ? ` Xen ${ctx.xenVersion}` : ''}` : 'given context', ctx.xenBuildId === null ? 'no build-id' : ctx.xenBuildId ? `build-id ${ctx.xenBuildId}` : '', ctx.xenSymbols !== null ? `${ctx.xenSymbols} symbols` : '', ctx.loaded ? plural(ctx.loaded.length, 'loaded payload') : '']
           .filter(Boolean)
           .join(', ');
   const lines = [c.dim(`Checked as Xen ${doc.xenVersion} would load it (${what}).`)];

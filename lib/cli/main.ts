@@ -191,7 +191,7 @@ export function buildProgram(onExit: (code: ExitCode) => void, output?: ProgramO
     .argument('<payload...>', 'payload files (.livepatch); each is checked as the name its file name gives')
     .option('--xen-build-id <hex>', 'the hypervisor build-id to check .livepatch.xen_depends against ("none": it has none)')
     .option('--symbols <file>', 'the hypervisor symbol table in nm format (e.g. a copy of /proc/xen/xensyms)')
-    .option('--xen-version <x.y>', 'check as this Xen version loads payloads (4.14 and later, or "head")', '4.17')
+    .option('--xen-version <x.y[.z]>', 'check as this Xen version loads payloads: 4.14 to 4.22, optionally with the point release, or "head" (default: the running hypervisor\'s, else 4.17)')
     .option('--offline', 'do not read the running hypervisor, even on a Xen host')
     .addHelpText('after', '\nExit codes: 0 no errors, 1 a payload has errors or fatal findings, 2 usage error (bad option, missing file).\nJSON schema: docs/check-json.md.')
     .action(action(async () => (await import('./commands/check.js')).handler, NONE));
@@ -204,7 +204,7 @@ export function buildProgram(onExit: (code: ExitCode) => void, output?: ProgramO
     .description('create a mock hypervisor with the given identity')
     .option('--build-id <hex>', "the simulated hypervisor's build-id (payloads must be built for it; default 10c81f752771eb7e8a6f58df93222a39cbbf93fb)")
     .option('--no-build-id', 'simulate a hypervisor built without a build-id')
-    .option('--xen-version <version>', 'Xen version whose semantics to follow (4.14 and later)', '4.17')
+    .option('--xen-version <x.y[.z]>', 'Xen version whose semantics to follow: 4.14 to 4.22, optionally with the point release, or "head"', '4.17')
     .option('--symbols <file>', 'hypervisor symbol table in nm format (e.g. a copy of /proc/xen/xensyms)')
     .option('--quiesce-ms <n>', 'delay before scheduled work completes, in ms')
     .option('--rendezvous-ns <n>', 'time the other CPUs take to rendezvous, in ns (more than the action timeout: -EBUSY)')

@@ -5,6 +5,7 @@
  */
 import type { SymbolTable } from '../preflight/types.js';
 import type { BuildIdHex } from '../xen/domain.js';
+import { DEFAULT_XEN_VERSION, defaultExtraVersion, formatXenVersion, isSupportedXenVersion, knownXenVersionsText, parseXenVersion, type XenFeatures, xenFeatures, type XenVersion, XenVersionError, xenVersionFromHypervisor } from '../xen/version.js';
 import { DEFAULT_CONRING_SIZE } from './console-ring.js';
 import { MockConfigError } from './errors.js';
 import { parseLoglvl } from './printk.js';
@@ -51,7 +52,7 @@ export type MockIdentityInput = Partial<Omit<MockIdentity, 'version'>> & { reado
 
 export const DEFAULT_IDENTITY: MockIdentity = {
   buildId: DEFAULT_MOCK_BUILD_ID,
-  version: { major: 4, minor: 17, extra: '.7' },
+  version: mockXenVersion(DEFAULT_XEN_VERSION),
   symbols: null,
   memory: {},
   quiesceMs: 1,
@@ -75,21 +76,41 @@ export function normaliseBuildId(id: string, what = 'build-id'): BuildIdHex {
   return hex;
 }
 
-/** Parses `4.17`, `4.17.7` or `4.19-rc`: major.minor, the rest is the extra version. */
-export function parseXenVersion(text: string): MockXenVersion {
-  const m = /^(\d+)\.(\d+)(.*)$/.exec(text.trim());
-  if (!m) throw new MockConfigError(`not a Xen version: ${JSON.stringify(text)} (expected e.g. 4.17)`);
-  return { major: Number(m[1]), minor: Number(m[2]), extra: m[3] || (Number(m[2]) === 17 ? '.7' : '.0') };
+/**
+ * The mock's `XENVER_version`/`XENVER_extraversion` for a version of the model (lib/xen/version.ts):
+ * `4.20` is 4.20's newest point release, `.4`; `4.19.0` is `.0`.
+ */
+export function mockXenVersion(v: XenVersion): MockXenVersion {
+  return { major: v.major, minor: v.minor, extra: defaultExtraVersion(v) };
+}
+
+/** A version given as text, in the one grammar of `--xen-version` (anything else: MockConfigError). */
+function versionFromText(text: string): MockXenVersion {
+  try {
+    return mockXenVersion(parseXenVersion(text));
+  } catch (e) {
+    if (e instanceof XenVersionError) throw new MockConfigError(e.message);
+    throw e;
+  }
 }
 
 /** Livepatch hooks, NODEPS, expectations and xen_depends exist from 4.14; the mock models 4.14 on. */
-export function checkSupportedVersion(v: MockXenVersion): void {
-  if (v.major !== 4 || v.minor < 14) throw new MockConfigError(`the mock models Xen 4.14 and later, not ${v.major}.${v.minor}`);
+function checkSupportedVersion(v: MockXenVersion): void {
+  if (!Number.isInteger(v.major) || !Number.isInteger(v.minor) || !isSupportedXenVersion(v)) {
+    throw new MockConfigError(`the mock models Xen 4.14 and later, not ${v.major}.${v.minor}; known: ${knownXenVersionsText()}`);
+  }
 }
 
 /** Fills in defaults and validates. */
 export function resolveIdentity(input: MockIdentityInput = {}): MockIdentity {
-  const version = typeof input.version === 'string' ? parseXenVersion(input.version) : { ...DEFAULT_IDENTITY.version, ...input.version };
+  const given = input.version;
+  let version: MockXenVersion = DEFAULT_IDENTITY.version;
+  if (typeof given === 'string') version = versionFromText(given);
+  else if (given !== undefined) {
+    // A partial { major, minor, extra }: an absent extra version is that branch's newest point release.
+    const branch = { major: given.major ?? DEFAULT_IDENTITY.version.major, minor: given.minor ?? DEFAULT_IDENTITY.version.minor };
+    version = { ...branch, extra: given.extra ?? defaultExtraVersion(branch) };
+  }
   checkSupportedVersion(version);
   const id: MockIdentity = {
     ...DEFAULT_IDENTITY,
@@ -114,10 +135,12 @@ export function resolveIdentity(input: MockIdentityInput = {}): MockIdentity {
   return { ...id, buildId, memory };
 }
 
-/** Version-dependent behaviour. */
-export const versionFeatures = (v: MockXenVersion) => ({
-  /** `op.flags` with LIVEPATCH_FLAG_FORCE (4.19+); before, the field is `pad` and must be 0. */
-  uploadForce: v.minor >= 19,
-  /** LIST enforces the caller's buffer sizes with ENOBUFS (4.21+). */
-  listBufferSizes: v.minor >= 21,
-});
+/** What the simulated hypervisor's version does differently (the version model's features). */
+export function identityFeatures(version: MockXenVersion): XenFeatures {
+  return xenFeatures(xenVersionFromHypervisor(version));
+}
+
+/** `4.20.4`: the version model's reading of the simulated hypervisor's version, for messages. */
+export function identityVersionName(version: MockXenVersion): string {
+  return formatXenVersion(xenVersionFromHypervisor(version));
+}

@@ -11,7 +11,7 @@ export {
   type MockIdentity,
   type MockIdentityInput,
   type MockXenVersion,
-  parseXenVersion,
+  mockXenVersion,
   resolveIdentity,
 } from './identity.js';
 export {

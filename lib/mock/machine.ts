@@ -12,6 +12,7 @@ import { loadedPayloadInfo } from '../payload/loaded-info.js';
 import type { PayloadHook } from '../payload/model.js';
 import type { PreflightContext, PreflightOptions, PreflightReport } from '../preflight/types.js';
 import {
+  CONSOLE_ADDR,
   DEFAULT_ACTION_TIMEOUT_NS,
   type HookKind,
   LIST_PAGE_MAX,
@@ -26,7 +27,8 @@ import { type XenCall, XenError } from '../xen/errors.js';
 import { ConsoleRing } from './console-ring.js';
 import { MockPanicError } from './errors.js';
 import { findRule, type HookCall, type HookContext, type HookFunction, type HookRule, type HookScript, RC_HOOK_KINDS, scriptRc } from './hooks.js';
-import { type MockIdentity, versionFeatures } from './identity.js';
+import { identityFeatures, identityVersionName, type MockIdentity } from './identity.js';
+import { sysctlInterfaceVersion, type XenFeatures, xenVersionFromHypervisor } from '../xen/version.js';
 import { allocateRegions } from './layout.js';
 import { ENDBR64_LEN, jmpRel32, MemoryModel, nops, PATCH_INSN_SIZE } from './memory.js';
 import { msg, panicText } from './messages.js';
@@ -176,10 +178,16 @@ export class MockMachine {
 
   // ---------------------------------------------------------------- UPLOAD, GET, LIST
 
+  /** What this hypervisor's version does differently (lib/xen/version.ts). */
+  get features(): XenFeatures {
+    return (this.featuresMemo ??= identityFeatures(this.identity.version));
+  }
+  private featuresMemo: XenFeatures | undefined;
+
   upload(name: string, bytes: Uint8Array, force: boolean): void {
-    if (force && !versionFeatures(this.identity.version).uploadForce) {
-      // Before 4.19 the field is `pad`, which must be zero.
-      throw new XenError('upload', ERRNO.EINVAL, name, `upload: LIVEPATCH_FLAG_FORCE needs Xen 4.19 or later; this mock is Xen ${this.identity.version.major}.${this.identity.version.minor} (EINVAL)`);
+    if (force && !this.features['upload-force-flag']) {
+      // Before 4.19 the field is `pad`, which must be zero. From 4.19 FORCE is accepted and changes nothing.
+      throw new XenError('upload', ERRNO.EINVAL, name, `upload: LIVEPATCH_FLAG_FORCE needs Xen 4.19 or later; this mock is Xen ${identityVersionName(this.identity.version)} (EINVAL)`);
     }
     const n = checkPayloadName(name, 'upload');
     checkUploadSize(bytes.length, n);
@@ -187,7 +195,7 @@ export class MockMachine {
 
     const report = this.preflight(bytes, {
       name: n,
-      xenVersion: { major: this.identity.version.major, minor: this.identity.version.minor },
+      xenVersion: xenVersionFromHypervisor(this.identity.version),
       context: this.preflightContext(),
     });
     if (report.fatal) {
@@ -197,7 +205,8 @@ export class MockMachine {
     }
     if (report.uploadError) {
       const e = report.uploadError;
-      if (e.console) this.console.printk(`<0>${e.console}\n`);
+      // Addresses Xen prints are where the payload was being loaded: the next free one here.
+      if (e.console) this.console.printk(`<0>${e.console.replaceAll(CONSOLE_ADDR, ptr(this.state.nextVa))}\n`);
       this.dirty = true;
       throw new XenError('upload', e.errno ?? ERRNO.EINVAL, n, `upload ${JSON.stringify(n)} refused: ${e.message} (${e.code})`);
     }
@@ -291,6 +300,11 @@ export class MockMachine {
     if (!Number.isInteger(idx) || idx < 0 || !Number.isInteger(nr) || nr < 0 || idx > 0xffff_ffff || nr > 0xffff_ffff) {
       throw new RangeError('listPage: idx and nr are u32');
     }
+    const iface = sysctlInterfaceVersion(xenVersionFromHypervisor(this.identity.version));
+    if (req.interfaceVersion !== undefined && req.interfaceVersion !== iface) {
+      // do_sysctl refuses tools built for another sysctl interface before looking at the op.
+      throw new XenError('list', ERRNO.EACCES, undefined, `list: sysctl interface 0x${req.interfaceVersion.toString(16)}, this hypervisor speaks 0x${iface.toString(16)} (EACCES)`);
+    }
     if (nr > LIST_PAGE_MAX) throw new XenError('list', ERRNO.E2BIG);
     const cnt = this.state.payloads.length;
     if (idx >= cnt && cnt) throw new XenError('list', ERRNO.EINVAL, undefined, `list: idx ${idx} is past the ${cnt} payloads (EINVAL)`);
@@ -305,7 +319,7 @@ export class MockMachine {
       }
       return { version: this.state.payloadVersion, entries: [], remaining: cnt, nameTotalSize: names, metadataTotalSize: meta };
     }
-    const enforce = versionFeatures(this.identity.version).listBufferSizes;
+    const enforce = this.features['list-buffer-sizes'];
     const entries: PayloadListEntry[] = [];
     let i = 0;
     let names = 0;
@@ -782,7 +796,8 @@ export class MockMachine {
       }
       if (p.payload.buildId) c.printk(`build-id=${hexN(p.payload.buildId)}\n`);
       if (p.payload.depends) c.printk(`depend-on=${hexN(p.payload.depends)}\n`);
-      if (p.payload.xenDepends) c.printk(`depend-on-xen=${hexN(p.payload.xenDepends)}\n`);
+      // Dropped with the early build-id check (fa49f4be41): the payload no longer keeps xen_depends.
+      if (p.payload.xenDepends && !this.features['xen-build-id-first']) c.printk(`depend-on-xen=${hexN(p.payload.xenDepends)}\n`);
     }
   }
 

@@ -2,22 +2,35 @@
  * Checks a scenario record against the scenario's expectations, and compares two records of the
  * same scenario (mock vs real hypervisor) line by line.
  */
-import type { ConsolePattern, ParityPayloadId, ParityScenario, ScenarioRecord } from './types.js';
+import { DEFAULT_XEN_VERSION, hasXenFeature, type XenVersion } from '../xen/version.js';
+import type { ConsoleLinePattern, ConsolePattern, ParityPayloadId, ParityScenario, ScenarioRecord } from './types.js';
 
 export interface CheckContext {
   readonly xenBuildId: string | null;
   readonly buildIdOf: (id: ParityPayloadId) => string | null;
+  /** The Xen version the record was made on, for version-dependent lines (default 4.17). */
+  readonly xenVersion?: XenVersion;
+}
+
+/** The patterns that hold for the context's Xen version (a versioned one may mean no line at all). */
+function forVersion(patterns: readonly ConsolePattern[] | undefined, ctx: CheckContext): ConsoleLinePattern[] {
+  const v = ctx.xenVersion ?? DEFAULT_XEN_VERSION;
+  return (patterns ?? []).flatMap((p) => {
+    if (typeof p === 'string' || p instanceof RegExp) return [p];
+    const chosen = hasXenFeature(v, p.feature) ? p.with : p.without;
+    return chosen === null ? [] : [chosen];
+  });
 }
 
 function fill(pattern: string, ctx: CheckContext): string {
   return pattern.replaceAll('{xen}', ctx.xenBuildId ?? '').replace(/\{id:([a-z_]+)\}/g, (_m, id: string) => ctx.buildIdOf(id as ParityPayloadId) ?? `<no build-id for ${id}>`);
 }
 
-function matches(line: string, p: ConsolePattern, ctx: CheckContext): boolean {
+function matches(line: string, p: ConsoleLinePattern, ctx: CheckContext): boolean {
   return typeof p === 'string' ? line.includes(fill(p, ctx)) : p.test(line);
 }
 
-const show = (p: ConsolePattern) => (typeof p === 'string' ? JSON.stringify(p) : String(p));
+const show = (p: ConsoleLinePattern) => (typeof p === 'string' ? JSON.stringify(p) : String(p));
 
 /** Every way the record differs from what the scenario expects; empty when it passes. */
 export function checkScenarioRecord(scenario: ParityScenario, record: ScenarioRecord, ctx: CheckContext): string[] {
@@ -41,7 +54,7 @@ export function checkScenarioRecord(scenario: ParityScenario, record: ScenarioRe
       if (JSON.stringify(got) !== JSON.stringify(want)) problems.push(`${where}: status of ${n} ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
     }
     let from = 0;
-    for (const p of e.console ?? []) {
+    for (const p of forVersion(e.console, ctx)) {
       const at = r.console.findIndex((line, k) => k >= from && matches(line, p, ctx));
       if (at === -1) {
         problems.push(`${where}: console line ${show(p)} missing (in order) from:\n    ${r.console.join('\n    ')}`);
@@ -49,7 +62,7 @@ export function checkScenarioRecord(scenario: ParityScenario, record: ScenarioRe
       }
       from = at + 1;
     }
-    for (const p of e.consoleAbsent ?? []) {
+    for (const p of forVersion(e.consoleAbsent, ctx)) {
       const line = r.console.find((l) => matches(l, p, ctx));
       if (line !== undefined) problems.push(`${where}: console has ${JSON.stringify(line)}, which must not appear`);
     }

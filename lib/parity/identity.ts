@@ -4,7 +4,8 @@
  * addresses and bytes the parity payloads' default parameters assume (payloads/parity.h). For the
  * differential run against a real Xen, pass that host's build-id, symbols and function bytes.
  */
-import type { MockIdentityInput } from '../mock/identity.js';
+import { type MockIdentityInput, mockXenVersion } from '../mock/identity.js';
+import { DEFAULT_XEN_VERSION } from '../xen/version.js';
 
 export const PARITY_SYMBOLS: ReadonlyMap<string, bigint> = new Map([
   ['xen_minor_version', 0xffff_82d0_4020_0000n], // = XLP_MINOR_VERSION_ADDR's default
@@ -22,7 +23,7 @@ export const PARITY_MINOR_VERSION_BYTES = 'f30f1efab811000000c3cccc';
 export function parityIdentity(xenBuildId: string, overrides: MockIdentityInput = {}): MockIdentityInput {
   return {
     buildId: xenBuildId,
-    version: { major: 4, minor: 17, extra: '.7' },
+    version: mockXenVersion(DEFAULT_XEN_VERSION),
     loglvl: 'all',
     cpus: 2,
     symbols: PARITY_SYMBOLS,

@@ -6,6 +6,7 @@
 import type { Backend } from '../backend/backend.js';
 import { hasPagedList } from '../backend/paged-list.js';
 import type { HookCall } from '../mock/hooks.js';
+import { PAYLOAD_NAME_MAX } from '../xen/domain.js';
 import { ERRNO, errnoCode } from '../xen/errno.js';
 import { XenError } from '../xen/errors.js';
 import type { ArgumentErrorName, ExpectedStatus, ParityRequirement, ParityScenario, ParityStep, PayloadProvider, ScenarioRecord, StepRecord } from './types.js';
@@ -150,7 +151,9 @@ async function runStep(
       return;
     case 'list-page': {
       if (!hasPagedList(backend)) throw new Error('list-page needs a PagedListBackend');
-      const page = await backend.listPage({ idx: step.idx, nr: step.nr });
+      // Buffers as libxenctrl sizes them (a name slot per entry, room for any metadata): Xen 4.21+
+      // checks them (ENOBUFS), older versions trust the caller.
+      const page = await backend.listPage({ idx: step.idx, nr: step.nr, nameBufferSize: step.nr * (PAYLOAD_NAME_MAX + 1), metadataBufferSize: 0xffff_ffff });
       rec.page = { entries: page.entries.length, remaining: page.remaining, version: page.version };
       return;
     }

@@ -1,6 +1,7 @@
 /**
  * The parity scenarios (facts file §5): Xen's in-tree livepatch test payloads and the payload-less
- * cases, with the outcome Xen 4.17.7's code gives for every step. Console expectations assume the
+ * cases, with the outcome Xen 4.17.7's code gives for every step (and, where a line differs by
+ * version, what later versions print: see `VersionedConsolePattern`). Console expectations assume the
  * reference hypervisor's `loglvl=all` (INFO lines shown); upload names are the in-tree file names.
  *
  * `mock.hooks` re-expresses what each payload's C hooks do (rc, printed lines, calls into Xen), so
@@ -97,8 +98,10 @@ export const PARITY_SCENARIOS: readonly ParityScenario[] = [
             /^\(XEN\)     xen_extra_version patch [0-9a-f]{16}\(\d+\) with [0-9a-f]{16} \(\d+\)$/,
             'build-id={id:hello_world}',
             'depend-on={xen}',
-            'depend-on-xen={xen}',
+            // Dropped with the early build-id check (4.18.4, 4.19.1, 4.20).
+            { feature: 'xen-build-id-first', with: null, without: 'depend-on-xen={xen}' },
           ],
+          consoleAbsent: [{ feature: 'xen-build-id-first', with: 'depend-on-xen', without: null }],
         },
       },
       {
@@ -243,7 +246,17 @@ export const PARITY_SCENARIOS: readonly ParityScenario[] = [
         op: 'upload',
         name: 'xen_no_xen_buildid',
         payload: 'no_xen_buildid',
-        expect: { result: 'EINVAL', status: 'absent', console: [lp('xen_no_xen_buildid: .livepatch.xen_depends is missing')] },
+        expect: {
+          result: 'EINVAL',
+          status: 'absent',
+          console: [
+            {
+              feature: 'xen-build-id-first',
+              with: lp('xen_no_xen_buildid: section .livepatch.xen_depends is missing'),
+              without: lp('xen_no_xen_buildid: .livepatch.xen_depends is missing'),
+            },
+          ],
+        },
       },
       { op: 'list', expect: { result: 'ok', list: [] } },
     ],

@@ -8,6 +8,7 @@ import type { MockIdentityInput } from '../mock/identity.js';
 import type { BackendKind } from '../backend/backend.js';
 import type { ErrnoCode, ErrnoName } from '../xen/errno.js';
 import type { HookKind, PayloadState } from '../xen/domain.js';
+import type { XenFeature } from '../xen/version.js';
 
 /** The parity payloads (test/parity/payloads/*.c), by the in-tree payload they re-express. */
 export type ParityPayloadId =
@@ -44,11 +45,25 @@ export type ExpectedResult = 'ok' | ErrnoName | ArgumentErrorName;
 
 export type ExpectedStatus = { readonly state: PayloadState; readonly rc: number } | 'absent';
 
+/** A substring or a regular expression matched against one line. */
+export type ConsoleLinePattern = string | RegExp;
+
 /**
- * A console expectation: a substring or a regular expression matched against one line. Strings may
- * hold `{xen}` (the hypervisor's build-id) and `{id:<payload id>}` (a payload's build-id).
+ * A line that differs between Xen versions (lib/xen/version.ts): `with` where the hypervisor has
+ * `feature`, `without` where it has not; null means there is no such line.
  */
-export type ConsolePattern = string | RegExp;
+export interface VersionedConsolePattern {
+  readonly feature: XenFeature;
+  readonly with: ConsoleLinePattern | null;
+  readonly without: ConsoleLinePattern | null;
+}
+
+/**
+ * A console expectation: a substring or a regular expression matched against one line, or one
+ * that depends on the Xen version. Strings may hold `{xen}` (the hypervisor's build-id) and
+ * `{id:<payload id>}` (a payload's build-id).
+ */
+export type ConsolePattern = ConsoleLinePattern | VersionedConsolePattern;
 
 /** A hook call the mock must record (mock-only observable). `payload` defaults to the step's name. */
 export interface ExpectedHookCall {

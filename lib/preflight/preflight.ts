@@ -7,7 +7,7 @@ import { runLoadSequence } from './load/sequence.js';
 import { type LoadState, loadedSymbolMap, Unverified } from './load/state.js';
 import { checkUpload } from './load/upload.js';
 import type { Diagnostic, PreflightOptions, PreflightReport } from './types.js';
-import { xenFlavor } from './xen-version.js';
+import { DEFAULT_XEN_VERSION, formatXenVersion, xenFeatures } from '../xen/version.js';
 
 /** Stands in for the payload's name in console lines when the caller gives none. */
 export const UNNAMED = '<name>';
@@ -23,6 +23,7 @@ export function preflight(bytes: Uint8Array, options: PreflightOptions = {}): Pr
   const findings = new Findings();
   const context = options.context;
   const name = options.name ?? UNNAMED;
+  const version = options.xenVersion ?? DEFAULT_XEN_VERSION;
   const { elf, header } = readElf(bytes);
   const payload = elf && elf.sections.length > 0 ? payloadFromElf(elf) : null;
 
@@ -31,7 +32,7 @@ export function preflight(bytes: Uint8Array, options: PreflightOptions = {}): Pr
       bytes,
       reader: elf?.reader ?? new ByteReader(bytes),
       name,
-      flavor: xenFlavor(options.xenVersion),
+      xen: { version, name: formatXenVersion(version), has: xenFeatures(version) },
       context,
       findings,
       header,

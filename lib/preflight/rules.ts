@@ -1,4 +1,5 @@
 import type { ErrnoName } from '../xen/errno.js';
+import type { XenFeature } from '../xen/version.js';
 import type { CheckGroup, Severity } from './types.js';
 
 /**
@@ -16,9 +17,14 @@ export interface Rule {
   readonly errno: ErrnoName | null;
   /** What the rule is about, for the documentation and `--explain`. */
   readonly title: string;
+  /**
+   * For a `fatal` rule that later Xen versions turned into a refusal: the version feature
+   * (lib/xen/version.ts) from which the hypervisor refuses the payload (an `error`) instead of crashing.
+   */
+  readonly fatalUntil?: XenFeature;
 }
 
-const rule = (check: string | null, group: CheckGroup, severity: Severity, errno: ErrnoName | null, title: string): Rule => ({ check, group, severity, errno, title });
+const rule = (check: string | null, group: CheckGroup, severity: Severity, errno: ErrnoName | null, title: string, fatalUntil?: XenFeature): Rule => ({ check, group, severity, errno, title, ...(fatalUntil ? { fatalUntil } : {}) });
 
 export const RULES = {
   // livepatch_upload / verify_payload (and libxenctrl's own name check)
@@ -89,12 +95,12 @@ export const RULES = {
   'xen-build-id-unverified': rule('P4', 'build-id', 'info', null, ".livepatch.xen_depends was not compared with a hypervisor's build-id (no context)."),
   'depends-missing': rule('P5', 'build-id', 'error', 'EINVAL', '.livepatch.depends is missing or empty.'),
   'build-id-missing': rule('P5', 'build-id', 'error', 'EINVAL', '.note.gnu.build-id is missing or empty (link with --build-id).'),
-  'build-id-invalid': rule('P10', 'build-id', 'error', 'EINVAL', ".note.gnu.build-id is not a GNU build-id note Xen can parse (ENODATA from Xen 4.20 for a wrong type or owner)."),
-  'depends-invalid': rule('P10', 'build-id', 'error', 'EINVAL', '.livepatch.depends is not a GNU build-id note Xen can parse (ENODATA from Xen 4.20 for a wrong type or owner).'),
+  'build-id-invalid': rule('P10', 'build-id', 'error', 'EINVAL', ".note.gnu.build-id is not a GNU build-id note Xen can parse (ENODATA from Xen 4.20, 4.18.4, 4.19.1 for a wrong type or owner)."),
+  'depends-invalid': rule('P10', 'build-id', 'error', 'EINVAL', '.livepatch.depends is not a GNU build-id note Xen can parse (ENODATA from Xen 4.20, 4.18.4, 4.19.1 for a wrong type or owner).'),
   'duplicate-build-id': rule('P11', 'build-id', 'error', 'EEXIST', 'A payload with the same build-id is already uploaded.'),
   'nothing-to-patch': rule('P6', 'special-sections', 'error', 'EINVAL', 'Neither .livepatch.funcs nor any hook section is present.'),
   'patching-section-empty': rule('P7', 'special-sections', 'error', 'EINVAL', '.livepatch.funcs or a hook section is present but empty.'),
-  'special-section-not-loaded': rule('X3', 'special-sections', 'fatal', null, 'A section Xen reads through its load address is not SHF_ALLOC, so Xen uses a NULL (4.14-4.19) or freed (4.20+) pointer.'),
+  'special-section-not-loaded': rule('X3', 'special-sections', 'fatal', null, 'A section Xen reads through its load address is not SHF_ALLOC, so Xen uses a NULL (before 4.20, 4.18.4, 4.19.1) or freed (from there) pointer.'),
 
   // prepare_payload: functions
   'funcs-size': rule('F1', 'funcs', 'error', 'EINVAL', '.livepatch.funcs is not a whole number of struct livepatch_func.'),
@@ -124,7 +130,7 @@ export const RULES = {
   'alternative-out-of-range': rule('P15', 'alternatives', 'error', 'EINVAL', "An alternative's original or replacement range is outside the payload text or .altinstr_replacement."),
   'alternatives-unsupported': rule('P16', 'alternatives', 'error', 'EOPNOTSUPP', 'Alternatives on an architecture without them (never on x86).'),
   'alt-call-sites': rule('P17', 'alternatives', 'error', 'EINVAL', '.alt_call_sites (Xen 4.21+) is not a whole number of sites, or a site is outside the payload text.'),
-  'alternative-invalid': rule('X9', 'alternatives', 'fatal', null, 'An alternative whose lengths or feature bit Xen 4.14-4.19 BUG()s on (host crash); 4.20+ refuses it (ENOSPC/ERANGE).'),
+  'alternative-invalid': rule('X9', 'alternatives', 'fatal', null, 'An alternative whose lengths or feature bit Xen BUG()s on (host crash) before 4.20 (4.18.4, 4.19.1); from there it is refused (ENOSPC/ERANGE).', 'alternatives-refused'),
   'ex-table-size': rule('P18', 'alternatives', 'error', 'EINVAL', '.ex_table is not a whole number of exception table entries (8 bytes).'),
 
   // prepare_payload: metadata
@@ -154,7 +160,7 @@ export const RULES = {
   'name-empty': rule(null, 'advice', 'warning', null, 'Xen accepts an empty name, but nothing can address the payload sensibly by it.'),
   'name-embedded-nul': rule(null, 'advice', 'warning', null, 'The name contains a NUL: libxenctrl and Xen stop at it.'),
   'hook-null': rule(null, 'advice', 'info', null, 'A single-hook section holds a null pointer: Xen treats it as no hook.'),
-  'hook-not-loaded': rule('X3', 'advice', 'warning', null, 'A section Xen reads through its load address is not SHF_ALLOC; Xen 4.14-4.19 treats it as absent or crashes later.'),
+  'hook-not-loaded': rule('X3', 'advice', 'warning', null, 'A section Xen reads through its load address is not SHF_ALLOC; Xen before 4.20 (4.18.4, 4.19.1) treats it as absent or crashes later.'),
 } as const satisfies Record<string, Rule>;
 
 export type RuleCode = keyof typeof RULES;

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Backend } from '../backend/backend.js';
 import { isXenDom0, readXenSymbolsText, XENSYMS_PATH } from '../xen/dom0.js';
 import { XenUnavailableError } from '../xen/errors.js';
+import { type XenVersion, xenVersionFromHypervisor } from '../xen/version.js';
 import { parseNmSymbols } from './symbols.js';
 import type { LoadedPayloadInfo, PreflightContext } from './types.js';
 
@@ -23,6 +24,8 @@ export interface SystemContext {
   readonly context: PreflightContext | null;
   /** What could not be read and why, for the report. */
   readonly notes: readonly string[];
+  /** The running hypervisor's version: as it reports it (`4.20.5-pre`) and as the version model reads it. */
+  readonly xen?: { readonly reported: string; readonly version: XenVersion };
 }
 
 /**
@@ -82,6 +85,7 @@ export async function loadSystemContext(deps: SystemContextDeps = defaultSystemD
     return {
       context: { xenBuildId: version.buildId, ...(loaded ? { loaded } : {}), ...(xenSymbols ? { xenSymbols } : {}) },
       notes,
+      xen: { reported: `${version.major}.${version.minor}${version.extra}`, version: xenVersionFromHypervisor(version) },
     };
   } catch (e) {
     return { context: null, notes: [`the hypervisor could not be queried: ${(e as Error).message}; checking offline`] };

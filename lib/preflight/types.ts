@@ -1,5 +1,6 @@
 import type { Payload } from '../payload/model.js';
 import type { BuildIdHex } from '../xen/domain.js';
+import type { XenVersion } from '../xen/version.js';
 
 /**
  * The preflight contract: what `preflight()` (lib/preflight/index.ts) takes and returns. The mock
@@ -82,13 +83,10 @@ export interface PreflightContext {
   readonly xenSymbols?: SymbolTable;
 }
 
-export interface XenVersion {
-  readonly major: number;
-  readonly minor: number;
-}
+export type { XenVersion } from '../xen/version.js';
 
 export interface PreflightOptions {
-  /** Check as this Xen version does; default 4.17. */
+  /** Check as this Xen version does (lib/xen/version.ts); default 4.17. */
   readonly xenVersion?: XenVersion;
   /** The name the payload will be uploaded as (name checks, duplicate name). */
   readonly name?: string;

@@ -24,19 +24,48 @@ export interface ConsoleLine {
   readonly raw: string;
   /** The text after `livepatch: `, or null for a line that is not livepatch's. */
   readonly text: string | null;
+  /**
+   * For a line that belongs to a livepatch message on another line, the index of that line: the
+   * rest of a message printed as several lines (the `build-id mismatch:` block of Xen 4.18.4,
+   * 4.19.1 and 4.20+), or `apply_alternatives`' `Alt for ...` line that leads into
+   * `NAME applying alternatives failed`.
+   */
+  readonly partOf?: number;
 }
 
 const PREFIX = 'livepatch: ';
 
+/** The message of a ring line: what follows Xen's `(XEN) ` prefix (and an optional timestamp). */
+function message(raw: string): string {
+  return raw.replace(/^\(XEN\) (?:\[[^\]]*\] )?/, '');
+}
+
+/** The continuation lines of `check_xen_buildid`'s mismatch message, in order (indented with U+00A0 as Xen's format string is). */
+const MISMATCH_CONTINUATION = [/^\u00a0 livepatch: [0-9a-f]*$/, /^\u00a0{7} xen: [0-9a-f]*$/];
+
 /** Splits ring text into lines and finds the livepatch ones, whatever precedes `livepatch: `. */
 export function consoleLines(ring: string): ConsoleLine[] {
-  return ring
+  const lines: ConsoleLine[] = ring
     .split('\n')
     .filter((l) => l.length > 0)
     .map((raw) => {
       const at = raw.indexOf(PREFIX);
       return { raw, text: at < 0 ? null : raw.slice(at + PREFIX.length) };
     });
+  for (let i = 0; i < lines.length; i++) {
+    const text = lines[i]!.text;
+    if (text === null) continue;
+    if (text.endsWith(': build-id mismatch:')) {
+      for (const [k, re] of MISMATCH_CONTINUATION.entries()) {
+        const j = i + 1 + k;
+        if (j >= lines.length || !re.test(message(lines[j]!.raw))) break;
+        lines[j] = { raw: lines[j]!.raw, text: null, partOf: i };
+      }
+    } else if (/ applying alternatives failed: -\d+$/.test(text) && i > 0 && message(lines[i - 1]!.raw).startsWith('Alt for ')) {
+      lines[i - 1] = { raw: lines[i - 1]!.raw, text: null, partOf: i };
+    }
+  }
+  return lines;
 }
 
 const HOOK_NAMES: Readonly<Record<string, HookKind>> = {
@@ -95,13 +124,20 @@ export function isInfoEvent(e: ConsoleEvent): boolean {
   return e.kind === 'info' || e.kind === 'hook-call' || e.kind === 'finished';
 }
 
-/** Every livepatch line about `payload` in `ring`, raw and classified, in ring order. */
-export function eventsFor(ring: string, payload: string): { line: string; event: ConsoleEvent }[] {
-  const out: { line: string; event: ConsoleEvent }[] = [];
-  for (const l of consoleLines(ring)) {
+/**
+ * Every livepatch message about `payload` in `ring`, in ring order: its first line raw and
+ * classified, and all its lines (with those of a message printed as several lines, see
+ * `ConsoleLine.partOf`).
+ */
+export function eventsFor(ring: string, payload: string): { line: string; lines: string[]; event: ConsoleEvent }[] {
+  const out: { line: string; lines: string[]; event: ConsoleEvent }[] = [];
+  const all = consoleLines(ring);
+  for (const [i, l] of all.entries()) {
     if (l.text === null) continue;
     const event = classify(l.text, payload);
-    if (event) out.push({ line: l.raw, event });
+    if (!event) continue;
+    const lines = all.flatMap((x, k) => (k === i || x.partOf === i ? [x.raw] : []));
+    out.push({ line: l.raw, lines, event });
   }
   return out;
 }

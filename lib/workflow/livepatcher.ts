@@ -117,9 +117,9 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
   async log(payload?: string): Promise<string[]> {
     if (payload !== undefined) validatePayloadName(payload);
     const ring = await this.backend.readConsole({ incremental: false });
-    if (payload !== undefined) return eventsFor(ring, payload).map((e) => e.line);
+    if (payload !== undefined) return eventsFor(ring, payload).flatMap((e) => e.lines);
     return consoleLines(ring)
-      .filter((l) => l.text !== null)
+      .filter((l) => l.text !== null || l.partOf !== undefined)
       .map((l) => l.raw);
   }
 
@@ -513,7 +513,7 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
       await this.backend.upload(name, bytes);
     } catch (error) {
       if (!(error instanceof XenError)) throw error;
-      const lines = eventsFor((await this.ws.console.read()).join('\n'), name).map((e) => e.line);
+      const lines = eventsFor((await this.ws.console.read()).join('\n'), name).flatMap((e) => e.lines);
       const predicted = report.uploadError
         ? `preflight predicted ${report.uploadError.code} (${errnoCode(report.uploadError.errno ?? 0)})`
         : 'preflight predicted it would be accepted: please report this disagreement';

@@ -94,8 +94,8 @@ class Transcript {
     const text = (await this.ctx.console.read()).join('\n');
     if (!text) return;
     for (const name of this.names) {
-      for (const { line, event } of eventsFor(text, name)) {
-        this.lines.push(line);
+      for (const { line, lines, event } of eventsFor(text, name)) {
+        this.lines.push(...lines);
         this.events.push(event);
         if (event.kind === 'hook-call' || event.kind === 'hook-veto') {
           const rc = event.rc;

@@ -15,6 +15,7 @@ import type { StackView } from './stack.js';
 import { statusOf } from './status.js';
 import type { WaitOptions } from './types.js';
 import { allSettled } from './all-settled.js';
+import { xenVersionFromHypervisor } from '../xen/version.js';
 
 /** What one action is asked: how long to wait, the hypervisor's quiesce timeout, cancellation, NODEPS. */
 export type ActionRequest = { waitMs: number; timeoutNs?: number; signal?: AbortSignal; nodeps?: boolean };
@@ -187,7 +188,7 @@ export class Workspace {
     const { preflight } = await import('../preflight/preflight.js');
     return preflight(bytes, {
       name,
-      xenVersion: { major: version.major, minor: version.minor },
+      xenVersion: xenVersionFromHypervisor(version),
       context: {
         xenBuildId: version.buildId,
         loaded: listed.map((p) => {

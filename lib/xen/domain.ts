@@ -90,3 +90,9 @@ export interface XenVersionInfo {
   /** `XENVER_build_id`, or null when the hypervisor was built without one. */
   readonly buildId: BuildIdHex | null;
 }
+
+/**
+ * Stands in a predicted console line (preflight's `Diagnostic.console`) for an address Xen prints
+ * with `%p` that only exists at run time; the mock prints an address of its own there.
+ */
+export const CONSOLE_ADDR = '<addr>';

@@ -8,7 +8,7 @@ import { cacheDir, exists, log } from './common.js';
 import { fetchPackages, pkgRoot } from './fetch.js';
 import { xenImage, type XenImage } from './image.js';
 import { buildInitramfs, type BaseOptions } from './initramfs.js';
-import { ProtocolParser, type Blob, type XlpEvent } from './protocol.js';
+import { ProtocolParser, SerialSplices, type Blob, type XlpEvent } from './protocol.js';
 
 export interface RunInXenOptions extends BaseOptions {
   /** Host directory copied to /opt/xlp in dom0 (the guest command's working directory). */
@@ -59,6 +59,8 @@ export interface RunInXenResult {
     accel: string;
   };
   qemuExit: { code: number | null; signal: string | null };
+  /** Set when the first boot died before dom0's /init ran and this result is the one retry's. */
+  retried?: { reason: string; serialLog: string };
 }
 
 /** Console patterns that mean the hypervisor or dom0 died. */
@@ -87,11 +89,33 @@ export function chooseAccel(): string {
   return 'tcg';
 }
 
+/**
+ * Why a failed boot died before dom0's /init ran, or null: a crash line on the console (Xen or the
+ * dom0 kernel) and no `init` event. Nothing of the project had run then, so such a boot is retried
+ * once (seen on Debian 13's 6.12 dom0 kernel under TCG: an `Oops: int3` in `sched_clock_cpu` from
+ * text patching racing another vCPU, then `Hardware Dom0 crashed`).
+ */
+export function diedBeforeInit(r: Pick<RunInXenResult, 'ok' | 'events' | 'failures'>): string | null {
+  if (r.ok || r.events.some((e) => e.type === 'init')) return null;
+  const crash = r.failures.find((f) => f.startsWith('crash on the console: '));
+  return crash ? `dom0 died before /init (${crash.slice('crash on the console: '.length)})` : null;
+}
+
+/** Boots Xen + dom0 and runs the guest command; a boot whose dom0 died before /init is retried once, saying so. */
 export async function runInXen(opts: RunInXenOptions): Promise<RunInXenResult> {
+  const first = await bootOnce(opts, opts.runDir);
+  const reason = diedBeforeInit(first);
+  if (!reason) return first;
+  log(`${reason}: nothing of the project ran yet; retrying this boot once (serial log of the failed boot: ${first.serialLog})`);
+  const second = await bootOnce(opts, opts.runDir ? join(opts.runDir, 'retry') : undefined);
+  return { ...second, retried: { reason, serialLog: first.serialLog } };
+}
+
+async function bootOnce(opts: RunInXenOptions, runDirOption: string | undefined): Promise<RunInXenResult> {
   const fetched = opts.fetched ?? fetchPackages();
   const image = xenImage(fetched);
-  if (!opts.runDir) pruneOld(cacheDir('runs'), 20);
-  const runDir = opts.runDir ?? join(cacheDir('runs'), `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`);
+  if (!runDirOption) pruneOld(cacheDir('runs'), 20);
+  const runDir = runDirOption ?? join(cacheDir('runs'), `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`);
   mkdirSync(runDir, { recursive: true });
   const initrd = await buildInitramfs({ ...opts, fetched, out: join(runDir, 'initrd.cpio') });
   const kroot = pkgRoot(fetched, fetched.kernelPackage);
@@ -131,7 +155,7 @@ export async function runInXen(opts: RunInXenOptions): Promise<RunInXenResult> {
   child.stdout.on('data', (d) => (qemuOut += d));
   child.stderr.on('data', (d) => (qemuOut += d));
   const t0 = Date.now();
-  log(`booting Xen ${image.version} (build-id ${image.buildId}) under QEMU ${accel}, timeout ${timeoutSec}s; serial: ${serialLog}`);
+  log(`booting Xen ${image.version} (Debian ${fetched.target.debian.release}, build-id ${image.buildId}) under QEMU ${accel}, timeout ${timeoutSec}s; serial: ${serialLog}`);
 
   const parser = new ProtocolParser();
   const failures: string[] = [];
@@ -163,7 +187,8 @@ export async function runInXen(opts: RunInXenOptions): Promise<RunInXenResult> {
     }
   };
 
-  // Tail the serial file.
+  // Tail the serial file, taking Xen lines spliced into dom0's lines back out.
+  const splices = new SerialSplices();
   const fd = openSync(serialLog, 'r');
   let pos = 0;
   let partial = Buffer.alloc(0);
@@ -176,7 +201,7 @@ export async function runInXen(opts: RunInXenOptions): Promise<RunInXenResult> {
       partial = Buffer.concat([partial, buf.subarray(0, n)]);
       let nl: number;
       while ((nl = partial.indexOf(0x0a)) >= 0) {
-        onLine(partial.subarray(0, nl).toString('utf8'));
+        for (const l of splices.push(partial.subarray(0, nl).toString('utf8').replace(/\r+$/, ''))) onLine(l);
         partial = partial.subarray(nl + 1);
       }
     }
@@ -200,7 +225,8 @@ export async function runInXen(opts: RunInXenOptions): Promise<RunInXenResult> {
   }
   const qemuExit = await exited;
   drain();
-  if (partial.length) onLine(partial.toString('utf8'));
+  for (const l of [...(partial.length ? splices.push(partial.toString('utf8')) : []), ...splices.flush()]) onLine(l);
+  if (splices.repaired) log(`${splices.repaired} Xen line(s) spliced into dom0's output were taken back out`);
   closeSync(fd);
   const totalSec = (Date.now() - t0) / 1000;
 

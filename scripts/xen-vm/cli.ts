@@ -1,33 +1,42 @@
-// CLI of the real-hypervisor harness:
-//   tsx scripts/xen-vm/cli.ts fetch              download + unpack the Debian packages
-//   tsx scripts/xen-vm/cli.ts build-id           the packaged hypervisor's build-id
-//   tsx scripts/xen-vm/cli.ts image              image facts as JSON (path, sha256, build-id, version)
-//   tsx scripts/xen-vm/cli.ts run [--stage DIR] [--timeout SEC] [--echo] [--events FILE] -- CMD ARGS...
+// CLI of the real-hypervisor harness (`--xen 4.17|4.20` before the command picks the hypervisor,
+// default 4.17):
+//   tsx scripts/xen-vm/cli.ts [--xen V] fetch     download + unpack the Debian packages
+//   tsx scripts/xen-vm/cli.ts [--xen V] build-id  the packaged hypervisor's build-id
+//   tsx scripts/xen-vm/cli.ts [--xen V] image     image facts as JSON (path, sha256, build-id, version)
+//   tsx scripts/xen-vm/cli.ts [--xen V] run [--stage DIR] [--timeout SEC] [--echo] [--events FILE] -- CMD ARGS...
 import { writeFileSync } from 'node:fs';
 import { fetchPackages } from './fetch.js';
 import { xenImage } from './image.js';
 import { runInXen } from './boot.js';
+import { xenTarget } from './targets.js';
 
 function usage(): never {
   process.stderr.write(
-    'usage: cli.ts fetch | build-id | image | run [--stage DIR] [--timeout SEC] [--echo] [--require-done] [--events FILE] -- CMD [ARGS...]\n',
+    'usage: cli.ts [--xen 4.17|4.20] fetch | build-id | image | run [--stage DIR] [--timeout SEC] [--echo] [--require-done] [--events FILE] -- CMD [ARGS...]\n',
   );
   process.exit(64);
 }
 
-async function main(argv: string[]): Promise<number> {
+async function main(args: string[]): Promise<number> {
+  let argv = args;
+  let target = xenTarget(undefined);
+  if (argv[0] === '--xen') {
+    target = xenTarget(argv[1]);
+    argv = argv.slice(2);
+  }
+  const fetched = () => fetchPackages(target);
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case 'fetch': {
-      const f = fetchPackages();
+      const f = fetched();
       for (const p of Object.values(f.packages)) console.log(`${p.name} ${p.version} ${p.root}`);
       return 0;
     }
     case 'build-id':
-      console.log(xenImage().buildId);
+      console.log(xenImage(fetched()).buildId);
       return 0;
     case 'image': {
-      const img = xenImage();
+      const img = xenImage(fetched());
       console.log(JSON.stringify(img, null, 2));
       return 0;
     }
@@ -51,6 +60,7 @@ async function main(argv: string[]): Promise<number> {
         else usage();
       }
       const r = await runInXen({
+        fetched: fetched(),
         stagingDir,
         command,
         timeoutSec,

@@ -5,10 +5,10 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { cacheDir, exists, sha256 } from './common.js';
-import { fetchPackages, pkgRoot, type Fetched } from './fetch.js';
+import { fetchPackage, fetchPackages, pkgRoot, type Fetched } from './fetch.js';
+import type { XenTarget } from './targets.js';
 
-export const XEN_PACKAGE = 'xen-hypervisor-4.17-amd64';
-/** x86-64 XEN_VIRT_START for 4.17: the image's physical load address is an offset from it. */
+/** x86-64 XEN_VIRT_START (4.17 and 4.20 alike): the image's physical load address is an offset from it. */
 export const XEN_VIRT_START = 0xffff82d040000000n;
 
 export interface XenImage {
@@ -20,6 +20,8 @@ export interface XenImage {
   buildId: string;
   /** Package version it came from. */
   version: string;
+  /** The harness target (Xen branch) it belongs to. */
+  target: string;
   /** The LOAD segment: file offset and load (physical) address. */
   load: { offset: number; paddr: number; filesz: number };
 }
@@ -89,33 +91,47 @@ export function readBuildId(img: Buffer): string {
   throw new Error('no NT_GNU_BUILD_ID note in the xen image');
 }
 
-let memo: XenImage | undefined;
+const memo = new Map<string, XenImage>();
 
-/** Decompresses boot/xen-4.17-amd64.gz from the fetched package (cached by the .gz hash). */
-export function xenImage(fetched?: Fetched): XenImage {
-  if (memo) return memo;
-  const f = fetched ?? fetchPackages();
-  const gz = join(pkgRoot(f, XEN_PACKAGE), 'boot', 'xen-4.17-amd64.gz');
+/** The decompressed image of a `.gz` (cached by the .gz's hash). */
+function decompressed(gz: string): { path: string; img: Buffer } {
   const gzData = readFileSync(gz);
   const dir = cacheDir('image');
   const path = join(dir, `xen-${sha256(gzData).slice(0, 16)}`);
-  let img: Buffer;
-  if (exists(path)) img = readFileSync(path);
-  else {
-    img = gunzipSync(gzData);
-    writeFileSync(`${path}.tmp`, img);
-    renameSync(`${path}.tmp`, path);
-  }
+  if (exists(path)) return { path, img: readFileSync(path) };
+  const img = gunzipSync(gzData);
+  writeFileSync(`${path}.tmp`, img);
+  renameSync(`${path}.tmp`, path);
+  return { path, img };
+}
+
+/** Decompresses the target's boot/xen-4.N-amd64.gz from the fetched package. */
+export function xenImage(fetched?: Fetched): XenImage {
+  const f = fetched ?? fetchPackages();
+  const hit = memo.get(f.target.id);
+  if (hit) return hit;
+  const { path, img } = decompressed(join(pkgRoot(f, f.target.hypervisorPackage), f.target.hypervisorImage));
   const load = phdrs(img).find((p) => p.type === 1);
   if (!load) throw new Error('xen image has no PT_LOAD');
-  memo = {
+  const image: XenImage = {
     path,
     sha256: sha256(img),
     buildId: readBuildId(img),
-    version: f.packages[XEN_PACKAGE]!.version,
+    version: f.packages[f.target.hypervisorPackage]!.version,
+    target: f.target.id,
     load: { offset: load.offset, paddr: load.paddr, filesz: load.filesz },
   };
-  return memo;
+  memo.set(f.target.id, image);
+  return image;
+}
+
+/**
+ * The build-id of another target's hypervisor, from its package alone (not the rest of that
+ * target's packages): what a payload built for that Xen carries in `.livepatch.xen_depends`.
+ */
+export function hypervisorBuildId(target: XenTarget): { version: string; buildId: string } {
+  const pkg = fetchPackage(target, target.hypervisorPackage);
+  return { version: pkg.version, buildId: readBuildId(decompressed(join(pkg.root, target.hypervisorImage)).img) };
 }
 
 /** File offset in the decompressed image of a hypervisor virtual address (as in xensyms). */

@@ -1,7 +1,8 @@
 // Step 3: the dom0 initramfs. Three uncompressed newc layers, each cached by the hash of its
 // content, concatenated per run (the kernel unpacks concatenated archives in order):
 //   base  busybox + applet links, /init, xen-privcmd/xenfs modules, node and its library closure,
-//         libxenctrl.so.4.17 and its closure, xen-livepatch (and any extra host files)
+//         libxenctrl.so.4.N and its closure, xen-livepatch (and any extra host files); for a
+//         Debian 13 target, node, glibc and every library are the release's own, none the host's
 //   stage the caller's staging directory at /opt/xlp
 //   run   /etc/xlp/run.sh: the guest command of this run
 import { spawnSync } from 'node:child_process';
@@ -18,7 +19,6 @@ import { MARKER } from './protocol.js';
 export const GUEST_STAGE_DIR = '/opt/xlp';
 export const GUEST_LIB_DIR = '/lib/x86_64-linux-gnu';
 export const GUEST_HARNESS_DIR = '/usr/lib/xlp-harness';
-const XEN_BIN = 'usr/lib/xen-4.17/bin';
 
 type Planned = CpioEntry & { hash?: string };
 
@@ -220,37 +220,54 @@ export function baseEntries(opts: BaseOptions = {}): Planned[] {
   for (const a of applets) if (a !== 'bin/busybox') entries.push({ type: 'symlink', path: a, target: '/bin/busybox' });
 
   // kernel modules, dependencies first
+  // Debian 12 ships them under /lib/modules, Debian 13 (merged /usr) under /usr/lib/modules.
   const kroot = pkgRoot(f, f.kernelPackage);
-  const kver = readdirSync(join(kroot, 'lib', 'modules'))[0]!;
-  const mods = moduleLoadOrder(join(kroot, 'lib', 'modules', kver), ['xen-privcmd', 'xenfs']);
+  const modRoot = ['lib/modules', 'usr/lib/modules'].map((d) => join(kroot, d)).find((d) => exists(d));
+  if (!modRoot) throw new Error(`${f.kernelPackage} has no lib/modules or usr/lib/modules`);
+  const kver = readdirSync(modRoot)[0]!;
+  const mods = moduleLoadOrder(join(modRoot, kver), ['xen-privcmd', 'xenfs']);
   for (const [name, bytes] of mods) entries.push({ type: 'file', path: `lib/modules/${name}`, source: bytes });
   entries.push({ type: 'file', path: 'init', source: Buffer.from(initScript(mods.map(([n]) => n))), mode: 0o755 });
 
   // executables and their closure
-  const utils = join(pkgRoot(f, 'xen-utils-4.17'), XEN_BIN);
-  const misc = pkgRoot(f, 'libxenmisc4.17');
-  const libxenctrl = join(misc, 'usr/lib/x86_64-linux-gnu/libxenctrl.so.4.17');
+  const t = f.target;
+  const utils = join(pkgRoot(f, t.utilsPackage), t.xenBinDir);
+  const libxenctrl = join(pkgRoot(f, t.libxenctrlPackage), 'usr/lib/x86_64-linux-gnu', t.libxenctrl);
+  const debianUserland = t.userland === 'debian';
+  const node = debianUserland ? join(pkgRoot(f, 'nodejs'), 'usr/bin/node') : realpathSync('/usr/bin/node');
   const exes: Array<[string, string]> = [
-    ['/usr/bin/node', realpathSync('/usr/bin/node')],
+    ['/usr/bin/node', node],
     ['/usr/sbin/xen-livepatch', join(utils, 'xen-livepatch')],
-    ...(opts.xenTools ?? ['xl']).map((t): [string, string] => [`/usr/sbin/${t}`, join(utils, t)]),
+    ...(opts.xenTools ?? ['xl']).map((x): [string, string] => [`/usr/sbin/${x}`, join(utils, x)]),
   ];
   for (const [guest, host] of exes) entries.push({ type: 'file', path: guest, source: host, mode: 0o755 });
   for (const [guest, host] of Object.entries(opts.extraFiles ?? {})) entries.push(hostFile(host, guest));
+  // A Debian 13 dom0 gets nothing from the host: every library comes from the release's packages.
   const searchDirs = [
-    ...f.roots.flatMap((r) => [join(r, 'usr/lib/x86_64-linux-gnu'), join(r, 'lib/x86_64-linux-gnu'), join(r, 'usr/lib/xen-4.17/lib')]),
-    '/lib/x86_64-linux-gnu',
-    '/usr/lib/x86_64-linux-gnu',
+    ...f.roots.flatMap((r) => [join(r, 'usr/lib/x86_64-linux-gnu'), join(r, 'lib/x86_64-linux-gnu'), join(r, t.xenBinDir, '..', 'lib')]),
+    ...(debianUserland ? [] : ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu']),
   ].filter((d) => exists(d));
   const elfExtras = Object.values(opts.extraFiles ?? {}).filter((p) => readFileSync(p).subarray(0, 4).toString('latin1') === '\x7fELF');
   const closure = libraryClosure([...exes.map(([, h]) => h), libxenctrl, ...elfExtras], searchDirs);
-  closure.set('libxenctrl.so.4.17', libxenctrl);
+  closure.set(t.libxenctrl, libxenctrl);
   for (const [so, host] of closure) entries.push({ type: 'file', path: posix.join(GUEST_LIB_DIR, so), source: realpathSync(host), mode: 0o755 });
   entries.push({ type: 'symlink', path: 'usr/lib/x86_64-linux-gnu', target: GUEST_LIB_DIR });
-  // the program interpreter, at the path the executables name
-  const ld = interp(realpathSync('/usr/bin/node'));
+  // the program interpreter, at the path the executables name (the release's own on Debian 13)
+  const ld = interp(node);
   if (!ld) throw new Error('node has no program interpreter?');
-  entries.push({ type: 'file', path: ld, source: realpathSync(ld), mode: 0o755 });
+  const ldSource = debianUserland ? join(pkgRoot(f, 'libc6'), 'usr/lib/x86_64-linux-gnu', basename(ld)) : realpathSync(ld);
+  if (!exists(ldSource)) throw new Error(`the program interpreter ${ld} is not in ${debianUserland ? "the release's libc6" : 'the host'} (${ldSource})`);
+  entries.push({ type: 'file', path: ld, source: realpathSync(ldSource), mode: 0o755 });
+  // Debian's node loads some of its own JavaScript (cjs-module-lexer, undici, acorn, ...) from
+  // /usr/share/nodejs at run time: the packages of its closure bring them.
+  if (debianUserland) {
+    for (const pkg of f.nodePackages) {
+      for (const sub of ['usr/share/nodejs', 'usr/lib/x86_64-linux-gnu/nodejs']) {
+        const dir = join(pkgRoot(f, pkg), sub);
+        if (exists(dir)) entries.push(...treeEntries(dir, sub.replace(/^usr\/lib\/x86_64-linux-gnu/, GUEST_LIB_DIR.slice(1))));
+      }
+    }
+  }
 
   // the guest half of the serial protocol
   for (const f of readdirSync(join(HARNESS_DIR, 'guest')).filter((n) => n.endsWith('.mjs')).sort()) {
@@ -262,7 +279,8 @@ export function baseEntries(opts: BaseOptions = {}): Planned[] {
   return entries;
 }
 
-function stageEntries(stagingDir: string): Planned[] {
+/** A host directory as entries under `guestDir` (symlinks kept, modes from the host). */
+function treeEntries(hostDir: string, guestDir: string): Planned[] {
   const entries: Planned[] = [];
   const walk = (host: string, guest: string) => {
     for (const name of readdirSync(host).sort()) {
@@ -276,8 +294,12 @@ function stageEntries(stagingDir: string): Planned[] {
       } else if (st.isFile()) entries.push({ type: 'file', path: g, source: h, mode: st.mode & 0o111 ? 0o755 : 0o644 });
     }
   };
-  walk(stagingDir, GUEST_STAGE_DIR.slice(1));
+  walk(hostDir, guestDir);
   return entries;
+}
+
+function stageEntries(stagingDir: string): Planned[] {
+  return treeEntries(stagingDir, GUEST_STAGE_DIR.slice(1));
 }
 
 /** POSIX-sh quoting of one argument. */

@@ -81,3 +81,48 @@ export class ProtocolParser {
     return [...this.pending.keys()];
   }
 }
+
+const XEN_PREFIX = '(XEN) ';
+
+function isProtocolJson(text: string): boolean {
+  try {
+    const ev = JSON.parse(text.replace(/\r+$/, '')) as unknown;
+    return typeof ev === 'object' && ev !== null && typeof (ev as XlpEvent).type === 'string';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Xen writes its own console lines straight to the serial port, between the pieces dom0's console
+ * driver hands it, so a Xen line can land in the middle of a dom0 line (seen on Xen 4.20 under
+ * load: `(XEN) uart interrupt taking more than 4ms, switched to polling` inside a protocol line).
+ * A protocol line that does not parse and holds `(XEN) ` is split at its last one (the spliced Xen
+ * line runs to the end of the serial line): the Xen line is passed on by itself and the protocol
+ * line continues on the next serial line.
+ */
+export class SerialSplices {
+  private held: string | null = null;
+  /** Lines repaired so far (for the report). */
+  repaired = 0;
+
+  /** One serial line in; the lines to process, in order. */
+  push(raw: string): string[] {
+    const line = this.held === null ? raw : this.held + raw;
+    this.held = null;
+    const at = line.indexOf(MARKER);
+    if (at < 0) return [line];
+    const xen = line.lastIndexOf(XEN_PREFIX);
+    if (xen <= at || isProtocolJson(line.slice(at + MARKER.length))) return [line];
+    this.held = line.slice(0, xen);
+    this.repaired++;
+    return [line.slice(xen)];
+  }
+
+  /** What is still held at the end of the output. */
+  flush(): string[] {
+    const rest = this.held;
+    this.held = null;
+    return rest === null ? [] : [rest];
+  }
+}

@@ -4,8 +4,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDir, exists, log } from './common.js';
 import { runInXen } from './boot.js';
+import { fetchPackages, type Fetched } from './fetch.js';
 import { xenImage, type XenImage } from './image.js';
 import { GUEST_HARNESS_DIR } from './initramfs.js';
+import { XEN_TARGETS, type XenTargetId } from './targets.js';
 
 export interface XenSymbol {
   addr: bigint;
@@ -34,12 +36,14 @@ export function storeXensyms(data: Buffer, image: XenImage = xenImage()): { path
   return { path, matchedCache: null };
 }
 
-/** The cached symbol table, booting once to read it from dom0 when it is not cached yet. */
-export async function ensureXensyms(image: XenImage = xenImage()): Promise<XenSymbol[]> {
+/** The cached symbol table, booting once (the target `fetched` names) to read it from dom0 when it is not cached yet. */
+export async function ensureXensyms(image: XenImage = xenImage(), fetched?: Fetched): Promise<XenSymbol[]> {
   const path = xensymsPath(image);
   if (!exists(path)) {
+    const f = fetched ?? fetchPackages(XEN_TARGETS[image.target as XenTargetId]);
+    if (f.target.id !== image.target) throw new Error(`ensureXensyms: an image of Xen ${image.target} with the packages of ${f.target.id}`);
     log('xensyms not cached for this image: booting once to read /proc/xen/xensyms');
-    const r = await runInXen({ command: ['node', `${GUEST_HARNESS_DIR}/send-file.mjs`, 'xensyms', '/proc/xen/xensyms'] });
+    const r = await runInXen({ fetched: f, command: ['node', `${GUEST_HARNESS_DIR}/send-file.mjs`, 'xensyms', '/proc/xen/xensyms'] });
     const blob = r.blobs.get('xensyms');
     if (!r.ok || !blob) throw new Error(`could not read xensyms from dom0: ${r.failures.join('; ')}`);
     storeXensyms(blob.data, image);

@@ -25,6 +25,8 @@ export interface RuleCase {
 }
 
 const HEAD: PreflightOptions['xenVersion'] = { major: 4, minor: 21 };
+/** Debian 13's Xen: the early build-id check and the refused alternatives, but not 4.21's LIST ABI. */
+const V420: PreflightOptions['xenVersion'] = { major: 4, minor: 20 };
 const from =
   (name: string, edit: (p: ElfPatcher) => ElfPatcher = (p) => p) =>
   async (build?: FixtureBuildOptions): Promise<Uint8Array> =>
@@ -130,13 +132,14 @@ export const RULE_CASES: readonly RuleCase[] = [
   { title: 'xen_depends note of type 4 (HEAD)', code: 'xen-depends-invalid', bytes: from('func_normal', (p) => p.note('.livepatch.xen_depends', 'type', 4)), options: { xenVersion: HEAD }, console: 'livepatch: t: failed to parse section .livepatch.xen_depends as build-id: -61' },
   { title: 'a hypervisor without build-id', code: 'xen-build-id-unavailable', bytes: from('func_normal'), options: { context: { xenBuildId: null } }, console: null },
   { title: 'a hypervisor without build-id (HEAD)', code: 'xen-build-id-unavailable', bytes: from('func_normal'), options: { xenVersion: HEAD, context: { xenBuildId: null } }, console: 'livepatch: t: unable to get running Xen build-id: 0' },
+  { title: 'a hypervisor without build-id (4.20: -ENODATA printed)', code: 'xen-build-id-unavailable', bytes: from('func_normal'), options: { xenVersion: V420, context: { xenBuildId: null } }, console: 'livepatch: t: unable to get running Xen build-id: -61' },
   { title: 'another hypervisor', code: 'xen-build-id-mismatch', bytes: from('func_normal'), options: { context: ctx({ xenBuildId: OTHER_XEN_BUILD_ID }) }, console: 'livepatch: t: check against hypervisor build-id failed' },
   {
     title: 'another hypervisor (HEAD)',
     code: 'xen-build-id-mismatch',
     bytes: from('func_normal'),
     options: { xenVersion: HEAD, context: ctx({ xenBuildId: OTHER_XEN_BUILD_ID }) },
-    console: `livepatch: t: build-id mismatch:\n  livepatch: ${XEN_BUILD_ID}\n        xen: ${OTHER_XEN_BUILD_ID}`,
+    console: `livepatch: t: build-id mismatch:\n\u00a0 livepatch: ${XEN_BUILD_ID}\n${'\u00a0'.repeat(7)} xen: ${OTHER_XEN_BUILD_ID}`,
   },
   { title: 'no .livepatch.depends', code: 'depends-missing', bytes: from('no_depends'), console: 'livepatch: t: .livepatch.depends is missing' },
   { title: 'an empty .livepatch.depends', code: 'depends-missing', bytes: from('func_normal', (p) => p.section('.livepatch.depends', 'sh_size', 0)), console: 'livepatch: t: .livepatch.depends is empty' },
@@ -177,7 +180,8 @@ export const RULE_CASES: readonly RuleCase[] = [
   { title: 'a replacement range past its section', code: 'alternative-out-of-range', bytes: from('alt_repl_out_of_range'), console: /^livepatch: t Alternative repl <addr>\+0x7 outside \.altinstr_replacement <addr>\+0x2$/ },
   { title: 'a replacement longer than the original (4.17 BUG)', code: 'alternative-invalid', bytes: from('alt_repl_too_long'), console: null },
   { title: 'an unknown feature bit (4.17 BUG)', code: 'alternative-invalid', bytes: from('alt_bad_feature'), console: null },
-  { title: 'a replacement longer than the original (HEAD: ENOSPC)', code: 'alternative-invalid', bytes: from('alt_repl_too_long'), options: { xenVersion: HEAD } },
+  { title: 'a replacement longer than the original (4.20: ENOSPC)', code: 'alternative-invalid', bytes: from('alt_repl_too_long'), options: { xenVersion: V420 }, console: 'Alt for <addr>, replacement size 0x7 larger than origin 0x5\nlivepatch: t applying alternatives failed: -28' },
+  { title: 'an unknown feature bit (4.20: ERANGE)', code: 'alternative-invalid', bytes: from('alt_bad_feature'), options: { xenVersion: V420 }, console: 'Alt for <addr>, feature 0x7fff outside of featureset range 0x2a0\nlivepatch: t applying alternatives failed: -34' },
   { title: 'a 6-byte .alt_call_sites (4.21+)', code: 'alt-call-sites', bytes: from('alt_call_6'), options: { xenVersion: HEAD }, console: 'livepatch: t: Wrong size 6 of .alt_call_sites (must be multiple of 4)' },
   { title: 'a 12-byte .ex_table', code: 'ex-table-size', bytes: from('ex_table_12'), console: 'livepatch: t: Wrong size 12 of .ex_table (must be multiple of 8)' },
   { title: 'an empty .modinfo (verified crash)', code: 'modinfo-empty', bytes: from('modinfo_empty'), console: null },

@@ -1,14 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { formatXenVersion, parseNmSymbols, parseXenVersion, preflight, type PreflightContext, type XenVersion } from '../../preflight/index.js';
-import { loadSystemContext, type SystemContextDeps } from '../../preflight/system-context.js';
-import { DEFAULT_XEN_VERSION } from '../../preflight/xen-version.js';
+import { parseNmSymbols, preflight, type PreflightContext } from '../../preflight/index.js';
+import { loadSystemContext, type SystemContext, type SystemContextDeps } from '../../preflight/system-context.js';
+import { DEFAULT_XEN_VERSION, formatXenVersion, type XenVersion } from '../../xen/version.js';
 import { type CheckedPayloadJson, checkedPayloadJson, type CheckContextJson, type CheckJson, CHECK_SCHEMA } from '../check-json.js';
 import { checkText } from '../check-report.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommonOptions } from '../main.js';
 import type { Output } from '../output.js';
 import { UsageError } from '../usage-error.js';
+import { parseXenVersionOption } from '../xen-version-option.js';
 import { parseBuildId } from '../parse.js';
 import { payloadNameOf } from '../../workflow/source.js';
 
@@ -71,8 +72,8 @@ async function contextFlags(options: CheckOptions): Promise<ContextFlags> {
 }
 
 /** Builds the context: the running system unless --offline, then the flags on top. */
-async function checkContext(options: CheckOptions, { xenBuildId, xenSymbols }: ContextFlags, deps: CheckDeps): Promise<{ context: PreflightContext | undefined; json: CheckContextJson }> {
-  const system = options.offline ? { context: null, notes: [] } : await loadSystemContext(deps.system);
+async function checkContext(options: CheckOptions, { xenBuildId, xenSymbols }: ContextFlags, deps: CheckDeps): Promise<{ context: PreflightContext | undefined; json: CheckContextJson; running: SystemContext['xen'] }> {
+  const system: SystemContext = options.offline ? { context: null, notes: [] } : await loadSystemContext(deps.system);
   let context: PreflightContext | undefined = system.context ?? undefined;
   if (xenBuildId !== undefined || xenSymbols !== undefined) {
     context = { ...(context ?? {}), ...(xenBuildId !== undefined ? { xenBuildId } : {}), ...(xenSymbols ? { xenSymbols } : {}) };
@@ -80,8 +81,10 @@ async function checkContext(options: CheckOptions, { xenBuildId, xenSymbols }: C
   const source = system.context ? 'system' : context ? 'flags' : 'offline';
   return {
     context,
+    running: system.xen,
     json: {
       source,
+      ...(system.xen ? { xenVersion: system.xen.reported } : {}),
       ...(context && context.xenBuildId !== undefined ? { xenBuildId: context.xenBuildId } : {}),
       xenSymbols: context?.xenSymbols?.size ?? null,
       loaded: context?.loaded?.map((l) => l.name) ?? null,
@@ -91,18 +94,13 @@ async function checkContext(options: CheckOptions, { xenBuildId, xenSymbols }: C
 }
 
 export async function runCheck(files: readonly string[], options: CheckOptions & CommonOptions, out: Output, deps: CheckDeps = {}): Promise<ExitCode> {
-  let xenVersion: XenVersion = DEFAULT_XEN_VERSION;
-  if (options.xenVersion !== undefined) {
-    try {
-      xenVersion = parseXenVersion(options.xenVersion);
-    } catch (e) {
-      throw new UsageError(`--xen-version: ${(e as Error).message}`);
-    }
-  }
+  const asked = options.xenVersion === undefined ? undefined : parseXenVersionOption(options.xenVersion);
   const flags = await contextFlags(options);
   // Read every input before checking anything: a missing file is a usage error, not a finding.
   const inputs = await Promise.all(files.map(async (file) => ({ file, bytes: await readPayloadFile(file) })));
-  const { context, json: contextJson } = await checkContext(options, flags, deps);
+  const { context, json: contextJson, running } = await checkContext(options, flags, deps);
+  // Without --xen-version, the running hypervisor's version (on a dom0), else the default.
+  const xenVersion: XenVersion = asked ?? running?.version ?? DEFAULT_XEN_VERSION;
 
   const payloads: CheckedPayloadJson[] = inputs.map(({ file, bytes }) => {
     const name = payloadNameOf(file);

@@ -7,7 +7,7 @@ import { errnoCode } from '../../xen/errno.js';
 import { checkHookScript, type HookScript, parseRcSequence, type XenHelperCall } from '../../mock/hooks.js';
 import { MockConfigError } from '../../mock/errors.js';
 import { initMockState, openMockBackend, resolveMockStateDir } from '../../mock/open.js';
-import { type MockIdentityInput, parseXenVersion, resolveIdentity } from '../../mock/identity.js';
+import { type MockIdentityInput, mockXenVersion, resolveIdentity } from '../../mock/identity.js';
 import { readNmSymbols } from '../../mock/symbols-file.js';
 import { validatePayloadName } from '../../workflow/names.js';
 import { parseBackend } from '../parse.js';
@@ -15,6 +15,7 @@ import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommonOptions } from '../main.js';
 import type { Output } from '../output.js';
 import { UsageError } from '../usage-error.js';
+import { parseXenVersionOption } from '../xen-version-option.js';
 
 export interface MockCommonOptions extends CommonOptions {
   readonly mockState?: string;
@@ -85,7 +86,7 @@ export async function init(_args: [], o: InitOptions, out: Output): Promise<Exit
   const identity: MockIdentityInput = {
     // Without --build-id the documented default identity's build-id is used (DEFAULT_MOCK_BUILD_ID).
     ...(o.buildId === false ? { buildId: null } : typeof o.buildId === 'string' ? { buildId: o.buildId } : {}),
-    ...(o.xenVersion ? { version: configured(() => parseXenVersion(o.xenVersion!)) } : {}),
+    ...(o.xenVersion ? { version: mockXenVersion(parseXenVersionOption(o.xenVersion)) } : {}),
     ...(o.symbols ? { symbols: await symbolsOption(o.symbols) } : {}),
     ...(quiesceMs === undefined ? {} : { quiesceMs }),
     ...(rendezvousNs === undefined ? {} : { rendezvousNs }),

@@ -7,6 +7,14 @@ import type { LoadState } from './state.js';
 
 const XEN_DEPENDS = BUILD_ID_SECTIONS.xenDepends;
 
+/**
+ * The two continuation lines of `check_xen_buildid`'s mismatch message. Xen's format string indents
+ * them with U+00A0 NO-BREAK SPACEs (UTF-8 in the source, printed byte for byte): one before
+ * `  livepatch:`'s space, seven before `xen:`'s, so the ids line up.
+ */
+export const MISMATCH_LIVEPATCH = '\u00a0 livepatch: ';
+export const MISMATCH_XEN = `${'\u00a0'.repeat(7)} xen: `;
+
 /** The three build-id sections: which finding a missing or unparsable one gives. */
 const NOTES = {
   [BUILD_ID_SECTIONS.depends]: { missing: 'depends-missing', invalid: 'depends-invalid', what: 'the build-id this payload depends on' },
@@ -15,11 +23,11 @@ const NOTES = {
 } as const satisfies Record<string, { missing: RuleCode; invalid: RuleCode; what: string }>;
 
 /**
- * `check_special_sections`: `.livepatch.depends` and `.note.gnu.build-id` (and, before Xen 4.20,
+ * `check_special_sections`: `.livepatch.depends` and `.note.gnu.build-id` (and, before 'xen-build-id-first',
  * `.livepatch.xen_depends`) must be present and non-empty. Runs after relocation.
  */
 export function checkSpecialSections(s: LoadState): void {
-  const names = s.flavor.specialSectionsIncludeXenDepends ? [BUILD_ID_SECTIONS.depends, XEN_DEPENDS, BUILD_ID_SECTIONS.buildId] : [BUILD_ID_SECTIONS.depends, BUILD_ID_SECTIONS.buildId];
+  const names = !s.xen.has['xen-build-id-first'] ? [BUILD_ID_SECTIONS.depends, XEN_DEPENDS, BUILD_ID_SECTIONS.buildId] : [BUILD_ID_SECTIONS.depends, BUILD_ID_SECTIONS.buildId];
   for (const n of names) {
     const sec = s.elf!.sectionByName(n);
     const rule = NOTES[n];
@@ -29,7 +37,7 @@ export function checkSpecialSections(s: LoadState): void {
 }
 
 /**
- * Xen 4.20+ `check_xen_buildid`, right after the ELF checks: `.livepatch.xen_depends` must be
+ * 'xen-build-id-first' (4.18.4, 4.19.1, 4.20): `check_xen_buildid`, right after the ELF checks: `.livepatch.xen_depends` must be
  * there, parse, and equal the running hypervisor's build-id.
  */
 export function checkXenBuildIdFirst(s: LoadState): void {
@@ -47,7 +55,7 @@ export function checkXenBuildIdFirst(s: LoadState): void {
   compareWithXen(s, parsed.id, 'first');
 }
 
-/** Xen 4.14-4.19 `xen_build_id_dep`, after `prepare_payload` has parsed the note. */
+/** Before 'xen-build-id-first': `xen_build_id_dep`, after `prepare_payload` has parsed the note. */
 export function checkXenBuildIdAfterPrepare(s: LoadState): void {
   const parsed = buildIdOf(s.elf!, XEN_DEPENDS);
   if (!parsed?.ok) return; // already reported (missing or invalid): Xen stopped before this
@@ -63,7 +71,8 @@ function compareWithXen(s: LoadState, id: string, when: 'first' | 'after'): void
   if (ctx.xenBuildId === null) {
     s.findings.add('xen-build-id-unavailable', 'The hypervisor has no build-id, so Xen cannot check .livepatch.xen_depends.', {
       section: XEN_DEPENDS,
-      ...(when === 'first' ? { console: lp(s.name, 'unable to get running Xen build-id: 0') } : {}),
+      // 4.20 prints xen_build_id()'s -ENODATA; 4.21+ reads a variable and prints rc, still 0 there.
+      ...(when === 'first' ? { console: lp(s.name, `unable to get running Xen build-id: ${s.xen.has['running-build-id-rc-zero'] ? 0 : -ERRNO.ENODATA}`) } : {}),
     });
     return;
   }
@@ -71,14 +80,14 @@ function compareWithXen(s: LoadState, id: string, when: 'first' | 'after'): void
   if (xen !== id) {
     s.findings.add('xen-build-id-mismatch', `The payload was built for hypervisor ${id}, but this hypervisor is ${xen}.`, {
       section: XEN_DEPENDS,
-      console: when === 'first' ? lp(s.name, `build-id mismatch:\n  livepatch: ${id}\n        xen: ${xen}`) : lp(s.name, 'check against hypervisor build-id failed'),
+      console: when === 'first' ? lp(s.name, `build-id mismatch:\n${MISMATCH_LIVEPATCH}${id}\n${MISMATCH_XEN}${xen}`) : lp(s.name, 'check against hypervisor build-id failed'),
     });
   }
 }
 
 /**
  * `prepare_payload`'s notes: the payload's own build-id (and no duplicate among the loaded
- * payloads), `.livepatch.depends`, and before 4.20 `.livepatch.xen_depends`. Xen prints nothing.
+ * payloads), `.livepatch.depends`, and before 'xen-build-id-first' `.livepatch.xen_depends`. Xen prints nothing.
  */
 export function checkPreparedNotes(s: LoadState): void {
   const own = parseNote(s, BUILD_ID_SECTIONS.buildId);
@@ -87,7 +96,7 @@ export function checkPreparedNotes(s: LoadState): void {
     if (dup) s.findings.add('duplicate-build-id', `Payload "${dup.name}" is already uploaded with the same build-id ${own.id}.`, { section: BUILD_ID_SECTIONS.buildId });
   }
   parseNote(s, BUILD_ID_SECTIONS.depends);
-  if (!s.flavor.buildIdCheckFirst) parseNote(s, XEN_DEPENDS);
+  if (!s.xen.has['xen-build-id-first']) parseNote(s, XEN_DEPENDS);
 }
 
 function parseNote(s: LoadState, name: keyof typeof NOTES): BuildIdParse | null {
@@ -96,8 +105,8 @@ function parseNote(s: LoadState, name: keyof typeof NOTES): BuildIdParse | null 
   if (!(sec.flags & SHF_ALLOC) && notLoadedNote(s, name, sec.size)) return null;
   const parsed = buildIdOf(s.elf!, name)!;
   if (!parsed.ok) {
-    // 4.14-4.19 turn every parse failure into EINVAL; 4.20+ return parse_buildid's own errno.
-    const errno = s.flavor.rawBuildIdErrno ? ERRNO[parsed.errno] : ERRNO.EINVAL;
+    // Before 'build-id-note-errno' every parse failure is EINVAL; after, parse_buildid's own errno.
+    const errno = s.xen.has['build-id-note-errno'] ? ERRNO[parsed.errno] : ERRNO.EINVAL;
     s.findings.add(NOTES[name].invalid, `${name} is not a build-id note Xen can parse: ${parsed.reason}.`, { section: name, errno });
   }
   return parsed;
@@ -106,8 +115,8 @@ function parseNote(s: LoadState, name: keyof typeof NOTES): BuildIdParse | null 
 /** A build-id note in an unloaded section: Xen reads it through its (NULL or freed) load address. */
 function notLoadedNote(s: LoadState, name: string, size: bigint): boolean {
   if (size <= 12n) return false; // refused (EINVAL) before the note is read
-  if (!s.flavor.unloadedSectionsKeepFileAddress) {
-    s.findings.add('special-section-not-loaded', `${name} is not SHF_ALLOC: Xen 4.14-4.19 parses it through a NULL load address and crashes.`, { section: name, field: 'sh_flags' });
+  if (!s.xen.has['unloaded-sections-keep-file-address']) {
+    s.findings.add('special-section-not-loaded', `${name} is not SHF_ALLOC: Xen ${s.xen.name} parses it through a NULL load address and crashes.`, { section: name, field: 'sh_flags' });
     return true;
   }
   if (name !== XEN_DEPENDS) {

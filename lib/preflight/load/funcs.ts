@@ -30,7 +30,7 @@ export function checkFuncs(s: LoadState): void {
   }
   if (sec.size === 0n) return; // reported by check_patching_sections
   if (!(sec.flags & SHF_ALLOC)) {
-    s.findings.add('special-section-not-loaded', s.flavor.unloadedSectionsKeepFileAddress ? `${FUNCS} is not SHF_ALLOC: Xen reads the functions from the upload buffer without relocating them, keeps a pointer to it after freeing it, and patches through it at APPLY.` : `${FUNCS} is not SHF_ALLOC: Xen 4.14-4.19 reads the functions through a NULL load address and crashes.`, { section: FUNCS, field: 'sh_flags' });
+    s.findings.add('special-section-not-loaded', s.xen.has['unloaded-sections-keep-file-address'] ? `${FUNCS} is not SHF_ALLOC: Xen reads the functions from the upload buffer without relocating them, keeps a pointer to it after freeing it, and patches through it at APPLY.` : `${FUNCS} is not SHF_ALLOC: Xen ${s.xen.name} reads the functions through a NULL load address and crashes.`, { section: FUNCS, field: 'sh_flags' });
     return;
   }
   const locator = s.symtab ? locatorFor(s.elf!, s.symtab) : null;
@@ -47,7 +47,7 @@ function checkFunc(s: LoadState, f: LivepatchFunc, pointersValid: boolean): void
   const { findings: fs, name } = s;
   const what = `Function ${f.index}${f.name ? ` (${f.name})` : ''}`;
   if (f.version !== 2) {
-    fs.add('func-version', `${what} has version ${f.version}; Xen ${s.flavor.version.major}.${s.flavor.version.minor} takes payload version 2.`, { ...where(f, 'version'), console: lp(name, `Wrong version (${f.version}). Expected 2`) });
+    fs.add('func-version', `${what} has version ${f.version}; Xen ${s.xen.name} takes payload version 2.`, { ...where(f, 'version'), console: lp(name, `Wrong version (${f.version}). Expected 2`) });
     return;
   }
   if (f.oldSize === 0) {

@@ -33,14 +33,14 @@ export function checkHookSections(s: LoadState): void {
       checkHookTargets(s, kind, sec, multi);
       continue;
     }
-    if (!s.flavor.unloadedSectionsKeepFileAddress && !multi) {
-      s.findings.add('hook-not-loaded', `${n} is not SHF_ALLOC: Xen 4.14-4.19 reads it as a NULL hook, so the ${kind} hook never runs.`, { section: n, field: 'sh_flags' });
+    if (!s.xen.has['unloaded-sections-keep-file-address'] && !multi) {
+      s.findings.add('hook-not-loaded', `${n} is not SHF_ALLOC: Xen ${s.xen.name} reads it as a NULL hook, so the ${kind} hook never runs.`, { section: n, field: 'sh_flags' });
     } else {
       s.findings.add(
         'special-section-not-loaded',
-        s.flavor.unloadedSectionsKeepFileAddress
+        s.xen.has['unloaded-sections-keep-file-address']
           ? `${n} is not SHF_ALLOC: Xen keeps a pointer into the upload buffer, which it frees, and calls through it at APPLY/REVERT.`
-          : `${n} is not SHF_ALLOC: Xen 4.14-4.19 records ${sec.size / 8n} hook(s) at a NULL address and calls through it at APPLY/REVERT.`,
+          : `${n} is not SHF_ALLOC: Xen ${s.xen.name} records ${sec.size / 8n} hook(s) at a NULL address and calls through it at APPLY/REVERT.`,
         { section: n, field: 'sh_flags' },
       );
     }

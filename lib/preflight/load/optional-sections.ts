@@ -1,7 +1,8 @@
 import { R_X86_64_PC32, R_X86_64_PLT32, SHF_ALLOC, type SectionHeader } from '../../elf/index.js';
 import { RelocatedSection } from '../../payload/index.js';
 import { ERRNO } from '../../xen/errno.js';
-import { lp, lpNoColon } from '../console.js';
+import { CONSOLE_ADDR } from '../../xen/domain.js';
+import { cHex, lp, lpNoColon } from '../console.js';
 import { symbolAddress } from './relocations.js';
 import { label, type LoadState } from './state.js';
 
@@ -11,7 +12,7 @@ const ALT_INSTR_SIZE = 14;
 const MAX_PATCH_LEN = 254;
 const FEATURE_LIMIT = 21 * 32;
 const ALT_FLAG_NOT = 0x8000;
-const ADDR = '<addr>';
+const ADDR = CONSOLE_ADDR;
 
 function wrongSize(s: LoadState, code: 'bug-frames-size' | 'altinstructions-size' | 'ex-table-size' | 'alt-call-sites', sec: SectionHeader, unit: number, what: string): boolean {
   if (sec.size % BigInt(unit) === 0n) return false;
@@ -56,7 +57,7 @@ function outside(p: bigint | 'outside', len: number, start: bigint, size: bigint
  * `.altinstructions`: whole entries; if not empty, the payload needs text and an
  * `.altinstr_replacement`; every original range must lie in the payload text and every replacement
  * in `.altinstr_replacement`. Then `apply_alternatives`, which BUG()s on impossible lengths or
- * feature bits before Xen 4.20 and refuses them after.
+ * feature bits unless the version has 'alternatives-refused' (4.18.4, 4.19.1, 4.20), which refuses them.
  */
 export function checkAlternatives(s: LoadState): void {
   const sec = s.elf!.sectionByName('.altinstructions');
@@ -74,8 +75,8 @@ export function checkAlternatives(s: LoadState): void {
   }
   if (!layout) return;
   if (!(sec.flags & SHF_ALLOC)) {
-    if (!s.flavor.unloadedSectionsKeepFileAddress) {
-      s.findings.add('special-section-not-loaded', '.altinstructions is not SHF_ALLOC: Xen 4.14-4.19 walks it from a NULL load address and crashes.', { section: label(sec), field: 'sh_flags' });
+    if (!s.xen.has['unloaded-sections-keep-file-address']) {
+      s.findings.add('special-section-not-loaded', `.altinstructions is not SHF_ALLOC: Xen ${s.xen.name} walks it from a NULL load address and crashes.`, { section: label(sec), field: 'sh_flags' });
       return;
     }
   }
@@ -90,7 +91,7 @@ export function checkAlternatives(s: LoadState): void {
     const at = k * ALT_INSTR_SIZE;
     const e = { k, cpuid: data.bytes[at + 8]! | (data.bytes[at + 9]! << 8), origLen: data.bytes[at + 10]!, replLen: data.bytes[at + 11]!, padLen: data.bytes[at + 12]! };
     entries.push(e);
-    // Unloaded (4.20+): the fields are read unrelocated, relative to the upload buffer, which is not the payload.
+    // Unloaded ('unloaded-sections-keep-file-address'): the fields are read unrelocated, relative to the upload buffer, which is not the payload.
     const orig = base === undefined ? 'outside' : pcRelativeTarget(s, data, base, at);
     const repl = base === undefined ? 'outside' : pcRelativeTarget(s, data, base, at + 4);
     const where = { section: label(sec), offset: at };
@@ -114,11 +115,29 @@ export function checkAlternatives(s: LoadState): void {
   for (const e of entries) {
     const total = e.origLen + e.padLen;
     const feat = e.cpuid & ~ALT_FLAG_NOT;
-    const problem = e.replLen > total ? { why: `its replacement (${e.replLen} bytes) is longer than the original plus padding (${total})`, errno: ERRNO.ENOSPC } : total > MAX_PATCH_LEN ? { why: `original plus padding is ${total} bytes, more than ${MAX_PATCH_LEN}`, errno: ERRNO.ENOSPC } : feat >= FEATURE_LIMIT ? { why: `feature ${feat} is outside the feature set (${FEATURE_LIMIT})`, errno: ERRNO.ERANGE } : null;
+    // apply_alternatives' three checks, in its order; `alt` is what it prints when it refuses (%ps of
+    // the original: the payload's text is not a registered region yet, so the bare address).
+    const problem =
+      e.replLen > total
+        ? { why: `its replacement (${e.replLen} bytes) is longer than the original plus padding (${total})`, errno: ERRNO.ENOSPC, alt: `replacement size ${cHex(e.replLen)} larger than origin ${cHex(total)}` }
+        : total > MAX_PATCH_LEN
+          ? { why: `original plus padding is ${total} bytes, more than ${MAX_PATCH_LEN}`, errno: ERRNO.ENOSPC, alt: `origin size ${cHex(total)} bigger than buffer ${cHex(MAX_PATCH_LEN)}` }
+          : feat >= FEATURE_LIMIT
+            ? { why: `feature ${feat} is outside the feature set (${FEATURE_LIMIT})`, errno: ERRNO.ERANGE, alt: `feature ${cHex(feat)} outside of featureset range ${cHex(FEATURE_LIMIT)}` }
+            : null;
     if (!problem) continue;
     const where = { section: label(sec), offset: e.k * ALT_INSTR_SIZE };
-    if (s.flavor.alternativesBug) s.findings.add('alternative-invalid', `Alternative ${e.k}: ${problem.why}; Xen 4.14-4.19 hits a BUG_ON in apply_alternatives and the host crashes.`, where);
-    else s.findings.add('alternative-invalid', `Alternative ${e.k}: ${problem.why}; apply_alternatives refuses it.`, { ...where, severity: 'error', errno: problem.errno });
+    if (!s.xen.has['alternatives-refused']) s.findings.add('alternative-invalid', `Alternative ${e.k}: ${problem.why}; Xen ${s.xen.name} hits a BUG_ON in apply_alternatives and the host crashes.`, where);
+    else {
+      s.findings.add('alternative-invalid', `Alternative ${e.k}: ${problem.why}; apply_alternatives refuses it.`, {
+        ...where,
+        severity: 'error',
+        errno: problem.errno,
+        console: `Alt for ${ADDR}, ${problem.alt}\n${lpNoColon(name, `applying alternatives failed: -${problem.errno}`)}`,
+      });
+    }
+    // Xen stops at the first entry it refuses.
+    return;
   }
 }
 
@@ -128,7 +147,7 @@ function hexOrZero(v: number | bigint): string {
 
 /** Xen 4.21+ `.alt_call_sites`: 4-byte PC-relative sites, each a 6-byte call inside the payload text. */
 export function checkAltCallSites(s: LoadState): void {
-  if (!s.flavor.altCallSites) return;
+  if (!s.xen.has['alt-call-sites']) return;
   const sec = s.elf!.sectionByName('.alt_call_sites');
   if (!sec || wrongSize(s, 'alt-call-sites', sec, 4, 'call sites') || sec.size === 0n) return;
   const layout = s.layout;
@@ -155,8 +174,8 @@ export function checkAltCallSites(s: LoadState): void {
 export function checkExTable(s: LoadState): void {
   const sec = s.elf!.sectionByName('.ex_table');
   if (!sec || wrongSize(s, 'ex-table-size', sec, 8, 'exception table entries') || sec.size === 0n || sec.flags & SHF_ALLOC) return;
-  if (sec.size >= 16n && !s.flavor.unloadedSectionsKeepFileAddress) {
-    s.findings.add('special-section-not-loaded', '.ex_table is not SHF_ALLOC: Xen 4.14-4.19 sorts it at a NULL load address and crashes.', { section: label(sec), field: 'sh_flags' });
+  if (sec.size >= 16n && !s.xen.has['unloaded-sections-keep-file-address']) {
+    s.findings.add('special-section-not-loaded', `.ex_table is not SHF_ALLOC: Xen ${s.xen.name} sorts it at a NULL load address and crashes.`, { section: label(sec), field: 'sh_flags' });
   } else {
     s.findings.add('hook-not-loaded', '.ex_table is not SHF_ALLOC: the hypervisor registers it at a NULL (or freed) address, so a fault in the payload that needs a fixup crashes the host.', { section: label(sec), field: 'sh_flags' });
   }
@@ -176,10 +195,10 @@ export function checkModinfo(s: LoadState): void {
   if (!(sec.flags & SHF_ALLOC)) {
     s.findings.add(
       'special-section-not-loaded',
-      s.flavor.unloadedSectionsKeepFileAddress ? '.modinfo is not SHF_ALLOC: Xen keeps a pointer into the upload buffer, which it frees, and LIST copies from it.' : '.modinfo is not SHF_ALLOC: Xen 4.14-4.19 checks its last byte through a NULL load address and crashes.',
+      s.xen.has['unloaded-sections-keep-file-address'] ? '.modinfo is not SHF_ALLOC: Xen keeps a pointer into the upload buffer, which it frees, and LIST copies from it.' : `.modinfo is not SHF_ALLOC: Xen ${s.xen.name} checks its last byte through a NULL load address and crashes.`,
       { section: '.modinfo', field: 'sh_flags' },
     );
-    if (!s.flavor.unloadedSectionsKeepFileAddress) return;
+    if (!s.xen.has['unloaded-sections-keep-file-address']) return;
   }
   const data = s.elf!.data(sec);
   const last = data ? data[data.length - 1] : 0; // NOBITS reads as zeros

@@ -22,8 +22,8 @@ export function runLoadSequence(s: LoadState): void {
   // livepatch_elf_load
   if (!checkSections(s)) return;
   checkSymbolNames(s);
-  // Xen 4.20+: check_xen_buildid
-  if (s.flavor.buildIdCheckFirst) checkXenBuildIdFirst(s);
+  // 'xen-build-id-first' (4.18.4, 4.19.1, 4.20+): check_xen_buildid
+  if (s.xen.has['xen-build-id-first']) checkXenBuildIdFirst(s);
   // move_payload, livepatch_elf_resolve_symbols, livepatch_elf_perform_relocs
   checkLayout(s);
   resolveSymbols(s);
@@ -40,8 +40,8 @@ export function runLoadSequence(s: LoadState): void {
   checkAltCallSites(s);
   checkExTable(s);
   checkModinfo(s);
-  // Xen 4.14-4.19: xen_build_id_dep
-  if (!s.flavor.buildIdCheckFirst) checkXenBuildIdAfterPrepare(s);
+  // before it: xen_build_id_dep
+  if (!s.xen.has['xen-build-id-first']) checkXenBuildIdAfterPrepare(s);
   // build_symbol_table
   checkSymbolTable(s);
   reportUnverified(s);

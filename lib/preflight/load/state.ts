@@ -2,7 +2,7 @@ import type { ByteReader, ElfFile, ElfHeader, SectionHeader, StringTable, Symbol
 import type { Payload } from '../../payload/index.js';
 import type { Findings } from '../findings.js';
 import type { PreflightContext } from '../types.js';
-import type { XenFlavor } from '../xen-version.js';
+import type { XenFeatures, XenVersion } from '../../xen/version.js';
 import type { Layout } from './layout.js';
 
 /**
@@ -15,7 +15,8 @@ export interface LoadState {
   readonly reader: ByteReader;
   /** The name the payload is uploaded as: Xen prints it in every message. */
   readonly name: string;
-  readonly flavor: XenFlavor;
+  /** The Xen version whose loader is imitated: its name for messages, and its features. */
+  readonly xen: { readonly version: XenVersion; readonly name: string; readonly has: XenFeatures };
   readonly context: PreflightContext | undefined;
   readonly findings: Findings;
   readonly header: ElfHeader | null;

@@ -17,7 +17,7 @@ async function main(): Promise<number> {
   const t0 = Date.now();
   const fetched = fetchPackages();
   const image = xenImage(fetched);
-  const syms = await ensureXensyms(image);
+  const syms = await ensureXensyms(image, fetched);
   const xen = image.buildId;
 
   // Facts for the payloads, all read from the image or its symbol table.

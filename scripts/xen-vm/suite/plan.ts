@@ -36,9 +36,32 @@ export interface FixtureCase {
   note?: string;
 }
 
+/**
+ * A payload built for the *other* hypervisor the suite knows (4.17's when 4.20 runs, and the
+ * reverse), maybe with a second fault: what this hypervisor answers is written here from Xen's code
+ * at this release (not from preflight), and `xlp check` on the dom0, the mock told this version and
+ * the hypervisor itself must all say it.
+ */
+export interface CrossCase {
+  id: string;
+  title: string;
+  /** The upload name; the file is `<name>.livepatch`, so `xlp check` names it the same. */
+  name: string;
+  file: string;
+  /** The build-id in its .livepatch.xen_depends (the other hypervisor's). */
+  builtFor: string;
+  /** This hypervisor's answer: the errno and the console lines, `(XEN) ` included. */
+  expect: { errno: number; console: string[] };
+}
+
 export interface SuitePlan {
   createdAt: string;
+  /** The harness target: the Xen branch booted and the Debian release whose dom0 runs the suite. */
+  target: { id: string; debian: string; userland: 'host' | 'debian' };
   xen: XenFacts;
+  /** The other target's hypervisor, whose build-id the cross cases carry. */
+  other: { target: string; version: string; buildId: string };
+  cross: CrossCase[];
   /** The installed package (node_modules/xen-livepatch) as `npm pack` made it. */
   pkg: { name: string; version: string; tarball: string; tarballSha256: string };
   parity: {

@@ -12,22 +12,25 @@ import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 import { REPO_ROOT, cacheDir, log, run } from '../common.js';
 import { fetchPackages, type Fetched } from '../fetch.js';
-import { xenImage } from '../image.js';
+import { hypervisorBuildId, xenImage } from '../image.js';
+import { XEN_TARGETS, type XenTarget, xenTarget } from '../targets.js';
 import { ensureXensyms } from '../xensyms.js';
 import { buildPayloads, type BuiltPayload } from '../../payloads/builder.js';
 import { payloadVariant } from '../../payloads/variants.js';
 import { PARITY_SCENARIOS } from '../../../lib/parity/index.js';
 import { RULES, type RuleCode } from '../../../lib/preflight/index.js';
+import { hasXenFeature, parseXenVersion } from '../../../lib/xen/version.js';
+import { ERRNO } from '../../../lib/xen/errno.js';
 import { loadedPayloadInfo, readPayload } from '../../../lib/payload/index.js';
 import { fixture, fixtureSpecs, OTHER_XEN_BUILD_ID } from '../../../test/fixtures/catalogue.js';
 import { RULE_CASES } from '../../../test/preflight/rule-cases.js';
 import { paritySpecs } from '../../../test/parity/payloads.js';
 import { xenFacts, type XenFacts } from './facts.js';
 import { packProject, type Packed } from './pack.js';
-import type { FixtureCase, StagedPayload, SuitePlan } from './plan.js';
+import type { CrossCase, FixtureCase, StagedPayload, SuitePlan } from './plan.js';
 import { transpileGuest } from './transpile.js';
 
-export const SECTIONS = ['parity', 'cli', 'native', 'preflight'] as const;
+export const SECTIONS = ['parity', 'cli', 'native', 'preflight', 'cross'] as const;
 /** Xen returns at most 1024 entries per LIST call (more is E2BIG), so 1025 need a second page. */
 export const BULK_PAYLOADS = 1030;
 
@@ -71,7 +74,7 @@ function realSkips(f: XenFacts): Record<string, string> {
   const skips: Record<string, string> = {};
   for (const s of PARITY_SCENARIOS) {
     if (s.needsXenInternals && !f.structPayload.ok) {
-      skips[s.id] = `its payload pokes at struct payload (${s.needsXenInternals}), and this binary's revert_payload does not show the 4.17 offsets: ${f.structPayload.evidence.join('; ')}`;
+      skips[s.id] = `its payload pokes at struct payload (${s.needsXenInternals}), and this binary's revert_payload does not show the 4.17 x86-64 offsets: ${f.structPayload.evidence.join('; ')}`;
     }
     if (s.requires?.includes('mock')) {
       skips[s.id] =
@@ -93,15 +96,41 @@ function replaceAll(buf: Buffer, from: string, to: string): number {
   return n;
 }
 
-export async function prepareSuite(options: { sections?: string[] } = {}): Promise<Prepared> {
+/** The other target the cross-version cases are built for. */
+function otherTarget(t: XenTarget): XenTarget {
+  return t.id === '4.17' ? XEN_TARGETS['4.20'] : XEN_TARGETS['4.17'];
+}
+
+/**
+ * What this hypervisor answers to a payload built for another one, written from Xen's code at each
+ * release (xen/common/livepatch.c): 4.17 resolves symbols long before it compares build-ids (in
+ * `xen_build_id_dep`, one line); 4.20 compares first (`check_xen_buildid`, a three-line block).
+ */
+function crossExpectations(t: XenTarget, name: string, running: string, other: string): Record<'plain' | 'unknownSymbol', CrossCase['expect']> {
+  // 4.20's block is indented with U+00A0 NO-BREAK SPACEs, as its format string is (xen/common/livepatch.c L512-514).
+  const mismatch =
+    t.id === '4.17'
+      ? [`(XEN) livepatch: ${name}: check against hypervisor build-id failed`]
+      : [`(XEN) livepatch: ${name}: build-id mismatch:`, `(XEN) \u00a0 livepatch: ${other}`, `(XEN) ${'\u00a0'.repeat(7)} xen: ${running}`];
+  return {
+    plain: { errno: ERRNO.EINVAL, console: mismatch },
+    unknownSymbol: t.id === '4.17' ? { errno: ERRNO.ENOENT, console: [`(XEN) livepatch: ${name}: Unknown symbol: xen_extra_versiox`] } : { errno: ERRNO.EINVAL, console: mismatch },
+  };
+}
+
+export async function prepareSuite(options: { sections?: string[]; target?: XenTarget } = {}): Promise<Prepared> {
+  const target = options.target ?? xenTarget(undefined);
+  const branch = parseXenVersion(target.id);
   const timings: Record<string, number> = {};
   const lap = (what: string, t0: number) => (timings[what] = +((Date.now() - t0) / 1000).toFixed(1));
   let t0 = Date.now();
-  const fetched = fetchPackages();
+  const fetched = fetchPackages(target);
   const image = xenImage(fetched);
+  const otherT = otherTarget(target);
+  const other = { target: otherT.id, ...hypervisorBuildId(otherT) };
   lap('fetchSec', t0);
   t0 = Date.now();
-  const syms = await ensureXensyms(image);
+  const syms = await ensureXensyms(image, fetched);
   lap('xensymsSec', t0);
   const facts = xenFacts(image, syms);
   const xen = facts.buildId;
@@ -112,7 +141,7 @@ export async function prepareSuite(options: { sections?: string[] } = {}): Promi
   lap('packSec', t0);
 
   t0 = Date.now();
-  const stage = cacheDir('suite-stage');
+  const stage = cacheDir(join('suite-stage', target.id));
   rmSync(stage, { recursive: true, force: true });
   mkdirSync(stage, { recursive: true });
   cpSync(join(packed.appDir, 'node_modules'), join(stage, 'node_modules'), { recursive: true, verbatimSymlinks: true });
@@ -156,7 +185,8 @@ export async function prepareSuite(options: { sections?: string[] } = {}): Promi
       kind: 'rule',
       title: `${c.title}${ctx}`,
       code: c.code,
-      expectFatal: rule.severity === 'fatal',
+      // A crash the hypervisor later turned into a refusal is fatal only before that version.
+      expectFatal: rule.severity === 'fatal' && !(rule.fatalUntil && hasXenFeature(branch, rule.fatalUntil)),
       name: options?.name ?? 't',
       before: [],
       ...(typeof consoleLine === 'string' || consoleLine === null ? { console: consoleLine } : {}),
@@ -203,6 +233,24 @@ export async function prepareSuite(options: { sections?: string[] } = {}): Promi
     ctxCase('xen-build-id-mismatch', 'built for another hypervisor', 't', (await fixture('func_normal', { ...build, xenBuildId: OTHER_XEN_BUILD_ID })).bytes, [], `func_normal built with xen_depends ${OTHER_XEN_BUILD_ID}`);
   }
 
+  // The other hypervisor's payloads: refused here in this version's order and words.
+  const cross: CrossCase[] = [];
+  {
+    const forOther = Buffer.from((await fixture('func_normal', { ...build, xenBuildId: other.buildId })).bytes);
+    const unknown = Buffer.from(forOther);
+    if (replaceAll(unknown, '\0xen_extra_version\0', '\0xen_extra_versiox\0') < 1) throw new Error('func_normal has no xen_extra_version symbol to rename');
+    const add = (id: string, title: string, name: string, bytes: Buffer, expect: CrossCase['expect']) =>
+      cross.push({ id, title, name, file: st.write(`payloads/cross/${name}.livepatch`, bytes), builtFor: other.buildId, expect });
+    add('built-for-other-xen', `func_normal built for Xen ${other.target} (${other.buildId})`, 'for_other', forOther, crossExpectations(target, 'for_other', xen, other.buildId).plain);
+    add(
+      'built-for-other-xen-and-unknown-symbol',
+      `func_normal built for Xen ${other.target}, needing a symbol this Xen lacks (xen_extra_versiox)`,
+      'for_other_sym',
+      unknown,
+      crossExpectations(target, 'for_other_sym', xen, other.buildId).unknownSymbol,
+    );
+  }
+
   // xlp end to end: the README's example payloads (and a vetoing one), built for this hypervisor.
   const ex = (n: string) => join(REPO_ROOT, 'examples', 'payloads', `${n}.c`);
   const e2eBuilt = await buildPayloads(
@@ -235,7 +283,10 @@ export async function prepareSuite(options: { sections?: string[] } = {}): Promi
 
   const plan: SuitePlan = {
     createdAt: new Date().toISOString(),
+    target: { id: target.id, debian: target.debian.release, userland: target.userland },
     xen: facts,
+    other,
+    cross,
     pkg: { name: packed.name, version: packed.version, tarball: packed.tarball, tarballSha256: packed.tarballSha256 },
     parity: { payloads: parity, realSkips: realSkips(facts) },
     fixtures: cases,
@@ -246,6 +297,6 @@ export async function prepareSuite(options: { sections?: string[] } = {}): Promi
   };
   writeFileSync(join(stage, 'plan.json'), `${JSON.stringify(plan, null, 2)}\n`);
   lap('stageSec', t0);
-  log(`staged ${Object.keys(parity).length} parity payloads, ${cases.length} preflight cases, ${BULK_PAYLOADS} list payloads, the package ${packed.name}@${packed.version}`);
+  log(`staged ${Object.keys(parity).length} parity payloads, ${cases.length} preflight cases, ${cross.length} cross-version cases, ${BULK_PAYLOADS} list payloads, the package ${packed.name}@${packed.version}`);
   return { stage, plan, fetched, packed, timings };
 }

@@ -1,7 +1,9 @@
-// npm run test:xen  — the project against a real Xen 4.17 under QEMU (one boot for the suite).
-// npm run bench:xen — the performance comparison in one boot of its own.
+// npm run test:xen  — the project against a real Xen under QEMU (one boot for the suite):
+//                     Debian 12's 4.17 (default) or, with `-- --xen 4.20`, Debian 13's 4.20 with
+//                     Debian 13's own dom0 userland (its node 20.19 and libraries).
+// npm run bench:xen — the performance comparison in one boot of its own (same --xen).
 //
-//   tsx scripts/xen-vm/suite/run.ts [--bench] [--sections parity,cli,...] [--filter REGEX] [--timeout SEC] [--pin CPU|none] [--xen-args ARGS]
+//   tsx scripts/xen-vm/suite/run.ts [--xen 4.17|4.20] [--bench] [--sections parity,cli,...] [--filter REGEX] [--timeout SEC] [--pin CPU|none] [--xen-args ARGS]
 //
 // Prepares everything on the host (prepare.ts), boots Xen + dom0, runs the guest suite from the
 // installed package, streams each result back over the serial console, prints every failure (every
@@ -13,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { runInXen } from '../boot.js';
 import { cacheDir, log } from '../common.js';
 import { PARITY_SCENARIOS } from '../../../lib/parity/index.js';
+import { xenTarget } from '../targets.js';
 import { prepareSuite } from './prepare.js';
 
 interface ResultEvent {
@@ -27,6 +30,7 @@ interface ResultEvent {
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
+      xen: { type: 'string' },
       bench: { type: 'boolean', default: false },
       sections: { type: 'string' },
       filter: { type: 'string' },
@@ -39,9 +43,11 @@ async function main(): Promise<number> {
   // Xen scrubs the RAM it does not give dom0 in its idle loop after boot; under TCG that takes
   // minutes and competes with dom0 for the CPUs (the bench's first figures were noise from it).
   const xenArgs = (values['xen-args'] ?? 'bootscrub=0').split(/\s+/).filter(Boolean);
+  const target = xenTarget(values.xen);
   const t0 = Date.now();
   const sections = values.bench ? ['bench'] : values.sections?.split(',');
-  const prepared = await prepareSuite(sections ? { sections } : {});
+  log(`Xen ${target.id} (Debian ${target.debian.release}, ${target.userland === 'debian' ? "the release's own node and libraries in dom0" : "the host's node in dom0"})`);
+  const prepared = await prepareSuite({ target, ...(sections ? { sections } : {}) });
   const prepSec = (Date.now() - t0) / 1000;
   log(`prepared in ${prepSec.toFixed(1)}s ${JSON.stringify(prepared.timings)}`);
 
@@ -76,12 +82,13 @@ async function main(): Promise<number> {
   const missing: string[] = [];
   if (!values.filter) {
     const count = (prefix: string) => results.filter((x) => x.name.startsWith(prefix)).length;
-    const want: Record<string, number> = { parity: PARITY_SCENARIOS.length, preflight: prepared.plan.fixtures.length, cli: 1, native: 1, bench: 3 };
-    const prefix: Record<string, string> = { parity: 'parity ', preflight: 'preflight ', cli: 'xlp ', native: 'native ', bench: 'bench ' };
+    const want: Record<string, number> = { parity: PARITY_SCENARIOS.length, preflight: prepared.plan.fixtures.length, cross: prepared.plan.cross.length, cli: 1, native: 1, bench: 3 };
+    const prefix: Record<string, string> = { parity: 'parity ', preflight: 'preflight ', cross: 'cross ', cli: 'xlp ', native: 'native ', bench: 'bench ' };
+    const exact = new Set(['parity', 'preflight', 'cross']);
     for (const section of prepared.plan.sections) {
       const got = count(prefix[section] ?? `${section} `);
       const need = want[section] ?? 1;
-      if (section === 'parity' || section === 'preflight' ? got !== need : got < need) missing.push(`section ${section}: ${got} checks reported, expected ${section === 'parity' || section === 'preflight' ? '' : 'at least '}${need}`);
+      if (exact.has(section) ? got !== need : got < need) missing.push(`section ${section}: ${got} checks reported, expected ${exact.has(section) ? '' : 'at least '}${need}`);
     }
   }
   if (missing.length) results.push({ type: 'result', name: 'every planned check reported', ok: false, problems: missing });
@@ -91,6 +98,8 @@ async function main(): Promise<number> {
     ok: r.ok && failed.length === 0,
     mode: values.bench ? 'bench' : 'suite',
     failures: r.failures,
+    ...(r.retried ? { retried: r.retried } : {}),
+    target: prepared.plan.target,
     xen: { version: prepared.plan.xen.version, buildId: prepared.plan.xen.buildId },
     package: prepared.plan.pkg,
     timings: { prepareSec: +prepSec.toFixed(1), ...prepared.timings, boot: r.timings, wholeSec: +((Date.now() - t0) / 1000).toFixed(1) },
@@ -99,11 +108,12 @@ async function main(): Promise<number> {
     results,
     ...blobs,
   };
-  const reportPath = join(cacheDir(), values.bench ? 'bench-report.json' : 'suite-report.json');
+  const reportPath = join(cacheDir(), `${values.bench ? 'bench' : 'suite'}-report-${target.id}.json`);
   writeFileSync(reportPath, `${JSON.stringify(report, null, 2)}\n`);
   log(`report: ${reportPath}`);
 
-  if (values.bench) printBench(blobs['bench-results.json'] as BenchResults | undefined);
+  if (r.retried) process.stdout.write(`\nThe first boot was retried: ${r.retried.reason} (its serial log: ${r.retried.serialLog}).\n`);
+  if (values.bench) printBench(blobs['bench-results.json'] as BenchResults | undefined, `Xen ${target.id} (Debian ${target.debian.release})`);
   const skipped = results.filter((x) => x.skipped);
   if (skipped.length) {
     process.stdout.write(`\nParity scenarios not run on the real hypervisor (${skipped.length}):\n`);
@@ -113,7 +123,7 @@ async function main(): Promise<number> {
     process.stdout.write(`\nFAILED (${failed.length} of ${results.length} checks${r.ok ? '' : `; run: ${r.failures.join('; ')}`}):\n`);
     for (const f of failed) process.stdout.write(`  ${f.name}\n${(f.problems ?? []).map((p) => `    - ${p.replace(/\n/g, '\n      ')}`).join('\n')}\n`);
   }
-  log(`boot-to-poweroff ${r.timings.totalSec.toFixed(1)}s (${r.timings.accel}), whole run ${report.timings.wholeSec}s`);
+  log(`Xen ${target.id}: boot-to-poweroff ${r.timings.totalSec.toFixed(1)}s (${r.timings.accel}), whole run ${report.timings.wholeSec}s`);
   const passed = results.length - failed.length;
   console.log(`${passed} passed, ${failed.length + (r.ok || failed.length ? 0 : 1)} failed`);
   return report.ok ? 0 : 1;
@@ -134,9 +144,9 @@ interface BenchResults {
   breakdowns?: Record<string, unknown>;
 }
 
-function printBench(b: BenchResults | undefined): void {
+function printBench(b: BenchResults | undefined, xen: string): void {
   if (!b) return;
-  process.stdout.write('\nxen-livepatch on Xen 4.17 in QEMU (TCG), one boot, medians:\n\n');
+  process.stdout.write(`\nxen-livepatch on ${xen} in QEMU (TCG), one boot, medians:\n\n`);
   process.stdout.write(`${'what'.padEnd(62)}${'median'.padStart(10)}${'p90'.padStart(10)}${'min'.padStart(10)}   n\n`);
   for (const s of b.series) {
     const redone = s.timeouts ? ` (+${s.timeouts} redone: missed the 30 ms rendezvous)` : '';

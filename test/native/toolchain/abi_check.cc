@@ -1,4 +1,5 @@
-// Compiled by abi.test.ts against the system's <xenctrl.h> (Debian's libxen-dev): every
+// Compiled by abi.test.ts against the system's <xenctrl.h> (Debian 12's libxen-dev) and against
+// Debian 13's (unpacked into the cache, never installed): every
 // prototype, struct layout and constant in native/xen_abi.h must be exactly the real one, or
 // this fails to compile. Run, it prints the generation whose upload prototype the header has.
 #include <cstddef>
@@ -71,6 +72,14 @@ static_assert(kUploadGen414 != kUploadGen419,
               "xc_livepatch_upload matches neither generation's prototype in xen_abi.h");
 #ifdef XLP_ABI_EXPECT_GEN414
 static_assert(kUploadGen414, "expected the 4.14-4.18 xc_livepatch_upload (no force flag)");
+#endif
+#ifdef XLP_ABI_EXPECT_GEN419
+static_assert(kUploadGen419, "expected the 4.19+ xc_livepatch_upload (bool force)");
+#endif
+#ifdef XLP_ABI_EXPECT_SYSCTL_INTERFACE
+// The sysctl interface the version model (lib/xen/version.ts) gives this header's Xen.
+static_assert(XEN_SYSCTL_INTERFACE_VERSION == XLP_ABI_EXPECT_SYSCTL_INTERFACE,
+              "XEN_SYSCTL_INTERFACE_VERSION is not the one the version model gives this Xen");
 #endif
 #ifdef XLP_ABI_SELFTEST_MISMATCH
 // The test compiles this once to prove a mismatch is caught: 4.14's upload is not 4.19's.

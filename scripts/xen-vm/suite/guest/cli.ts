@@ -55,7 +55,7 @@ export async function runCli(backend: Backend, originalExtra: string): Promise<v
     const j = r.json as J;
     if (j?.backend !== 'native') problems.push(`backend ${j?.backend}, expected native (the default on a dom0)`);
     if (j?.xen?.buildId !== xen) problems.push(`build-id ${j?.xen?.buildId}, expected ${xen}`);
-    if (j?.xen?.major !== 4 || j?.xen?.minor !== 17) problems.push(`version ${j?.xen?.version}`);
+    if (`${j?.xen?.major}.${j?.xen?.minor}` !== plan.target.id) problems.push(`version ${JSON.stringify(j?.xen)}, expected Xen ${plan.target.id}`);
     return summary(r);
   });
 

@@ -1,8 +1,10 @@
 // The native addon's error paths on the real system: name limits, unknown payloads, concurrent calls
-// (on one handle and across two), and a list longer than one LIST page (Xen returns at most 1024
-// entries per call; libxenctrl pages, the addon must hand back every entry in order).
+// (on one handle and across two), FORCE as this version's library and hypervisor take it, and a
+// list longer than one LIST page (Xen returns at most 1024 entries per call; libxenctrl pages, the
+// addon must hand back every entry in order).
 import { openNative, type NativeBackend } from '../../../../lib/native/index.js';
 import { XenError, type Backend } from '../../../../lib/mock/index.js';
+import { hasXenFeature, type XenVersionInfo, xenVersionFromHypervisor } from '../../../../lib/index.js';
 import { check, nowMs, plan, readStaged, runChild } from './common.js';
 
 async function errnoOf(p: Promise<unknown>): Promise<string> {
@@ -15,8 +17,29 @@ async function errnoOf(p: Promise<unknown>): Promise<string> {
   }
 }
 
-export async function runNative(backend: NativeBackend): Promise<void> {
+export async function runNative(backend: NativeBackend, version: XenVersionInfo): Promise<void> {
   const small = readStaged(plan.e2e.cumulative.file);
+
+  await check('native upload with FORCE', async (problems) => {
+    // 4.19+ (libxenctrl's `bool force`, op.flags): accepted and changes nothing in the hypervisor.
+    // Before, the library has no way to send it and the hypervisor's `pad` must be 0: refused
+    // before anything reaches Xen.
+    const takesForce = hasXenFeature(xenVersionFromHypervisor(version), 'upload-force-flag');
+    await backend.readConsole({ incremental: true });
+    const r = await errnoOf(backend.upload('forced', new Uint8Array(small), { force: true }));
+    const consoleText = await backend.readConsole({ incremental: true });
+    const listed = (await backend.list()).map((e) => `${e.name} ${e.state} ${e.rc}`);
+    if (takesForce) {
+      if (r !== 'ok') problems.push(`upload with force on Xen ${version.major}.${version.minor}: ${r}, expected it accepted`);
+      if (JSON.stringify(listed) !== JSON.stringify(['forced CHECKED 0'])) problems.push(`after the forced upload the list is ${JSON.stringify(listed)}`);
+      if (consoleText.includes('livepatch')) problems.push(`the forced upload printed ${JSON.stringify(consoleText)}`);
+      await backend.action('forced', 'UNLOAD');
+    } else {
+      if (r === 'ok') problems.push(`upload with force on Xen ${version.major}.${version.minor} was accepted; this library cannot send the flag`);
+      if (listed.length) problems.push(`a refused forced upload left ${JSON.stringify(listed)}`);
+    }
+    return { takesForce, result: r, console: consoleText };
+  });
 
   await check('native names of 127 and 128 bytes', async (problems) => {
     const n127 = 'n'.repeat(127);

@@ -14,6 +14,8 @@ import {
 } from '../../../../lib/mock/index.js';
 import type { ParityPayloadId } from '../../../../lib/mock/index.js';
 import { runParityScenario } from '../../../../lib/mock/index.js';
+import type { XenVersionInfo } from '../../../../lib/index.js';
+import { parseXenVersion, xenVersionFromHypervisor } from '../../../../lib/index.js';
 import { check, plan, readStaged } from './common.js';
 import { realParityBackend } from './rawlist.js';
 
@@ -34,22 +36,26 @@ function provider(): PayloadProvider {
   };
 }
 
-/** The mock as this hypervisor: its build-id, symbol table, function bytes and boot options. */
-export function mockIdentity(xensyms: Map<string, bigint>) {
+/** The mock as this hypervisor: its version, build-id, symbol table, function bytes and boot options. */
+export function mockIdentity(version: XenVersionInfo, xensyms: Map<string, bigint>) {
   const x = plan.xen;
   return parityIdentity(x.buildId, {
+    version: { major: version.major, minor: version.minor, extra: version.extra },
     symbols: xensyms,
     memory: { xen_extra_version: x.extraVersion.gapBytes, xen_minor_version: x.minorVersion.gapBytes },
   });
 }
 
-export async function runParity(real: Backend, xensyms: Map<string, bigint>, only?: (id: string) => boolean): Promise<ParityOutcome> {
+export async function runParity(real: Backend, version: XenVersionInfo, xensyms: Map<string, bigint>, only?: (id: string) => boolean): Promise<ParityOutcome> {
   const payloads = provider();
   const xen = plan.xen.buildId;
-  const ctx = { xenBuildId: xen, buildIdOf: (id: ParityPayloadId) => payloads.buildId(id) };
+  // Version-dependent expectations follow the running hypervisor, which must be the planned branch.
+  const xenVersion = xenVersionFromHypervisor(version);
+  if (xenVersion.major !== parseXenVersion(plan.target.id).major || xenVersion.minor !== parseXenVersion(plan.target.id).minor) throw new Error(`running Xen ${version.major}.${version.minor}, planned ${plan.target.id}`);
+  const ctx = { xenBuildId: xen, buildIdOf: (id: ParityPayloadId) => payloads.buildId(id), xenVersion };
   const records: ParityOutcome['records'] = [];
   // The native backend, plus raw LIST pages through the staged helper (for the list-paging scenario).
-  const realWithPages = realParityBackend(real, (await real.xenVersion()).minor);
+  const realWithPages = realParityBackend(real, version);
   for (const scenario of PARITY_SCENARIOS) {
     if (only && !only(`parity ${scenario.id}`)) continue;
     await check(`parity ${scenario.id}`, async (problems) => {
@@ -59,7 +65,7 @@ export async function runParity(real: Backend, xensyms: Map<string, bigint>, onl
         : await runParityScenario(scenario, { backend: realWithPages, payloads, capabilities: { smp: true } });
 
       const clock = new ManualClock(1_000);
-      const mock = new MockHypervisor({ identity: { ...mockIdentity(xensyms), ...scenario.mock?.identity }, clock });
+      const mock = new MockHypervisor({ identity: { ...mockIdentity(version, xensyms), ...scenario.mock?.identity }, clock });
       for (const h of scenario.mock?.hooks ?? []) await mock.setHook(h.selector, h.script);
       const mockRecord = await runParityScenario(scenario, { backend: mock, payloads, hookLog: mock, sleep: async (ms) => clock.advance(ms) });
       records.push({ scenario: scenario.id, real: realRecord, mock: mockRecord });

@@ -7,10 +7,8 @@
 //     that sets its own timeout (the timeout scenario's 1 ns) keeps it.
 import type { Backend, ListPage, ListPageRequest, PagedListBackend } from '../../../../lib/mock/index.js';
 import { XenError } from '../../../../lib/mock/index.js';
+import { sysctlInterfaceVersion, type XenVersionInfo, xenVersionFromHypervisor } from '../../../../lib/index.js';
 import { runChild, stagePath } from './common.js';
-
-/** XEN_SYSCTL_INTERFACE_VERSION by Xen minor version (facts §1.1). */
-const SYSCTL_INTERFACE: Record<number, number> = { 17: 0x15, 18: 0x15, 19: 0x15, 20: 0x15 };
 
 interface RawAnswer {
   rc: number;
@@ -26,9 +24,9 @@ interface RawAnswer {
 /** 1 s: far beyond any rendezvous under TCG, well inside the u32 ns Xen takes. */
 export const TCG_QUIESCE_NS = 1_000_000_000;
 
-export function realParityBackend(backend: Backend, xenMinor: number): Backend & PagedListBackend {
-  const iface = SYSCTL_INTERFACE[xenMinor];
-  if (iface === undefined) throw new Error(`no sysctl interface version known for Xen 4.${xenMinor}`);
+export function realParityBackend(backend: Backend, version: XenVersionInfo): Backend & PagedListBackend {
+  // The XEN_SYSCTL_INTERFACE_VERSION the running hypervisor speaks, from the version model.
+  const iface = sysctlInterfaceVersion(xenVersionFromHypervisor(version));
   const listPage = async (req: ListPageRequest): Promise<ListPage> => {
     const r = await runChild(stagePath('bin/xlp-rawlist'), [`0x${iface.toString(16)}`, String(req.idx), String(req.nr)]);
     if (r.code !== 0) throw new Error(`xlp-rawlist exited ${r.code}: ${r.stderr}`);
