@@ -121,6 +121,13 @@ describe('the livepatch modules, run as Ansible runs them', () => {
     expect(r.out.msg).toBe('`xlp status` did not answer in JSON (exit 1): SyntaxError: Unexpected token. The target needs xen-livepatch with the install/sync/status commands, run by Node >= 20.19.');
   });
 
+  test('the README\'s Fleet rollout section shows the playbook the fleet suite runs, as it is', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Fleet rollout'));
+    const block = /```yaml\n([\s\S]*?)```/.exec(section)![1];
+    expect(block).toBe(readFileSync(join(ROOT, 'docs', 'fleet', 'rollout.yml'), 'utf8'));
+  });
+
   test('a payload directory without payloads is refused before xlp runs', async () => {
     const dir = scratchDir('xlp-empty-');
     const r = await runModule('livepatch', { ...ANSIBLE_219_INTERNALS, payloads: [dir], xlp_path: '/nonexistent/xlp' });
