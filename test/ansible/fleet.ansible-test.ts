@@ -109,8 +109,14 @@ describe.each(CORES)('%s', (_label, locate) => {
     expect(failure).toContain('rc -22');
     expect(failure).toContain(VETO_LINE);
     expect(r.out).not.toContain('Traceback');
-    // The canary and the veto host's batch-mates are patched, each for its own build.
-    for (const n of ['a1', 'a2', 'b1']) await expectStack(host(n), ['hello', 'guarded'], second);
+    // The canary and the veto host's batch-mates are patched, each for its own build, and
+    // verified (copy, patch, status, assert ok; the final stop skipped); the veto host is
+    // verified too (its error ignored until then), then failed.
+    for (const n of ['a1', 'a2', 'b1']) {
+      await expectStack(host(n), ['hello', 'guarded'], second);
+      expect(r.recap.get(n), n).toMatchObject({ ok: 4, changed: 2, failed: 0, skipped: 1 });
+    }
+    expect(r.recap.get(VETO_HOST)).toMatchObject({ ok: 3, failed: 1, ignored: 1 });
     // The veto host: stack unchanged, guarded unloaded and not left installed for the next sync.
     await expectStack(host(VETO_HOST), ['hello'], first);
     expect(await fleet.loaded(host(VETO_HOST))).toEqual(['hello']);
