@@ -34,6 +34,13 @@ function failureOf(out: string, host: string): string {
   return (JSON.parse(line.slice(line.indexOf('=> ') + 3)) as { msg: string }).msg;
 }
 
+/** A one-task play for `hosts`, with the hosts' xlp environment. */
+function writePlay(fleet: Fleet, file: string, hosts: string, task: Record<string, unknown>): string {
+  const play = join(fleet.dir, file);
+  writeFileSync(play, JSON.stringify([{ hosts, gather_facts: false, environment: '{{ livepatch_environment }}', tasks: [task] }]));
+  return play;
+}
+
 describe.each(CORES)('%s', (_label, locate) => {
   let fleet: Fleet;
   let core: AnsibleCore;
@@ -65,6 +72,17 @@ describe.each(CORES)('%s', (_label, locate) => {
     expect(core.version).toMatch(/^2\.(14|19)\./);
     const files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).split('\n');
     expect(files).toEqual(expect.arrayContaining(['plugins/modules/livepatch.js', 'plugins/modules/livepatch_status.js', 'MANIFEST.json']));
+  });
+
+  test('ansible-doc documents exactly the options each module takes, with their defaults', async () => {
+    const documented = await fleet.doc('livepatch');
+    expect(Object.keys(documented.options).sort()).toEqual(['name', 'payloads', 'prune', 'replace_installed', 'state', 'state_dir', 'xen_build_id', 'xlp_path']);
+    expect(documented.options).toMatchObject({ state: { default: 'synced' }, xlp_path: { default: 'xlp' }, prune: { default: false }, replace_installed: { default: false } });
+    // The module's own list, from its answer to an option it does not know.
+    const refusal = await fleet.playbook(writePlay(fleet, 'unknown.yml', 'a1', { 'xen_livepatch.xlp.livepatch': { colour: 'blue' } }));
+    const supported = /^unsupported option\(s\): colour; supported: (.*)$/.exec(failureOf(refusal.out, 'a1'))![1]!.split(', ');
+    expect(supported.sort()).toEqual(Object.keys(documented.options).sort());
+    expect(Object.keys((await fleet.doc('livepatch_status')).options).sort()).toEqual(['state_dir', 'xlp_path']);
   });
 
   test('--check --diff reports each host\'s planned stack and changes no host', async () => {
@@ -140,18 +158,7 @@ describe.each(CORES)('%s', (_label, locate) => {
   });
 
   test('state=absent reverts and uninstalls a patch; --check first changes nothing; again: changed=0', async () => {
-    const play = join(fleet.dir, 'absent.yml');
-    writeFileSync(
-      play,
-      JSON.stringify([
-        {
-          hosts: 'a1',
-          gather_facts: false,
-          environment: '{{ livepatch_environment }}',
-          tasks: [{ 'xen_livepatch.xlp.livepatch': { state: 'absent', name: 'guarded' } }],
-        },
-      ]),
-    );
+    const play = writePlay(fleet, 'absent.yml', 'a1', { 'xen_livepatch.xlp.livepatch': { state: 'absent', name: 'guarded' } });
     const a1 = host('a1');
     const before = fleet.fingerprint(a1);
     const check = await fleet.playbook(play, ['--check', '--diff']);

@@ -181,6 +181,13 @@ export class Fleet {
     return { ...r, recap: parseRecap(r.out) };
   }
 
+  /** `ansible-doc --json` of one of the collection's modules (its sidecar YAML). */
+  async doc(module: string): Promise<{ options: Record<string, { default?: unknown; type: string }> }> {
+    const fqcn = `xen_livepatch.xlp.${module}`;
+    const { stdout } = await run(this.core.playbook.replace(/ansible-playbook$/, 'ansible-doc'), ['--json', fqcn], { env: this.env() });
+    return (JSON.parse(stdout) as Record<string, { doc: { options: Record<string, { default?: unknown; type: string }> } }>)[fqcn]!.doc;
+  }
+
   /** The compiled xlp against one host's mock and state directory. */
   async xlp<T = Record<string, unknown>>(host: Host, args: readonly string[]): Promise<T> {
     const { stdout } = await run(process.execPath, [XLP, ...args, '--json', '--backend', 'mock', '--mock-state', host.mockState, ...(args[0] === 'mock' ? [] : ['--state-dir', host.stateDir])], {

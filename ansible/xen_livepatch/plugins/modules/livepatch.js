@@ -12,7 +12,7 @@
 // target), name, xen_build_id (absent: which build's copy), replace_installed (bool),
 // prune (bool: `xlp sync --prune`, may revert/unload payloads other tools loaded),
 // xlp_path (default "xlp", looked up on PATH), state_dir (xlp --state-dir).
-// Documentation: README.md of the collection; the project's docs/fleet.md.
+// Documentation: livepatch.yml beside this file (what ansible-doc shows), README.md of the collection.
 //
 // Why Node and not Python: the target runs Node >= 20.19 for xlp anyway, so a Node module adds
 // nothing to install there (no Python). Ansible runs a module that is not Python and contains

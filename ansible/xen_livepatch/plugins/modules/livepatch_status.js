@@ -7,7 +7,8 @@
 // Options: xlp_path (default "xlp", looked up on PATH), state_dir (xlp --state-dir).
 // Returns: xen_build_id, xen_version, applied (names, bottom first), installed, drift, in_sync
 // (no drift), status (the whole `xlp status --json` answer) and the same as the fact
-// `xen_livepatch`. Documentation: README.md of the collection; the project's docs/fleet.md.
+// `xen_livepatch`.
+// Documentation: livepatch_status.yml beside this file (what ansible-doc shows), README.md of the collection.
 //
 // Written in Node for the reasons given in livepatch.js (the target runs Node for xlp anyway;
 // the interpreter line is /usr/bin/node because ansible-core >= 2.17.1 cannot run `env node`).
