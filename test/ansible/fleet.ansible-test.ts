@@ -76,8 +76,8 @@ describe.each(CORES)('%s', (_label, locate) => {
 
   test('ansible-doc documents exactly the options each module takes, with their defaults', async () => {
     const documented = await fleet.doc('livepatch');
-    expect(Object.keys(documented.options).sort()).toEqual(['name', 'payloads', 'prune', 'replace_installed', 'state', 'state_dir', 'xen_build_id', 'xlp_path']);
-    expect(documented.options).toMatchObject({ state: { default: 'synced' }, xlp_path: { default: 'xlp' }, prune: { default: false }, replace_installed: { default: false } });
+    expect(Object.keys(documented.options).sort()).toEqual(['name', 'payloads', 'prune', 'replace_installed', 'state', 'state_dir', 'with_dependants', 'xen_build_id', 'xlp_path']);
+    expect(documented.options).toMatchObject({ state: { default: 'synced' }, xlp_path: { default: 'xlp' }, prune: { default: false }, replace_installed: { default: false }, with_dependants: { default: false } });
     // The module's own list, from its answer to an option it does not know.
     const refusal = await fleet.playbook(writePlay(fleet, 'unknown.yml', 'a1', { 'xen_livepatch.xlp.livepatch': { colour: 'blue' } }));
     const supported = /^unsupported option\(s\): colour; supported: (.*)$/.exec(failureOf(refusal.out, 'a1'))![1]!.split(', ');

@@ -82,7 +82,7 @@ describe('the livepatch modules, run as Ansible runs them', () => {
     const r = await runModule('livepatch', { ...ANSIBLE_219_INTERNALS, state: 'synced', payloads: ['/nonexistent/x.livepatch'], xlp_path: '/nonexistent/xlp', colour: 'blue' });
     expect(r.exit).toBe(1);
     expect(r.out).toMatchObject({ failed: true, changed: false });
-    expect(r.out.msg).toBe('unsupported option(s): colour; supported: state, payloads, name, xen_build_id, replace_installed, prune, xlp_path, state_dir');
+    expect(r.out.msg).toBe('unsupported option(s): colour; supported: state, payloads, name, xen_build_id, with_dependants, replace_installed, prune, xlp_path, state_dir');
     const ok = await runModule('livepatch_status', { ...ANSIBLE_219_INTERNALS, _ansible_future_key: 1, xlp_path: '/nonexistent/xlp' });
     // Got past the arguments to the point of running xlp.
     expect(ok.out.msg).toBe('xlp not found: /nonexistent/xlp does not exist. The target needs xen-livepatch installed (npm install -g xen-livepatch, Node >= 20.19), or set the module option xlp_path to its xlp.');
@@ -92,7 +92,7 @@ describe('the livepatch modules, run as Ansible runs them', () => {
     [{ state: 'present', payloads: ['/x.livepatch'] }, 'option state: "present" is not one of synced, absent'],
     [{ state: 'synced' }, 'state=synced needs payloads: the payload files (on the target) to install for this host'],
     [{ state: 'synced', payloads: ['fix.livepatch'] }, 'payloads must be absolute paths on the target: fix.livepatch'],
-    [{ state: 'synced', payloads: ['/x.livepatch'], name: 'x' }, 'state=synced takes payloads, not name/xen_build_id (those are for state=absent)'],
+    [{ state: 'synced', payloads: ['/x.livepatch'], name: 'x' }, 'state=synced takes payloads, not name/xen_build_id/with_dependants (those are for state=absent)'],
     [{ state: 'absent' }, 'state=absent needs name: the installed patch to remove'],
     [{ state: 'absent', name: 'x', prune: 'maybe' }, 'option prune: expected a boolean, got "maybe"'],
   ])('bad arguments %j: %s', async (args, msg) => {

@@ -9,7 +9,8 @@
 //   state: absent   `xlp uninstall name`, then `xlp sync` (the patch is reverted and unloaded)
 //
 // Options: state (synced|absent, default synced), payloads (list of absolute paths on the
-// target), name, xen_build_id (absent: which build's copy), replace_installed (bool),
+// target), name, xen_build_id (absent: which build's copy), with_dependants (absent: also the
+// patches built on it), replace_installed (bool),
 // prune (bool: `xlp sync --prune`, may revert/unload payloads other tools loaded),
 // xlp_path (default "xlp", looked up on PATH), state_dir (xlp --state-dir).
 // Documentation: livepatch.yml beside this file (what ansible-doc shows), README.md of the collection.
@@ -158,6 +159,7 @@ const OPTIONS = {
   payloads: { type: 'list', default: [] },
   name: { type: 'string' },
   xen_build_id: { type: 'string' },
+  with_dependants: { type: 'bool', default: false },
   replace_installed: { type: 'bool', default: false },
   prune: { type: 'bool', default: false },
   xlp_path: { type: 'string', default: 'xlp' },
@@ -169,7 +171,7 @@ async function converge(args) {
   const check = args._ansible_check_mode === true;
   const path = await import('node:path');
   if (o.state === 'synced') {
-    if (o.name || o.xen_build_id) throw new ModuleFailure('state=synced takes payloads, not name/xen_build_id (those are for state=absent)');
+    if (o.name || o.xen_build_id || o.with_dependants) throw new ModuleFailure('state=synced takes payloads, not name/xen_build_id/with_dependants (those are for state=absent)');
     if (!o.payloads.length) throw new ModuleFailure('state=synced needs payloads: the payload files (on the target) to install for this host');
     const relative = o.payloads.filter((p) => !path.isAbsolute(p));
     if (relative.length) throw new ModuleFailure(`payloads must be absolute paths on the target: ${relative.join(', ')}`);
@@ -181,8 +183,8 @@ async function converge(args) {
   const common = o.state_dir ? ['--state-dir', o.state_dir] : [];
   const xlp = (...a) => runXlp(o.xlp_path, [...a, ...common]);
   const storeChange = o.state === 'synced'
-    ? ['install', ...(o.replace_installed ? ['--replace-installed'] : []), ...o.payloads]
-    : ['uninstall', o.name, ...(o.xen_build_id ? ['--xen-build-id', o.xen_build_id] : [])];
+    ? ['install', ...(o.replace_installed ? ['--replace'] : []), ...o.payloads]
+    : ['uninstall', o.name, ...(o.xen_build_id ? ['--xen-build-id', o.xen_build_id] : []), ...(o.with_dependants ? ['--with-dependants'] : [])];
   const syncArgs = ['sync', ...(o.prune ? ['--prune'] : [])];
 
   let store;
