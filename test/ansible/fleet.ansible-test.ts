@@ -24,7 +24,7 @@ const LAYOUT: readonly [string, string][] = [
   ['a1', XEN_A], ['a2', XEN_A], ['b1', XEN_B], ['a3', XEN_A], ['a4', XEN_A], ['b2', XEN_B], ['a5', XEN_A], ['b3', XEN_B], ['a6', XEN_A],
 ];
 const VETO_HOST = 'a3';
-const VETO_LINE = 'guarded: site policy refuses this patch here';
+const VETO_LINE = '(XEN) livepatch: guarded: pre-apply hook failed (rc=-22), aborting!';
 const LATER = ['a4', 'b2', 'a5', 'b3', 'a6'];
 
 /** The `msg` of a host's failed task, from the default callback's `fatal: [host]: FAILED! => {...}` line. */
@@ -117,7 +117,7 @@ describe.each(CORES)('%s', (_label, locate) => {
   });
 
   test('a host whose hook vetoes is left as it was, the rollout stops after its batch, later hosts are untouched', async () => {
-    await fleet.xlp(host(VETO_HOST), ['mock', 'hook', 'guarded', 'preapply', '--rc', '-22', '--printk', VETO_LINE]);
+    await fleet.xlp(host(VETO_HOST), ['mock', 'hook', 'guarded', 'preapply', '--rc', '-22']);
     const later = LATER.map((n) => fleet.fingerprint(host(n)));
     const r = await fleet.playbook(ROLLOUT, ['-e', `livepatch_source=${second.dir}`]);
     expect(r.code, r.out).not.toBe(0);
@@ -134,7 +134,8 @@ describe.each(CORES)('%s', (_label, locate) => {
       await expectStack(host(n), ['hello', 'guarded'], second);
       expect(r.recap.get(n), n).toMatchObject({ ok: 4, changed: 2, failed: 0, skipped: 1 });
     }
-    expect(r.recap.get(VETO_HOST)).toMatchObject({ ok: 3, failed: 1, ignored: 1 });
+    // (An ignored failure counts as ok too: copy, patch, status, assert.)
+    expect(r.recap.get(VETO_HOST)).toMatchObject({ ok: 4, failed: 1, ignored: 1 });
     // The veto host: stack unchanged, guarded unloaded and not left installed for the next sync.
     await expectStack(host(VETO_HOST), ['hello'], first);
     expect(await fleet.loaded(host(VETO_HOST))).toEqual(['hello']);

@@ -207,16 +207,20 @@ export class Fleet {
     return (await this.xlp<{ payloads: { name: string }[] }>(host, ['list'])).payloads.map((p) => p.name);
   }
 
-  /** A digest of every file in a host's mock and xlp state directories (names, modes, bytes). */
+  /**
+   * A digest of everything in a host's mock and xlp state directories (names, modes, bytes). A
+   * missing directory counts as an empty one: xlp's reading commands (`xlp status`) create their
+   * empty private state directory, which records nothing.
+   */
   fingerprint(host: Host): string {
     const h = createHash('sha256');
     for (const root of [host.mockState, host.stateDir]) {
       let names: string[];
       try {
         names = readdirSync(root, { recursive: true, encoding: 'utf8' }).sort();
-      } catch {
-        h.update(`${root}: absent\n`);
-        continue;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        names = [];
       }
       for (const name of names) {
         const p = join(root, name);

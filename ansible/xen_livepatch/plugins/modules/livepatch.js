@@ -6,7 +6,8 @@
 //   state: synced   install `payloads` (files on the target, or directories: their *.livepatch
 //                   files at any depth) into xlp's store, then `xlp sync`: the running Xen
 //                   build's installed patches applied, in their stack order
-//   state: absent   `xlp uninstall name`, then `xlp sync` (the patch is reverted and unloaded)
+//   state: absent   `xlp uninstall name` for every Xen build that has it (or xen_build_id's),
+//                   then `xlp sync` (the patch is reverted and unloaded)
 //
 // Options: state (synced|absent, default synced), payloads (list of absolute paths on the
 // target), name, xen_build_id (absent: which build's copy), with_dependants (absent: also the
@@ -182,10 +183,20 @@ async function converge(args) {
   }
   const common = o.state_dir ? ['--state-dir', o.state_dir] : [];
   const xlp = (...a) => runXlp(o.xlp_path, [...a, ...common]);
-  const storeChange = o.state === 'synced'
-    ? ['install', ...(o.replace_installed ? ['--replace'] : []), ...o.payloads]
-    : ['uninstall', o.name, ...(o.xen_build_id ? ['--xen-build-id', o.xen_build_id] : []), ...(o.with_dependants ? ['--with-dependants'] : [])];
   const syncArgs = ['sync', ...(o.prune ? ['--prune'] : [])];
+  // The store change, against xlp's state directory or (check mode) a scratch copy of it.
+  const changeStore = async (stateArgs) => {
+    if (o.state === 'synced') return runXlp(o.xlp_path, ['install', ...(o.replace_installed ? ['--replace'] : []), ...o.payloads, ...stateArgs]);
+    // Absent means absent for every Xen build, unless one is named: `xlp uninstall` alone takes
+    // one build per call (the running one first), so a second run would still change something.
+    const builds = o.xen_build_id ? [o.xen_build_id] : await buildsWith(o.xlp_path, o.name, stateArgs);
+    const removed = [];
+    for (const xen of builds) {
+      const r = await runXlp(o.xlp_path, ['uninstall', o.name, '--xen-build-id', xen, ...(o.with_dependants ? ['--with-dependants'] : []), ...stateArgs]);
+      for (const name of Array.isArray(r.removed) ? r.removed : []) removed.push({ name, xenBuildId: xen });
+    }
+    return { name: o.name, removed, changed: removed.length > 0 };
+  };
 
   let store;
   let sync;
@@ -194,12 +205,12 @@ async function converge(args) {
     // change. `xlp sync --dry-run` plans from the installed store, so the store change is made
     // in a scratch copy of xlp's state directory and the plan is asked against that copy.
     ({ store, sync } = await inScratchCopy(o.xlp_path, common, async (scratch) => {
-      const s = await runXlp(o.xlp_path, [...storeChange, '--state-dir', scratch]);
+      const s = await changeStore(['--state-dir', scratch]);
       const plan = await runXlp(o.xlp_path, [...syncArgs, '--dry-run', '--state-dir', scratch]);
       return { store: s, sync: plan };
     }));
   } else {
-    store = await xlp(...storeChange);
+    store = await changeStore(common);
     try {
       sync = await xlp(...syncArgs);
     } catch (error) {
@@ -243,6 +254,13 @@ async function converge(args) {
   return result;
 }
 
+/** The Xen builds for which a patch of this name is installed (`xlp list --installed`). */
+async function buildsWith(xlpPath, name, stateArgs) {
+  const list = await runXlp(xlpPath, ['list', '--installed', ...stateArgs]);
+  const builds = Array.isArray(list.builds) ? list.builds : [];
+  return builds.filter((b) => Array.isArray(b.patches) && b.patches.some((p) => p && p.name === name)).map((b) => b.xenBuildId);
+}
+
 /**
  * After a failed sync, uninstalls what this task newly installed, last first, so the host is left
  * as it was: a patch its own host refused must not be applied by the next `xlp sync --boot`.
@@ -254,10 +272,10 @@ async function undoInstall(xlp, store, failure) {
   const notes = [];
   for (const p of [...added].reverse()) {
     try {
-      await xlp('uninstall', p.name, ...(p.xenBuildId ? ['--xen-build-id', p.xenBuildId] : []));
-      notes.push(`${p.name} was uninstalled again`);
+      await xlp('uninstall', p.name, '--xen-build-id', p.xenBuildId);
+      notes.push(`${p.name} (for Xen build ${p.xenBuildId}) was uninstalled again`);
     } catch (error) {
-      notes.push(`${p.name} could not be uninstalled again (${error.message})`);
+      notes.push(`${p.name} (for Xen build ${p.xenBuildId}) could not be uninstalled again (${error.message})`);
     }
   }
   const replaced = (Array.isArray(store.installed) ? store.installed : []).filter((p) => p && p.outcome === 'replaced');
