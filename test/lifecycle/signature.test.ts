@@ -75,7 +75,7 @@ describe('signature verification', () => {
     const trust = await loadTrustedKeys(trustDir(pub(k)));
     const sig = sign(k, payloadFile);
     const tampered = new Uint8Array(payload);
-    tampered[10] ^= 1;
+    tampered[10] = tampered[10]! ^ 1;
     expect(verifySignature(trust, tampered, sig).status).toBe('bad');
     expect(verifySignature(trust, payload, sig).status).toBe('valid');
   });

@@ -125,7 +125,7 @@ describe('installed store', () => {
     writeFileSync(manifestPath, good);
     const blob = join(dir, JSON.parse(good).patches[0].file);
     const bytes = readFileSync(blob);
-    bytes[bytes.length - 1] ^= 0xff;
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
     writeFileSync(blob, bytes);
     await expect(store.read(WF_XEN, 'wf_base')).rejects.toThrow(/was altered/);
     expect((await store.read(WF_XEN, 'wf_second')).bytes).toEqual(await P.bytes('second'));
