@@ -1,4 +1,5 @@
 import { LockTimeoutError } from '../fs/lock.js';
+import { LifecycleError } from '../lifecycle/errors.js';
 import { PrivateDirError } from '../fs/private-dir.js';
 import { PrivateFileError } from '../fs/private-file.js';
 import { MockConfigError, MockPanicError, MockStateError } from '../mock/errors.js';
@@ -33,6 +34,9 @@ export function reportFor(error: unknown): { report: CliErrorReport; exitCode: E
   if (error instanceof WorkflowError) {
     const r = { ...error.toJSON(), details: error.details() } as unknown as CliErrorReport;
     return { report: r, exitCode: EXIT_FOR[error.category] };
+  }
+  if (error instanceof LifecycleError) {
+    return { report: { ...error.toJSON() } as unknown as CliErrorReport, exitCode: error.category === 'usage' ? EXIT.USAGE : EXIT.FAILED };
   }
   if (error instanceof UsageError) return { report: report('UsageError', { code: 'USAGE', message: error.message }), exitCode: EXIT.USAGE };
   if (error instanceof XenUnavailableError) {

@@ -5,6 +5,7 @@
  * that order is. `hostStateFromStackView` builds it from the stack view the workflows read (LIST,
  * xlp's registry, the `x` dump when needed).
  */
+import type { XlpPayloadFacts } from '../workflow/kinds/sync.js';
 import type { OrderCertainty, StackView } from '../workflow/stack.js';
 import type { BuildIdHex, HookKind, PayloadState } from '../xen/domain.js';
 
@@ -46,16 +47,6 @@ export interface HostState {
   readonly order: OrderCertainty;
   /** What is not known about the order and why (the stack view's notes). */
   readonly orderNotes: readonly string[];
-}
-
-/** What xlp's record of an upload says about the payload. */
-export interface XlpPayloadFacts {
-  /** SHA-256 of the bytes xlp uploaded. */
-  readonly sha256: string;
-  /** Applied by xlp since that upload (a CHECKED payload with this set was reverted). */
-  readonly appliedSinceUpload: boolean;
-  readonly safeToReapply: boolean;
-  readonly vetoingHooks: readonly HookKind[];
 }
 
 /**

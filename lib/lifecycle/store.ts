@@ -151,6 +151,8 @@ export interface StoreChange {
   readonly remove?: readonly string[];
   /** A name installed with other bytes is replaced (default: refused). */
   readonly replace?: boolean;
+  /** Check the change and say what it would do, writing nothing. */
+  readonly dryRun?: boolean;
 }
 
 /** A build's installed patches. */
@@ -308,11 +310,13 @@ export class InstalledStore {
       if (seen.has(name)) throw new InstallRefusedError('duplicate-name', name, `${JSON.stringify(name)} is both installed and uninstalled by one change`);
       seen.add(name);
     }
+    // A dry run writes nothing, not even the store's directory or its lock.
+    if (change.dryRun) return this.commitLocked(xenBuildId, adds, removes, change.replace ?? false, true);
     await ensurePrivateDir(this.dir);
-    return withLock(join(this.dir, '.lock'), { timeoutMs: this.lockTimeoutMs, purpose: `change the installed patches of ${xenBuildId}` }, () => this.commitLocked(xenBuildId, adds, removes, change.replace ?? false));
+    return withLock(join(this.dir, '.lock'), { timeoutMs: this.lockTimeoutMs, purpose: `change the installed patches of ${xenBuildId}` }, () => this.commitLocked(xenBuildId, adds, removes, change.replace ?? false, change.dryRun ?? false));
   }
 
-  private async commitLocked(xenBuildId: BuildIdHex, adds: readonly NewPatch[], removes: readonly string[], replace: boolean): Promise<CommitResult> {
+  private async commitLocked(xenBuildId: BuildIdHex, adds: readonly NewPatch[], removes: readonly string[], replace: boolean, dryRun: boolean): Promise<CommitResult> {
     const current = await this.manifest(xenBuildId);
     const patches = new Map((current?.patches ?? []).map((p) => [p.name, p]));
     let nextSeq = current?.nextSeq ?? 1;
@@ -352,7 +356,7 @@ export class InstalledStore {
     const ordered = stackOrder(xenBuildId, [...patches.values()]);
     const build: InstalledBuild = { xenBuildId, patches: ordered };
     const changed = added.length + replaced.length + removed.length > 0;
-    if (!changed) return { changed, added, replaced, unchanged, removed, build };
+    if (!changed || dryRun) return { changed, added, replaced, unchanged, removed, build };
 
     const dir = this.buildDir(xenBuildId);
     await ensurePrivateDir(dir);

@@ -4,7 +4,8 @@ import { listEntryJson, metadataStrings, rcText, stateText } from '../render.js'
 import { type BackendOptions, openReader } from '../session.js';
 import { table } from '../table.js';
 
-export async function list(_args: [], options: BackendOptions, out: Output): Promise<ExitCode> {
+export async function list(_args: [], options: BackendOptions & { readonly installed?: boolean }, out: Output): Promise<ExitCode> {
+  if (options.installed) return (await import('./list-installed.js')).listInstalled(options, out);
   const { opened, done } = await openReader(options, out);
   try {
     const payloads = await opened.backend.list();
