@@ -14,6 +14,7 @@ import { parseBuildId } from '../parse.js';
 import { payloadNameOf } from '../../workflow/source.js';
 
 export interface CheckOptions {
+  readonly trustDir?: string;
   readonly xenBuildId?: string;
   readonly symbols?: string;
   readonly xenVersion?: string;
@@ -102,11 +103,16 @@ export async function runCheck(files: readonly string[], options: CheckOptions &
   // Without --xen-version, the running hypervisor's version (on a dom0), else the default.
   const xenVersion: XenVersion = asked ?? running?.version ?? DEFAULT_XEN_VERSION;
 
-  const payloads: CheckedPayloadJson[] = inputs.map(({ file, bytes }) => {
-    const name = payloadNameOf(file);
-    const report = preflight(bytes, { name, xenVersion, ...(context ? { context } : {}) });
-    return checkedPayloadJson(file, name, bytes.length, report, out.json);
-  });
+  const { trustedKeys } = await import('../lifecycle-options.js');
+  const { signatureReport } = await import('../../lifecycle/signature-report.js');
+  const trust = await trustedKeys(options);
+  const payloads: CheckedPayloadJson[] = await Promise.all(
+    inputs.map(async ({ file, bytes }) => {
+      const name = payloadNameOf(file);
+      const report = preflight(bytes, { name, xenVersion, ...(context ? { context } : {}) });
+      return { ...checkedPayloadJson(file, name, bytes.length, report, out.json), signature: await signatureReport(file, bytes, trust) };
+    }),
+  );
   const doc: CheckJson = { schema: CHECK_SCHEMA, xenVersion: formatXenVersion(xenVersion), context: contextJson, ok: payloads.every((p) => p.ok), payloads };
   const colors = !out.json && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
   out.result(doc, () => checkText(doc, colors));
