@@ -122,7 +122,6 @@ export {
   type CheckGroup,
   type Diagnostic,
   type LoadedPayloadInfo,
-  parseNmSymbols,
   preflight,
   type PreflightContext,
   type PreflightOptions,
@@ -132,5 +131,6 @@ export {
   type XenVersion,
 } from './preflight/index.js';
 export { readPayload, type PayloadReadResult } from './payload/read-payload.js';
+export { parseNmSymbols } from './xen/symbols.js';
 export { loadedPayloadInfo } from './payload/index.js';
 export type { FuncExpectation, LivepatchFunc, Modinfo, Payload, PayloadHook, PayloadSymbol } from './payload/model.js';

@@ -26,7 +26,7 @@ export const TCG_QUIESCE_NS = 1_000_000_000;
 
 export function realParityBackend(backend: Backend, version: XenVersionInfo): Backend & PagedListBackend {
   // The XEN_SYSCTL_INTERFACE_VERSION the running hypervisor speaks, from the version model.
-  const iface = sysctlInterfaceVersion(xenVersionFromHypervisor(version));
+  const iface = sysctlInterfaceVersion(xenVersionFromHypervisor(version))!;
   const listPage = async (req: ListPageRequest): Promise<ListPage> => {
     const r = await runChild(stagePath('bin/xlp-rawlist'), [`0x${iface.toString(16)}`, String(req.idx), String(req.nr)]);
     if (r.code !== 0) throw new Error(`xlp-rawlist exited ${r.code}: ${r.stderr}`);
