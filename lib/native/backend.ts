@@ -31,6 +31,12 @@ export interface NativeOpenOptions {
    * `libxenctrl.so.4.NN` from the newest to 4.14.
    */
   readonly library?: string;
+  /**
+   * The native binding: an addon object already loaded (what `require` of `xen_livepatch.node`
+   * returns) or the path of a `.node` file. Default: `$XEN_LIVEPATCH_ADDON`, else the package's own
+   * build (`build/Release/`, then `prebuilds/`).
+   */
+  readonly addon?: object | string;
 }
 
 export interface NativeBackendInfo {
@@ -160,7 +166,7 @@ export class NativeBackend implements Backend {
   static async open(options: NativeOpenOptions = {}): Promise<NativeBackend> {
     let addon: LoadedAddon;
     try {
-      addon = loadAddon();
+      addon = loadAddon(options.addon);
     } catch (error) {
       const why = error instanceof Error ? error.message.trim() : String(error);
       throw new XenUnavailableError('library-not-found', `the xen-livepatch native addon could not be loaded: ${why}`);

@@ -7,7 +7,8 @@
 //     that sets its own timeout (the timeout scenario's 1 ns) keeps it.
 import type { Backend, ListPage, ListPageRequest, PagedListBackend } from '../../../../lib/mock/index.js';
 import { XenError } from '../../../../lib/mock/index.js';
-import { sysctlInterfaceVersion, type XenVersionInfo, xenVersionFromHypervisor } from '../../../../lib/index.js';
+import { type XenVersionInfo, xenVersionFromHypervisor } from '../../../../lib/index.js';
+import { sysctlInterfaceVersion } from '../../../../lib/xen/index.js';
 import { runChild, stagePath } from './common.js';
 
 interface RawAnswer {
