@@ -5,9 +5,7 @@
  * (XLP_DISABLE_FILE, XLP_CMDLINE_FILE: tests put them elsewhere).
  */
 import { resolve } from 'node:path';
-import { DEFAULT_DISABLE_FILE, DEFAULT_SYSTEMD_DIR } from '../lifecycle/boot-unit.js';
-import { DEFAULT_CMDLINE_FILE, type KillSwitchPaths } from '../lifecycle/kill-switch.js';
-import { DEFAULT_TRUST_DIR, loadTrustedKeys, type TrustedKeySet } from '../lifecycle/trusted-keys.js';
+import { DEFAULT_CMDLINE_FILE, DEFAULT_DISABLE_FILE, DEFAULT_SYSTEMD_DIR, DEFAULT_TRUST_DIR, type KillSwitchPaths, loadTrustedKeys, type TrustedKeySet } from '../lifecycle/index.js';
 
 export interface TrustOptions {
   readonly trustDir?: string;
@@ -35,7 +33,7 @@ export function killSwitchPaths(): Required<KillSwitchPaths> {
  * command then uploads (so what was verified is what Xen gets).
  */
 export async function signedPayloadSource(file: string, options: TrustOptions, name?: string): Promise<{ bytes: Uint8Array; name: string }> {
-  const { readSignedPayload } = await import('../lifecycle/payload-signature.js');
+  const { readSignedPayload } = await import('../lifecycle/index.js');
   const signed = await readSignedPayload(file, await trustedKeys(options), name);
   return { bytes: signed.bytes, name: signed.name };
 }

@@ -79,6 +79,12 @@ const HOOK_NAMES: Readonly<Record<string, HookKind>> = {
 
 const ACTIONS: ReadonlySet<string> = new Set<LivepatchAction>(['APPLY', 'REVERT', 'REPLACE', 'UNLOAD']);
 
+/** Xen prints rc as a C int: a longer number is not one of its messages (a mangled or foreign line). */
+function cInt(digits: string): number | null {
+  const n = Number(digits);
+  return Number.isSafeInteger(n) && n >= -0x8000_0000 && n <= 0x7fff_ffff ? n : null;
+}
+
 /**
  * Classifies one line's livepatch text for a known payload name. Names may hold any character
  * but NUL (Xen does not restrict them), so lines are matched against the name we look for rather
@@ -88,7 +94,8 @@ export function classify(text: string, payload: string): ConsoleEvent | null {
   const finished = `${payload} finished `;
   if (text.startsWith(finished)) {
     const m = /^(\w+) with rc=(-?\d+)$/.exec(text.slice(finished.length));
-    if (m && ACTIONS.has(m[1]!)) return { kind: 'finished', payload, action: m[1] as LivepatchAction, rc: Number(m[2]) };
+    const rc = m ? cInt(m[2]!) : null;
+    if (m && rc !== null && ACTIONS.has(m[1]!)) return { kind: 'finished', payload, action: m[1] as LivepatchAction, rc };
   }
   const own = `${payload}: `;
   if (!text.startsWith(own)) return null;
@@ -96,10 +103,13 @@ export function classify(text: string, payload: string): ConsoleEvent | null {
   let m: RegExpExecArray | null;
   if ((m = /^Calling (pre-apply|post-apply|pre-revert|post-revert|apply action|revert action) hook function(?: with rc=(-?\d+))?$/.exec(rest))) {
     const hook = HOOK_NAMES[m[1]!]!;
-    return m[2] === undefined ? { kind: 'hook-call', payload, hook } : { kind: 'hook-call', payload, hook, rc: Number(m[2]) };
+    if (m[2] === undefined) return { kind: 'hook-call', payload, hook };
+    const rc = cInt(m[2]);
+    if (rc !== null) return { kind: 'hook-call', payload, hook, rc };
   }
   if ((m = /^(pre-apply|pre-revert) hook failed \(rc=(-?\d+)\), aborting!$/.exec(rest))) {
-    return { kind: 'hook-veto', payload, hook: m[1] === 'pre-apply' ? 'preapply' : 'prerevert', rc: Number(m[2]) };
+    const rc = cInt(m[2]!);
+    if (rc !== null) return { kind: 'hook-veto', payload, hook: m[1] === 'pre-apply' ? 'preapply' : 'prerevert', rc };
   }
   if ((m = /^check against (.*) build-id failed$/.exec(rest))) return { kind: 'dependency-failed', payload, against: m[1]! };
   if ((m = /^can't unload\. Top is (.*)$/.exec(rest))) return { kind: 'not-top', payload, top: m[1]! };

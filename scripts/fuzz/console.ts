@@ -205,9 +205,8 @@ export class ConsoleTarget implements FuzzTarget<ConsoleInput> {
       }
       this.counts.events += got.length;
       if (!input.expected) continue;
-      // Another payload whose name starts with this one's and ": " or " finished ": its lines read
-      // as this one's too, and Xen's format cannot tell them apart.
-      if (input.names.some((n) => n !== name && (n.startsWith(`${name}: `) || n.startsWith(`${name} finished `)))) {
+      // Another payload's line that reads as this one's too: Xen's format cannot tell them apart.
+      if (input.names.some((n) => n !== name && readsAs(n, name))) {
         this.counts.ambiguousNames++;
         continue;
       }
@@ -228,6 +227,20 @@ export class ConsoleTarget implements FuzzTarget<ConsoleInput> {
   stats(): Record<string, number> {
     return { ...this.counts };
   }
+}
+
+/**
+ * Whether a line about payload `other` can read as one about `name`: its text starts with `other: `
+ * or `other finished `, and this one's with `name: ` or `name finished `. Either may be the longer
+ * (`0:` + ` finished APPLY` reads as `0` + `: finished APPLY`), so a prefix either way is ambiguous.
+ */
+export function readsAs(other: string, name: string): boolean {
+  for (const theirs of [`${other}: `, `${other} finished `]) {
+    for (const ours of [`${name}: `, `${name} finished `]) {
+      if (theirs.startsWith(ours) || ours.startsWith(theirs)) return true;
+    }
+  }
+  return false;
 }
 
 function mangle(rng: Rng, text: string): string {

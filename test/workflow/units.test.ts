@@ -56,6 +56,11 @@ describe('console lines', () => {
     expect(isInfoEvent(classify(`${n}: Timed out on semaphore in CPU quiesce phase 0/1`, n)!)).toBe(false);
     // A line about another payload whose name starts the same is not this payload's.
     expect(classify('fix: one ✓✓: Calling pre-apply hook function', n)).toBeNull();
+    // rc is a C int: a longer number (a mangled line; found by npm run fuzz) is no hook veto or finished line.
+    expect(classify(`${n}: pre-apply hook failed (rc=-21474836482147483648), aborting!`, n)).toMatchObject({ kind: 'other' });
+    expect(classify(`${n} finished APPLY with rc=2147483648`, n)).toBeNull();
+    expect(classify(`${n}: Calling post-apply hook function with rc=99999999999999999999`, n)).toMatchObject({ kind: 'other' });
+    expect(classify(`${n}: pre-apply hook failed (rc=-2147483648), aborting!`, n)).toMatchObject({ kind: 'hook-veto', rc: -2147483648 });
     expect(eventsFor('(XEN) livepatch: a: Reverting\n(XEN) other line\n(XEN) livepatch: b: Reverting\n', 'b').map((e) => e.line)).toEqual(['(XEN) livepatch: b: Reverting']);
   });
 });

@@ -1,8 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { bootUnitState, disableBootUnit, enableBootUnit } from '../../lifecycle/boot-install.js';
-import type { BootUnitOptions } from '../../lifecycle/boot-unit.js';
-import { clearBootGuard, readBootGuard } from '../../lifecycle/boot-state.js';
+import { type BootUnitOptions, bootUnitState, clearBootGuard, disableBootUnit, enableBootUnit, readBootGuard } from '../../lifecycle/index.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { killSwitchPaths, systemdDirOf } from '../lifecycle-options.js';
 import type { Output } from '../output.js';

@@ -1,8 +1,4 @@
-import { bootUnitState } from '../../lifecycle/boot-install.js';
-import { readBootGuard, readLastSync } from '../../lifecycle/boot-state.js';
-import { hostMetrics } from '../../lifecycle/prometheus.js';
-import { InstalledStore } from '../../lifecycle/store.js';
-import { driftOf, hasDrift } from '../../lifecycle/sync.js';
+import { bootUnitState, driftOf, hasDrift, hostMetrics, InstalledStore, readBootGuard, readLastSync } from '../../lifecycle/index.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { systemdDirOf } from '../lifecycle-options.js';
 import type { Output } from '../output.js';

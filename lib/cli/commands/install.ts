@@ -1,6 +1,5 @@
-import { installFiles } from '../../lifecycle/install.js';
-import { InstalledStore } from '../../lifecycle/store.js';
-import { xenVersionFromHypervisor } from '../../xen/version.js';
+import { InstalledStore, installFiles } from '../../lifecycle/index.js';
+import { xenVersionFromHypervisor } from '../../xen/index.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { type TrustOptions, trustedKeys } from '../lifecycle-options.js';
 import type { Output } from '../output.js';
@@ -17,9 +16,9 @@ export async function install([files]: [string[]], options: InstallCommandOption
   try {
     const version = await opened.backend.xenVersion();
     const xenSymbols = await opened.xenSymbols();
-    const { preflight } = await import('../../preflight/preflight.js');
+    const { preflight } = await import('../../preflight/index.js');
     const store = new InstalledStore(opened.stateDir);
-    const { ensurePrivateDir } = await import('../../fs/private-dir.js');
+    const { ensurePrivateDir } = await import('../../fs/index.js');
     if (!options.dryRun) await ensurePrivateDir(opened.stateDir);
     const results = await installFiles(
       files,

@@ -1,4 +1,4 @@
-import { InstalledStore } from '../../lifecycle/store.js';
+import { InstalledStore } from '../../lifecycle/index.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { type BackendOptions, openReader } from '../session.js';

@@ -10,7 +10,7 @@ export async function status([name]: [string | undefined], options: BackendOptio
   if (options.format !== undefined || options.systemdDir !== undefined) throw new UsageError('--format and --systemd-dir apply to `xlp status` without a payload name (the host)');
   const { opened, done } = await openReader(options, out);
   try {
-    const { payloadStatus } = await import('../../workflow/status.js');
+    const { payloadStatus } = await import('../../workflow/index.js');
     const s = await payloadStatus(opened.backend, name);
     out.result({ name, state: s.state, rc: s.rc }, () => `${name}: ${stateText(s.state, out)}, rc ${rcText(s)}`);
     return EXIT.OK;

@@ -1,8 +1,5 @@
 import { join } from 'node:path';
-import { BOOT_GUARD_FILE, BootGuardTrippedError, clearBootGuard, readBootGuard, setBootGuard, writeLastSync } from '../../lifecycle/boot-state.js';
-import { readKillSwitch } from '../../lifecycle/kill-switch.js';
-import { InstalledStore } from '../../lifecycle/store.js';
-import { type SyncReport, syncHost } from '../../lifecycle/sync.js';
+import { BOOT_GUARD_FILE, BootGuardTrippedError, clearBootGuard, InstalledStore, readBootGuard, readKillSwitch, setBootGuard, syncHost, type SyncReport, writeLastSync } from '../../lifecycle/index.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { killSwitchPaths, type TrustOptions, trustedKeys } from '../lifecycle-options.js';
 import type { Output } from '../output.js';

@@ -1,5 +1,5 @@
-import { InstalledStore, NotInstalledError } from '../../lifecycle/store.js';
-import type { BuildIdHex } from '../../xen/domain.js';
+import { InstalledStore, NotInstalledError } from '../../lifecycle/index.js';
+import type { BuildIdHex } from '../../xen/index.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { parseBuildId } from '../parse.js';
@@ -26,7 +26,7 @@ async function buildOf(store: InstalledStore, name: string, given: string | unde
 export async function uninstall([name]: [string], options: UninstallCommandOptions, out: Output): Promise<ExitCode> {
   const { opened, done } = await openReader(options, out);
   try {
-    const { validatePayloadName } = await import('../../workflow/names.js');
+    const { validatePayloadName } = await import('../../workflow/index.js');
     validatePayloadName(name);
     const running = (await opened.backend.xenVersion()).buildId;
     const store = new InstalledStore(opened.stateDir);

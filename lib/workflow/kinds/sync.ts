@@ -14,7 +14,8 @@ import { applyRestoring, restoreDiff, restoreStack } from '../restore.js';
 import { type ActionResult, runAction } from '../run-action.js';
 import type { StackView } from '../stack.js';
 import { workflowName } from '../state-file.js';
-import type { ActionRequest, Workspace } from '../workspace.js';
+import type { ActionRequest } from '../run-action.js';
+import type { Workspace } from '../workspace.js';
 import type { RecoverMode, WorkflowKind } from './types.js';
 
 /**

@@ -3,7 +3,8 @@ import type { WorkflowError } from '../errors.js';
 import type { Journal } from '../journal.js';
 import type { HookInventory, PlanStep } from '../plan.js';
 import type { ActionResult } from '../run-action.js';
-import type { ActionRequest, Workspace } from '../workspace.js';
+import type { ActionRequest } from '../run-action.js';
+import type { Workspace } from '../workspace.js';
 
 /**
  * A kind of journaled workflow (`load`, `replace-sequential`, `sync`): how `xlp recover` plans and
