@@ -1,6 +1,7 @@
+import { type SignatureReport } from '../lifecycle/index.js';
 import type { Payload } from '../payload/index.js';
 import type { Diagnostic, PreflightReport } from '../preflight/index.js';
-import { errnoCode } from '../xen/errno.js';
+import { errnoCode } from '../xen/index.js';
 
 /**
  * The `xlp check --json` document (schema "xlp-check/1", documented in docs/check-json.md).
@@ -57,6 +58,8 @@ export interface CheckedPayloadJson {
   readonly uploadError: DiagnosticJson | null;
   readonly diagnostics: readonly DiagnosticJson[];
   readonly payload: PayloadSummaryJson | null;
+  /** The detached signature under the signature policy, and `.note.Xen.signature` (information only). */
+  readonly signature?: SignatureReport;
 }
 
 export interface CheckJson {

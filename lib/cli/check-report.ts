@@ -49,7 +49,19 @@ function payloadText(p: CheckedPayloadJson, c: Colors): string[] {
     lines.push(c.red(`  UPLOAD would ${how} (${e.check ?? ''} ${e.code}).${p.fatal ? '' : ` ${tally}.`}`));
   } else if (!p.ok) lines.push(c.red(`  UPLOAD would succeed, but APPLY would fail. ${tally}.`));
   else lines.push(c.green(`  ok: no errors${tally ? ` (${tally})` : ''}.`));
+  if (p.signature) lines.push(...signatureText(p.signature, c));
   return lines;
+}
+
+function signatureText(s: NonNullable<CheckedPayloadJson['signature']>, c: Colors): string[] {
+  const out: string[] = [];
+  if (s.policy === 'none') out.push(c.dim(`  signature: ${s.status === 'present' ? `${s.file} present, not checked` : 'none'} (no trusted keys: not required)`));
+  else if (s.status === 'valid') out.push(c.green(`  signature: valid, key ${s.keyId!.slice(0, 16)} (${s.algorithm})`));
+  else out.push(c.red(`  signature: ${s.status}: install, upload, load and sync refuse it (${s.reason})`));
+  const e = s.embedded;
+  if (e.status === 'recognised') out.push(c.dim(`  .note.Xen.signature: the upstream proposal's v1 RSA/SHA-256 layout, ${e.signatureBytes} bytes (information only: no Xen release verifies it)`));
+  else if (e.status === 'unrecognised') out.push(c.dim(`  .note.Xen.signature: not the upstream proposal's layout (${e.reason}); information only`));
+  return out;
 }
 
 /** The whole `xlp check` report for people. */

@@ -1,11 +1,12 @@
-import { LockTimeoutError } from '../fs/lock.js';
-import { PrivateDirError } from '../fs/private-dir.js';
-import { PrivateFileError } from '../fs/private-file.js';
-import { MockConfigError, MockPanicError, MockStateError } from '../mock/errors.js';
-import { WorkflowError, type FailureCategory } from '../workflow/errors.js';
-import { StateFileError } from '../workflow/state-file.js';
-import { errnoCode } from '../xen/errno.js';
-import { XenError, XenUnavailableError } from '../xen/errors.js';
+import { LockTimeoutError } from '../fs/index.js';
+import { PrivateDirError } from '../fs/index.js';
+import { LifecycleError } from '../lifecycle/index.js';
+import { PrivateFileError } from '../fs/index.js';
+import { MockConfigError, MockPanicError, MockStateError } from '../mock/index.js';
+import { WorkflowError, type FailureCategory } from '../workflow/index.js';
+import { StateFileError } from '../workflow/index.js';
+import { errnoCode } from '../xen/index.js';
+import { XenError, XenUnavailableError } from '../xen/index.js';
 import type { ErrorKind } from './error-kinds.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import type { CliErrorReport } from './output.js';
@@ -33,6 +34,9 @@ export function reportFor(error: unknown): { report: CliErrorReport; exitCode: E
   if (error instanceof WorkflowError) {
     const r = { ...error.toJSON(), details: error.details() } as unknown as CliErrorReport;
     return { report: r, exitCode: EXIT_FOR[error.category] };
+  }
+  if (error instanceof LifecycleError) {
+    return { report: { ...error.toJSON() } as unknown as CliErrorReport, exitCode: error.category === 'usage' ? EXIT.USAGE : EXIT.FAILED };
   }
   if (error instanceof UsageError) return { report: report('UsageError', { code: 'USAGE', message: error.message }), exitCode: EXIT.USAGE };
   if (error instanceof XenUnavailableError) {

@@ -97,7 +97,7 @@ const journal: JsonSchema = {
     obj(
       {
         version: { enum: [1] },
-        workflow: { enum: ['load', 'replace-sequential'] },
+        workflow: { enum: ['load', 'replace-sequential', 'sync'] },
         command: { type: 'string' },
         startedAt: { type: 'string' },
         pid: { type: 'integer' },
@@ -108,13 +108,15 @@ const journal: JsonSchema = {
         steps: {
           type: 'array',
           items: obj(
-            { action: { enum: ['UPLOAD', 'APPLY', 'REVERT', 'UNLOAD'] }, payload: { type: 'string' }, state: { enum: ['pending', 'started', 'done'] }, nodeps: { type: 'boolean' } },
+            { action: { enum: ['UPLOAD', 'APPLY', 'REVERT', 'UNLOAD', 'REPLACE'] }, payload: { type: 'string' }, state: { enum: ['pending', 'started', 'done'] }, nodeps: { type: 'boolean' } },
             ['action', 'payload', 'state'],
           ),
         },
         failure: obj({ code: { type: 'string' }, message: { type: 'string' } }),
         uploadedByWorkflow: { type: 'boolean' },
         endedAt: { type: 'string' },
+        /** `sync`: where the installed copies to upload are, and the original stack's bytes. */
+        detail: { type: 'object' },
       },
       ['version', 'workflow', 'command', 'startedAt', 'pid', 'target', 'originalStack', 'phase', 'steps', 'uploadedByWorkflow'],
     ),
@@ -145,7 +147,38 @@ const ERROR_FIELD: Readonly<Record<string, JsonSchema>> = {
   command: { type: 'string' },
   journal: { type: 'string' },
   call: { type: 'string' },
+  payload: { type: 'string' },
+  payloads: strings,
+  dependants: strings,
+  xenBuildId: { type: 'string' },
+  signatureFile: { type: 'string' },
+  since: { type: 'string' },
 };
+
+const signature: JsonSchema = { oneOf: [{ type: 'null' }, obj({ keyId: { type: 'string' }, algorithm: { enum: ['rsa-sha256', 'ecdsa-p256-sha256', 'ed25519'] } })] };
+const drift = obj({ installedNotApplied: strings, appliedNotInstalled: strings, orderDiffers: { type: 'boolean' } });
+const syncPlan = obj({
+  mode: { enum: ['nothing-to-do', 'sequential', 'replace'] },
+  commonBase: strings,
+  steps: {
+    type: 'array',
+    items: obj(
+      {
+        action: { enum: ['REVERT', 'UNLOAD', 'UPLOAD', 'APPLY', 'REPLACE'] },
+        name: { type: 'string' },
+        reason: { enum: ['above-common-base', 'not-installed', 'other-version', 'build-id-taken', 'not-safe-to-reapply', 'not-uploaded-by-xlp', 'missing', 'installed', 'replace', 'replaced'] },
+        why: { type: 'string' },
+        replaces: strings,
+      },
+      ['action', 'name', 'reason', 'why'],
+    ),
+  },
+  untouched: { type: 'array', items: obj({ name: { type: 'string' }, state, why: { type: 'string' } }) },
+  warnings: strings,
+});
+const UPLOAD_STEP = obj({ name: { type: 'string' }, action: { enum: ['UPLOAD'] }, outcome: { enum: ['done'] }, bytes: { type: 'integer', minimum: 1 } });
+const bootUnit = obj({ enabled: { type: 'boolean' }, installed: { type: 'boolean' }, path: { type: 'string' }, execStart: { type: ['string', 'null'] }, stale: { type: 'boolean' } });
+const bootGuard = obj({ tripped: { type: 'boolean' }, since: { type: 'string' } }, ['tripped']);
 
 /** One alternative per error kind: its code, exit codes and every field it documents, required. */
 const errorAlternatives: JsonSchema[] = Object.entries(ERROR_KINDS).map(([kind, k]) => {
@@ -225,6 +258,69 @@ export const CLI_SCHEMAS = {
   plan: obj({ plan: PLAN_SCHEMA }),
   /** `recover --dry-run`. */
   recoverPlan: obj({ plan: PLAN_SCHEMA, journal }),
+  install: obj(
+    {
+      xenBuildId: buildId,
+      dryRun: { enum: [true] },
+      installed: {
+        type: 'array',
+        items: obj({ name: { type: 'string' }, file: { type: 'string' }, xenBuildId: { type: 'string' }, sha256: { type: 'string' }, signature, outcome: { enum: ['installed', 'replaced', 'unchanged'] } }),
+      },
+      changed: { type: 'boolean' },
+    },
+    ['xenBuildId', 'installed', 'changed'],
+  ),
+  uninstall: obj({ name: { type: 'string' }, xenBuildId: buildId, changed: { type: 'boolean' }, removed: strings }),
+  listInstalled: obj({
+    builds: {
+      type: 'array',
+      items: obj({
+        xenBuildId: { type: 'string' },
+        running: { type: 'boolean' },
+        patches: { type: 'array', items: obj({ name: { type: 'string' }, buildId, depends: buildId, sha256: { type: 'string' }, installedAt: { type: 'string' }, signature }) },
+      }),
+    },
+  }),
+  sync: obj(
+    {
+      xenBuildId: { type: 'string' },
+      xenVersion: { type: 'string' },
+      changed: { type: 'boolean' },
+      dryRun: { enum: [true] },
+      before: strings,
+      after: strings,
+      plan: syncPlan,
+      /** Absent with --dry-run. */
+      steps: { type: 'array', items: { oneOf: [ACTION_SCHEMA, UPLOAD_STEP] } },
+      drift,
+    },
+    ['xenBuildId', 'xenVersion', 'changed', 'before', 'after', 'plan', 'drift'],
+  ),
+  /** `sync --boot` stopped by a kill switch. */
+  syncSkipped: obj({ changed: { enum: [false] }, skipped: obj({ by: { enum: ['file', 'cmdline'] }, reason: { type: 'string' } }) }),
+  hostStatus: obj({
+    xen: obj({ version: { type: 'string' }, buildId }),
+    stack: obj({ applied: strings, certainty: { enum: ['certain', 'recorded', 'uncertain'] } }),
+    installed: { type: 'array', items: obj({ name: { type: 'string' }, buildId, sha256: { type: 'string' }, installedAt: { type: 'string' }, signature }) },
+    drift,
+    lastSync: {
+      oneOf: [
+        { type: 'null' },
+        obj(
+          { at: { type: 'string' }, result: { enum: ['ok', 'failed', 'skipped'] }, changed: { type: 'boolean' }, boot: { type: 'boolean' }, reason: { type: 'string' }, xenBuildId: buildId },
+          ['at', 'result', 'changed', 'boot', 'xenBuildId'],
+        ),
+      ],
+    },
+    bootGuard,
+    bootUnit: obj({ enabled: { type: 'boolean' }, path: { type: 'string' } }),
+    journal: { oneOf: [{ type: 'null' }, obj({ workflow: { type: 'string' }, command: { type: 'string' } })] },
+  }),
+  /** `boot enable` and `boot disable`. */
+  bootUnit: obj({ bootUnit, changed: { type: 'boolean' } }),
+  bootStatus: obj({ bootUnit, bootGuard }),
+  /** `boot clear-guard`. */
+  clearGuard: obj({ changed: { type: 'boolean' } }),
   error: ERROR_SCHEMA,
 } as const satisfies Record<string, JsonSchema>;
 

@@ -5,15 +5,9 @@
 import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { EXIT, EXIT_CODES_HELP, type ExitCode } from './exit-codes.js';
+import type { CommandHandler, CommonOptions } from './command-options.js';
 import { Output } from './output.js';
 
-/** Options every command takes. */
-export interface CommonOptions {
-  readonly json?: boolean;
-  readonly quiet?: boolean;
-}
-
-export type CommandHandler<A extends unknown[], O> = (args: A, options: O & CommonOptions, out: Output) => Promise<ExitCode>;
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -113,13 +107,16 @@ export function buildProgram(onExit: (code: ExitCode) => void, output?: ProgramO
 
   program
     .command('list')
-    .description('list every loaded payload with its state, rc and metadata')
+    .description('list every loaded payload with its state, rc and metadata; --installed: the installed patches of every Xen build')
+    .option('--installed', 'list the installed patches (xlp install) of every Xen build, in stack order, instead')
     .action(action(async () => (await import('./commands/list.js')).list));
 
   program
     .command('status')
-    .description("one payload's state and rc")
-    .argument('<name>')
+    .description("one payload's state and rc; without a name, the host: Xen, applied stack, installed set, drift, last sync, boot guard")
+    .argument('[name]')
+    .option('--format <format>', 'without a name: text (default) or prometheus (node_exporter textfile collector)')
+    .option('--systemd-dir <dir>', "systemd's unit directory, to report the boot unit (default /etc/systemd/system) [XLP_SYSTEMD_DIR]")
     .action(action(async () => (await import('./commands/status.js')).status));
 
   withAction(program.command('upload'))
@@ -127,6 +124,7 @@ export function buildProgram(onExit: (code: ExitCode) => void, output?: ProgramO
     .argument('<name>')
     .argument('<file>')
     .option('--force', 'upload despite preflight errors (never despite a fatal finding)')
+    .option('--trust-dir <dir>', 'the trusted public keys: with any there, payloads need a valid FILE.sig (default /etc/xen-livepatch/trusted-keys) [XLP_TRUST_DIR]')
     .action(action(async () => (await import('./commands/upload.js')).upload));
 
   withAction(program.command('apply'))
@@ -160,6 +158,7 @@ export function buildProgram(onExit: (code: ExitCode) => void, output?: ProgramO
     .option('--nodeps', 'skip the build-id dependency check')
     .option('--force', 'upload despite preflight errors (never despite a fatal finding)')
     .option('--keep', 'leave the payload uploaded if the apply fails')
+    .option('--trust-dir <dir>', 'the trusted public keys: with any there, payloads need a valid FILE.sig (default /etc/xen-livepatch/trusted-keys) [XLP_TRUST_DIR]')
     .action(action(async () => (await import('./commands/load.js')).load));
 
   program
@@ -180,10 +179,55 @@ export function buildProgram(onExit: (code: ExitCode) => void, output?: ProgramO
 
   program
     .command('recover')
-    .description('roll back (or, with --complete, finish) a load or replace --sequential that was interrupted (its journal)')
+    .description('roll back (or, with --complete, finish) a load, replace --sequential or sync that was interrupted (its journal)')
     .option('--complete', 'finish the interrupted plan instead of rolling it back')
     .option('--dry-run', 'show the pending journal and the steps recovery would take, and change nothing')
     .action(action(async () => (await import('./commands/recover.js')).recover));
+
+  program
+    .command('install')
+    .description('preflight, verify and store payload files as installed patches of the Xen build each is for (what `xlp sync` applies, at boot too)')
+    .argument('<file...>', 'payload files (.livepatch); each is installed as its file name without extension; FILE.sig is its signature')
+    .option('--replace', 'replace a patch installed under the same name with other bytes (default: refused)')
+    .option('--dry-run', 'check everything and say what would be installed; store nothing')
+    .option('--trust-dir <dir>', 'the trusted public keys: with any there, payloads need a valid FILE.sig (default /etc/xen-livepatch/trusted-keys) [XLP_TRUST_DIR]')
+    .action(action(async () => (await import('./commands/install.js')).install));
+
+  program
+    .command('uninstall')
+    .description('remove an installed patch (the applied stack is unchanged until `xlp sync`)')
+    .argument('<name>')
+    .option('--xen-build-id <hex>', 'the Xen build to remove it from (default: the running one if it has it, else the only one that does)')
+    .option('--with-dependants', 'also uninstall the patches built on it (refused otherwise)')
+    .action(action(async () => (await import('./commands/uninstall.js')).uninstall));
+
+  program
+    .command('sync')
+    .description('make the applied stack equal the installed patches of the running Xen build; idempotent, journaled')
+    .option('--dry-run', 'print the exact plan and change nothing; exits as the sync would')
+    .option('--prune', 'also revert and unload payloads xlp did not upload (default: reported as drift, never touched)')
+    .option('--boot', 'the boot sync: only adds to the stack; honours the kill switches and the crash-loop guard')
+    .option('--trust-dir <dir>', 'the trusted public keys: with any there, payloads need a valid FILE.sig (default /etc/xen-livepatch/trusted-keys) [XLP_TRUST_DIR]')
+    .action(action(async () => (await import('./commands/sync.js')).sync));
+
+  const boot = program.command('boot').description('the boot sync: a systemd unit that runs `xlp sync --boot` at boot');
+  const bootCmd = () => import('./commands/boot.js');
+  const systemdDir = () => new Option('--systemd-dir <dir>', "systemd's unit directory (default /etc/systemd/system) [XLP_SYSTEMD_DIR]");
+  boot
+    .command('enable')
+    .description('write the unit (with the paths of this node and this xlp) and enable it')
+    .addOption(systemdDir())
+    .action(action(async () => (await bootCmd()).enable, NONE));
+  boot.command('disable').description('disable and remove the unit (applied patches stay)').addOption(systemdDir()).action(action(async () => (await bootCmd()).disable, NONE));
+  boot
+    .command('status')
+    .description('whether the unit is enabled, what it runs, and the crash-loop guard')
+    .addOption(systemdDir())
+    .action(action(async () => (await bootCmd()).status, ['backend', 'mockState', 'stateDir']));
+  boot
+    .command('clear-guard')
+    .description('clear the crash-loop guard a boot sync that never finished left, so the next boot sync runs')
+    .action(action(async () => (await bootCmd()).clearGuard, ['backend', 'mockState', 'stateDir']));
 
   program
     .command('check')
@@ -193,6 +237,7 @@ export function buildProgram(onExit: (code: ExitCode) => void, output?: ProgramO
     .option('--symbols <file>', 'the hypervisor symbol table in nm format (e.g. a copy of /proc/xen/xensyms)')
     .option('--xen-version <x.y[.z]>', 'check as this Xen version loads payloads: 4.14 to 4.22, optionally with the point release, or "head" (default: the running hypervisor\'s, else 4.17)')
     .option('--offline', 'do not read the running hypervisor, even on a Xen host')
+    .option('--trust-dir <dir>', 'the trusted public keys: with any there, payloads need a valid FILE.sig (default /etc/xen-livepatch/trusted-keys) [XLP_TRUST_DIR]')
     .addHelpText('after', '\nExit codes: 0 no errors, 1 a payload has errors or fatal findings, 2 usage error (bad option, missing file).\nJSON schema: docs/check-json.md.')
     .action(action(async () => (await import('./commands/check.js')).handler, NONE));
 

@@ -1,18 +1,19 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fs/atomic-write.js';
-import { array, boolean, type Decoder, integer, literal, object, optional, string } from '../fs/decode.js';
+import { array, boolean, type Decoder, DecodeError, integer, isPlainObject, literal, matching, object, optional, string } from '../fs/decode.js';
 import { isHolderAlive, readLockHolder } from '../fs/lock.js';
 import { readStateFile, StateFileError, type StateFileProblem, workflowName } from './state-file.js';
 
 /**
- * The journal of a multi-step workflow (`load`, `replace --sequential`). Each step is written
+ * The journal of a multi-step workflow (`load`, `replace --sequential`, `sync`: the kinds in
+ * kinds/, where recovery dispatches on `workflow`). Each step is written
  * before it is issued and again once it is done, atomically, so a process killed at any point
  * leaves a journal that says what was intended and how far it got. The hypervisor's own state
  * then settles what a step marked `started` actually did; `xlp recover` completes the plan or
  * rolls it back from there.
  */
-export type JournalAction = 'UPLOAD' | 'APPLY' | 'REVERT' | 'UNLOAD';
+export type JournalAction = 'UPLOAD' | 'APPLY' | 'REVERT' | 'UNLOAD' | 'REPLACE';
 export type StepState = 'pending' | 'started' | 'done';
 
 export interface JournalStep {
@@ -25,7 +26,8 @@ export interface JournalStep {
 
 export interface Journal {
   readonly version: 1;
-  readonly workflow: 'load' | 'replace-sequential';
+  /** The workflow's kind (kinds/index.ts): `load`, `replace-sequential`, `sync`. */
+  readonly workflow: string;
   /** The command line, for people reading `xlp recover`'s report. */
   readonly command: string;
   readonly startedAt: string;
@@ -51,6 +53,8 @@ export interface Journal {
    * for `xlp recover`: the process finished, it was not interrupted.
    */
   readonly endedAt?: string;
+  /** What the kind records for its recovery beyond the steps (decoded and checked by the kind). */
+  readonly detail?: Readonly<Record<string, unknown>>;
 }
 
 /** The journal cannot be used as it is (unsafe file, damaged, or not one this version wrote). */
@@ -62,9 +66,15 @@ export class JournalCorruptError extends StateFileError {
   }
 }
 
+const plainObject: Decoder<Record<string, unknown>> = (v, at) => {
+  if (!isPlainObject(v)) throw new DecodeError(at, 'an object');
+  return v;
+};
+
 const journalDecoder: Decoder<Journal> = object({
   version: literal(1),
-  workflow: literal('load', 'replace-sequential'),
+  // Checked against the known kinds where recovery dispatches (kinds/index.ts).
+  workflow: matching(/^[a-z][a-z0-9-]{0,63}$/, 'a workflow kind'),
   command: string(4096),
   startedAt: string(64),
   pid: integer(1, 0x7fff_ffff),
@@ -72,10 +82,11 @@ const journalDecoder: Decoder<Journal> = object({
   originalStack: array(workflowName, 4096),
   originalNodeps: optional(array(workflowName, 4096)),
   phase: literal('forward', 'rollback'),
-  steps: array(object({ action: literal('UPLOAD', 'APPLY', 'REVERT', 'UNLOAD'), payload: workflowName, state: literal('pending', 'started', 'done'), nodeps: optional(boolean) }), 8192),
+  steps: array(object({ action: literal('UPLOAD', 'APPLY', 'REVERT', 'UNLOAD', 'REPLACE'), payload: workflowName, state: literal('pending', 'started', 'done'), nodeps: optional(boolean) }), 8192),
   failure: optional(object({ code: string(256), message: string(1 << 16) })),
   uploadedByWorkflow: boolean,
   endedAt: optional(string(64)),
+  detail: optional(plainObject),
 }) as Decoder<Journal>;
 
 export const JOURNAL_FILE = 'journal.json';

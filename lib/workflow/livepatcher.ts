@@ -12,13 +12,14 @@ import { consoleLines, eventsFor } from './console-events.js';
 import { ConsoleWatcher } from './console-watcher.js';
 import { abortedError, DependencyError, failureOf, LockedError, note, NotTopOfStackError, PreflightError, RefusedError, UploadFailedError, WorkflowError, WrongStateError } from './errors.js';
 import type { InFlightAction } from './in-flight.js';
-import { interruptedJournal, type Journal, JournalStore, type JournalStep } from './journal.js';
+import { interruptedJournal, type Journal, JournalStore } from './journal.js';
+import { type Hypothesis, type RecoverMode, workflowKind } from './kinds/index.js';
+import { runSync, type SyncStepResult, type SyncWork, type XlpPayloadFacts, xlpPayloadFacts } from './kinds/sync.js';
 import { applyStep, type HookInventory, journalPlanSteps, type Plan, type PlanStep, replaceStep, revertStep, simpleStep } from './plan.js';
 import type { ProgressEvent } from './progress.js';
 import { PayloadRegistry } from './registry.js';
 import { decideReplace, replaceAtomic, replaceSequential } from './replace.js';
-import { applyRestoring, reloadsFor, restoreDiff, restoreStack } from './restore.js';
-import { type ActionResult, runAction } from './run-action.js';
+import { type ActionRequest, type ActionResult, runAction } from './run-action.js';
 import { readSource } from './source.js';
 import { payloadStatus, statusOf } from './status.js';
 import type { StackOptions } from './read-stack.js';
@@ -38,18 +39,13 @@ import type {
   UploadResult,
   WaitOptions,
 } from './types.js';
-import { type ActionRequest, Workspace } from './workspace.js';
+import { Workspace } from './workspace.js';
 
 export type * from './types.js';
 export { readSource } from './source.js';
 
 const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 
-/** The stack and the payloads' status a plan is made for. */
-interface Hypothesis {
-  readonly stack: readonly string[];
-  readonly status: (name: string) => Promise<PayloadStatus | null>;
-}
 const DEFAULT_WAIT_MS = 30_000;
 const DEFAULT_SETTLE_MS = 10_000;
 
@@ -73,7 +69,7 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
     this.ws = new Workspace({
       backend: options.backend,
       stateDir: options.stateDir,
-      registry: new PayloadRegistry(join(options.stateDir, 'payloads')),
+      registry: PayloadRegistry.inStateDir(options.stateDir),
       journal: new JournalStore(options.stateDir),
       console: new ConsoleWatcher(options.backend),
       waitMs: options.waitTimeoutMs ?? DEFAULT_WAIT_MS,
@@ -281,34 +277,8 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
     return { stack: [p], status: async (n) => (n === p ? { state: 'APPLIED', rc: 0 } : current.includes(n) ? { state: 'CHECKED', rc: 0 } : status(n)) };
   }
 
-  private async recoverSteps(journal: Journal, mode: 'complete' | 'rollback', inventory: HookInventory, h: Hypothesis): Promise<PlanStep[]> {
-    const steps: PlanStep[] = [];
-    if (journal.workflow === 'load') {
-      const st = await h.status(journal.target);
-      if (mode === 'complete') {
-        if (st && st.state !== 'APPLIED') steps.push(applyStep(journal.target, inventory, journal.steps[1]?.nodeps ? 'NODEPS' : undefined));
-      } else if (st) {
-        if (st.state === 'APPLIED') steps.push(revertStep(journal.target, inventory));
-        steps.push(simpleStep('UNLOAD', journal.target, 'the interrupted load uploaded it'));
-      }
-    } else if (mode === 'complete') {
-      const remaining: JournalStep[] = [];
-      for (const s of journal.steps) {
-        const st = await h.status(s.payload);
-        if (s.action === 'REVERT' && st?.state === 'APPLIED') remaining.push(s);
-        if (s.action === 'APPLY' && st?.state !== 'APPLIED') remaining.push(s);
-      }
-      steps.push(...journalPlanSteps(remaining, await reloadsFor(this.ws, remaining.filter((s) => s.action === 'APPLY').map((s) => s.payload), h.status), inventory));
-    } else {
-      const { revert, apply } = await restoreDiff(this.ws, journal.originalStack, h.stack);
-      const reloads = await reloadsFor(this.ws, apply, h.status);
-      steps.push(...revert.map((p) => revertStep(p, inventory)));
-      for (const p of apply) {
-        if (reloads.has(p)) steps.push(simpleStep('RELOAD', p, "unloaded and uploaded again from xlp's copy: Xen does not apply it twice"));
-        steps.push(applyStep(p, inventory, new Set(journal.originalNodeps ?? []).has(p) ? 'NODEPS' : undefined));
-      }
-    }
-    return steps;
+  private async recoverSteps(journal: Journal, mode: RecoverMode, inventory: HookInventory, h: Hypothesis): Promise<PlanStep[]> {
+    return workflowKind(journal, this.ws.journal.path).planRecover(this.ws, journal, mode, inventory, h);
   }
 
   // --- mutating workflows ----------------------------------------------------------------------
@@ -420,6 +390,33 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
     });
   }
 
+  /**
+   * What a sync is planned from: the applied stack as the workflows read it, and xlp's facts about
+   * the payloads it uploaded (the planner lives in lib/lifecycle).
+   */
+  async syncView(): Promise<{ view: StackView; warnings: string[]; xlp: (name: string) => XlpPayloadFacts | null }> {
+    const { view, warnings } = await this.ws.stackForWorkflow();
+    return { view, warnings, xlp: await xlpPayloadFacts(this.ws) };
+  }
+
+  /**
+   * Runs a sync under the host lock: `prepare` decides the steps from the stack found once the
+   * lock is held (it may refuse by throwing); no step, no hypercall and no journal. The steps run
+   * journaled (kind `sync`), rolled back if one fails.
+   */
+  async sync<W extends SyncWork>(
+    prepare: (found: { view: StackView; warnings: string[]; xlp: (name: string) => XlpPayloadFacts | null }) => Promise<W>,
+    options: WaitOptions = {},
+  ): Promise<{ work: W; steps: SyncStepResult[] }> {
+    checkSignal(options.signal, 'sync');
+    return this.mutate('sync', options.signal, async () => {
+      const found = await this.syncView();
+      const work = await prepare(found);
+      if (work.steps.length === 0) return { work, steps: [] };
+      return { work, steps: await runSync(this.ws, work, found.view, found.xlp, this.ws.request(options)) };
+    });
+  }
+
   /** Completes or rolls back what an interrupted workflow left, as its journal describes. */
   async recover(options: RecoverOptions = {}): Promise<RecoverResult> {
     checkSignal(options.signal, 'recover');
@@ -436,24 +433,7 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
         const refusal = await this.completeRefusal(journal);
         if (refusal) throw refusal;
       }
-      if (journal.workflow === 'load') {
-        const st = await this.ws.statusOrNull(journal.target);
-        if (mode === 'complete') {
-          steps.push(await runAction(this.ws.context(), journal.target, 'APPLY', { ...req, nodeps: journal.steps[1]?.nodeps }));
-          if (steps.at(-1)?.outcome === 'done') await this.ws.registry.markApplied(journal.target, { nodeps: journal.steps[1]?.nodeps === true });
-        } else if (st) {
-          if (st.state === 'APPLIED') steps.push(await runAction(this.ws.context(), journal.target, 'REVERT', req));
-          steps.push(await runAction(this.ws.context(), journal.target, 'UNLOAD', req));
-          await this.ws.registry.forget(journal.target);
-        }
-      } else if (mode === 'complete') {
-        for (const s of journal.steps) {
-          if (s.action === 'REVERT') steps.push(await runAction(this.ws.context(), s.payload, 'REVERT', req));
-          else if (s.action === 'APPLY') steps.push(...(await applyRestoring(this.ws, s.payload, { ...req, ...(s.nodeps ? { nodeps: true } : {}) })));
-        }
-      } else {
-        steps.push(...(await restoreStack(this.ws, journal.originalStack, new Set(journal.originalNodeps ?? []), req)));
-      }
+      steps.push(...(await workflowKind(journal, this.ws.journal.path).recover(this.ws, journal, mode, req)));
       await this.ws.journal.clear();
       return { journal, mode, steps };
     });
@@ -463,21 +443,15 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
 
   /** Why `recover --complete` cannot finish this journal, if it cannot. */
   private async completeRefusal(journal: Journal): Promise<WorkflowError | null> {
-    if (journal.phase === 'rollback') {
+    const kind = workflowKind(journal, this.ws.journal.path);
+    if (journal.phase === 'rollback' && !kind.completesAfterFailure) {
       return new RefusedError(
         `the interrupted \`${journal.command}\` had already failed${journal.failure ? ` (${journal.failure.message})` : ''} and begun rolling back; ` +
           'it can only be rolled back: run `xlp recover`',
         { payload: journal.target },
       );
     }
-    if (journal.workflow === 'load' && !(await this.ws.statusOrNull(journal.target))) {
-      return new RefusedError(
-        `the interrupted \`${journal.command}\` never uploaded ${JSON.stringify(journal.target)}, so there is nothing to complete: ` +
-          'run `xlp recover` (nothing to undo), then `xlp load` again',
-        { payload: journal.target },
-      );
-    }
-    return null;
+    return kind.completeRefusal(this.ws, journal);
   }
 
   // --- internals -------------------------------------------------------------------------------

@@ -38,6 +38,14 @@ import { JournalCorruptError } from '../../lib/workflow/journal.js';
 import { InvalidNameError } from '../../lib/workflow/names.js';
 import { StateFileError } from '../../lib/workflow/state-file.js';
 import { XenError, XenUnavailableError } from '../../lib/xen/errors.js';
+import { BootGuardTrippedError } from '../../lib/lifecycle/boot-state.js';
+import { BootUnitError } from '../../lib/lifecycle/boot-unit.js';
+import { InstallOrderError } from '../../lib/lifecycle/install-order.js';
+import { SignatureFileError, SignatureRejectedError } from '../../lib/lifecycle/signature.js';
+import { DependedOnError, InstalledStoreError, InstallRefusedError, InvalidBuildIdError, NotInstalledError } from '../../lib/lifecycle/store.js';
+import { UnreadableInstalledCopyError } from '../../lib/lifecycle/sync.js';
+import { SyncRefusedError } from '../../lib/lifecycle/sync-plan.js';
+import { TrustDirError, TrustedKeyError } from '../../lib/lifecycle/trusted-keys.js';
 import { wfPayloads, type WfPayloads } from '../workflow/support/payloads.js';
 import { assertBuilt, expectSchema, mockHost, ROOT } from './support/xlp.js';
 
@@ -82,6 +90,22 @@ const SAMPLES: [ErrorKind, unknown][] = [
   ['StateFileError', new PrivateFileError('/s/x', 'symlink', 'symlink')],
   ['PrivateDirError', new PrivateDirError('/s', 'unsafe-ancestor', 'bad parent')],
   ['LockTimeoutError', new LockTimeoutError('/m/lock', null, 10)],
+  ['InstallRefusedError', new InstallRefusedError('name-taken', 'p', 'other bytes')],
+  ['InstallRefusedError', new InstallRefusedError('duplicate-name', 'p', 'twice')],
+  ['InstallOrderError', new InstallOrderError('same-base', ['p', 'q'], 'same base')],
+  ['InvalidBuildIdError', new InvalidBuildIdError('xyz')],
+  ['NotInstalledError', new NotInstalledError('p', 'aa')],
+  ['DependedOnError', new DependedOnError('p', ['q'])],
+  ['UnreadableInstalledCopyError', new UnreadableInstalledCopyError('not a payload', { payload: 'p', file: '/s/installed/aa/x.livepatch' })],
+  ['SignatureRejectedError', new SignatureRejectedError('missing', 'not signed', { payload: 'p', file: '/x.livepatch', signatureFile: '/x.livepatch.sig' })],
+  ['SignatureFileError', new SignatureFileError('/x.livepatch.sig', 'too-large', 'too large')],
+  ['TrustDirError', new TrustDirError('/etc/xen-livepatch/trusted-keys', 'symlink', 'symlink')],
+  ['TrustedKeyError', new TrustedKeyError('/etc/xen-livepatch/trusted-keys/k.pem', 'private-key', 'private')],
+  ['SyncRefusedError', new SyncRefusedError('foreign-in-the-way', ['theirs'], 'in the way')],
+  ['SyncRefusedError', new SyncRefusedError('boot-with-prune', [], 'no prune at boot')],
+  ['BootGuardTrippedError', new BootGuardTrippedError('/s/boot-sync.pending', '2026-01-01T00:00:00.000Z')],
+  ['BootUnitError', new BootUnitError('relative path')],
+  ['StateFileError', new InstalledStoreError('/s/installed/aa/manifest.json', 'damaged', 'bad')],
   ['InternalError', Object.assign(new Error("EACCES: permission denied, mkdir '/var/lib/xen-livepatch'"), { code: 'EACCES', errno: -13 })],
   ['InternalError', new TypeError('a bug')],
 ];

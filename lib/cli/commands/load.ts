@@ -1,12 +1,12 @@
-import type { ActionCommandOptions } from '../command-options.js';
+import { type ActionCommandOptions, quiesceNs } from '../command-options.js';
 import { printPlan } from '../dry-run.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { actionJson, diagnosticJson } from '../render.js';
+import { signedPayloadSource, type TrustOptions } from '../lifecycle-options.js';
 import { openLivepatcher } from '../session.js';
-import { quiesceNs } from './apply.js';
 
-export interface LoadCommandOptions extends ActionCommandOptions {
+export interface LoadCommandOptions extends ActionCommandOptions, TrustOptions {
   readonly name?: string;
   readonly force?: boolean;
   readonly keep?: boolean;
@@ -15,15 +15,17 @@ export interface LoadCommandOptions extends ActionCommandOptions {
 export async function load([file]: [string], options: LoadCommandOptions, out: Output): Promise<ExitCode> {
   const { lp, done, signal } = await openLivepatcher(options, out, { streamSteps: !options.dryRun });
   try {
+    // Read once: the signature policy judges the bytes that are uploaded.
+    const { bytes, name } = await signedPayloadSource(file, options, options.name);
     const opts = {
-      ...(options.name === undefined ? {} : { name: options.name }),
+      name,
       nodeps: options.nodeps === true,
       force: options.force === true,
       keep: options.keep === true,
       ...quiesceNs(options),
     };
-    if (options.dryRun) return printPlan(await lp.planLoad(file, opts), out);
-    const r = await lp.load(file, { ...opts, signal });
+    if (options.dryRun) return printPlan(await lp.planLoad(bytes, opts), out);
+    const r = await lp.load(bytes, { ...opts, signal });
     const warnings = r.upload.report.diagnostics.filter((d) => d.severity !== 'info');
     // Text: each step was printed as it completed (see openLivepatcher's streamSteps).
     out.result({ name: r.payload, upload: { bytes: r.upload.bytes, warnings: warnings.map(diagnosticJson) }, apply: actionJson(r.apply) }, () => '');
