@@ -197,6 +197,8 @@ poweroff -f
 // ---------- layers ----------
 
 export interface BaseOptions {
+  /** Kernel modules loaded at boot besides xen-privcmd and xenfs (with their dependencies), e.g. virtio_blk. */
+  modules?: string[];
   /** Extra host files copied in: guest path -> host path (mode 0755 when the host file is executable). */
   extraFiles?: Record<string, string>;
   /** Executables from the unpacked xen-utils bin dir, with their library closure (default: xl). */
@@ -225,7 +227,7 @@ export function baseEntries(opts: BaseOptions = {}): Planned[] {
   const modRoot = ['lib/modules', 'usr/lib/modules'].map((d) => join(kroot, d)).find((d) => exists(d));
   if (!modRoot) throw new Error(`${f.kernelPackage} has no lib/modules or usr/lib/modules`);
   const kver = readdirSync(modRoot)[0]!;
-  const mods = moduleLoadOrder(join(modRoot, kver), ['xen-privcmd', 'xenfs']);
+  const mods = moduleLoadOrder(join(modRoot, kver), ['xen-privcmd', 'xenfs', ...(opts.modules ?? [])]);
   for (const [name, bytes] of mods) entries.push({ type: 'file', path: `lib/modules/${name}`, source: bytes });
   entries.push({ type: 'file', path: 'init', source: Buffer.from(initScript(mods.map(([n]) => n))), mode: 0o755 });
 
