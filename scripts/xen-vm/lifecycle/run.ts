@@ -39,7 +39,8 @@ async function main(): Promise<number> {
       requireDone: true,
       echo: values.echo,
       xenArgs: ['bootscrub=0'],
-      timeoutSec: 300,
+      // Debian 13's node starts slowly under TCG (seconds per xlp call): 4.20 needs the margin.
+      timeoutSec: Number(process.env.XLP_XEN_TIMEOUT) || 900,
       onEvent: (ev) => {
         if (ev.type === 'log') log(`guest: ${String(ev.msg)}`);
         if (ev.type !== 'result') return;
