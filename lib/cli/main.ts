@@ -207,6 +207,7 @@ export function buildProgram(onExit: (code: ExitCode) => void, output?: ProgramO
     .option('--dry-run', 'print the exact plan and change nothing; exits as the sync would')
     .option('--prune', 'also revert and unload payloads xlp did not upload (default: reported as drift, never touched)')
     .option('--boot', 'the boot sync: only adds to the stack; honours the kill switches and the crash-loop guard')
+    .addOption(new Option('--quiesce-timeout <duration>', "the hypervisor's own timeout for each action's quiesce (default Xen's 30ms)"))
     .option('--trust-dir <dir>', 'the trusted public keys: with any there, payloads need a valid FILE.sig (default /etc/xen-livepatch/trusted-keys) [XLP_TRUST_DIR]')
     .action(action(async () => (await import('./commands/sync.js')).sync));
 

@@ -32,6 +32,11 @@ export interface RunInXenOptions extends BaseOptions {
   cpus?: number;
   /** Extra words for Xen's command line. */
   xenArgs?: string[];
+  /**
+   * Raw disk images attached as virtio disks (/dev/vda, /dev/vdb, ... in dom0, with
+   * `modules: ['virtio_blk', 'virtio_pci']`): what a test keeps between two boots.
+   */
+  drives?: string[];
   /** Print the last serial lines to stderr on failure (default true). */
   printTailOnFailure?: boolean;
 }
@@ -138,6 +143,7 @@ async function bootOnce(opts: RunInXenOptions, runDirOption: string | undefined)
     '-nodefaults', '-no-reboot', '-display', 'none', '-monitor', 'none', '-serial', `file:${serialLog}`,
     '-kernel', image.path, '-append', xenCmd,
     '-initrd', `${esc(vmlinuz)} ${dom0Cmd},${esc(initrd.path)}`,
+    ...(opts.drives ?? []).flatMap((d) => ['-drive', `file=${esc(d)},format=raw,if=virtio`]),
   ];
   // coreutils timeout is the backstop should this process die; our own timer acts first.
   const child = spawn('timeout', ['-k', '5', String(timeoutSec + 15), 'qemu-system-x86_64', ...qemuArgs], {

@@ -197,6 +197,8 @@ poweroff -f
 // ---------- layers ----------
 
 export interface BaseOptions {
+  /** Kernel modules loaded at boot besides xen-privcmd and xenfs (with their dependencies), e.g. virtio_blk. */
+  modules?: string[];
   /** Extra host files copied in: guest path -> host path (mode 0755 when the host file is executable). */
   extraFiles?: Record<string, string>;
   /** Executables from the unpacked xen-utils bin dir, with their library closure (default: xl). */
@@ -225,7 +227,16 @@ export function baseEntries(opts: BaseOptions = {}): Planned[] {
   const modRoot = ['lib/modules', 'usr/lib/modules'].map((d) => join(kroot, d)).find((d) => exists(d));
   if (!modRoot) throw new Error(`${f.kernelPackage} has no lib/modules or usr/lib/modules`);
   const kver = readdirSync(modRoot)[0]!;
-  const mods = moduleLoadOrder(join(modRoot, kver), ['xen-privcmd', 'xenfs']);
+  // A wanted module the kernel has built in (modules.builtin) needs no insmod: Debian 13's virtio_pci.
+  const builtinFile = join(modRoot, kver, 'modules.builtin');
+  const builtin = new Set(
+    (exists(builtinFile) ? readFileSync(builtinFile, 'utf8') : '')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => basename(l).replace(/\.ko.*$/, '').replace(/-/g, '_')),
+  );
+  const extra = (opts.modules ?? []).filter((m) => !builtin.has(m.replace(/-/g, '_')));
+  const mods = moduleLoadOrder(join(modRoot, kver), ['xen-privcmd', 'xenfs', ...extra]);
   for (const [name, bytes] of mods) entries.push({ type: 'file', path: `lib/modules/${name}`, source: bytes });
   entries.push({ type: 'file', path: 'init', source: Buffer.from(initScript(mods.map(([n]) => n))), mode: 0o755 });
 

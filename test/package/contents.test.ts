@@ -26,7 +26,7 @@ describe('the package', () => {
     expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).toMatch(/^MIT License/);
     const help = spawnSync(process.execPath, [join(ROOT, 'bin', 'xlp.js'), '--help'], { encoding: 'utf8' }).stdout;
     for (const doc of new Set(help.match(/docs\/[\w-]+\.md/g) ?? [])) expect(files, doc).toContain(doc);
-    for (const doc of ['docs/cli.md', 'docs/mock.md', 'docs/preflight.md', 'docs/check-json.md']) expect(files).toContain(doc);
+    for (const doc of ['docs/cli.md', 'docs/mock.md', 'docs/preflight.md', 'docs/check-json.md', 'docs/lifecycle.md']) expect(files).toContain(doc);
   });
 
   it('every source map it ships carries its sources (none points at a file left out)', () => {

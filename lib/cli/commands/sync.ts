@@ -6,11 +6,13 @@ import type { Output } from '../output.js';
 import { actionJson } from '../render.js';
 import { type BackendOptions, openLivepatcher } from '../session.js';
 import { UsageError } from '../usage-error.js';
+import { quiesceNs } from '../command-options.js';
 
 export interface SyncCommandOptions extends BackendOptions, TrustOptions {
   readonly dryRun?: boolean;
   readonly prune?: boolean;
   readonly boot?: boolean;
+  readonly quiesceTimeout?: string;
 }
 
 function planJson(r: SyncReport): Record<string, unknown> {
@@ -80,7 +82,7 @@ export async function sync(_args: [], options: SyncCommandOptions, out: Output):
     let report: SyncReport;
     try {
       const trust = await trustedKeys(options);
-      report = await syncHost(lp, new InstalledStore(stateDir), trust, { prune: options.prune === true, boot: options.boot === true, dryRun: options.dryRun === true, signal });
+      report = await syncHost(lp, new InstalledStore(stateDir), trust, { prune: options.prune === true, boot: options.boot === true, dryRun: options.dryRun === true, signal, ...quiesceNs(options) });
     } catch (error) {
       if (!options.dryRun) await writeLastSync(stateDir, { at: at(), result: 'failed', changed: false, boot, reason: error instanceof Error ? error.message : String(error), xenBuildId: null }).catch(() => undefined);
       // A clean failure ends the boot sync: only a host that died during it leaves the guard set.
