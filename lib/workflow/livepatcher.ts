@@ -218,6 +218,7 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
   /**
    * What a sync is planned from: the applied stack as the workflows read it, and xlp's facts about
    * the payloads it uploaded (the planner lives in lib/lifecycle).
+   * @internal For `xlp sync` (lib/lifecycle); its types are not part of the public API.
    */
   syncView(): Promise<{ view: StackView; warnings: string[]; xlp: (name: string) => XlpPayloadFacts | null }> {
     return syncView(this.ops);
@@ -227,6 +228,7 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
    * Runs a sync under the host lock: `prepare` decides the steps from the stack found once the
    * lock is held (it may refuse by throwing); no step, no hypercall and no journal. The steps run
    * journaled (kind `sync`), rolled back if one fails.
+   * @internal For `xlp sync` (lib/lifecycle); its types are not part of the public API.
    */
   sync<W extends SyncWork>(
     prepare: (found: { view: StackView; warnings: string[]; xlp: (name: string) => XlpPayloadFacts | null }) => Promise<W>,
