@@ -200,7 +200,7 @@ export class NativeBackend implements Backend {
     }
     if (why !== undefined) {
       const text = nameText(name);
-      throw new XenError('upload', ERRNO.EOPNOTSUPP, text, `upload ${JSON.stringify(text)}: the force flag is refused: ${why} (EOPNOTSUPP, errno ${ERRNO.EOPNOTSUPP})`);
+      throw new XenError('upload', ERRNO.EOPNOTSUPP, text, (`upload ${JSON.stringify(text)}: the force flag is ` + `refused: ${why} (EOPNOTSUPP, errno ${ERRNO.EOPNOTSUPP})`));
     }
   }
 

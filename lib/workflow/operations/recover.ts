@@ -29,7 +29,7 @@ export async function planRecover({ ws }: OperationContext, options: RecoverOpti
     command,
     steps: completes,
     warnings: [
-      `the ${pending.action} of ${pending.payload} (issued by pid ${pending.pid} at ${pending.issuedAt}) is still pending in the hypervisor: ` +
+      (`the ${pending.action} of ${pending.payload} (issued by pid ${pending.pid} ` + `at ${pending.issuedAt}) is still pending in the hypervisor: `) +
         'recovery first waits for it (up to --timeout), then takes the steps for how it ended',
     ],
     pending: { action: pending.action, payload: pending.payload, issuedAt: pending.issuedAt, pid: pending.pid },
@@ -92,7 +92,7 @@ async function completeRefusal(ws: Workspace, journal: Journal): Promise<Workflo
   const kind = workflowKind(journal, ws.journal.path);
   if (journal.phase === 'rollback' && !kind.completesAfterFailure) {
     return new RefusedError(
-      `the interrupted \`${journal.command}\` had already failed${journal.failure ? ` (${journal.failure.message})` : ''} and begun rolling back; ` +
+      (`the interrupted \`${journal.command}\` had already ` + `failed${journal.failure ? ` (${journal.failure.message})` : ''} and begun rolling back; `) +
         'it can only be rolled back: run `xlp recover`',
       { payload: journal.target },
     );
