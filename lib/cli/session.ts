@@ -61,8 +61,10 @@ export async function openBackend(options: BackendOptions, out?: Output): Promis
   if (options.stateDir !== undefined && samePath(options.stateDir, mockStateDir)) {
     throw new UsageError((`--state-dir ${options.stateDir} is the mock hypervisor's state directory; ` + `give xlp a directory of its own (default: <mock-state>/workflow)`));
   }
-  // Only `xlp mock init` creates a simulator: every other command reports a missing one.
-  const backend = await openMockBackend({ stateDir: mockStateDir, ifMissing: 'error' });
+  // Only `xlp mock init` creates a simulator: every other command reports a missing one. Each
+  // hypercall takes the simulator's own lock: --lock-timeout bounds that wait as the host lock's.
+  const { lockTimeoutMs } = timings(options);
+  const backend = await openMockBackend({ stateDir: mockStateDir, ifMissing: 'error', ...(lockTimeoutMs === undefined ? {} : { lockTimeoutMs }) });
   // The mock resolves undefined symbols against its own identity; preflight needs no table here.
   return { backend, kind, stateDir: stateDirOf(options, () => join(mockStateDir, 'workflow')), mockStateDir, xenSymbols: async () => undefined };
 }
