@@ -1,6 +1,6 @@
 /**
  * `XEN_SYSCTL_LIVEPATCH_ACTION` (`livepatch_action`): the synchronous part of each command, up to
- * scheduling the work the idle loop completes (work.ts).
+ * scheduling the work the idle loop completes (../work.ts).
  */
 import type { ActionOptions } from '../../backend/backend.js';
 import { DEFAULT_ACTION_TIMEOUT_NS, type LivepatchAction, MAX_ACTION_TIMEOUT_NS } from '../../xen/domain.js';

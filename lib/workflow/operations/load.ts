@@ -31,7 +31,7 @@ export async function planLoad({ ws }: OperationContext, source: PayloadSource, 
   );
 }
 
-/** `Livepatcher.load`: preflight, upload, apply and wait, journaled (kind `load`, kinds/load.ts). */
+/** `Livepatcher.load`: preflight, upload, apply and wait, journaled (kind `load`, lib/workflow/kinds/load.ts). */
 export async function load(ops: OperationContext, source: PayloadSource, options: LoadOptions): Promise<LoadResult> {
   const { ws } = ops;
   checkSignal(options.signal, 'load');

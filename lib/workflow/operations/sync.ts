@@ -17,7 +17,7 @@ export async function syncView({ ws }: OperationContext): Promise<SyncFound> {
   return { view, warnings, xlp: await xlpPayloadFacts(ws) };
 }
 
-/** `Livepatcher.sync`: the steps `prepare` decides run journaled (kind `sync`, kinds/sync.ts). */
+/** `Livepatcher.sync`: the steps `prepare` decides run journaled (kind `sync`, lib/workflow/kinds/sync.ts). */
 export async function sync<W extends SyncWork>(
   ops: OperationContext,
   prepare: (found: SyncFound) => Promise<W>,
