@@ -83,11 +83,10 @@ export {
   PAYLOAD_MAX_SIZE,
   type PayloadState,
   type PayloadStatus,
-  VETOING_HOOK_KINDS,
   type XenVersionInfo,
 } from './xen/domain.js';
 export { ERRNO, type ErrnoCode, type ErrnoName, errnoCode, errnoMessage } from './xen/errno.js';
-export { DEFAULT_XEN_VERSION, formatXenVersion, parseXenVersion, type XenVersion, XenVersionError, xenVersionFromHypervisor } from './xen/version.js';
+export { formatXenVersion, parseXenVersion, type XenVersion, XenVersionError, xenVersionFromHypervisor } from './xen/version.js';
 
 // --- backends ----------------------------------------------------------------------------------
 export type {
@@ -115,5 +114,6 @@ export {
   type SymbolTable,
 } from './preflight/index.js';
 export { readPayload, type PayloadReadResult } from './payload/read-payload.js';
-export { parseNmSymbols } from './xen/symbols.js';
+export type { ElfIssue } from './elf/elf-file.js';
+export { type NmLineError, type NmParse, parseNmSymbols } from './xen/symbols.js';
 export type { FuncExpectation, LivepatchFunc, Modinfo, Payload, PayloadHook, PayloadSymbol } from './payload/model.js';

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The README's test command. It compiles the TypeScript (the CLI tests run the compiled `xlp`),
-// runs vitest, and ends with the plain line "N passed, N failed" that CI recognises, taken from
-// vitest's JSON report. The exit code is vitest's own.
+// runs the linter and the formatter's check, then vitest, and ends with the plain line
+// "N passed, N failed" that CI recognises, taken from vitest's JSON report. The exit code is vitest's own.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -16,6 +16,19 @@ if (tsc.status !== 0) {
   console.error('TypeScript build failed; no test was run.');
   console.log('0 passed, 1 failed');
   process.exit(tsc.status ?? 1);
+}
+
+// The linter and the formatter's check (npm run lint, npm run format:check) gate the suite as the build does.
+for (const [what, cmd, args] of [
+  ['lint', bin('eslint'), ['.']],
+  ['format:check', bin('prettier'), ['--check', '.']],
+]) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error(`npm run ${what} failed; no test was run.`);
+    console.log('0 passed, 1 failed');
+    process.exit(r.status ?? 1);
+  }
 }
 
 rmSync(report, { force: true });

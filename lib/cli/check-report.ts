@@ -34,7 +34,7 @@ function payloadText(p: CheckedPayloadJson, c: Colors): string[] {
   p.diagnostics.forEach((d, k) => {
     const r = rows[k]!;
     const cells = r.map((cell, i) => cell.padEnd(widths[i]!));
-    lines.push(`  ${SEVERITY_COLOR[d.severity](c, cells[0]!)}  ${cells[1]}  ${c.dim(cells[2]!)}  ${cells[3]}  ${c.cyan(cells[4]!)}  ${d.message}`);
+    lines.push((`  ${SEVERITY_COLOR[d.severity](c, cells[0]!)}  ${cells[1]} ` + ` ${c.dim(cells[2]!)}  ${cells[3]}  ${c.cyan(cells[4]!)}  ${d.message}`));
     if (d.console && (d.severity === 'error' || d.severity === 'fatal')) {
       const pad = ' '.repeat(2 + widths[0]! + 2);
       for (const l of d.console.split('\n')) lines.push(c.dim(`${pad}(XEN) ${l}`));
@@ -55,11 +55,11 @@ function payloadText(p: CheckedPayloadJson, c: Colors): string[] {
 
 function signatureText(s: NonNullable<CheckedPayloadJson['signature']>, c: Colors): string[] {
   const out: string[] = [];
-  if (s.policy === 'none') out.push(c.dim(`  signature: ${s.status === 'present' ? `${s.file} present, not checked` : 'none'} (no trusted keys: not required)`));
+  if (s.policy === 'none') out.push(c.dim((`  signature: ${s.status === 'present' ? `${s.file} present, not checked` : 'none'} ` + `(no trusted keys: not required)`)));
   else if (s.status === 'valid') out.push(c.green(`  signature: valid, key ${s.keyId!.slice(0, 16)} (${s.algorithm})`));
   else out.push(c.red(`  signature: ${s.status}: install, upload, load and sync refuse it (${s.reason})`));
   const e = s.embedded;
-  if (e.status === 'recognised') out.push(c.dim(`  .note.Xen.signature: the upstream proposal's v1 RSA/SHA-256 layout, ${e.signatureBytes} bytes (information only: no Xen release verifies it)`));
+  if (e.status === 'recognised') out.push(c.dim((`  .note.Xen.signature: the upstream proposal's v1 RSA/SHA-256 ` + `layout, ${e.signatureBytes} bytes (information only: no Xen release verifies it)`)));
   else if (e.status === 'unrecognised') out.push(c.dim(`  .note.Xen.signature: not the upstream proposal's layout (${e.reason}); information only`));
   return out;
 }

@@ -23,10 +23,10 @@ function globalOptions(program: Command): Command {
   return program
     .addOption(new Option('--json', 'print the result (or {"error": ...}) as JSON on stdout; schemas in docs/cli.md'))
     .addOption(new Option('-q, --quiet', 'print nothing but errors'))
-    .addOption(new Option('--backend <kind>', 'native (libxenctrl, on a Xen dom0) or mock (the simulator; the default where there is no Xen) [XLP_BACKEND]'))
-    .addOption(new Option('--mock-state <dir>', "the mock hypervisor's state directory (default $XDG_STATE_HOME/xen-livepatch/mock) [XLP_MOCK_STATE]"))
+    .addOption(new Option('--backend <kind>', ('native (libxenctrl, on a Xen dom0) or mock (the simulator; ' + 'the default where there is no Xen) [XLP_BACKEND]')))
+    .addOption(new Option('--mock-state <dir>', ("the mock hypervisor's state directory (default " + "$XDG_STATE_HOME/xen-livepatch/mock) [XLP_MOCK_STATE]")))
     .addOption(
-      new Option('--state-dir <dir>', 'host lock, journal and payload registry (default: /var/lib/xen-livepatch as root, else $XDG_STATE_HOME/xen-livepatch; mock: <mock-state>/workflow) [XLP_STATE_DIR]'),
+      new Option('--state-dir <dir>', ('host lock, journal and payload registry (default: /var/lib/xen-livepatch as root, ' + 'else $XDG_STATE_HOME/xen-livepatch; mock: <mock-state>/workflow) [XLP_STATE_DIR]')),
     )
     .addOption(new Option('--lock-timeout <duration>', 'how long to wait for another xlp holding the host lock (default 10s)'))
     .addOption(new Option('--timeout <duration>', 'how long to wait for an action to complete (default 30s; e.g. 500ms, 30s, 2m)'));
@@ -50,7 +50,7 @@ const NONE: readonly ScopedOption[] = [];
 /** Options of the commands that apply, revert, replace or unload. */
 function withAction(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--dry-run', 'print the plan (steps and the hooks that will run, in order) and change nothing; exits as the command would'))
+    .addOption(new Option('--dry-run', ('print the plan (steps and the hooks that will run, in ' + 'order) and change nothing; exits as the command would')))
     .addOption(new Option('--quiesce-timeout <duration>', "the hypervisor's own timeout for the quiesce (default Xen's 30ms)"));
 }
 
@@ -72,7 +72,7 @@ export function buildProgram(onExit: (code: ExitCode) => void, output?: ProgramO
     .version(packageVersion(), '-V, --version')
     .addHelpText(
       'after',
-      `\n${EXIT_CODES_HELP}\n\nBackends: --backend native (the default on a Xen dom0) or --backend mock (XLP_BACKEND; the default where there is no Xen, said on stderr). Full reference: docs/cli.md`,
+      (`\n${EXIT_CODES_HELP}\n\nBackends: --backend native (the default on a Xen dom0) or --backend mock ` + `(XLP_BACKEND; the default where there is no Xen, said on stderr). Full reference: docs/cli.md`),
     )
     .configureHelp({ showGlobalOptions: true })
     .showSuggestionAfterError()
@@ -124,7 +124,7 @@ export function buildProgram(onExit: (code: ExitCode) => void, output?: ProgramO
     .argument('<name>')
     .argument('<file>')
     .option('--force', 'upload despite preflight errors (never despite a fatal finding)')
-    .option('--trust-dir <dir>', 'the trusted public keys: with any there, payloads need a valid FILE.sig (default /etc/xen-livepatch/trusted-keys) [XLP_TRUST_DIR]')
+    .option('--trust-dir <dir>', ('the trusted public keys: with any there, payloads need a valid ' + 'FILE.sig (default /etc/xen-livepatch/trusted-keys) [XLP_TRUST_DIR]'))
     .action(action(async () => (await import('./commands/upload.js')).upload));
 
   withAction(program.command('apply'))
@@ -139,7 +139,7 @@ export function buildProgram(onExit: (code: ExitCode) => void, output?: ProgramO
     .action(action(async () => (await import('./commands/revert.js')).revert));
 
   withAction(program.command('replace'))
-    .description('make this (uploaded) payload the only applied one: Xen\'s atomic REPLACE, refused up front when vetoing hooks are involved; or --sequential')
+    .description(('make this (uploaded) payload the only applied one: Xen\'s atomic REPLACE, ' + 'refused up front when vetoing hooks are involved; or --sequential'))
     .argument('<name>')
     .option('--sequential', 'revert the stack top-first, then apply, running every hook (for payloads with vetoing hooks)')
     .option('--force', 'with --sequential: go ahead even if a reverted payload could not be restored on failure')
@@ -158,7 +158,7 @@ export function buildProgram(onExit: (code: ExitCode) => void, output?: ProgramO
     .option('--nodeps', 'skip the build-id dependency check')
     .option('--force', 'upload despite preflight errors (never despite a fatal finding)')
     .option('--keep', 'leave the payload uploaded if the apply fails')
-    .option('--trust-dir <dir>', 'the trusted public keys: with any there, payloads need a valid FILE.sig (default /etc/xen-livepatch/trusted-keys) [XLP_TRUST_DIR]')
+    .option('--trust-dir <dir>', ('the trusted public keys: with any there, payloads need a valid ' + 'FILE.sig (default /etc/xen-livepatch/trusted-keys) [XLP_TRUST_DIR]'))
     .action(action(async () => (await import('./commands/load.js')).load));
 
   program
@@ -186,11 +186,11 @@ export function buildProgram(onExit: (code: ExitCode) => void, output?: ProgramO
 
   program
     .command('install')
-    .description('preflight, verify and store payload files as installed patches of the Xen build each is for (what `xlp sync` applies, at boot too)')
+    .description(('preflight, verify and store payload files as installed patches of ' + 'the Xen build each is for (what `xlp sync` applies, at boot too)'))
     .argument('<file...>', 'payload files (.livepatch); each is installed as its file name without extension; FILE.sig is its signature')
     .option('--replace', 'replace a patch installed under the same name with other bytes (default: refused)')
     .option('--dry-run', 'check everything and say what would be installed; store nothing')
-    .option('--trust-dir <dir>', 'the trusted public keys: with any there, payloads need a valid FILE.sig (default /etc/xen-livepatch/trusted-keys) [XLP_TRUST_DIR]')
+    .option('--trust-dir <dir>', ('the trusted public keys: with any there, payloads need a valid ' + 'FILE.sig (default /etc/xen-livepatch/trusted-keys) [XLP_TRUST_DIR]'))
     .action(action(async () => (await import('./commands/install.js')).install));
 
   program
@@ -208,7 +208,10 @@ export function buildProgram(onExit: (code: ExitCode) => void, output?: ProgramO
     .option('--prune', 'also revert and unload payloads xlp did not upload (default: reported as drift, never touched)')
     .option('--boot', 'the boot sync: only adds to the stack; honours the kill switches and the crash-loop guard')
     .addOption(new Option('--quiesce-timeout <duration>', "the hypervisor's own timeout for each action's quiesce (default Xen's 30ms)"))
-    .option('--trust-dir <dir>', 'the trusted public keys: with any there, payloads need a valid FILE.sig (default /etc/xen-livepatch/trusted-keys) [XLP_TRUST_DIR]')
+    .option(
+      '--trust-dir <dir>',
+      'the trusted public keys: with any there, payloads need a valid ' + 'FILE.sig (default /etc/xen-livepatch/trusted-keys) [XLP_TRUST_DIR]',
+    )
     .action(action(async () => (await import('./commands/sync.js')).sync));
 
   const boot = program.command('boot').description('the boot sync: a systemd unit that runs `xlp sync --boot` at boot');
@@ -236,10 +239,10 @@ export function buildProgram(onExit: (code: ExitCode) => void, output?: ProgramO
     .argument('<payload...>', 'payload files (.livepatch); each is checked as the name its file name gives')
     .option('--xen-build-id <hex>', 'the hypervisor build-id to check .livepatch.xen_depends against ("none": it has none)')
     .option('--symbols <file>', 'the hypervisor symbol table in nm format (e.g. a copy of /proc/xen/xensyms)')
-    .option('--xen-version <x.y[.z]>', 'check as this Xen version loads payloads: 4.14 to 4.22, optionally with the point release, or "head" (default: the running hypervisor\'s, else 4.17)')
+    .option('--xen-version <x.y[.z]>', ('check as this Xen version loads payloads: 4.14 to 4.22, optionally with ' + 'the point release, or "head" (default: the running hypervisor\'s, else 4.17)'))
     .option('--offline', 'do not read the running hypervisor, even on a Xen host')
-    .option('--trust-dir <dir>', 'the trusted public keys: with any there, payloads need a valid FILE.sig (default /etc/xen-livepatch/trusted-keys) [XLP_TRUST_DIR]')
-    .addHelpText('after', '\nExit codes: 0 no errors, 1 a payload has errors or fatal findings, 2 usage error (bad option, missing file).\nJSON schema: docs/check-json.md.')
+    .option('--trust-dir <dir>', ('the trusted public keys: with any there, payloads need a valid ' + 'FILE.sig (default /etc/xen-livepatch/trusted-keys) [XLP_TRUST_DIR]'))
+    .addHelpText('after', ('\nExit codes: 0 no errors, 1 a payload has errors or fatal findings, 2 ' + 'usage error (bad option, missing file).\nJSON schema: docs/check-json.md.'))
     .action(action(async () => (await import('./commands/check.js')).handler, NONE));
 
   // xlp mock ...: the mock hypervisor's state directory.
@@ -248,7 +251,7 @@ export function buildProgram(onExit: (code: ExitCode) => void, output?: ProgramO
   mock
     .command('init')
     .description('create a mock hypervisor with the given identity')
-    .option('--build-id <hex>', "the simulated hypervisor's build-id (payloads must be built for it; default 10c81f752771eb7e8a6f58df93222a39cbbf93fb)")
+    .option('--build-id <hex>', ("the simulated hypervisor's build-id (payloads must be built " + "for it; default 10c81f752771eb7e8a6f58df93222a39cbbf93fb)"))
     .option('--no-build-id', 'simulate a hypervisor built without a build-id')
     .option('--xen-version <x.y[.z]>', 'Xen version whose semantics to follow: 4.14 to 4.22, optionally with the point release, or "head"', '4.17')
     .option('--symbols <file>', 'hypervisor symbol table in nm format (e.g. a copy of /proc/xen/xensyms)')

@@ -108,7 +108,7 @@ export async function loadSystemContext(deps: SystemContextDeps = defaultSystemD
   try {
     backend = await deps.openBackend();
   } catch (e) {
-    return { context: null, notes: [`this looks like a Xen host, but the hypervisor could not be reached: ${message(e)}; checking offline`] };
+    return { context: null, notes: [(`this looks like a Xen host, but the hypervisor ` + `could not be reached: ${message(e)}; checking offline`)] };
   }
   try {
     const info = await backend.xenVersion();
@@ -120,7 +120,7 @@ export async function loadSystemContext(deps: SystemContextDeps = defaultSystemD
         try {
           records = await known.all();
         } catch (e) {
-          notes.push(`xlp's registry could not be read (${message(e)}): the build-ids and symbols of the payloads it uploaded are not checked`);
+          notes.push((`xlp's registry could not be read (${message(e)}): the build-ids ` + `and symbols of the payloads it uploaded are not checked`));
         }
       }
       loaded = loadedPayloads(listed, records);

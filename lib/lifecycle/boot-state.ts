@@ -101,8 +101,8 @@ export class BootGuardTrippedError extends LifecycleError {
     readonly since: string,
   ) {
     super(
-      `the boot sync started at ${since} never finished (the host went down during it: a patch may be what crashed it), so this boot sync does nothing; ` +
-        `find out why (\`xlp status\`, the previous boot's logs), then run \`xlp boot clear-guard\` (and \`xlp sync\` to apply the patches now)`,
+      (`the boot sync started at ${since} never finished (the host went down during ` + `it: a patch may be what crashed it), so this boot sync does nothing; `) +
+        (`find out why (\`xlp status\`, the previous boot's logs), then run ` + `\`xlp boot clear-guard\` (and \`xlp sync\` to apply the patches now)`),
       { file: guardFile },
     );
   }

@@ -60,7 +60,7 @@ const UNSAFE_PATH = /[\x00-\x1f\x7f"'\\]/;
 
 function checkPath(path: string, what: string): void {
   if (typeof path !== 'string' || !path.startsWith('/')) throw new BootUnitError(`${what} must be an absolute path, not ${JSON.stringify(path)}`);
-  if (UNSAFE_PATH.test(path)) throw new BootUnitError(`${what} ${JSON.stringify(path)} holds a quote, a backslash or a control character, which a systemd unit cannot carry; install xlp under a plainer path`);
+  if (UNSAFE_PATH.test(path)) throw new BootUnitError((`${what} ${JSON.stringify(path)} holds a quote, a backslash or a control ` + `character, which a systemd unit cannot carry; install xlp under a plainer path`));
 }
 
 /** One word of an Exec line: `%` doubled (specifiers), `$` doubled except in the executable (variables), quoted when it has blanks. */

@@ -46,7 +46,7 @@ export async function installFiles(files: readonly string[], store: InstalledSto
     const errors = report.diagnostics.filter((d) => d.severity === 'fatal' || (d.severity === 'error' && d.group !== 'apply'));
     if (report.fatal || errors.length) throw new PreflightError(signed.name, report.diagnostics, report.fatal);
     if (!report.payload || xen === null) {
-      throw new InstallRefusedError('wrong-build', signed.name, `${JSON.stringify(signed.name)} (${file}) has no readable .livepatch.xen_depends note: xlp cannot tell which Xen build it is for`);
+      throw new InstallRefusedError('wrong-build', signed.name, (`${JSON.stringify(signed.name)} (${file}) has no readable ` + `.livepatch.xen_depends note: xlp cannot tell which Xen build it is for`));
     }
     const keyed = signed.verdict.status === 'valid' ? { keyId: signed.verdict.keyId, algorithm: signed.verdict.algorithm } : null;
     read.push({

@@ -72,7 +72,7 @@ export async function readKillSwitch(paths: KillSwitchPaths = {}): Promise<KillS
   try {
     cmdline = await readFile(cmdlineFile, 'utf8');
   } catch (error) {
-    return { engaged: true, by: 'cmdline', reason: `the kernel command line (${cmdlineFile}) cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)}); not patching at boot` };
+    return { engaged: true, by: 'cmdline', reason: (`the kernel command line (${cmdlineFile}) cannot be read ` + `(${(error as NodeJS.ErrnoException).code ?? String(error)}); not patching at boot`) };
   }
   if (kernelCommandLineWords(cmdline).includes(KERNEL_DISABLE_WORD)) return { engaged: true, by: 'cmdline', reason: `the kernel command line holds ${KERNEL_DISABLE_WORD}` };
   return { engaged: false };

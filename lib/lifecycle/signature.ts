@@ -76,7 +76,7 @@ export function describeSignatureShape(sig: Uint8Array): string {
   if (isEcdsaP256DerShape(sig)) kinds.push('a DER-encoded ECDSA P-256 signature');
   if (sig.length >= 256 && sig.length <= 2048) kinds.push(`an RSA-${sig.length * 8} signature`);
   const size = `${sig.length} byte${sig.length === 1 ? '' : 's'}`;
-  if (kinds.length === 0) return `${size}, the shape of no signature xlp verifies (Ed25519: 64 bytes; ECDSA P-256: DER, 8 to 72 bytes; RSA: as long as the key's modulus)`;
+  if (kinds.length === 0) return (`${size}, the shape of no signature xlp verifies (Ed25519: 64 bytes; ` + `ECDSA P-256: DER, 8 to 72 bytes; RSA: as long as the key's modulus)`);
   return `${size}, the shape of ${kinds.join(' or ')}`;
 }
 
@@ -112,7 +112,7 @@ export function verifySignature(trust: TrustedKeySet, data: Uint8Array, signatur
     return {
       status: 'unknown-key',
       reason:
-        `the signature is ${describeSignatureShape(signature)}, which none of the trusted keys (${trustedKinds(trust.keys)}) can have made: ` +
+        (`the signature is ${describeSignatureShape(signature)}, which none ` + `of the trusted keys (${trustedKinds(trust.keys)}) can have made: `) +
         `it was made with a key that is not in ${trust.dir}, or it is damaged`,
     };
   }
@@ -123,8 +123,8 @@ export function verifySignature(trust: TrustedKeySet, data: Uint8Array, signatur
     status: 'bad',
     triedKeyIds: candidates.map((k) => k.keyId),
     reason:
-      `no trusted key verifies it (the signature is ${describeSignatureShape(signature)}; tried the trusted keys that make such signatures: ${trustedKinds(candidates)}): ` +
-      'the payload changed after it was signed, the signature was made by another key of the same kind and size, or the signature is damaged; a signature alone cannot tell these apart',
+      (`no trusted key verifies it (the signature is ${describeSignatureShape(signature)}; ` + `tried the trusted keys that make such signatures: ${trustedKinds(candidates)}): `) +
+      ('the payload changed after it was signed, the signature was made by another key of the ' + 'same kind and size, or the signature is damaged; a signature alone cannot tell these apart'),
   };
 }
 
@@ -176,7 +176,7 @@ export function requireAcceptedSignature(verdict: SignatureVerdict, subject: Sig
     case 'missing':
       throw new SignatureRejectedError(
         'missing',
-        `${subject.file} is not signed: ${subject.signatureFile} does not exist, and ${subject.trustDir} holds trusted keys, so every payload needs a valid detached signature`,
+        (`${subject.file} is not signed: ${subject.signatureFile} does not exist, ` + `and ${subject.trustDir} holds trusted keys, so every payload needs a valid detached signature`),
         where,
       );
     case 'unknown-key':

@@ -113,6 +113,8 @@ export class NotInstalledError extends LifecycleError {
   }
 }
 
+const itOrThem = (names: readonly string[]): string => (names.length === 1 ? 'it' : 'them');
+
 /** Removing a patch would leave the patches built on it without their base. */
 export class DependedOnError extends LifecycleError {
   override readonly name = 'DependedOnError';
@@ -124,7 +126,8 @@ export class DependedOnError extends LifecycleError {
     readonly dependants: readonly string[],
   ) {
     super(
-      `${quoteNames(dependants)} ${dependants.length === 1 ? 'depends' : 'depend'} on ${JSON.stringify(payload)}; uninstalling it alone would leave ${dependants.length === 1 ? 'it' : 'them'} without a base: uninstall ${dependants.length === 1 ? 'it' : 'them'} too (or with it)`,
+      `${quoteNames(dependants)} ${dependants.length === 1 ? 'depends' : 'depend'} on ${JSON.stringify(payload)}; ` +
+        `uninstalling it alone would leave ${itOrThem(dependants)} without a base: uninstall ${itOrThem(dependants)} too (or with it)`,
       { payload },
     );
   }
@@ -250,7 +253,7 @@ export class InstalledStore {
       stackOrder(xenBuildId, m.patches);
     } catch (error) {
       if (!(error instanceof InstallOrderError)) throw error;
-      throw storeError(file, 'damaged', `the manifest of installed patches ${file} is damaged: its patches no longer form one stack (${error.message}); ${ADVICE}`, error);
+      throw storeError(file, 'damaged', (`the manifest of installed patches ${file} is damaged: its ` + `patches no longer form one stack (${error.message}); ${ADVICE}`), error);
     }
     return m;
   }
@@ -337,7 +340,7 @@ export class InstalledStore {
         throw new InstallRefusedError(
           'name-taken',
           p.name,
-          `${JSON.stringify(p.name)} is already installed for Xen build ${xenBuildId} with other bytes (sha256 ${old.sha256.slice(0, 16)}…, installed ${old.installedAt}); replacing it must be asked for`,
+          (`${JSON.stringify(p.name)} is already installed for Xen build ${xenBuildId} with other bytes ` + `(sha256 ${old.sha256.slice(0, 16)}…, installed ${old.installedAt}); replacing it must be asked for`),
         );
       }
       const signature = p.signature ? signatureEntry(p.name, p.signature) : null;
@@ -432,24 +435,24 @@ async function readVerified(file: string, size: number, sha256: string, maxBytes
   }
   if (data === null) throw storeError(file, 'damaged', `${what} is missing: ${file} does not exist; ${ADVICE}`);
   if (data.length !== size || sha256Of(data) !== sha256) {
-    throw storeError(file, 'damaged', `${what} was altered: ${file} is ${data.length} bytes with sha256 ${sha256Of(data).slice(0, 16)}…, the manifest recorded ${size} bytes with sha256 ${sha256.slice(0, 16)}…; ${ADVICE}`);
+    throw storeError(file, 'damaged', (`${what} was altered: ${file} is ${data.length} bytes with sha256 ${sha256Of(data).slice(0, 16)}…, ` + `the manifest recorded ${size} bytes with sha256 ${sha256.slice(0, 16)}…; ${ADVICE}`));
   }
   return new Uint8Array(data.buffer, data.byteOffset, data.length);
 }
 
 function checkNewPatch(xenBuildId: BuildIdHex, p: NewPatch): void {
   if (p.bytes.length === 0 || p.bytes.length > PAYLOAD_MAX_SIZE) {
-    throw new InstallRefusedError('bad-input', p.name, `${JSON.stringify(p.name)} is ${p.bytes.length} bytes; Xen takes payloads of 1 byte to ${PAYLOAD_MAX_SIZE}`);
+    throw new InstallRefusedError('bad-input', p.name, (`${JSON.stringify(p.name)} is ${p.bytes.length} bytes; ` + `Xen takes payloads of 1 byte to ${PAYLOAD_MAX_SIZE}`));
   }
   if (p.payload.size !== p.bytes.length) {
-    throw new InstallRefusedError('bad-input', p.name, `the payload model given for ${JSON.stringify(p.name)} was read from ${p.payload.size} bytes, not from its ${p.bytes.length}`);
+    throw new InstallRefusedError('bad-input', p.name, (`the payload model given for ${JSON.stringify(p.name)} was read ` + `from ${p.payload.size} bytes, not from its ${p.bytes.length}`));
   }
   if (p.payload.xenDepends !== xenBuildId) {
     const has = p.payload.xenDepends === null ? 'has no readable .livepatch.xen_depends note' : `was built for Xen build ${p.payload.xenDepends}`;
     throw new InstallRefusedError('wrong-build', p.name, `${JSON.stringify(p.name)} ${has}, so it cannot be installed for build ${xenBuildId}`);
   }
   if (p.signature && (p.signature.bytes.length === 0 || p.signature.bytes.length > SIGNATURE_MAX_BYTES)) {
-    throw new InstallRefusedError('bad-input', p.name, `the signature of ${JSON.stringify(p.name)} is ${p.signature.bytes.length} bytes; a signature is 1 to ${SIGNATURE_MAX_BYTES}`);
+    throw new InstallRefusedError('bad-input', p.name, (`the signature of ${JSON.stringify(p.name)} is ${p.signature.bytes.length} ` + `bytes; a signature is 1 to ${SIGNATURE_MAX_BYTES}`));
   }
   if (p.signature && (p.signature.keyId === null) !== (p.signature.algorithm === null)) {
     throw new InstallRefusedError('bad-input', p.name, `the signature of ${JSON.stringify(p.name)} has a key id without an algorithm, or the reverse`);

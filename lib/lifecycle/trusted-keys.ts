@@ -132,13 +132,13 @@ async function checkTrustDir(dir: string, uid: number | null): Promise<boolean> 
     if (code === 'ENOENT') return false;
     throw new TrustDirError(dir, 'unreadable', `the trust directory ${dir} cannot be read (${code ?? String(error)})`, { cause: error });
   }
-  if (s.isSymbolicLink()) throw new TrustDirError(dir, 'symlink', `the trust directory ${dir} is a symbolic link; refusing to trust the keys it leads to (make it a real directory)`);
+  if (s.isSymbolicLink()) throw new TrustDirError(dir, 'symlink', (`the trust directory ${dir} is a symbolic link; refusing ` + `to trust the keys it leads to (make it a real directory)`));
   if (!s.isDirectory()) throw new TrustDirError(dir, 'not-a-directory', `the trust directory ${dir} is not a directory`);
   if (!ownerOk(s.uid, uid)) {
-    throw new TrustDirError(dir, 'foreign-owner', `the trust directory ${dir} belongs to uid ${s.uid}, neither root nor this user (uid ${uid}), who could add keys to it; refusing to use it`);
+    throw new TrustDirError(dir, 'foreign-owner', (`the trust directory ${dir} belongs to uid ${s.uid}, neither root nor ` + `this user (uid ${uid}), who could add keys to it; refusing to use it`));
   }
   if ((s.mode & 0o022) !== 0) {
-    throw new TrustDirError(dir, 'group-or-world-writable', `the trust directory ${dir} is writable by other users (mode ${mode(s.mode)}), who could add keys to it; refusing to use it (chmod go-w)`);
+    throw new TrustDirError(dir, 'group-or-world-writable', (`the trust directory ${dir} is writable by other users (mode ${mode(s.mode)}), ` + `who could add keys to it; refusing to use it (chmod go-w)`));
   }
   try {
     await checkAncestors(dir, { uid });
@@ -156,19 +156,19 @@ const PRIVATE_LABELS = new Set(['PRIVATE KEY', 'ENCRYPTED PRIVATE KEY', 'RSA PRI
 export function parseTrustedKey(file: string, text: string): TrustedKey {
   const blocks = [...text.matchAll(PEM_BLOCK)];
   if (blocks.length === 0) {
-    throw new TrustedKeyError(file, 'not-a-public-key', `${file} holds no PEM block; the trust directory holds only public keys as \`openssl pkey -pubout\` writes them (-----BEGIN PUBLIC KEY-----)`);
+    throw new TrustedKeyError(file, 'not-a-public-key', (`${file} holds no PEM block; the trust directory holds only public keys ` + `as \`openssl pkey -pubout\` writes them (-----BEGIN PUBLIC KEY-----)`));
   }
   if (blocks.length > 1) throw new TrustedKeyError(file, 'several-keys', `${file} holds ${blocks.length} PEM blocks; put one public key in each file`);
   const label = blocks[0]![1]!;
   if (PRIVATE_LABELS.has(label)) {
-    throw new TrustedKeyError(file, 'private-key', `${file} holds a private key (${label}); only public keys belong in the trust directory: keep the private key where payloads are signed, and put \`openssl pkey -in KEY -pubout\` here`);
+    throw new TrustedKeyError(file, 'private-key', (`${file} holds a private key (${label}); only public keys belong in the trust directory: keep ` + `the private key where payloads are signed, and put \`openssl pkey -in KEY -pubout\` here`));
   }
   if (label === 'CERTIFICATE') {
-    throw new TrustedKeyError(file, 'certificate', `${file} holds a certificate; the trust directory holds bare public keys: \`openssl x509 -in CERT -pubkey -noout\` extracts it`);
+    throw new TrustedKeyError(file, 'certificate', (`${file} holds a certificate; the trust directory holds bare ` + `public keys: \`openssl x509 -in CERT -pubkey -noout\` extracts it`));
   }
   if (label !== 'PUBLIC KEY') {
     const hint = label === 'RSA PUBLIC KEY' ? ' (this is the PKCS#1 form: `openssl rsa -RSAPublicKey_in -in FILE -pubout` converts it)' : '';
-    throw new TrustedKeyError(file, 'not-a-public-key', `${file} holds a PEM "${label}" block, not a PEM SPKI public key (-----BEGIN PUBLIC KEY-----)${hint}`);
+    throw new TrustedKeyError(file, 'not-a-public-key', (`${file} holds a PEM "${label}" block, not a PEM ` + `SPKI public key (-----BEGIN PUBLIC KEY-----)${hint}`));
   }
   let key: KeyObject;
   try {
@@ -186,7 +186,7 @@ export function parseTrustedKey(file: string, text: string): TrustedKey {
     }
     case 'ec':
       if (details.namedCurve !== 'prime256v1') {
-        throw new TrustedKeyError(file, 'unsupported-algorithm', `${file} is an ECDSA key on curve ${details.namedCurve ?? 'unknown'}; xlp verifies ECDSA on P-256 (prime256v1) only`);
+        throw new TrustedKeyError(file, 'unsupported-algorithm', (`${file} is an ECDSA key on curve ${details.namedCurve ?? 'unknown'}; ` + `xlp verifies ECDSA on P-256 (prime256v1) only`));
       }
       return { file, keyId, algorithm: 'ecdsa-p256-sha256', rsaBits: null, key };
     case 'ed25519':
@@ -195,7 +195,7 @@ export function parseTrustedKey(file: string, text: string): TrustedKey {
       throw new TrustedKeyError(
         file,
         'unsupported-algorithm',
-        `${file} is a ${key.asymmetricKeyType ?? 'unknown'} public key; xlp verifies RSA (PKCS#1 v1.5, SHA-256), ECDSA P-256 (SHA-256) and Ed25519 signatures only`,
+        (`${file} is a ${key.asymmetricKeyType ?? 'unknown'} public key; xlp verifies ` + `RSA (PKCS#1 v1.5, SHA-256), ECDSA P-256 (SHA-256) and Ed25519 signatures only`),
       );
   }
 }
@@ -232,7 +232,7 @@ export async function loadTrustedKeys(dir: string = DEFAULT_TRUST_DIR, options: 
   try {
     names = (await readdir(path)).sort();
   } catch (error) {
-    throw new TrustDirError(path, 'unreadable', `the trust directory ${path} cannot be listed (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { cause: error });
+    throw new TrustDirError(path, 'unreadable', (`the trust directory ${path} cannot be listed ` + `(${(error as NodeJS.ErrnoException).code ?? String(error)})`), { cause: error });
   }
   const keys: TrustedKey[] = [];
   for (const name of names) keys.push(await readKeyFile(join(path, name), uid));

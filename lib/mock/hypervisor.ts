@@ -13,7 +13,7 @@ import { checkHookScript, type HookBehaviour, type HookCall, type HookFunction, 
 import { type MockIdentity, type MockIdentityInput, resolveIdentity } from './identity.js';
 import { emptyState, MockMachine, type PreflightFn } from './machine.js';
 import type { MachineState, MockWarning, PendingWork } from './state.js';
-import { type Loaded, StateDirectory, type TransactionOutcome } from './store.js';
+import { type Loaded, type StateDirectory, type TransactionOutcome } from './store.js';
 
 export interface MockHypervisorOptions {
   /** The simulated hypervisor (in-memory mocks only; a state directory has its own). */

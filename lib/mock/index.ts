@@ -29,7 +29,7 @@ export {
 } from './hooks.js';
 export { readNmSymbols } from './symbols-file.js';
 export { MockConfigError, MockPanicError, MockStateError, type MockStateProblem } from './errors.js';
-export type { MockWarning, MockWarningKind, PendingWork } from './state.js';
+export type { MockWarning, MockWarningKind, PendingWork, WorkCommand } from './state.js';
 export type { PreflightFn } from './machine.js';
 export { DEFAULT_CONRING_SIZE } from './console-ring.js';
 export { RELEASE_LOGLVL } from './printk.js';

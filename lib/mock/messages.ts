@@ -60,5 +60,7 @@ export const msg = {
 
 /** The lines `panic()` prints around its message (console.c): the machine then reboots. */
 export function panicText(message: string, cpu = 0): string {
-  return `\n****************************************\nPanic on CPU ${cpu}:\n${message.endsWith('\n') ? message : `${message}\n`}****************************************\n\nReboot in five seconds...\n`;
+  const stars = '****************************************';
+  const body = message.endsWith('\n') ? message : `${message}\n`;
+  return `\n${stars}\nPanic on CPU ${cpu}:\n${body}${stars}\n\nReboot in five seconds...\n`;
 }

@@ -8,7 +8,7 @@
  * - each kept line starts with `(XEN) ` (no timestamp: `console_timestamps` defaults to none), and
  *   a printk without a final newline continues the current line with the decision already taken.
  */
-import { ConsoleRing } from './console-ring.js';
+import { type ConsoleRing } from './console-ring.js';
 
 export const XENLOG = { ERR: '<0>', WARNING: '<1>', INFO: '<2>', DEBUG: '<3>' } as const;
 

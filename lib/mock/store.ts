@@ -141,14 +141,14 @@ export class StateDirectory {
     const foreign = entries.filter((e) => !OWNED_ENTRY.test(e));
     if (foreign.length) {
       const shown = foreign.slice(0, 5).map((e) => JSON.stringify(e)).join(', ') + (foreign.length > 5 ? `, and ${foreign.length - 5} more` : '');
-      throw new MockStateError('not-empty', this.dir, `${this.dir} is not empty and holds no mock hypervisor (it has ${shown}); refusing to use it: choose a new or empty directory`);
+      throw new MockStateError('not-empty', this.dir, (`${this.dir} is not empty and holds no mock hypervisor (it ` + `has ${shown}); refusing to use it: choose a new or empty directory`));
     }
     // payloads/ holds only blobs named by their SHA-256 (and temporary files while one is written).
     const blobs = join(this.dir, PAYLOAD_DIR);
     const kind = await this.subdirKind(blobs);
     if (kind === 'dir') {
       const other = (await readdir(blobs)).filter((e) => !BLOB_NAME.test(e) && !e.startsWith('.'));
-      if (other.length) throw new MockStateError('not-empty', this.dir, `${blobs} holds files that are not payloads of a mock (${other.slice(0, 5).map((e) => JSON.stringify(e)).join(', ')}); refusing to use ${this.dir}`);
+      if (other.length) throw new MockStateError('not-empty', this.dir, (`${blobs} holds files that are not payloads of a mock ` + `(${other.slice(0, 5).map((e) => JSON.stringify(e)).join(', ')}); refusing to use ${this.dir}`));
     }
   }
 
@@ -179,7 +179,7 @@ export class StateDirectory {
   }
 
   private foreign(): MockStateError {
-    return new MockStateError('foreign', this.stateFile, `${this.stateFile} is not a xen-livepatch mock state (no "${STATE_MAGIC}" magic); refusing to touch it`);
+    return new MockStateError('foreign', this.stateFile, (`${this.stateFile} is not a xen-livepatch mock state ` + `(no "${STATE_MAGIC}" magic); refusing to touch it`));
   }
 
   /**
@@ -218,7 +218,7 @@ export class StateDirectory {
     return new MockStateError(
       'corrupt',
       file,
-      `mock state ${file} is damaged: ${why}; it was left as it is (move it away, or run \`xlp mock init --force --mock-state ${this.dir}\` to start afresh)`,
+      (`mock state ${file} is damaged: ${why}; it was left as it is (move it away, ` + `or run \`xlp mock init --force --mock-state ${this.dir}\` to start afresh)`),
       { cause },
     );
   }
@@ -241,7 +241,7 @@ export class StateDirectory {
     }
     const uid = typeof process.getuid === 'function' ? process.getuid() : null;
     if (st.isSymbolicLink() || !st.isDirectory() || (uid !== null && st.uid !== uid) || (st.mode & 0o022) !== 0) {
-      throw new MockStateError('unsafe', path, `${path} is not a private directory of this user (a symlink, another file type, another owner, or writable by others); refusing to use it`);
+      throw new MockStateError('unsafe', path, (`${path} is not a private directory of this user (a symlink, another ` + `file type, another owner, or writable by others); refusing to use it`));
     }
     return 'dir';
   }
@@ -272,7 +272,7 @@ export class StateDirectory {
     }
     if (!isPlainObject(raw) || raw.magic !== STATE_MAGIC) throw this.foreign();
     if (raw.schema !== STATE_SCHEMA) {
-      throw new MockStateError('schema-version', this.stateFile, `${this.stateFile} has state schema ${JSON.stringify(raw.schema) ?? 'none'}; this version of xen-livepatch reads schema ${STATE_SCHEMA}`);
+      throw new MockStateError('schema-version', this.stateFile, (`${this.stateFile} has state schema ${JSON.stringify(raw.schema) ?? 'none'}; ` + `this version of xen-livepatch reads schema ${STATE_SCHEMA}`));
     }
     let id: ReturnType<typeof decodeStoredIdentity>;
     let machine: MachineState;
@@ -306,9 +306,9 @@ export class StateDirectory {
       }
       if (bytes === null) throw this.corrupt(`the bytes of payload ${JSON.stringify(p.name)} (${PAYLOAD_DIR}/${p.sha256}) are missing`);
       if (createHash('sha256').update(bytes).digest('hex') !== p.sha256) {
-        throw this.corrupt(`the bytes of payload ${JSON.stringify(p.name)} (${PAYLOAD_DIR}/${p.sha256}) do not match their SHA-256: they were altered`);
+        throw this.corrupt((`the bytes of payload ${JSON.stringify(p.name)} ` + `(${PAYLOAD_DIR}/${p.sha256}) do not match their SHA-256: they were altered`));
       }
-      if (bytes.length !== p.payload.size) throw this.corrupt(`payload ${JSON.stringify(p.name)} is recorded as ${p.payload.size} bytes but its file has ${bytes.length}`);
+      if (bytes.length !== p.payload.size) throw this.corrupt((`payload ${JSON.stringify(p.name)} is recorded ` + `as ${p.payload.size} bytes but its file has ${bytes.length}`));
       this.verifiedBlobs.add(p.sha256);
     }
   }

@@ -19,11 +19,11 @@ import {
 } from '../xen/domain.js';
 import { XenError, XenUnavailableError, type XenCall, type XenUnavailableReason } from '../xen/errors.js';
 import { isRawCallError, isRawOpenError, loadAddon, type LoadedAddon, type RawHandle } from './binding.js';
-import { formatXenVersion, generationHasForceFlag, knownLibxenctrlGeneration, type LibxenctrlGeneration, sysctlInterfaceVersion } from '../xen/version.js';
+import { formatXenVersion, generationHasForceFlag, knownLibxenctrlGeneration, type XenInterfaceGeneration, sysctlInterfaceVersion } from '../xen/version.js';
+
+export type { XenInterfaceGeneration } from '../xen/version.js';
 import { nameText, needsLookup, resolveName } from './names.js';
 
-/** The libxenctrl interface generations (the upload prototype and LIST semantics differ): the version model's. */
-export type XenInterfaceGeneration = LibxenctrlGeneration;
 
 export interface NativeOpenOptions {
   /**
@@ -200,7 +200,7 @@ export class NativeBackend implements Backend {
     }
     if (why !== undefined) {
       const text = nameText(name);
-      throw new XenError('upload', ERRNO.EOPNOTSUPP, text, `upload ${JSON.stringify(text)}: the force flag is refused: ${why} (EOPNOTSUPP, errno ${ERRNO.EOPNOTSUPP})`);
+      throw new XenError('upload', ERRNO.EOPNOTSUPP, text, (`upload ${JSON.stringify(text)}: the force flag is ` + `refused: ${why} (EOPNOTSUPP, errno ${ERRNO.EOPNOTSUPP})`));
     }
   }
 

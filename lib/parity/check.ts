@@ -70,7 +70,7 @@ export function checkScenarioRecord(scenario: ParityScenario, record: ScenarioRe
       const want = e.hooks;
       const got = r.hooks;
       const fmt = (h: object) => JSON.stringify(h);
-      if (got.length !== want.length) problems.push(`${where}: ${got.length} hook calls ${got.map(fmt).join(', ')}; expected ${want.length}: ${want.map(fmt).join(', ')}`);
+      if (got.length !== want.length) problems.push((`${where}: ${got.length} hook calls ${got.map(fmt).join(', ')}; ` + `expected ${want.length}: ${want.map(fmt).join(', ')}`));
       else {
         want.forEach((w, k) => {
           const g = got[k]!;
@@ -129,8 +129,8 @@ export function diffScenarioRecords(a: ScenarioRecord, b: ScenarioRecord): strin
       continue;
     }
     if (x.result !== y.result) out.push(`step ${i} (${x.op}): result ${a.backend}=${x.result} ${b.backend}=${y.result}`);
-    if (JSON.stringify(x.status) !== JSON.stringify(y.status)) out.push(`step ${i} (${x.op}): status ${a.backend}=${JSON.stringify(x.status)} ${b.backend}=${JSON.stringify(y.status)}`);
-    if (JSON.stringify(x.statuses) !== JSON.stringify(y.statuses)) out.push(`step ${i} (${x.op}): statuses ${a.backend}=${JSON.stringify(x.statuses)} ${b.backend}=${JSON.stringify(y.statuses)}`);
+    if (JSON.stringify(x.status) !== JSON.stringify(y.status)) out.push((`step ${i} (${x.op}): ` + `status ${a.backend}=${JSON.stringify(x.status)} ${b.backend}=${JSON.stringify(y.status)}`));
+    if (JSON.stringify(x.statuses) !== JSON.stringify(y.statuses)) out.push((`step ${i} (${x.op}): ` + `statuses ${a.backend}=${JSON.stringify(x.statuses)} ${b.backend}=${JSON.stringify(y.statuses)}`));
     if (JSON.stringify(x.list) !== JSON.stringify(y.list)) out.push(`step ${i} (${x.op}): list differs`);
     if (x.page || y.page) {
       const pa = x.page ? { entries: x.page.entries, remaining: x.page.remaining, versionDelta: lastA === null ? null : x.page.version - lastA } : null;
@@ -143,7 +143,7 @@ export function diffScenarioRecords(a: ScenarioRecord, b: ScenarioRecord): strin
     const cy = y.console.map(normaliseConsoleLine);
     for (let k = 0; k < Math.max(cx.length, cy.length); k++) {
       if (cx[k] !== cy[k]) {
-        out.push(`step ${i} (${x.op}): console line ${k}: ${a.backend}=${JSON.stringify(cx[k] ?? null)} ${b.backend}=${JSON.stringify(cy[k] ?? null)}`);
+        out.push((`step ${i} (${x.op}): console ` + `line ${k}: ${a.backend}=${JSON.stringify(cx[k] ?? null)} ${b.backend}=${JSON.stringify(cy[k] ?? null)}`));
         break;
       }
     }

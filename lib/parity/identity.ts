@@ -1,7 +1,7 @@
 /**
  * The mock identity the parity suite runs the scenarios on: the reference hypervisor's shape (two
  * CPUs, `loglvl=all`, the symbols the parity payloads use, IBT-style code with ENDBR64), with the
- * addresses and bytes the parity payloads' default parameters assume (payloads/parity.h). For the
+ * addresses and bytes the parity payloads' default parameters assume (test/parity/payloads/parity.h). For the
  * differential run against a real Xen, pass that host's build-id, symbols and function bytes.
  */
 import { type MockIdentityInput, mockXenVersion } from '../mock/identity.js';

@@ -92,7 +92,10 @@ export const PARITY_SCENARIOS: readonly ParityScenario[] = [
           console: [
             "'x' pressed - Dumping all livepatch patches",
             'build-id: {xen}',
-            /^\(XEN\)  name=xen_hello_world state=APPLIED\(2\) [0-9a-f]{16} \(\.data=[0-9a-f]{16}, \.rodata=[0-9a-f]{16}\) using \d+ pages\.$/,
+            new RegExp(
+              String.raw`^\(XEN\)  name=xen_hello_world state=APPLIED\(2\) [0-9a-f]{16} ` +
+                String.raw`\(\.data=[0-9a-f]{16}, \.rodata=[0-9a-f]{16}\) using \d+ pages\.$`,
+            ),
             lp('module metadata:'),
             lp('  LIVEPATCH_RULEZ'),
             /^\(XEN\)     xen_extra_version patch [0-9a-f]{16}\(\d+\) with [0-9a-f]{16} \(\d+\)$/,
@@ -692,7 +695,7 @@ export const PARITY_SCENARIOS: readonly ParityScenario[] = [
 
   {
     id: 'sizes-and-names',
-    title: 'UPLOAD limits: empty or over 2 MiB is EINVAL; names of 127 bytes pass; unknown names ENOENT; names no hypercall can carry are refused by the backend',
+    title: ('UPLOAD limits: empty or over 2 MiB is EINVAL; names of 127 bytes pass; unknown names ENOENT; ' + 'names no hypercall can carry are refused by the backend'),
     source: 'facts §2.1 get_name, §2.2 verify_payload, §1.2 libxc name check; the native addon\'s argument checks (native/args.cc)',
     payloads: ['nop'],
     steps: [

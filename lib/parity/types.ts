@@ -128,7 +128,7 @@ export interface ParityScenario {
   readonly source: string;
   readonly payloads: readonly ParityPayloadId[];
   readonly requires?: readonly ParityRequirement[];
-  /** Set when a payload relies on Xen-internal layout (see payloads/xen417_payload.h). */
+  /** Set when a payload relies on Xen-internal layout (see test/parity/payloads/xen417_payload.h). */
   readonly needsXenInternals?: string;
   /** Mock setup: the hooks' behaviour as the C code implements it, and identity tweaks. */
   readonly mock?: {

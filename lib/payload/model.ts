@@ -18,7 +18,10 @@ export interface PayloadHook {
   readonly symbol: string | null;
   /** A null pointer with no relocation: Xen treats it as "no hook" (`is_hook_enabled`). */
   readonly isNull: boolean;
-  /** What the pointer targets after relocation (a payload function, a Xen symbol, ...). */
+  /**
+   * What the pointer targets after relocation (a payload function, a Xen symbol, ...).
+   * @internal Preflight reads it; raw relocation targets are not part of the public model (`symbol` is).
+   */
   readonly target: AddressRef;
   /** Index of the hook's section. */
   readonly section: number;
@@ -58,9 +61,12 @@ export interface LivepatchFunc {
    * The three pointer fields as relocation targets. `newAddr`/`oldAddr` above are the offsets from
    * `newSymbol`/`oldSymbol` (address = address(symbol) + value), or the absolute value when the
    * symbol is null.
+   * @internal Preflight reads them; raw relocation targets are not part of the public model.
    */
   readonly nameTarget: AddressRef;
+  /** @internal See `nameTarget`. */
   readonly newTarget: AddressRef;
+  /** @internal See `nameTarget`. */
   readonly oldTarget: AddressRef;
 }
 

@@ -11,7 +11,10 @@ import { RelocatedSection } from './relocated-fields.js';
 export interface PayloadReadResult {
   /** The model, or null when the file is not an ELF64 little-endian object with sections. */
   readonly payload: Payload | null;
-  /** The ELF file it was read from (for callers that need more than the model). */
+  /**
+   * The ELF file it was read from (for callers that need more than the model).
+   * @internal The ELF reader is not part of the public API: its shape may change.
+   */
   readonly elf: ElfFile | null;
   /** What could not be read as ELF. The model does not judge the payload: preflight does. */
   readonly issues: readonly ElfIssue[];

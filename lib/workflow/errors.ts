@@ -103,7 +103,7 @@ export class DependencyError extends WorkflowError {
     const have =
       info.against === 'hypervisor'
         ? `the stack is empty, so it must depend on the hypervisor's build-id${info.againstBuildId ? ` ${info.againstBuildId}` : ''}`
-        : `the top of the applied stack is ${JSON.stringify(info.against)}${info.againstBuildId ? ` (build-id ${info.againstBuildId})` : ''}`;
+        : (`the top of the applied stack ` + `is ${JSON.stringify(info.against)}${info.againstBuildId ? ` (build-id ${info.againstBuildId})` : ''}`);
     super(`${JSON.stringify(payload)} ${want}, but ${have}; ${advice}`, {
       payload,
       errno: info.errno,

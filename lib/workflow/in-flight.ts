@@ -114,7 +114,7 @@ export class InFlightStore {
     if (waited.kind === 'aborted') abortedError(options.signal!, `waiting for the pending ${record.action} of ${JSON.stringify(record.payload)}`, record.payload);
     if (waited.kind === 'deadline') {
       throw new BusyError(
-        `the ${record.action} of ${JSON.stringify(record.payload)} that xlp issued (pid ${record.pid}, at ${record.issuedAt}) is still pending in the hypervisor ` +
+        (`the ${record.action} of ${JSON.stringify(record.payload)} that xlp issued ` + `(pid ${record.pid}, at ${record.issuedAt}) is still pending in the hypervisor `) +
           `after ${Math.round(performance.now() - started)} ms more; nothing else was issued, because Xen runs one action at a time ` +
           `(an action issued now would run its pre-hook for nothing): retry once it completes (\`xlp status ${record.payload}\`)`,
         record.payload,

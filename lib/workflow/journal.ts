@@ -133,7 +133,7 @@ export async function interruptedJournal(stateDir: string): Promise<Journal | nu
 /** How a pending journal came to be, for messages: an interrupted process, or one that failed and kept it. */
 export function journalOrigin(j: Journal): string {
   return j.endedAt
-    ? `\`${j.command}\` (pid ${j.pid}, started ${j.startedAt}) failed at ${j.endedAt}${j.failure ? ` (${j.failure.message})` : ''} and could not undo everything, so it`
+    ? (`\`${j.command}\` (pid ${j.pid}, started ${j.startedAt}) failed ` + `at ${j.endedAt}${j.failure ? ` (${j.failure.message})` : ''} and could not undo everything, so it`)
     : `an interrupted \`${j.command}\` (pid ${j.pid}, started ${j.startedAt})`;
 }
 

@@ -41,7 +41,9 @@ export function validatePayloadName(name: string): void {
   if (hidden) {
     const cp = hidden[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
     throw new InvalidNameError(
-      `payload name ${escapeForDisplay(name)} contains U+${cp}, ${hidden[0] === '\uFFFD' ? 'the replacement for bytes that are not UTF-8' : 'an invisible formatting character that changes how text prints'}; refused`,
+      `payload name ${escapeForDisplay(name)} contains U+${cp}, ` +
+        (hidden[0] === '\uFFFD' ? 'the replacement for bytes that are not UTF-8' : 'an invisible formatting character that changes how text prints') +
+        '; refused',
       { errno: ERRNO.EINVAL },
     );
   }

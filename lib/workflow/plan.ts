@@ -126,7 +126,7 @@ function formatSteps(steps: readonly PlanStep[], indent: string): string[] {
 export function formatPlan(plan: Plan): string {
   const out = [`plan for ${plan.command}:`];
   if (plan.pending && !plan.refused) {
-    out.push(`  first: wait for the ${plan.pending.action} of ${plan.pending.payload}, still pending in the hypervisor (issued by pid ${plan.pending.pid})`);
+    out.push((`  first: wait for the ${plan.pending.action} of ${plan.pending.payload}, ` + `still pending in the hypervisor (issued by pid ${plan.pending.pid})`));
     out.push(`  if it completes:`, ...formatSteps(plan.steps, '    '));
     out.push(`  if it fails:`, ...formatSteps(plan.ifPendingFails ?? [], '    '));
   } else if (plan.steps.length || !plan.refused) {

@@ -124,7 +124,7 @@ export class PayloadRegistry {
     }
     const uid = typeof process.getuid === 'function' ? process.getuid() : null;
     if (st.isSymbolicLink() || !st.isDirectory() || (uid !== null && st.uid !== uid) || (st.mode & 0o022) !== 0) {
-      throw new StateFileError(this.dir, 'unsafe', `the payload registry ${this.dir} is not a private directory of this user (a symlink, another file type, another owner, or writable by others); refusing to use it`);
+      throw new StateFileError(this.dir, 'unsafe', (`the payload registry ${this.dir} is not a private directory of this user (a symlink, ` + `another file type, another owner, or writable by others); refusing to use it`));
     }
     return true;
   }

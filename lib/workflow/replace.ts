@@ -42,7 +42,7 @@ export async function decideReplace(ws: Workspace, name: string, options: Replac
     return { ...base, nothingToDo: true, warnings, refusal: null };
   }
   const rec = await ws.trustedRecord(name, view);
-  if (!rec) warnings.push(`${name} was not uploaded by xlp (or has changed since): its hooks and dependencies are not known, so Xen will be the judge`);
+  if (!rec) warnings.push((`${name} was not uploaded by xlp (or has changed since): its ` + `hooks and dependencies are not known, so Xen will be the judge`));
   const xenId = view.xenBuildId ?? (await ws.backend.xenVersion()).buildId;
   // What the target depends on: from the registry, else from the x dump (which shows it for any payload).
   const depends = rec?.depends ?? view.loaded.find((p) => p.name === name)?.dependsOn ?? null;
@@ -52,7 +52,7 @@ export async function decideReplace(ws: Workspace, name: string, options: Replac
     if (target.state === 'APPLIED') {
       refusal = new RefusedError(
         `${JSON.stringify(name)} is already applied (with ${current.filter((n) => n !== name).join(', ')} on the stack); ` +
-          "Xen's REPLACE takes a payload that is loaded but not applied: use `xlp replace --sequential` to make it the only applied payload",
+          ("Xen's REPLACE takes a payload that is loaded but not applied: " + "use `xlp replace --sequential` to make it the only applied payload"),
         { payload: name },
       );
     }
@@ -71,7 +71,7 @@ export async function decideReplace(ws: Workspace, name: string, options: Replac
       );
     }
     for (const e of view.applied) {
-      if (e.name !== name && e.hooks === null) warnings.push(`${e.name} was not uploaded by xlp: if it has vetoing hooks, Xen will refuse the REPLACE (nothing changes then)`);
+      if (e.name !== name && e.hooks === null) warnings.push((`${e.name} was not uploaded by xlp: if it has vetoing ` + `hooks, Xen will refuse the REPLACE (nothing changes then)`));
     }
     return { ...base, nothingToDo: false, warnings, refusal };
   }

@@ -73,7 +73,7 @@ export async function applyRestoring(ws: Workspace, name: string, req: ActionReq
 /** UNLOAD, then UPLOAD again from the registry's copy: a fresh payload Xen will apply. */
 export async function reload(ws: Workspace, name: string, req: ActionRequest): Promise<ActionResult[]> {
   const bytes = await ws.registry.bytes(name);
-  if (!bytes) throw new RefusedError(`cannot restore ${JSON.stringify(name)}: Xen will not apply it again and its bytes are not in xlp's registry`, { payload: name });
+  if (!bytes) throw new RefusedError((`cannot restore ${JSON.stringify(name)}: Xen will not ` + `apply it again and its bytes are not in xlp's registry`), { payload: name });
   const unload = await runAction(ws.context(), name, 'UNLOAD', req);
   await reupload(ws, name, true, bytes);
   return [unload];
@@ -82,14 +82,14 @@ export async function reload(ws: Workspace, name: string, req: ActionRequest): P
 export async function reupload(ws: Workspace, name: string, known: boolean, given?: Uint8Array): Promise<void> {
   const bytes = given ?? (await ws.registry.bytes(name));
   if (!bytes) {
-    throw new RefusedError(`cannot restore ${JSON.stringify(name)}: it is not loaded any more and its bytes are not in xlp's registry`, { payload: name });
+    throw new RefusedError((`cannot restore ${JSON.stringify(name)}: it is not ` + `loaded any more and its bytes are not in xlp's registry`), { payload: name });
   }
   ws.emit({ phase: 'uploading', payload: name, bytes: bytes.length });
   try {
     await ws.backend.upload(name, bytes);
   } catch (error) {
     if (!(error instanceof XenError)) throw error;
-    throw new UploadFailedError(name, error.errno, `${errnoMessage(error.errno)} (${error.code}) while restoring it from xlp's copy${known ? '' : ' (it had been unloaded)'}`, []);
+    throw new UploadFailedError(name, error.errno, (`${errnoMessage(error.errno)} (${error.code}) while restoring ` + `it from xlp's copy${known ? '' : ' (it had been unloaded)'}`), []);
   }
   await ws.registry.markUploaded(name);
   ws.emit({ phase: 'done', payload: name, action: 'UPLOAD', outcome: 'done', status: { state: 'CHECKED', rc: 0 } });

@@ -159,7 +159,7 @@ export async function runAction(
   }
   if (action === 'REPLACE' && before.state === 'APPLIED') {
     // Xen's REPLACE takes a CHECKED payload and silently does nothing otherwise.
-    throw new WrongStateError(name, `${JSON.stringify(name)} is already applied; Xen's REPLACE takes a payload that is loaded but not applied`, ERRNO.EINVAL);
+    throw new WrongStateError(name, (`${JSON.stringify(name)} is already applied; Xen's ` + `REPLACE takes a payload that is loaded but not applied`), ERRNO.EINVAL);
   }
   const alreadyThere = action !== 'UNLOAD' && action !== 'REPLACE' && before.state === TARGET_STATE[action];
   if (alreadyThere && before.rc !== EAGAIN) return result('nothing-to-do', before, new Transcript(ctx, []));
@@ -301,7 +301,7 @@ async function busyError(
   }
   const quoted = JSON.stringify(name);
   if (before.rc === EAGAIN) {
-    return new BusyError(`an action on ${quoted} is still in flight (its status rc is -EAGAIN), or another payload's is; retry shortly`, name, lines);
+    return new BusyError((`an action on ${quoted} is still in flight (its status ` + `rc is -EAGAIN), or another payload's is; retry shortly`), name, lines);
   }
   const pre = PRE_HOOK[action];
   if (after?.rc === EAGAIN) {
@@ -326,7 +326,7 @@ async function explainFailedStatus(ctx: ActionContext, name: string, action: Liv
   if (status.rc === -ERRNO.EBUSY) {
     const safety = lines.find((l) => l.includes(`${name}: Safety checks failed`));
     if (safety) {
-      return new BusyError(`${action} of ${quoted} failed Xen's safety check: a domain has an active vm_event wait queue; retry once it is idle`, name, lines);
+      return new BusyError((`${action} of ${quoted} failed Xen's safety check: a domain ` + `has an active vm_event wait queue; retry once it is idle`), name, lines);
     }
     const timeout = t.find('quiesce-timeout', name);
     return new TimeoutError(name, action, 'hypervisor', timeout?.detail ?? 'the CPUs did not rendezvous before the timeout', lines);
@@ -337,7 +337,7 @@ async function explainFailedStatus(ctx: ActionContext, name: string, action: Liv
       name,
       action,
       -status.rc,
-      'Xen does not apply a reverted payload that has writable data (.data/.bss) again; unload it and upload it afresh (`xlp unload`, then `xlp load`)',
+      ('Xen does not apply a reverted payload that has writable data (.data/.bss) ' + 'again; unload it and upload it afresh (`xlp unload`, then `xlp load`)'),
       lines,
     );
   }
@@ -350,7 +350,7 @@ async function explainFailedStatus(ctx: ActionContext, name: string, action: Liv
   const reason = actionHook
     ? `its ${actionHook.hook} action hook failed with ${status.rc} (${errnoCode(status.rc)}); ${quoted} is ${status.state}`
     : replacedFailure
-      ? `the hypervisor reported ${status.rc} (${errnoCode(status.rc)}); check the stack (\`xlp stack\`): a failed REPLACE can leave payloads reverted`
+      ? (`the hypervisor reported ${status.rc} (${errnoCode(status.rc)}); check ` + `the stack (\`xlp stack\`): a failed REPLACE can leave payloads reverted`)
       : `the hypervisor reported ${status.rc} (${errnoCode(status.rc)}: ${errnoMessage(status.rc)}); ${quoted} is ${status.state}`;
   return new ActionFailedError(name, action, -status.rc, reason, lines);
 }

@@ -189,21 +189,21 @@ export function sysctlInterfaceVersion(v: Pick<XenVersion, 'major' | 'minor'>): 
  * prototype by the generation of the library it loaded (native/xenctrl_lib.cc keeps a small table
  * of its own, which must agree with this one: test/native checks each generation).
  */
-export type LibxenctrlGeneration = '4.14-4.18' | '4.19-4.20' | '4.21+';
+export type XenInterfaceGeneration = '4.14-4.18' | '4.19-4.20' | '4.21+';
 
-export function libxenctrlGeneration(v: Pick<XenVersion, 'major' | 'minor'>): LibxenctrlGeneration {
+export function libxenctrlGeneration(v: Pick<XenVersion, 'major' | 'minor'>): XenInterfaceGeneration {
   if (v.minor <= 18 && v.major === 4) return '4.14-4.18';
   if (v.minor <= 20 && v.major === 4) return '4.19-4.20';
   return '4.21+';
 }
 
 /** The generation of a release the livepatch interface model covers (4.14 on), or null (4.13 and older, another major). */
-export function knownLibxenctrlGeneration(v: Pick<XenVersion, 'major' | 'minor'>): LibxenctrlGeneration | null {
+export function knownLibxenctrlGeneration(v: Pick<XenVersion, 'major' | 'minor'>): XenInterfaceGeneration | null {
   return v.major === 4 && v.minor >= OLDEST_XEN_VERSION.minor ? libxenctrlGeneration(v) : null;
 }
 
 /** The force flag (`LIVEPATCH_FLAG_FORCE`, `bool force`) exists from 4.19's generation on, in the library and in Xen. */
-export function generationHasForceFlag(generation: LibxenctrlGeneration | null): boolean {
+export function generationHasForceFlag(generation: XenInterfaceGeneration | null): boolean {
   return generation === '4.19-4.20' || generation === '4.21+';
 }
 

@@ -1,6 +1,8 @@
 /** Two `xlp` processes at once: the host lock serializes them, or the second gives up naming the holder. */
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { wfPayloads, type WfPayloads } from '../workflow/support/payloads.js';
 import { assertBuilt, expectSchema, hvState, mockHost, xlpSpawn } from './support/xlp.js';
@@ -48,5 +50,41 @@ describe('two xlp processes started at once', () => {
     expect(text.err).toMatch(/^xlp: another xlp holds the host lock: pid \d+/);
     const rf = await first.done;
     expect(rf.code, rf.err).toBe(0);
+  });
+
+  it("--lock-timeout bounds the wait for the mock's own lock too: held by another process, exit 5 within about a second", async () => {
+    const host = await mockHost({});
+    const mockLock = join(host.dir, 'lock');
+    const fsEntry = pathToFileURL(resolve(import.meta.dirname, '../../dist/fs/index.js')).href;
+    // Another process holds the simulator's lock (as a long hypercall of another xlp would) and keeps it.
+    const holder = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const { acquireLock } = await import(${JSON.stringify(fsEntry)});
+         await acquireLock(${JSON.stringify(mockLock)}, { purpose: 'test: a hypercall that does not end' });
+         process.stdout.write('held\\n');
+         setInterval(() => {}, 60_000);`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      await new Promise<void>((ok, fail) => {
+        holder.stdout.once('data', () => ok());
+        holder.once('exit', (code) => fail(new Error(`the lock holder exited (${code})`)));
+      });
+      const t0 = performance.now();
+      const r = await xlpSpawn(['unload', 'wf_base', '--lock-timeout', '200ms', '--json'], host.env).done;
+      const elapsed = performance.now() - t0;
+      expect(r.code, r.err).toBe(5);
+      const e = expectSchema<{ error: Record<string, unknown> }>(r, 'error').error;
+      expect(e).toMatchObject({ kind: 'LockTimeoutError', exitCode: 5, lock: mockLock, holder: { pid: holder.pid, purpose: 'test: a hypercall that does not end' } });
+      expect(e.waitedMs).toBeLessThan(1_000);
+      // Before --lock-timeout reached the mock, this waited the mock's default of 10 s.
+      expect(elapsed).toBeLessThan(5_000);
+    } finally {
+      holder.kill('SIGKILL');
+    }
   });
 });

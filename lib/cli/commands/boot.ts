@@ -45,9 +45,10 @@ export async function status(_args: [], options: BootCommandOptions, out: Output
     const guard = await readBootGuard(opened.stateDir);
     out.result({ bootUnit: unitJson(s), bootGuard: guard ? { tripped: true, since: guard.startedAt } : { tripped: false } }, () =>
       [
-        `boot unit: ${s.enabled ? 'enabled' : s.installed ? 'installed, not enabled' : 'not installed'} (${s.path})${s.stale ? ' (written by another xlp or node: `xlp boot enable` rewrites it)' : ''}`,
+        `boot unit: ${s.enabled ? 'enabled' : s.installed ? 'installed, not enabled' : 'not installed'} (${s.path})` +
+          (s.stale ? ' (written by another xlp or node: `xlp boot enable` rewrites it)' : ''),
         ...(s.execStart ? [`runs:      ${s.execStart}`] : []),
-        `guard:     ${guard ? `TRIPPED: the boot sync started at ${guard.startedAt} never finished; \`xlp boot clear-guard\` once understood` : 'clear'}`,
+        `guard:     ${guard ? `TRIPPED: the boot sync started at ${guard.startedAt} never finished; ${CLEAR_GUARD}` : 'clear'}`,
       ].join('\n'),
     );
     return EXIT.OK;
@@ -66,3 +67,5 @@ export async function clearGuard(_args: [], options: BootCommandOptions, out: Ou
     await done();
   }
 }
+
+const CLEAR_GUARD = '`xlp boot clear-guard` once understood';

@@ -46,7 +46,7 @@ async function readSymbolsOption(file: string): Promise<NonNullable<PreflightCon
   const { symbols, errors } = parseNmSymbols(text);
   if (errors.length || symbols.size === 0) {
     const first = errors[0];
-    throw new UsageError(`--symbols: ${file} is not an nm-format symbol table${first ? ` (line ${first.line}: ${JSON.stringify(first.text)})` : ' (no symbols)'}`);
+    throw new UsageError((`--symbols: ${file} is not an nm-format symbol ` + `table${first ? ` (line ${first.line}: ${JSON.stringify(first.text)})` : ' (no symbols)'}`));
   }
   return symbols;
 }

@@ -56,15 +56,14 @@ export async function hostStatus(options: HostStatusOptions, out: Output): Promi
       bootUnit: { enabled: unit.enabled, path: unit.path },
       journal: journal ? { workflow: journal.workflow, command: journal.command } : null,
     };
-    const list = (names: readonly string[]) => (names.length ? names.join(', ') : 'none');
     out.result(data, () =>
       [
         `xen:        ${version} (build-id ${v.buildId ?? 'none'})`,
         `applied:    ${list(applied)}${view.certainty.order === 'certain' ? '' : ` (order ${view.certainty.order})`}`,
         `installed:  ${list(installed.map((p) => p.name))}`,
-        `drift:      ${hasDrift(drift) ? [drift.installedNotApplied.length ? `installed, not applied: ${list(drift.installedNotApplied)}` : '', drift.appliedNotInstalled.length ? `applied, not installed: ${list(drift.appliedNotInstalled)}` : '', drift.orderDiffers ? 'the order differs' : ''].filter(Boolean).join('; ') : 'none'}`,
-        `last sync:  ${lastSync ? `${lastSync.at} ${lastSync.boot ? '(boot) ' : ''}${lastSync.result}${lastSync.changed ? ', changed the stack' : ''}${lastSync.reason ? `: ${lastSync.reason}` : ''}` : 'never'}`,
-        `boot guard: ${guard ? `TRIPPED since ${guard.startedAt}: the boot sync never finished; \`xlp boot clear-guard\` once understood` : 'clear'}`,
+        `drift:      ${driftText(drift)}`,
+        `last sync:  ${lastSyncText(lastSync)}`,
+        `boot guard: ${guard ? `TRIPPED since ${guard.startedAt}: ${GUARD_ADVICE}` : 'clear'}`,
         `boot unit:  ${unit.enabled ? 'enabled' : 'not enabled'} (${unit.path})`,
         ...(journal ? [`journal:    an unfinished \`${journal.command}\`: run \`xlp recover\``] : []),
       ].join('\n'),
@@ -73,4 +72,24 @@ export async function hostStatus(options: HostStatusOptions, out: Output): Promi
   } finally {
     await done();
   }
+}
+
+const GUARD_ADVICE = 'the boot sync never finished; `xlp boot clear-guard` once understood';
+
+const list = (names: readonly string[]) => (names.length ? names.join(', ') : 'none');
+
+function driftText(drift: ReturnType<typeof driftOf>): string {
+  if (!hasDrift(drift)) return 'none';
+  return [
+    drift.installedNotApplied.length ? `installed, not applied: ${list(drift.installedNotApplied)}` : '',
+    drift.appliedNotInstalled.length ? `applied, not installed: ${list(drift.appliedNotInstalled)}` : '',
+    drift.orderDiffers ? 'the order differs' : '',
+  ]
+    .filter(Boolean)
+    .join('; ');
+}
+
+function lastSyncText(s: Awaited<ReturnType<typeof readLastSync>>): string {
+  if (!s) return 'never';
+  return `${s.at} ${s.boot ? '(boot) ' : ''}${s.result}${s.changed ? ', changed the stack' : ''}${s.reason ? `: ${s.reason}` : ''}`;
 }

@@ -108,11 +108,13 @@ export async function init(_args: [], o: InitOptions, out: Output): Promise<Exit
   const mock = await openMockBackend({ stateDir: dir, ifMissing: 'error' });
   const snap = await mock.inspect();
   await mock.close();
+  const id = snap.identity;
   out.result({ stateDir: dir, identity: snap.identity }, () =>
     [
       `mock hypervisor created in ${dir}`,
-      `  Xen ${snap.identity.version.major}.${snap.identity.version.minor}${snap.identity.version.extra}, build-id ${snap.identity.buildId ?? '(none)'}`,
-      `  symbols: ${snap.identity.symbolCount ?? 'none (undefined symbols are accepted with a warning)'}; quiesce ${snap.identity.quiesceMs} ms; ${snap.identity.cpus} CPUs; loglvl=${snap.identity.loglvl}`,
+      `  Xen ${id.version.major}.${id.version.minor}${id.version.extra}, build-id ${id.buildId ?? '(none)'}`,
+      `  symbols: ${id.symbolCount ?? 'none (undefined symbols are accepted with a warning)'}; ` +
+        `quiesce ${id.quiesceMs} ms; ${id.cpus} CPUs; loglvl=${id.loglvl}`,
     ].join('\n'),
   );
   return EXIT.OK;
@@ -153,7 +155,7 @@ export async function hook([name, kind]: [string, string], o: HookOptions, out: 
     }
     const id = await mock.setHook(selector, script);
     const rcText = script.rc === undefined ? 'rc 0' : `rc ${Array.isArray(script.rc) ? script.rc.join(' then ') : script.rc}`;
-    out.result({ id, selector, script }, () => `${name} ${kind}${o.symbol ? ` (${o.symbol})` : ''}: ${rcText}${script.bug ? ', BUG()' : ''} (rule ${id})`);
+    out.result({ id, selector, script }, () => (`${name} ${kind}${o.symbol ? ` (${o.symbol})` : ''}: ${rcText}${script.bug ? ', BUG()' : ''} ` + `(rule ${id})`));
     return EXIT.OK;
   } finally {
     await mock.close();
@@ -169,15 +171,16 @@ export async function status(_args: [], o: MockCommonOptions, out: Output): Prom
     out.result({ ...snap, hookRules: rules, warnings }, () => {
       const l: string[] = [];
       const id = snap.identity;
-      l.push(`Xen ${id.version.major}.${id.version.minor}${id.version.extra}  build-id ${id.buildId ?? '(none)'}  ${id.cpus} CPUs  quiesce ${id.quiesceMs} ms  loglvl=${id.loglvl}`);
+      l.push((`Xen ${id.version.major}.${id.version.minor}${id.version.extra}  ` + `build-id ${id.buildId ?? '(none)'}  ${id.cpus} CPUs  quiesce ${id.quiesceMs} ms  ` + `loglvl=${id.loglvl}`));
       if (snap.panic) l.push(`PANICKED: ${snap.panic}`);
       if (snap.payloads.length === 0) l.push('no payloads');
       for (const p of snap.payloads) {
         const pos = snap.applied.indexOf(p.name);
-        l.push(`  ${p.name.padEnd(32)} ${p.state.padEnd(8)} ${`rc ${p.rc}${p.rc ? ` (${errnoCode(p.rc)})` : ''}`.padEnd(16)}${pos >= 0 ? `  stack #${pos + 1}` : ''}`);
+        const rc = `rc ${p.rc}${p.rc ? ` (${errnoCode(p.rc)})` : ''}`;
+        l.push(`  ${p.name.padEnd(32)} ${p.state.padEnd(8)} ${rc.padEnd(16)}${pos >= 0 ? `  stack #${pos + 1}` : ''}`);
       }
       if (snap.pending) l.push(`pending: ${snap.pending.cmd} ${snap.pending.name}`);
-      for (const r of rules) l.push(`hook rule ${r.id}: ${JSON.stringify(r.selector)} -> ${JSON.stringify(r.behaviour)} (called ${r.calls}x)`);
+      for (const r of rules) l.push((`hook rule ${r.id}: ${JSON.stringify(r.selector)} -> ${JSON.stringify(r.behaviour)} ` + `(called ${r.calls}x)`));
       for (const w of warnings.slice(-10)) l.push(`warning: ${w.message}`);
       return l.join('\n');
     });
@@ -191,7 +194,7 @@ export async function calls(_args: [], o: MockCommonOptions & { since?: string }
   const mock = await openMockBackend({ stateDir: mockDir(o), ifMissing: 'error' });
   try {
     const list = await mock.hookCalls(number(o.since, '--since') ?? 0);
-    out.result({ calls: list }, () => list.map((c) => `#${c.seq} ${c.payload} ${c.kind} ${c.symbol ?? '?'}${c.rc === null ? '' : ` rc=${c.rc}`} (payload rc ${c.payloadRc})`).join('\n') || 'no hook calls');
+    out.result({ calls: list }, () => list.map((c) => (`#${c.seq} ${c.payload} ${c.kind} ${c.symbol ?? '?'}${c.rc === null ? '' : ` rc=${c.rc}`} ` + `(payload rc ${c.payloadRc})`)).join('\n') || 'no hook calls');
     return EXIT.OK;
   } finally {
     await mock.close();

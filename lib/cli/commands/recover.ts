@@ -19,7 +19,8 @@ export async function recover(_args: [], options: RecoverCommandOptions, out: Ou
     const r = await lp.recover({ complete: options.complete === true, signal });
     out.result({ mode: r.mode, journal: r.journal, steps: r.steps.map(actionJson) }, () =>
       r.journal
-        ? `${r.mode === 'complete' ? 'completed' : 'rolled back'} ${r.journal.endedAt ? 'what' : 'the interrupted'} \`${r.journal.command}\`${r.journal.endedAt ? ' left' : ''}`
+        ? `${r.mode === 'complete' ? 'completed' : 'rolled back'} ` +
+          `${r.journal.endedAt ? 'what' : 'the interrupted'} \`${r.journal.command}\`${r.journal.endedAt ? ' left' : ''}`
         : 'nothing to recover',
     );
     return EXIT.OK;

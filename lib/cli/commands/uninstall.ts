@@ -20,7 +20,7 @@ async function buildOf(store: InstalledStore, name: string, given: string | unde
   const builds = await store.buildsWith(name);
   if (running !== null && builds.includes(running)) return running;
   if (builds.length <= 1) return builds[0] ?? null;
-  throw new UsageError(`${JSON.stringify(name)} is installed for several Xen builds (${builds.join(', ')}), none of them the running one; say which with --xen-build-id`);
+  throw new UsageError((`${JSON.stringify(name)} is installed for several Xen builds ` + `(${builds.join(', ')}), none of them the running one; say which with --xen-build-id`));
 }
 
 export async function uninstall([name]: [string], options: UninstallCommandOptions, out: Output): Promise<ExitCode> {
@@ -41,7 +41,8 @@ export async function uninstall([name]: [string], options: UninstallCommandOptio
     const changed = removed.length > 0;
     out.result({ name, xenBuildId: xen, changed, removed }, () =>
       changed
-        ? `uninstalled ${removed.join(', ')} from Xen build ${xen}${removed.length > 1 ? ' (with the patches built on it)' : ''}; the applied stack is unchanged until \`xlp sync\``
+        ? `uninstalled ${removed.join(', ')} from Xen build ${xen}${removed.length > 1 ? ' (with the patches built on it)' : ''}; ` +
+          'the applied stack is unchanged until `xlp sync`'
         : `${name} is not installed${xen ? ` for Xen build ${xen}` : ''}: nothing to do`,
     );
     return EXIT.OK;

@@ -65,7 +65,7 @@ export function checkXenBuildIdAfterPrepare(s: LoadState): void {
 function compareWithXen(s: LoadState, id: string, when: 'first' | 'after'): void {
   const ctx = s.context;
   if (!ctx || ctx.xenBuildId === undefined) {
-    s.findings.add('xen-build-id-unverified', `${XEN_DEPENDS} says the payload is for hypervisor build-id ${id}; no running hypervisor was given to compare with.`, { section: XEN_DEPENDS });
+    s.findings.add('xen-build-id-unverified', (`${XEN_DEPENDS} says the payload is for hypervisor ` + `build-id ${id}; no running hypervisor was given to compare with.`), { section: XEN_DEPENDS });
     return;
   }
   if (ctx.xenBuildId === null) {
@@ -120,7 +120,7 @@ function notLoadedNote(s: LoadState, name: string, size: bigint): boolean {
     return true;
   }
   if (name !== XEN_DEPENDS) {
-    s.findings.add('special-section-not-loaded', `${name} is not SHF_ALLOC: Xen keeps a pointer into the upload buffer, which it frees, and reads it on later uploads and APPLY.`, { section: name, field: 'sh_flags' });
+    s.findings.add('special-section-not-loaded', (`${name} is not SHF_ALLOC: Xen keeps a pointer into the upload ` + `buffer, which it frees, and reads it on later uploads and APPLY.`), { section: name, field: 'sh_flags' });
   }
   return false;
 }

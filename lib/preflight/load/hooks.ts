@@ -40,7 +40,7 @@ export function checkHookSections(s: LoadState): void {
         'special-section-not-loaded',
         s.xen.has['unloaded-sections-keep-file-address']
           ? `${n} is not SHF_ALLOC: Xen keeps a pointer into the upload buffer, which it frees, and calls through it at APPLY/REVERT.`
-          : `${n} is not SHF_ALLOC: Xen ${s.xen.name} records ${sec.size / 8n} hook(s) at a NULL address and calls through it at APPLY/REVERT.`,
+          : (`${n} is not SHF_ALLOC: Xen ${s.xen.name} records ${sec.size / 8n} ` + `hook(s) at a NULL address and calls through it at APPLY/REVERT.`),
         { section: n, field: 'sh_flags' },
       );
     }
@@ -63,12 +63,14 @@ function checkHookTargets(s: LoadState, kind: HookKind, sec: SectionHeader, mult
     const where = { section: n, offset: index * 8 };
     if ((target.kind === 'null' && multi) || target.kind === 'absolute') {
       const what = target.kind === 'null' ? 'a null pointer, which Xen calls anyway' : `the absolute address 0x${target.value.toString(16)}`;
-      s.findings.add('hook-call-invalid', `${kind} hook ${index} is ${what}: the host crashes at ${kind === 'unload' || kind.includes('revert') ? 'REVERT' : 'APPLY'}.`, where);
+      s.findings.add('hook-call-invalid', (`${kind} hook ${index} is ${what}: the host crashes ` + `at ${kind === 'unload' || kind.includes('revert') ? 'REVERT' : 'APPLY'}.`), where);
     } else if (target.kind === 'payload') {
       const code = s.elf!.data(s.elf!.sections[target.section]!);
       const at = Number(target.offset);
       if (code && at + 4 <= code.length && !ENDBR64.every((b, k) => code[at + k] === b)) {
-        s.findings.add('hook-no-endbr', `${kind} hook ${index} (${target.symbol ?? `${target.sectionName}+0x${target.offset.toString(16)}`}) does not start with ENDBR64: Xen calls hooks indirectly, which faults on CET-IBT hardware when Xen enforces IBT (build with -fcf-protection=branch).`, {
+        s.findings.add('hook-no-endbr', `${kind} hook ${index} (${target.symbol ?? `${target.sectionName}+0x${target.offset.toString(16)}`}) ` +
+          'does not start with ENDBR64: ' +
+          'Xen calls hooks indirectly, which faults on CET-IBT hardware when Xen enforces IBT (build with -fcf-protection=branch).', {
           ...where,
           ...(target.symbol ? { symbol: target.symbol } : {}),
         });

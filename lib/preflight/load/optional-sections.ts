@@ -30,7 +30,7 @@ export function checkBugFrames(s: LoadState): void {
     const sec = s.elf!.sectionByName(`.bug_frames.${i}`);
     if (!sec || wrongSize(s, 'bug-frames-size', sec, 8, 'bug frames')) continue;
     if (sec.size > 0n && !(sec.flags & SHF_ALLOC)) {
-      s.findings.add('hook-not-loaded', `${label(sec)} is not SHF_ALLOC: the hypervisor registers its bug frames at a NULL (or freed) address, so a BUG or WARN in the payload crashes the host.`, { section: label(sec), field: 'sh_flags' });
+      s.findings.add('hook-not-loaded', (`${label(sec)} is not SHF_ALLOC: the hypervisor registers its bug frames at a NULL (or freed) ` + `address, so a BUG or WARN in the payload crashes the host.`), { section: label(sec), field: 'sh_flags' });
     }
   }
 }
@@ -76,7 +76,7 @@ export function checkAlternatives(s: LoadState): void {
   if (!layout) return;
   if (!(sec.flags & SHF_ALLOC)) {
     if (!s.xen.has['unloaded-sections-keep-file-address']) {
-      s.findings.add('special-section-not-loaded', `.altinstructions is not SHF_ALLOC: Xen ${s.xen.name} walks it from a NULL load address and crashes.`, { section: label(sec), field: 'sh_flags' });
+      s.findings.add('special-section-not-loaded', (`.altinstructions is not SHF_ALLOC: Xen ${s.xen.name} walks it from a NULL load address and ` + `crashes.`), { section: label(sec), field: 'sh_flags' });
       return;
     }
   }
@@ -91,22 +91,23 @@ export function checkAlternatives(s: LoadState): void {
     const at = k * ALT_INSTR_SIZE;
     const e = { k, cpuid: data.bytes[at + 8]! | (data.bytes[at + 9]! << 8), origLen: data.bytes[at + 10]!, replLen: data.bytes[at + 11]!, padLen: data.bytes[at + 12]! };
     entries.push(e);
-    // Unloaded ('unloaded-sections-keep-file-address'): the fields are read unrelocated, relative to the upload buffer, which is not the payload.
+    // Unloaded ('unloaded-sections-keep-file-address'): the fields are read unrelocated, relative to
+    // the upload buffer, which is not the payload.
     const orig = base === undefined ? 'outside' : pcRelativeTarget(s, data, base, at);
     const repl = base === undefined ? 'outside' : pcRelativeTarget(s, data, base, at + 4);
     const where = { section: label(sec), offset: at };
     if (orig !== null && outside(orig, e.origLen, 0n, layout.textSize)) {
-      s.findings.add('alternative-out-of-range', `Alternative ${k}: the ${e.origLen} original bytes are not inside the payload's text (${layout.textSize} bytes).`, {
+      s.findings.add('alternative-out-of-range', (`Alternative ${k}: the ${e.origLen} original bytes are not inside the payload's text ` + `(${layout.textSize} bytes).`), {
         ...where,
         field: 'orig_offset',
-        console: lpNoColon(name, `Alternative orig ${ADDR}+${hexOrZero(e.origLen)} outside payload text ${ADDR}+${hexOrZero(layout.textSize)}`),
+        console: lpNoColon(name, (`Alternative orig ${ADDR}+${hexOrZero(e.origLen)} outside payload ` + `text ${ADDR}+${hexOrZero(layout.textSize)}`)),
       });
       rangesOk = false;
     } else if (repl !== null && (replBase === undefined || outside(repl, e.replLen, replBase, replSec.size))) {
-      s.findings.add('alternative-out-of-range', `Alternative ${k}: the ${e.replLen} replacement bytes are not inside .altinstr_replacement (${replSec.size} bytes).`, {
+      s.findings.add('alternative-out-of-range', (`Alternative ${k}: the ${e.replLen} replacement bytes are not inside .altinstr_replacement ` + `(${replSec.size} bytes).`), {
         ...where,
         field: 'repl_offset',
-        console: lpNoColon(name, `Alternative repl ${ADDR}+${hexOrZero(e.replLen)} outside .altinstr_replacement ${ADDR}+${hexOrZero(replSec.size)}`),
+        console: lpNoColon(name, (`Alternative repl ${ADDR}+${hexOrZero(e.replLen)} outside ` + `.altinstr_replacement ${ADDR}+${hexOrZero(replSec.size)}`)),
       });
       rangesOk = false;
     }
@@ -127,7 +128,7 @@ export function checkAlternatives(s: LoadState): void {
             : null;
     if (!problem) continue;
     const where = { section: label(sec), offset: e.k * ALT_INSTR_SIZE };
-    if (!s.xen.has['alternatives-refused']) s.findings.add('alternative-invalid', `Alternative ${e.k}: ${problem.why}; Xen ${s.xen.name} hits a BUG_ON in apply_alternatives and the host crashes.`, where);
+    if (!s.xen.has['alternatives-refused']) s.findings.add('alternative-invalid', (`Alternative ${e.k}: ${problem.why}; Xen ${s.xen.name} hits a BUG_ON in apply_alternatives and ` + `the host crashes.`), where);
     else {
       s.findings.add('alternative-invalid', `Alternative ${e.k}: ${problem.why}; apply_alternatives refuses it.`, {
         ...where,
@@ -161,7 +162,7 @@ export function checkAltCallSites(s: LoadState): void {
   for (let at = 0; at + 4 <= data.size; at += 4) {
     const orig = base === undefined ? 'outside' : pcRelativeTarget(s, data, base, at);
     if (orig !== null && outside(orig, 6, 0n, layout.textSize)) {
-      s.findings.add('alt-call-sites', `Alternative call site ${at / 4} is not a 6-byte call inside the payload's text (${layout.textSize} bytes).`, {
+      s.findings.add('alt-call-sites', (`Alternative call site ${at / 4} is not a 6-byte call inside the payload's text ` + `(${layout.textSize} bytes).`), {
         section: label(sec),
         offset: at,
         console: lp(s.name, `Alternative call ${ADDR}+0x6 outside payload text ${ADDR}+${hexOrZero(layout.textSize)}`),
@@ -177,7 +178,7 @@ export function checkExTable(s: LoadState): void {
   if (sec.size >= 16n && !s.xen.has['unloaded-sections-keep-file-address']) {
     s.findings.add('special-section-not-loaded', `.ex_table is not SHF_ALLOC: Xen ${s.xen.name} sorts it at a NULL load address and crashes.`, { section: label(sec), field: 'sh_flags' });
   } else {
-    s.findings.add('hook-not-loaded', '.ex_table is not SHF_ALLOC: the hypervisor registers it at a NULL (or freed) address, so a fault in the payload that needs a fixup crashes the host.', { section: label(sec), field: 'sh_flags' });
+    s.findings.add('hook-not-loaded', ('.ex_table is not SHF_ALLOC: the hypervisor registers it at a NULL (or freed) address, so a ' + 'fault in the payload that needs a fixup crashes the host.'), { section: label(sec), field: 'sh_flags' });
   }
 }
 
@@ -189,13 +190,13 @@ export function checkModinfo(s: LoadState): void {
   const sec = s.elf!.sectionByName('.modinfo');
   if (!sec) return;
   if (sec.size === 0n) {
-    s.findings.add('modinfo-empty', '.modinfo is empty: Xen checks its last byte at offset 0xffffffff (a 32-bit length of 0, minus 1) and crashes with a fatal page fault.', { section: '.modinfo', field: 'sh_size' });
+    s.findings.add('modinfo-empty', ('.modinfo is empty: Xen checks its last byte at offset 0xffffffff (a 32-bit length of 0, minus ' + '1) and crashes with a fatal page fault.'), { section: '.modinfo', field: 'sh_size' });
     return;
   }
   if (!(sec.flags & SHF_ALLOC)) {
     s.findings.add(
       'special-section-not-loaded',
-      s.xen.has['unloaded-sections-keep-file-address'] ? '.modinfo is not SHF_ALLOC: Xen keeps a pointer into the upload buffer, which it frees, and LIST copies from it.' : `.modinfo is not SHF_ALLOC: Xen ${s.xen.name} checks its last byte through a NULL load address and crashes.`,
+      s.xen.has['unloaded-sections-keep-file-address'] ? ('.modinfo is not SHF_ALLOC: Xen keeps a pointer into the upload buffer, which it frees, and ' + 'LIST copies from it.') : (`.modinfo is not SHF_ALLOC: Xen ${s.xen.name} checks its last byte through a NULL load address ` + `and crashes.`),
       { section: '.modinfo', field: 'sh_flags' },
     );
     if (!s.xen.has['unloaded-sections-keep-file-address']) return;

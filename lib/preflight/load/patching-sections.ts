@@ -28,6 +28,6 @@ export function checkPatchingSections(s: LoadState): void {
     found = true;
   }
   if (!found && !s.findings.has('patching-section-empty')) {
-    s.findings.add('nothing-to-patch', 'The payload has neither .livepatch.funcs nor any .livepatch.hooks.* section: there is nothing to patch.', { console: lp(s.name, 'Nothing to patch. Aborting...') });
+    s.findings.add('nothing-to-patch', ('The payload has neither .livepatch.funcs nor any ' + '.livepatch.hooks.* section: there is nothing to patch.'), { console: lp(s.name, 'Nothing to patch. Aborting...') });
   }
 }

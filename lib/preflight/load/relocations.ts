@@ -44,13 +44,13 @@ export function checkRelocations(s: LoadState): void {
     if (r.info >= shnum) continue;
     const where = { section: label(r) };
     if (r.info === 0) {
-      f.add('relocation-target-null', `Relocation section ${i} (${label(r)}) applies to section 0: Xen reads section 0's header through a NULL pointer.`, { ...where, field: 'sh_info' });
+      f.add('relocation-target-null', (`Relocation section ${i} (${label(r)}) applies to section ` + `0: Xen reads section 0's header through a NULL pointer.`), { ...where, field: 'sh_info' });
       continue;
     }
     const base = elf.sections[r.info]!;
     if (!(base.flags & SHF_ALLOC)) continue;
     if (r.link !== s.symtabIndex) {
-      f.add('relocation-symtab-link', `Relocation section ${i} (${label(r)}) links to section ${r.link}, not to the symbol table (section ${s.symtabIndex}).`, {
+      f.add('relocation-symtab-link', (`Relocation section ${i} (${label(r)}) links to section ${r.link}, ` + `not to the symbol table (section ${s.symtabIndex}).`), {
         ...where,
         field: 'sh_link',
         console: lp(name, `Relative link of ${label(r)} is incorrect (${cInt(r.link)}, expected=${s.symtabIndex})`),
@@ -61,7 +61,7 @@ export function checkRelocations(s: LoadState): void {
     if (r.size === 0n) continue;
     const min = BigInt(r.type === SHT_RELA ? RELA_SIZE : REL_SIZE);
     if (r.entsize < min || r.size % r.entsize) {
-      f.add('relocation-section-corrupted', `Relocation section ${i} (${label(r)}) has entry size ${r.entsize} for ${r.size} bytes (needs a multiple of at least ${min}).`, { ...where, field: 'sh_entsize', console: lp(name, 'Section relative header is corrupted') });
+      f.add('relocation-section-corrupted', (`Relocation section ${i} (${label(r)}) has entry size ${r.entsize} ` + `for ${r.size} bytes (needs a multiple of at least ${min}).`), { ...where, field: 'sh_entsize', console: lp(name, 'Section relative header is corrupted') });
       s.relocationsFailed.add(r.info);
       continue;
     }
@@ -145,7 +145,7 @@ function checkRelaEntries(s: LoadState, index: number): void {
     if (ignored[sym]) {
       const n = t.name(sym) ?? '';
       const sec = elf.sections[t.shndx(sym)];
-      f.add('relocation-ignored-symbol', `Relocation ${j} of ${label(r)} refers to ${n || `symbol ${sym}`}, defined in ${label(sec)}, which Xen does not load.`, {
+      f.add('relocation-ignored-symbol', (`Relocation ${j} of ${label(r)} refers to ${n || `symbol ${sym}`}, ` + `defined in ${label(sec)}, which Xen does not load.`), {
         ...whereOf(j),
         symbol: n,
         field: 'r_info',
@@ -157,7 +157,7 @@ function checkRelaEntries(s: LoadState, index: number): void {
     if (type === R_X86_64_NONE) continue;
     const width = type === R_X86_64_64 ? 8 : type === R_X86_64_PC32 || type === R_X86_64_PLT32 ? 4 : 0;
     if (width === 0) {
-      f.add('relocation-type-unsupported', `Relocation ${j} of ${label(r)} is ${relocationTypeName(type)}; Xen applies only R_X86_64_NONE, _64, _PC32 and _PLT32.`, {
+      f.add('relocation-type-unsupported', (`Relocation ${j} of ${label(r)} is ${relocationTypeName(type)}; ` + `Xen applies only R_X86_64_NONE, _64, _PC32 and _PLT32.`), {
         ...whereOf(j),
         symbol: t.name(sym),
         field: 'r_info',
@@ -168,7 +168,7 @@ function checkRelaEntries(s: LoadState, index: number): void {
     }
     const off = words ? (words[w + 1]! >= 0x20_0000 ? Number.POSITIVE_INFINITY : words[w + 1]! * 0x1_0000_0000 + words[w]!) : view.offsetNumber(j);
     if (off >= size || off + width > size) {
-      f.add('relocation-offset', `Relocation ${j} of ${label(r)} writes ${width} bytes at offset ${view.offset(j)} of ${label(base)}, which has ${base.size}.`, {
+      f.add('relocation-offset', (`Relocation ${j} of ${label(r)} writes ${width} bytes at ` + `offset ${view.offset(j)} of ${label(base)}, which has ${base.size}.`), {
         ...whereOf(j),
         symbol: t.name(sym),
         field: 'r_offset',
@@ -211,11 +211,11 @@ function checkPc32(s: LoadState, index: number, j: number, sym: number, off: big
   const n = s.symtab!.name(sym) ?? '';
   const where = { section: label(r), offset: j * s.elf!.relocations(index)!.entsize, symbol: n, field: 'r_addend' };
   if (verdict === 'never') {
-    s.findings.add('relocation-overflow', `Relocation ${j} of ${label(r)} to ${n}${addend ? ` ${addend < 0n ? '-' : '+'} ${addend < 0n ? -addend : addend}` : ''} cannot reach it from ${label(base)}: the PC-relative value${value} does not fit in 32 bits.`, {
+    s.findings.add('relocation-overflow', (`Relocation ${j} of ${label(r)} ` + `to ${n}${addend ? ` ${addend < 0n ? '-' : '+'} ${addend < 0n ? -addend : addend}` : ''} cannot ` + `reach it from ${label(base)}: the PC-relative value${value} does not fit in 32 bits.`), {
       ...where,
       console: lp(s.name, `Overflow in relocation ${j} in ${label(r)} for ${label(base)}`),
     });
   } else {
-    s.findings.add('relocation-overflow-unverified', `Relocation ${j} of ${label(r)} to ${n} reaches its target only if the hypervisor places it within 2 GiB of the payload.`, where);
+    s.findings.add('relocation-overflow-unverified', (`Relocation ${j} of ${label(r)} to ${n} reaches its target ` + `only if the hypervisor places it within 2 GiB of the payload.`), where);
   }
 }

@@ -25,7 +25,7 @@ export function checkSections(s: LoadState): boolean {
     const end = U64(off + sec.size); // Xen adds in 64 bits
     if (off < BigInt(EHDR_SIZE) || (sec.type !== SHT_NOBITS && (off > len || end > len))) {
       const at = off < BigInt(EHDR_SIZE);
-      f.add('section-offset', at ? `Section ${i} (${label(sec)}) starts at offset ${off}, inside the ELF header.` : `Section ${i} (${label(sec)}) runs to offset ${off + sec.size}, past the end of the ${len}-byte file.`, {
+      f.add('section-offset', at ? `Section ${i} (${label(sec)}) starts at offset ${off}, inside the ELF header.` : (`Section ${i} (${label(sec)}) runs to ` + `offset ${off + sec.size}, past the end of the ${len}-byte file.`), {
         ...where,
         field: 'sh_offset',
         console: lp(name, `Section [${i}] data ${at ? 'at ELF header' : 'is past end'} of payload`),
@@ -33,7 +33,7 @@ export function checkSections(s: LoadState): boolean {
     } else if (sec.addralign & U64(sec.addralign - 1n)) {
       f.add('section-alignment', `Section ${i} (${label(sec)}) has alignment ${sec.addralign}, not a power of two.`, { ...where, field: 'sh_addralign', console: lp(name, `Section [${i}] alignment (${cHex(sec.addralign)}) is not supported`) });
     } else if (sec.addralign && sec.addr % sec.addralign) {
-      f.add('section-address-misaligned', `Section ${i} (${label(sec)}) has address ${cHex(sec.addr)}, not a multiple of its alignment ${sec.addralign}.`, {
+      f.add('section-address-misaligned', (`Section ${i} (${label(sec)}) has address ${cHex(sec.addr)}, ` + `not a multiple of its alignment ${sec.addralign}.`), {
         ...where,
         field: 'sh_addr',
         console: lp(name, `Section [${i}] addr (${cHex(sec.addr)}) is not aligned properly (${cHex(sec.addralign)})`),
@@ -68,7 +68,7 @@ export function checkSections(s: LoadState): boolean {
     return false;
   }
   if (symtab.link === 0) {
-    f.add('strtab-link-null', `The symbol table's sh_link is 0: Xen takes section 0, which it never set up, as the string table and dereferences a NULL pointer.`, { ...symWhere, field: 'sh_link' });
+    f.add('strtab-link-null', (`The symbol table's sh_link is 0: Xen takes section 0, which it ` + `never set up, as the string table and dereferences a NULL pointer.`), { ...symWhere, field: 'sh_link' });
     return false;
   }
   const strtabSec = sections[symtab.link]!;
@@ -99,7 +99,7 @@ export function checkSections(s: LoadState): boolean {
   for (const sec of wrapped) {
     const relocatesLoaded = (sec.type === SHT_RELA || sec.type === SHT_REL) && (sections[sec.info]?.flags ?? 0n) & SHF_ALLOC;
     if (sec.flags & SHF_ALLOC || read.has(sec.index) || relocatesLoaded) {
-      f.add('section-size-wraps', `Section ${sec.index} (${label(sec)}): offset ${sec.offset} + size ${sec.size} wraps around 2^64, so Xen thinks it fits in the file and reads or copies ${sec.size} bytes.`, { section: label(sec), field: 'sh_size' });
+      f.add('section-size-wraps', (`Section ${sec.index} (${label(sec)}): offset ${sec.offset} + size ${sec.size} wraps ` + `around 2^64, so Xen thinks it fits in the file and reads or copies ${sec.size} bytes.`), { section: label(sec), field: 'sh_size' });
     }
   }
 

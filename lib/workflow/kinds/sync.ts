@@ -94,7 +94,7 @@ function detailOf(ws: Workspace, journal: Journal): SyncDetail {
     return d;
   } catch (error) {
     if (!(error instanceof DecodeError)) throw error;
-    throw new JournalCorruptError(ws.journal.path, 'damaged', `the journal of \`${journal.command}\` is damaged: ${error.message}; inspect it, bring the hypervisor to the state you want by hand, then delete it`, { cause: error });
+    throw new JournalCorruptError(ws.journal.path, 'damaged', (`the journal of \`${journal.command}\` is damaged: ${error.message}; inspect ` + `it, bring the hypervisor to the state you want by hand, then delete it`), { cause: error });
   }
 }
 
@@ -127,11 +127,11 @@ async function storedCopy(u: SyncDetail['uploads'][number]): Promise<{ bytes: Ui
     data = await readPrivateFile(u.file, { maxBytes: PAYLOAD_MAX_SIZE });
   } catch (error) {
     if (!(error instanceof PrivateFileError)) throw error;
-    throw new RefusedError(`cannot upload ${JSON.stringify(u.payload)}: its installed copy ${u.file} cannot be read (${error.message})`, { payload: u.payload });
+    throw new RefusedError((`cannot upload ${JSON.stringify(u.payload)}: its ` + `installed copy ${u.file} cannot be read (${error.message})`), { payload: u.payload });
   }
   if (!data || data.length !== u.size || createHash('sha256').update(data).digest('hex') !== u.sha256) {
     throw new RefusedError(
-      `cannot upload ${JSON.stringify(u.payload)}: its installed copy ${u.file} is ${data ? 'not the bytes the sync verified' : 'gone'} (it was uninstalled or replaced since); run \`xlp recover\` to roll back instead`,
+      (`cannot upload ${JSON.stringify(u.payload)}: its installed copy ${u.file} ` + `is ${data ? 'not the bytes the sync verified' : 'gone'} (it was ` + `uninstalled or replaced since); run \`xlp recover\` to roll back instead`),
       { payload: u.payload },
     );
   }
@@ -223,7 +223,8 @@ export async function runSync(ws: Workspace, work: SyncWork, view: StackView, re
         await forgetUnloaded(ws, journal);
         note(error, `rolled back: the previous stack (${originalStack.join(', ') || 'empty'}) is applied again`);
       } catch (rollbackError) {
-        note(error, `the rollback failed too (${rollbackError instanceof Error ? rollbackError.message : String(rollbackError)}); the journal is kept: fix the cause, then run \`xlp recover\``);
+        const why = rollbackError instanceof Error ? rollbackError.message : String(rollbackError);
+        note(error, `the rollback failed too (${why}); the journal is kept: fix the cause, then run \`xlp recover\``);
       }
       throw error;
     }
@@ -337,7 +338,7 @@ export const syncKind: WorkflowKind = {
       const copies = new Map(d.uploads.map((u) => [u.payload, u]));
       const bytesOf = (name: string) => {
         const u = copies.get(name);
-        if (!u) throw new RefusedError(`the journal of \`${journal.command}\` does not say where the installed copy of ${JSON.stringify(name)} is`, { payload: name });
+        if (!u) throw new RefusedError((`the journal of \`${journal.command}\` does not say ` + `where the installed copy of ${JSON.stringify(name)} is`), { payload: name });
         return storedCopy(u);
       };
       for (const s of await remainingSteps(ws, journal, (n) => ws.statusOrNull(n), d)) {
