@@ -98,7 +98,14 @@ export type {
   PayloadName,
   UploadOptions as BackendUploadOptions,
 } from './backend/backend.js';
-export { AmbiguousNameError, NativeBackend, openNative, type NativeBackendInfo, type NativeOpenOptions, type XenInterfaceGeneration } from './native/index.js';
+export {
+  AmbiguousNameError,
+  NativeBackend,
+  openNative,
+  type NativeBackendInfo,
+  type NativeOpenOptions,
+  type XenInterfaceGeneration,
+} from './native/index.js';
 export { openMockBackend, type OpenMockOptions } from './mock/open.js';
 
 // --- payloads and preflight --------------------------------------------------------------------

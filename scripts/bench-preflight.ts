@@ -32,12 +32,19 @@ function once(cmd: string, args: readonly string[], expect: Contender[2] = { sta
   const t0 = performance.now();
   // Output nobody checks goes to /dev/null, as before (readelf's is tens of MB on the large payload).
   const checked = expect.stdout.source !== '(?:)';
-  const r = spawnSync(argv[0]!, argv.slice(1), { cwd: ROOT, stdio: ['ignore', checked ? 'pipe' : 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync(argv[0]!, argv.slice(1), {
+    cwd: ROOT,
+    stdio: ['ignore', checked ? 'pipe' : 'ignore', 'pipe'],
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   const ms = performance.now() - t0;
   if (r.error) throw r.error;
   // A contender that crashed or refused would look fast: every run must end as expected.
   if (r.status !== expect.status || (checked && !expect.stdout.test(r.stdout))) {
-    console.error(`bench:preflight: \`${[cmd, ...args].join(' ')}\` exited ${r.status ?? r.signal} (expected ${expect.status}${checked ? ` and /${expect.stdout.source}/ on stdout` : ''}):\n${r.stderr.slice(-2000)}`);
+    console.error(
+      `bench:preflight: \`${[cmd, ...args].join(' ')}\` exited ${r.status ?? r.signal} (expected ${expect.status}${checked ? ` and /${expect.stdout.source}/ on stdout` : ''}):\n${r.stderr.slice(-2000)}`,
+    );
     process.exit(1);
   }
   const last = r.stderr.trim().split('\n').pop() ?? '';
@@ -78,7 +85,9 @@ const small = (await fixture('hooks_load_unload')).path;
 const xlp = (file: string): Contender => [
   process.execPath,
   [join(ROOT, 'bin', 'xlp.js'), 'check', '--offline', file],
-  file === large ? { status: 1, stdout: /UPLOAD would fail with EINVAL \(U3 payload-too-large\)\. 1 error,/ } : { status: 0, stdout: /ok: no errors/ },
+  file === large
+    ? { status: 1, stdout: /UPLOAD would fail with EINVAL \(U3 payload-too-large\)\. 1 error,/ }
+    : { status: 0, stdout: /ok: no errors/ },
 ];
 const readelf = (file: string): Contender => ['readelf', ['-W', '-S', '-s', '-r', '-n', file]];
 
@@ -103,7 +112,9 @@ function inProcess(file: string): number {
 let lastImportMs = 0;
 
 const [baseline] = measure([[process.execPath, [join(ROOT, 'bin', 'xlp.js'), '--version']]]);
-console.log(`\n${RUNS} runs each, medians. Node + xlp doing nothing (xlp --version): ${baseline!.ms.toFixed(0)} ms, ${fmtMb(baseline!.rssMb)} RSS.${hasTime ? '' : ' (no /usr/bin/time: memory not measured)'}\n`);
+console.log(
+  `\n${RUNS} runs each, medians. Node + xlp doing nothing (xlp --version): ${baseline!.ms.toFixed(0)} ms, ${fmtMb(baseline!.rssMb)} RSS.${hasTime ? '' : ' (no /usr/bin/time: memory not measured)'}\n`,
+);
 
 const rows: string[][] = [['payload', 'size', 'tool', 'time', 'peak RSS', 'RSS above node', 'vs payload']];
 const verdicts: string[] = [];
@@ -114,17 +125,52 @@ for (const [label, file] of [
   const size = statSync(file).size;
   const [ours, theirs] = measure([xlp(file), readelf(file)]);
   const above = ours!.rssMb === null || baseline!.rssMb === null ? null : Math.max(0, ours!.rssMb - baseline!.rssMb);
-  rows.push([label, mb(size), 'xlp check', `${ours!.ms.toFixed(0)} ms`, fmtMb(ours!.rssMb), fmtMb(above), above === null ? '' : `${((above * 1048576) / size).toFixed(2)}x`]);
-  rows.push(['', '', 'readelf -W -S -s -r -n', `${theirs!.ms.toFixed(0)} ms`, fmtMb(theirs!.rssMb), '', theirs!.rssMb === null ? '' : `${((theirs!.rssMb * 1048576) / size).toFixed(2)}x`]);
+  rows.push([
+    label,
+    mb(size),
+    'xlp check',
+    `${ours!.ms.toFixed(0)} ms`,
+    fmtMb(ours!.rssMb),
+    fmtMb(above),
+    above === null ? '' : `${((above * 1048576) / size).toFixed(2)}x`,
+  ]);
+  rows.push([
+    '',
+    '',
+    'readelf -W -S -s -r -n',
+    `${theirs!.ms.toFixed(0)} ms`,
+    fmtMb(theirs!.rssMb),
+    '',
+    theirs!.rssMb === null ? '' : `${((theirs!.rssMb * 1048576) / size).toFixed(2)}x`,
+  ]);
   const parse = inProcess(file);
   rows.push(['', '', `(of which read + preflight() ${parse.toFixed(0)} ms, module imports ${lastImportMs.toFixed(0)} ms)`, '', '', '', '']);
-  rows.push(['', '', 'ratio xlp / readelf', `${(ours!.ms / theirs!.ms).toFixed(2)}x`, ours!.rssMb && theirs!.rssMb ? `${(ours!.rssMb / theirs!.rssMb).toFixed(2)}x` : '', '', '']);
+  rows.push([
+    '',
+    '',
+    'ratio xlp / readelf',
+    `${(ours!.ms / theirs!.ms).toFixed(2)}x`,
+    ours!.rssMb && theirs!.rssMb ? `${(ours!.rssMb / theirs!.rssMb).toFixed(2)}x` : '',
+    '',
+    '',
+  ]);
   if (file === large) {
-    verdicts.push(`faster than readelf on the large payload: ${ours!.ms < theirs!.ms ? 'yes' : 'NO'} (${ours!.ms.toFixed(0)} vs ${theirs!.ms.toFixed(0)} ms whole process; node itself needs ${baseline!.ms.toFixed(0)} ms to start the CLI and do nothing)`);
-    if (above !== null) verdicts.push(`memory under 3x the payload size (RSS above node's baseline): ${above * 1048576 < 3 * size ? 'yes' : 'NO'} (${above.toFixed(1)} MB for ${mb(size)}; total RSS ${fmtMb(ours!.rssMb)})`);
+    verdicts.push(
+      `faster than readelf on the large payload: ${ours!.ms < theirs!.ms ? 'yes' : 'NO'} (${ours!.ms.toFixed(0)} vs ${theirs!.ms.toFixed(0)} ms whole process; node itself needs ${baseline!.ms.toFixed(0)} ms to start the CLI and do nothing)`,
+    );
+    if (above !== null)
+      verdicts.push(
+        `memory under 3x the payload size (RSS above node's baseline): ${above * 1048576 < 3 * size ? 'yes' : 'NO'} (${above.toFixed(1)} MB for ${mb(size)}; total RSS ${fmtMb(ours!.rssMb)})`,
+      );
   }
 }
 const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+for (const r of rows)
+  console.log(
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd(),
+  );
 console.log('');
 for (const v of verdicts) console.log(v);

@@ -42,10 +42,14 @@ xlp_(['load', payload('hello')], 0, 'upload and apply a payload with load/unload
 xlp_(['mock', 'hook', 'guarded', 'preapply', '--rc', '-22'], 0, "script the mock: guarded's pre-apply hook will refuse with -EINVAL");
 xlp_(['load', payload('guarded')], 4, 'a vetoing hook says no: exit 4, the console line explains, and the payload is unloaded again');
 xlp_(['mock', 'hook', 'guarded', 'preapply', '--rc', '0'], 0, 'let the hook agree this time');
-xlp_(['load', payload('guarded')], 0, 'load it on top of hello (its .livepatch.depends is hello\'s build-id)');
+xlp_(['load', payload('guarded')], 0, "load it on top of hello (its .livepatch.depends is hello's build-id)");
 xlp_(['stack'], 0, "the applied stack, from the hypervisor's own x dump");
 xlp_(['upload', 'cumulative', payload('cumulative')], 0, 'upload a cumulative payload meant to replace the stack');
-xlp_(['replace', 'cumulative'], 1, 'Xen refuses an atomic REPLACE while a payload with vetoing hooks is applied: said before any hypercall');
+xlp_(
+  ['replace', 'cumulative'],
+  1,
+  'Xen refuses an atomic REPLACE while a payload with vetoing hooks is applied: said before any hypercall',
+);
 xlp_(['replace', 'cumulative', '--sequential', '--dry-run'], 0, 'the sequential plan: revert top-first with every hook, then apply');
 xlp_(['replace', 'cumulative', '--sequential'], 0, 'do it');
 xlp_(['stack'], 0, 'only the cumulative payload remains applied');

@@ -38,7 +38,9 @@ const timeLimit = process.env.XLP_FUZZ_TIME_LIMIT_MS ? intEnv('XLP_FUZZ_TIME_LIM
 const keepGoing = process.env.XLP_FUZZ_KEEP_GOING === '1';
 const lib = process.env.XLP_FUZZ_LIB ?? join(ROOT, 'lib');
 const outDir = process.env.XLP_FUZZ_OUT ?? join(ROOT, '.cache', 'fuzz');
-const wanted = process.env.XLP_FUZZ_TARGETS ? process.env.XLP_FUZZ_TARGETS.split(',').map((s) => s.trim()) : FUZZ_TARGETS.map((t) => t.name);
+const wanted = process.env.XLP_FUZZ_TARGETS
+  ? process.env.XLP_FUZZ_TARGETS.split(',').map((s) => s.trim())
+  : FUZZ_TARGETS.map((t) => t.name);
 const unknown = wanted.filter((n) => !FUZZ_TARGETS.some((t) => t.name === n));
 if (unknown.length) throw new Error(`unknown fuzz target(s): ${unknown.join(', ')} (known: ${FUZZ_TARGETS.map((t) => t.name).join(', ')})`);
 const targets = FUZZ_TARGETS.filter((t) => wanted.includes(t.name));
@@ -73,7 +75,9 @@ function report(name: string): void {
   console.log(`fuzz ${name}: ${r.inputs} inputs ${verdict} in ${(r.ms / 1000).toFixed(1)}s (seed ${seed})${oracles ? `; ${oracles}` : ''}`);
   for (const f of [...r.findings].sort((a, b) => a.index - b.index)) {
     console.error(`fuzz ${name}: input ${f.index} (${f.kind}): ${f.message.split('\n').slice(0, 12).join('\n  ')}`);
-    console.error(`  replay: XLP_FUZZ_TARGETS=${name} XLP_FUZZ_SEED=${seed} XLP_FUZZ_START=${f.index} XLP_FUZZ_RUNS=1 npm run fuzz${f.file ? `; input written to ${f.file}` : ''}`);
+    console.error(
+      `  replay: XLP_FUZZ_TARGETS=${name} XLP_FUZZ_SEED=${seed} XLP_FUZZ_START=${f.index} XLP_FUZZ_RUNS=1 npm run fuzz${f.file ? `; input written to ${f.file}` : ''}`,
+    );
   }
 }
 
@@ -98,7 +102,9 @@ async function worker(): Promise<void> {
         const now = performance.now();
         if (now - (printed.get(entry.name) ?? 0) < 50_000) return;
         printed.set(entry.name, now);
-        const total = [...progress].filter(([k]) => k.startsWith(`${entry.name}@`)).reduce((n, [, v]) => n + v, 0) + (merged.get(entry.name)?.inputs ?? 0);
+        const total =
+          [...progress].filter(([k]) => k.startsWith(`${entry.name}@`)).reduce((n, [, v]) => n + v, 0) +
+          (merged.get(entry.name)?.inputs ?? 0);
         console.log(`fuzz ${entry.name}: ${total}/${runs} inputs after ${((now - t0) / 1000).toFixed(0)}s`);
       },
     });
@@ -116,5 +122,7 @@ await Promise.all(Array.from({ length: jobs }, () => worker()));
 const results = [...merged.values()];
 const findings = results.reduce((n, r) => n + r.findings.length, 0);
 const inputs = results.reduce((n, r) => n + r.inputs, 0);
-console.log(`fuzz: ${targets.length} target(s), ${inputs} inputs, ${findings} finding(s) in ${((performance.now() - t0) / 1000).toFixed(1)}s (seed ${seed})`);
+console.log(
+  `fuzz: ${targets.length} target(s), ${inputs} inputs, ${findings} finding(s) in ${((performance.now() - t0) / 1000).toFixed(1)}s (seed ${seed})`,
+);
 process.exit(findings ? 1 : 0);

@@ -84,7 +84,8 @@ export function requirePayloadBytes(value: unknown, what = 'payload'): Uint8Arra
 /** An unsigned 32-bit integer (RequireU32), e.g. the action timeout in ns. */
 export function requireU32(value: unknown, what: string): number {
   if (typeof value !== 'number') throw new TypeError(`${what} must be a number`);
-  if (!(value >= 0 && value <= 0xffff_ffff) || Math.trunc(value) !== value) throw new RangeError(`${what} must be an integer from 0 to 4294967295`);
+  if (!(value >= 0 && value <= 0xffff_ffff) || Math.trunc(value) !== value)
+    throw new RangeError(`${what} must be an integer from 0 to 4294967295`);
   return value;
 }
 

@@ -1,8 +1,4 @@
-import type {
-  LivepatchAction,
-  PayloadStatus,
-  XenVersionInfo,
-} from '../xen/domain.js';
+import type { LivepatchAction, PayloadStatus, XenVersionInfo } from '../xen/domain.js';
 
 /** Which implementation stands behind a `Backend`. */
 export type BackendKind = 'native' | 'mock';

@@ -33,7 +33,9 @@ export function invalidUtf8Argument(args: readonly Uint8Array[]): { index: numbe
     try {
       strict.decode(bytes);
     } catch {
-      const shown = [...bytes].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
+      const shown = [...bytes]
+        .map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`))
+        .join('');
       return { index, shown };
     }
   }

@@ -97,7 +97,12 @@ export function payloadSummary(p: Payload): PayloadSummaryJson {
       oldSize: f.oldSize,
       version: f.version,
       isNop: f.isNop,
-      expect: f.expect && { enabled: f.expect.enabled, len: f.expect.len, rsv: f.expect.rsv, data: Buffer.from(f.expect.data.subarray(0, Math.min(f.expect.len, 31))).toString('hex') },
+      expect: f.expect && {
+        enabled: f.expect.enabled,
+        len: f.expect.len,
+        rsv: f.expect.rsv,
+        data: Buffer.from(f.expect.data.subarray(0, Math.min(f.expect.len, 31))).toString('hex'),
+      },
     })),
     hooks: p.hooks.map((h) => ({ kind: h.kind, index: h.index, symbol: h.symbol, isNull: h.isNull })),
     modinfo: p.modinfo && { strings: p.modinfo.strings, entries: p.modinfo.entries },

@@ -34,14 +34,24 @@ function payloadText(p: CheckedPayloadJson, c: Colors): string[] {
   p.diagnostics.forEach((d, k) => {
     const r = rows[k]!;
     const cells = r.map((cell, i) => cell.padEnd(widths[i]!));
-    lines.push((`  ${SEVERITY_COLOR[d.severity](c, cells[0]!)}  ${cells[1]} ` + ` ${c.dim(cells[2]!)}  ${cells[3]}  ${c.cyan(cells[4]!)}  ${d.message}`));
+    lines.push(
+      `  ${SEVERITY_COLOR[d.severity](c, cells[0]!)}  ${cells[1]} ` +
+        ` ${c.dim(cells[2]!)}  ${cells[3]}  ${c.cyan(cells[4]!)}  ${d.message}`,
+    );
     if (d.console && (d.severity === 'error' || d.severity === 'fatal')) {
       const pad = ' '.repeat(2 + widths[0]! + 2);
       for (const l of d.console.split('\n')) lines.push(c.dim(`${pad}(XEN) ${l}`));
     }
   });
   const n = p.counts;
-  const tally = [n.fatal ? plural(n.fatal, 'fatal finding') : '', n.error ? plural(n.error, 'error') : '', n.warning ? plural(n.warning, 'warning') : '', n.info ? plural(n.info, 'note') : ''].filter(Boolean).join(', ');
+  const tally = [
+    n.fatal ? plural(n.fatal, 'fatal finding') : '',
+    n.error ? plural(n.error, 'error') : '',
+    n.warning ? plural(n.warning, 'warning') : '',
+    n.info ? plural(n.info, 'note') : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
   if (p.fatal) lines.push(c.bold(c.red(`  FATAL: this payload would crash the hypervisor; never upload it. ${tally}.`)));
   if (p.uploadError) {
     const e = p.uploadError;
@@ -55,12 +65,22 @@ function payloadText(p: CheckedPayloadJson, c: Colors): string[] {
 
 function signatureText(s: NonNullable<CheckedPayloadJson['signature']>, c: Colors): string[] {
   const out: string[] = [];
-  if (s.policy === 'none') out.push(c.dim((`  signature: ${s.status === 'present' ? `${s.file} present, not checked` : 'none'} ` + `(no trusted keys: not required)`)));
+  if (s.policy === 'none')
+    out.push(
+      c.dim(`  signature: ${s.status === 'present' ? `${s.file} present, not checked` : 'none'} ` + `(no trusted keys: not required)`),
+    );
   else if (s.status === 'valid') out.push(c.green(`  signature: valid, key ${s.keyId!.slice(0, 16)} (${s.algorithm})`));
   else out.push(c.red(`  signature: ${s.status}: install, upload, load and sync refuse it (${s.reason})`));
   const e = s.embedded;
-  if (e.status === 'recognised') out.push(c.dim((`  .note.Xen.signature: the upstream proposal's v1 RSA/SHA-256 ` + `layout, ${e.signatureBytes} bytes (information only: no Xen release verifies it)`)));
-  else if (e.status === 'unrecognised') out.push(c.dim(`  .note.Xen.signature: not the upstream proposal's layout (${e.reason}); information only`));
+  if (e.status === 'recognised')
+    out.push(
+      c.dim(
+        `  .note.Xen.signature: the upstream proposal's v1 RSA/SHA-256 ` +
+          `layout, ${e.signatureBytes} bytes (information only: no Xen release verifies it)`,
+      ),
+    );
+  else if (e.status === 'unrecognised')
+    out.push(c.dim(`  .note.Xen.signature: not the upstream proposal's layout (${e.reason}); information only`));
   return out;
 }
 
@@ -71,7 +91,12 @@ export function checkText(doc: CheckJson, colors: boolean): string {
   const what =
     ctx.source === 'offline'
       ? 'offline: the file alone'
-      : [ctx.source === 'system' ? `running hypervisor${ctx.xenVersion ? ` Xen ${ctx.xenVersion}` : ''}` : 'given context', ctx.xenBuildId === null ? 'no build-id' : ctx.xenBuildId ? `build-id ${ctx.xenBuildId}` : '', ctx.xenSymbols !== null ? `${ctx.xenSymbols} symbols` : '', ctx.loaded ? plural(ctx.loaded.length, 'loaded payload') : '']
+      : [
+          ctx.source === 'system' ? `running hypervisor${ctx.xenVersion ? ` Xen ${ctx.xenVersion}` : ''}` : 'given context',
+          ctx.xenBuildId === null ? 'no build-id' : ctx.xenBuildId ? `build-id ${ctx.xenBuildId}` : '',
+          ctx.xenSymbols !== null ? `${ctx.xenSymbols} symbols` : '',
+          ctx.loaded ? plural(ctx.loaded.length, 'loaded payload') : '',
+        ]
           .filter(Boolean)
           .join(', ');
   const lines = [c.dim(`Checked as Xen ${doc.xenVersion} would load it (${what}).`)];

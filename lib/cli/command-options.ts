@@ -24,6 +24,9 @@ export interface ActionCommandOptions extends BackendOptions {
 export function quiesceNs(options: ActionCommandOptions): { quiesceTimeoutNs?: number } {
   if (!options.quiesceTimeout) return {};
   const ns = parseDuration(options.quiesceTimeout, '--quiesce-timeout') * 1e6;
-  if (ns > 0xffff_ffff) throw new UsageError((`--quiesce-timeout: at most 4294ms (Xen takes a 32-bit ` + `number of nanoseconds), not ${options.quiesceTimeout}`));
+  if (ns > 0xffff_ffff)
+    throw new UsageError(
+      `--quiesce-timeout: at most 4294ms (Xen takes a 32-bit ` + `number of nanoseconds), not ${options.quiesceTimeout}`,
+    );
   return { quiesceTimeoutNs: ns };
 }

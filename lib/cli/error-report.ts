@@ -25,7 +25,10 @@ export function exitCodeFor(category: string): ExitCode {
   return EXIT_FOR[category as FailureCategory] ?? EXIT.FAILED;
 }
 
-function report(kind: ErrorKind, fields: { readonly code: string; readonly message: string; readonly [extra: string]: unknown }): CliErrorReport {
+function report(
+  kind: ErrorKind,
+  fields: { readonly code: string; readonly message: string; readonly [extra: string]: unknown },
+): CliErrorReport {
   return { ...fields, kind };
 }
 
@@ -41,14 +44,25 @@ export function reportFor(error: unknown): { report: CliErrorReport; exitCode: E
   if (error instanceof UsageError) return { report: report('UsageError', { code: 'USAGE', message: error.message }), exitCode: EXIT.USAGE };
   if (error instanceof XenUnavailableError) {
     return {
-      report: report('XenUnavailableError', { code: error.code, ...(error.errno === undefined ? {} : { errno: error.errno }), reason: error.reason, message: error.message }),
+      report: report('XenUnavailableError', {
+        code: error.code,
+        ...(error.errno === undefined ? {} : { errno: error.errno }),
+        reason: error.reason,
+        message: error.message,
+      }),
       exitCode: EXIT.XEN_UNAVAILABLE,
     };
   }
   if (error instanceof XenError) {
     const retryable = error.code === 'EBUSY' || error.code === 'EAGAIN';
     return {
-      report: report('XenError', { code: error.code, errno: error.errno, message: error.message, call: error.call, ...(error.payload === undefined ? {} : { payload: error.payload }) }),
+      report: report('XenError', {
+        code: error.code,
+        errno: error.errno,
+        message: error.message,
+        call: error.call,
+        ...(error.payload === undefined ? {} : { payload: error.payload }),
+      }),
       exitCode: retryable ? EXIT.BUSY : EXIT.FAILED,
     };
   }
@@ -59,15 +73,32 @@ export function reportFor(error: unknown): { report: CliErrorReport; exitCode: E
       exitCode: error.problem === 'not-initialized' ? EXIT.XEN_UNAVAILABLE : EXIT.FAILED,
     };
   }
-  if (error instanceof MockPanicError) return { report: report('MockPanicError', { code: error.code, message: error.message, reason: error.reason }), exitCode: EXIT.FAILED };
-  if (error instanceof MockConfigError) return { report: report('MockConfigError', { code: error.code, message: error.message }), exitCode: EXIT.USAGE };
+  if (error instanceof MockPanicError)
+    return { report: report('MockPanicError', { code: error.code, message: error.message, reason: error.reason }), exitCode: EXIT.FAILED };
+  if (error instanceof MockConfigError)
+    return { report: report('MockConfigError', { code: error.code, message: error.message }), exitCode: EXIT.USAGE };
   if (error instanceof StateFileError) {
     const kind = error.name === 'JournalCorruptError' ? 'JournalCorruptError' : 'StateFileError';
-    return { report: report(kind, { code: error.code, message: error.message, file: error.file, problem: error.problem }), exitCode: EXIT.FAILED };
+    return {
+      report: report(kind, { code: error.code, message: error.message, file: error.file, problem: error.problem }),
+      exitCode: EXIT.FAILED,
+    };
   }
-  if (error instanceof PrivateDirError) return { report: report('PrivateDirError', { code: error.code, message: error.message, path: error.path, problem: error.problem }), exitCode: EXIT.FAILED };
+  if (error instanceof PrivateDirError)
+    return {
+      report: report('PrivateDirError', { code: error.code, message: error.message, path: error.path, problem: error.problem }),
+      exitCode: EXIT.FAILED,
+    };
   if (error instanceof PrivateFileError) {
-    return { report: report('StateFileError', { code: 'ESTATEFILE', message: error.message, file: error.path, problem: error.problem === 'too-large' || error.problem === 'unreadable' ? 'damaged' : 'unsafe' }), exitCode: EXIT.FAILED };
+    return {
+      report: report('StateFileError', {
+        code: 'ESTATEFILE',
+        message: error.message,
+        file: error.path,
+        problem: error.problem === 'too-large' || error.problem === 'unreadable' ? 'damaged' : 'unsafe',
+      }),
+      exitCode: EXIT.FAILED,
+    };
   }
   if (error instanceof LockTimeoutError) {
     const h = error.holder;
@@ -87,5 +118,8 @@ export function reportFor(error: unknown): { report: CliErrorReport; exitCode: E
   const ne = e as NodeJS.ErrnoException;
   const errno = typeof ne.errno === 'number' && ne.errno !== 0 ? Math.abs(ne.errno) : undefined;
   const code = typeof ne.code === 'string' ? ne.code : errno !== undefined ? errnoCode(errno) : 'ERROR';
-  return { report: report('InternalError', { code, ...(errno === undefined ? {} : { errno }), message: e.message }), exitCode: EXIT.FAILED };
+  return {
+    report: report('InternalError', { code, ...(errno === undefined ? {} : { errno }), message: e.message }),
+    exitCode: EXIT.FAILED,
+  };
 }

@@ -29,7 +29,11 @@ const buildId: JsonSchema = { type: ['string', 'null'] };
 /** Where a payload's build-id is known from (the stack view's `PayloadEvidence`). */
 const evidence: JsonSchema = { enum: ['registry', 'dump', 'unknown'] };
 
-const obj = (properties: Record<string, JsonSchema>, required: readonly string[] = Object.keys(properties), additional = false): JsonSchema => ({
+const obj = (
+  properties: Record<string, JsonSchema>,
+  required: readonly string[] = Object.keys(properties),
+  additional = false,
+): JsonSchema => ({
   type: 'object',
   properties,
   required,
@@ -61,7 +65,12 @@ const diagnostic = obj(
   ['code', 'severity', 'errno', 'message'],
 );
 
-const plannedHook = obj({ payload: { type: 'string' }, hook: hookKind, count: { type: 'integer', minimum: 1 }, vetoing: { type: 'boolean' } });
+const plannedHook = obj({
+  payload: { type: 'string' },
+  hook: hookKind,
+  count: { type: 'integer', minimum: 1 },
+  vetoing: { type: 'boolean' },
+});
 
 const planSteps: JsonSchema = {
   type: 'array',
@@ -84,7 +93,12 @@ export const PLAN_SCHEMA = obj(
     warnings: strings,
     refused: obj({ code: { type: 'string' }, category: { type: 'string' }, message: { type: 'string' } }),
     /** `recover --dry-run` only: an action still pending in the hypervisor, waited for first. */
-    pending: obj({ action: { enum: ['APPLY', 'REVERT', 'REPLACE'] }, payload: { type: 'string' }, issuedAt: { type: 'string' }, pid: { type: 'integer' } }),
+    pending: obj({
+      action: { enum: ['APPLY', 'REVERT', 'REPLACE'] },
+      payload: { type: 'string' },
+      issuedAt: { type: 'string' },
+      pid: { type: 'integer' },
+    }),
     /** With `pending`: the steps if it fails. */
     ifPendingFails: planSteps,
   },
@@ -108,7 +122,12 @@ const journal: JsonSchema = {
         steps: {
           type: 'array',
           items: obj(
-            { action: { enum: ['UPLOAD', 'APPLY', 'REVERT', 'UNLOAD', 'REPLACE'] }, payload: { type: 'string' }, state: { enum: ['pending', 'started', 'done'] }, nodeps: { type: 'boolean' } },
+            {
+              action: { enum: ['UPLOAD', 'APPLY', 'REVERT', 'UNLOAD', 'REPLACE'] },
+              payload: { type: 'string' },
+              state: { enum: ['pending', 'started', 'done'] },
+              nodeps: { type: 'boolean' },
+            },
             ['action', 'payload', 'state'],
           ),
         },
@@ -138,10 +157,18 @@ const ERROR_FIELD: Readonly<Record<string, JsonSchema>> = {
   where: { enum: ['hypervisor', 'wait'] },
   fatal: { type: 'boolean' },
   diagnostics: { type: 'array', items: { type: 'object' } },
-  offenders: { type: 'array', items: obj({ payload: { type: 'string' }, hooks: { oneOf: [{ type: 'null' }, { type: 'array', items: hookKind }] } }) },
+  offenders: {
+    type: 'array',
+    items: obj({ payload: { type: 'string' }, hooks: { oneOf: [{ type: 'null' }, { type: 'array', items: hookKind }] } }),
+  },
   beforeHypercall: { type: 'boolean' },
   action: { enum: ['APPLY', 'REVERT', 'REPLACE', 'UNLOAD'] },
-  holder: { oneOf: [{ type: 'null' }, obj({ pid: { type: 'integer' }, hostname: { type: 'string' }, purpose: { type: 'string' }, acquiredAt: { type: 'string' } })] },
+  holder: {
+    oneOf: [
+      { type: 'null' },
+      obj({ pid: { type: 'integer' }, hostname: { type: 'string' }, purpose: { type: 'string' }, acquiredAt: { type: 'string' } }),
+    ],
+  },
   lock: { type: 'string' },
   waitedMs: { type: 'number', minimum: 0 },
   command: { type: 'string' },
@@ -155,7 +182,9 @@ const ERROR_FIELD: Readonly<Record<string, JsonSchema>> = {
   since: { type: 'string' },
 };
 
-const signature: JsonSchema = { oneOf: [{ type: 'null' }, obj({ keyId: { type: 'string' }, algorithm: { enum: ['rsa-sha256', 'ecdsa-p256-sha256', 'ed25519'] } })] };
+const signature: JsonSchema = {
+  oneOf: [{ type: 'null' }, obj({ keyId: { type: 'string' }, algorithm: { enum: ['rsa-sha256', 'ecdsa-p256-sha256', 'ed25519'] } })],
+};
 const drift = obj({ installedNotApplied: strings, appliedNotInstalled: strings, orderDiffers: { type: 'boolean' } });
 const syncPlan = obj({
   mode: { enum: ['nothing-to-do', 'sequential', 'replace'] },
@@ -166,7 +195,20 @@ const syncPlan = obj({
       {
         action: { enum: ['REVERT', 'UNLOAD', 'UPLOAD', 'APPLY', 'REPLACE'] },
         name: { type: 'string' },
-        reason: { enum: ['above-common-base', 'not-installed', 'other-version', 'build-id-taken', 'not-safe-to-reapply', 'not-uploaded-by-xlp', 'missing', 'installed', 'replace', 'replaced'] },
+        reason: {
+          enum: [
+            'above-common-base',
+            'not-installed',
+            'other-version',
+            'build-id-taken',
+            'not-safe-to-reapply',
+            'not-uploaded-by-xlp',
+            'missing',
+            'installed',
+            'replace',
+            'replaced',
+          ],
+        },
         why: { type: 'string' },
         replaces: strings,
       },
@@ -176,8 +218,19 @@ const syncPlan = obj({
   untouched: { type: 'array', items: obj({ name: { type: 'string' }, state, why: { type: 'string' } }) },
   warnings: strings,
 });
-const UPLOAD_STEP = obj({ name: { type: 'string' }, action: { enum: ['UPLOAD'] }, outcome: { enum: ['done'] }, bytes: { type: 'integer', minimum: 1 } });
-const bootUnit = obj({ enabled: { type: 'boolean' }, installed: { type: 'boolean' }, path: { type: 'string' }, execStart: { type: ['string', 'null'] }, stale: { type: 'boolean' } });
+const UPLOAD_STEP = obj({
+  name: { type: 'string' },
+  action: { enum: ['UPLOAD'] },
+  outcome: { enum: ['done'] },
+  bytes: { type: 'integer', minimum: 1 },
+});
+const bootUnit = obj({
+  enabled: { type: 'boolean' },
+  installed: { type: 'boolean' },
+  path: { type: 'string' },
+  execStart: { type: ['string', 'null'] },
+  stale: { type: 'boolean' },
+});
 const bootGuard = obj({ tripped: { type: 'boolean' }, since: { type: 'string' } }, ['tripped']);
 
 /** One alternative per error kind: its code, exit codes and every field it documents, required. */
@@ -210,8 +263,19 @@ export const ERROR_SCHEMA = obj({ error: { oneOf: errorAlternatives } });
 export const CLI_SCHEMAS = {
   list: obj({ payloads: { type: 'array', items: obj({ name: { type: 'string' }, state, rc, metadata: strings }) } }),
   status: obj({ name: { type: 'string' }, state, rc }),
-  upload: obj({ name: { type: 'string' }, outcome: { enum: ['done'] }, bytes: { type: 'integer', minimum: 1 }, state: { enum: ['CHECKED'] }, rc: { enum: [0] }, warnings: { type: 'array', items: diagnostic } }),
-  load: obj({ name: { type: 'string' }, upload: obj({ bytes: { type: 'integer', minimum: 1 }, warnings: { type: 'array', items: diagnostic } }), apply: ACTION_SCHEMA }),
+  upload: obj({
+    name: { type: 'string' },
+    outcome: { enum: ['done'] },
+    bytes: { type: 'integer', minimum: 1 },
+    state: { enum: ['CHECKED'] },
+    rc: { enum: [0] },
+    warnings: { type: 'array', items: diagnostic },
+  }),
+  load: obj({
+    name: { type: 'string' },
+    upload: obj({ bytes: { type: 'integer', minimum: 1 }, warnings: { type: 'array', items: diagnostic } }),
+    apply: ACTION_SCHEMA,
+  }),
   apply: ACTION_SCHEMA,
   revert: ACTION_SCHEMA,
   unload: ACTION_SCHEMA,
@@ -264,7 +328,14 @@ export const CLI_SCHEMAS = {
       dryRun: { enum: [true] },
       installed: {
         type: 'array',
-        items: obj({ name: { type: 'string' }, file: { type: 'string' }, xenBuildId: { type: 'string' }, sha256: { type: 'string' }, signature, outcome: { enum: ['installed', 'replaced', 'unchanged'] } }),
+        items: obj({
+          name: { type: 'string' },
+          file: { type: 'string' },
+          xenBuildId: { type: 'string' },
+          sha256: { type: 'string' },
+          signature,
+          outcome: { enum: ['installed', 'replaced', 'unchanged'] },
+        }),
       },
       changed: { type: 'boolean' },
     },
@@ -277,7 +348,17 @@ export const CLI_SCHEMAS = {
       items: obj({
         xenBuildId: { type: 'string' },
         running: { type: 'boolean' },
-        patches: { type: 'array', items: obj({ name: { type: 'string' }, buildId, depends: buildId, sha256: { type: 'string' }, installedAt: { type: 'string' }, signature }) },
+        patches: {
+          type: 'array',
+          items: obj({
+            name: { type: 'string' },
+            buildId,
+            depends: buildId,
+            sha256: { type: 'string' },
+            installedAt: { type: 'string' },
+            signature,
+          }),
+        },
       }),
     },
   }),
@@ -301,13 +382,23 @@ export const CLI_SCHEMAS = {
   hostStatus: obj({
     xen: obj({ version: { type: 'string' }, buildId }),
     stack: obj({ applied: strings, certainty: { enum: ['certain', 'recorded', 'uncertain'] } }),
-    installed: { type: 'array', items: obj({ name: { type: 'string' }, buildId, sha256: { type: 'string' }, installedAt: { type: 'string' }, signature }) },
+    installed: {
+      type: 'array',
+      items: obj({ name: { type: 'string' }, buildId, sha256: { type: 'string' }, installedAt: { type: 'string' }, signature }),
+    },
     drift,
     lastSync: {
       oneOf: [
         { type: 'null' },
         obj(
-          { at: { type: 'string' }, result: { enum: ['ok', 'failed', 'skipped'] }, changed: { type: 'boolean' }, boot: { type: 'boolean' }, reason: { type: 'string' }, xenBuildId: buildId },
+          {
+            at: { type: 'string' },
+            result: { enum: ['ok', 'failed', 'skipped'] },
+            changed: { type: 'boolean' },
+            boot: { type: 'boolean' },
+            reason: { type: 'string' },
+            xenBuildId: buildId,
+          },
           ['at', 'result', 'changed', 'boot', 'xenBuildId'],
         ),
       ],
@@ -341,7 +432,8 @@ export function validateJson(schema: JsonSchema, value: unknown, path = '$'): st
     const t = typeOf(value);
     if (!types.includes(t) && !(t === 'integer' && types.includes('number'))) errors.push(`${path}: expected ${types.join('|')}, got ${t}`);
   }
-  if (schema.enum && !schema.enum.some((e) => e === value)) errors.push(`${path}: ${JSON.stringify(value)} is not one of ${JSON.stringify(schema.enum)}`);
+  if (schema.enum && !schema.enum.some((e) => e === value))
+    errors.push(`${path}: ${JSON.stringify(value)} is not one of ${JSON.stringify(schema.enum)}`);
   if (typeof value === 'number') {
     if (schema.minimum !== undefined && value < schema.minimum) errors.push(`${path}: ${value} < ${schema.minimum}`);
     if (schema.maximum !== undefined && value > schema.maximum) errors.push(`${path}: ${value} > ${schema.maximum}`);
@@ -355,7 +447,9 @@ export function validateJson(schema: JsonSchema, value: unknown, path = '$'): st
     if (matching === 0) {
       const distance = (s: JsonSchema, r: string[]): number => {
         const o = typeOf(value) === 'object' ? (value as Record<string, unknown>) : {};
-        const tagMismatch = Object.entries(s.properties ?? {}).some(([k, p]) => p.enum?.length === 1 && typeof p.enum[0] === 'string' && k in o && o[k] !== p.enum[0]);
+        const tagMismatch = Object.entries(s.properties ?? {}).some(
+          ([k, p]) => p.enum?.length === 1 && typeof p.enum[0] === 'string' && k in o && o[k] !== p.enum[0],
+        );
         return r.length + (tagMismatch ? 1000 : 0);
       };
       let best = 0;
@@ -373,7 +467,8 @@ export function validateJson(schema: JsonSchema, value: unknown, path = '$'): st
       const p = schema.properties?.[k];
       if (p) errors.push(...validateJson(p, v, `${path}.${k}`));
       else if (schema.additionalProperties === false) errors.push(`${path}: unexpected property ${k}`);
-      else if (typeof schema.additionalProperties === 'object') errors.push(...validateJson(schema.additionalProperties, v, `${path}.${k}`));
+      else if (typeof schema.additionalProperties === 'object')
+        errors.push(...validateJson(schema.additionalProperties, v, `${path}.${k}`));
     }
   }
   return errors;

@@ -8,7 +8,6 @@ import { EXIT, EXIT_CODES_HELP, type ExitCode } from './exit-codes.js';
 import type { CommandHandler, CommonOptions } from './command-options.js';
 import { Output } from './output.js';
 
-
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
@@ -23,10 +22,24 @@ function globalOptions(program: Command): Command {
   return program
     .addOption(new Option('--json', 'print the result (or {"error": ...}) as JSON on stdout; schemas in docs/cli.md'))
     .addOption(new Option('-q, --quiet', 'print nothing but errors'))
-    .addOption(new Option('--backend <kind>', ('native (libxenctrl, on a Xen dom0) or mock (the simulator; ' + 'the default where there is no Xen) [XLP_BACKEND]')))
-    .addOption(new Option('--mock-state <dir>', ("the mock hypervisor's state directory (default " + "$XDG_STATE_HOME/xen-livepatch/mock) [XLP_MOCK_STATE]")))
     .addOption(
-      new Option('--state-dir <dir>', ('host lock, journal and payload registry (default: /var/lib/xen-livepatch as root, ' + 'else $XDG_STATE_HOME/xen-livepatch; mock: <mock-state>/workflow) [XLP_STATE_DIR]')),
+      new Option(
+        '--backend <kind>',
+        'native (libxenctrl, on a Xen dom0) or mock (the simulator; ' + 'the default where there is no Xen) [XLP_BACKEND]',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--mock-state <dir>',
+        "the mock hypervisor's state directory (default " + '$XDG_STATE_HOME/xen-livepatch/mock) [XLP_MOCK_STATE]',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--state-dir <dir>',
+        'host lock, journal and payload registry (default: /var/lib/xen-livepatch as root, ' +
+          'else $XDG_STATE_HOME/xen-livepatch; mock: <mock-state>/workflow) [XLP_STATE_DIR]',
+      ),
     )
     .addOption(new Option('--lock-timeout <duration>', 'how long to wait for another xlp holding the host lock (default 10s)'))
     .addOption(new Option('--timeout <duration>', 'how long to wait for an action to complete (default 30s; e.g. 500ms, 30s, 2m)'));
@@ -50,7 +63,12 @@ const NONE: readonly ScopedOption[] = [];
 /** Options of the commands that apply, revert, replace or unload. */
 function withAction(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--dry-run', ('print the plan (steps and the hooks that will run, in ' + 'order) and change nothing; exits as the command would')))
+    .addOption(
+      new Option(
+        '--dry-run',
+        'print the plan (steps and the hooks that will run, in ' + 'order) and change nothing; exits as the command would',
+      ),
+    )
     .addOption(new Option('--quiesce-timeout <duration>', "the hypervisor's own timeout for the quiesce (default Xen's 30ms)"));
 }
 
@@ -72,12 +90,14 @@ export function buildProgram(onExit: (code: ExitCode) => void, output?: ProgramO
     .version(packageVersion(), '-V, --version')
     .addHelpText(
       'after',
-      (`\n${EXIT_CODES_HELP}\n\nBackends: --backend native (the default on a Xen dom0) or --backend mock ` + `(XLP_BACKEND; the default where there is no Xen, said on stderr). Full reference: docs/cli.md`),
+      `\n${EXIT_CODES_HELP}\n\nBackends: --backend native (the default on a Xen dom0) or --backend mock ` +
+        `(XLP_BACKEND; the default where there is no Xen, said on stderr). Full reference: docs/cli.md`,
     )
     .configureHelp({ showGlobalOptions: true })
     .showSuggestionAfterError()
     .exitOverride();
-  if (output) program.configureOutput({ writeErr: output.writeErr, outputError: (text) => output.writeErr(`xlp: ${text.replace(/^error: /, '')}`) });
+  if (output)
+    program.configureOutput({ writeErr: output.writeErr, outputError: (text) => output.writeErr(`xlp: ${text.replace(/^error: /, '')}`) });
   globalOptions(program);
 
   const action =
@@ -124,7 +144,11 @@ export function buildProgram(onExit: (code: ExitCode) => void, output?: ProgramO
     .argument('<name>')
     .argument('<file>')
     .option('--force', 'upload despite preflight errors (never despite a fatal finding)')
-    .option('--trust-dir <dir>', ('the trusted public keys: with any there, payloads need a valid ' + 'FILE.sig (default /etc/xen-livepatch/trusted-keys) [XLP_TRUST_DIR]'))
+    .option(
+      '--trust-dir <dir>',
+      'the trusted public keys: with any there, payloads need a valid ' +
+        'FILE.sig (default /etc/xen-livepatch/trusted-keys) [XLP_TRUST_DIR]',
+    )
     .action(action(async () => (await import('./commands/upload.js')).upload));
 
   withAction(program.command('apply'))
@@ -139,7 +163,10 @@ export function buildProgram(onExit: (code: ExitCode) => void, output?: ProgramO
     .action(action(async () => (await import('./commands/revert.js')).revert));
 
   withAction(program.command('replace'))
-    .description(('make this (uploaded) payload the only applied one: Xen\'s atomic REPLACE, ' + 'refused up front when vetoing hooks are involved; or --sequential'))
+    .description(
+      "make this (uploaded) payload the only applied one: Xen's atomic REPLACE, " +
+        'refused up front when vetoing hooks are involved; or --sequential',
+    )
     .argument('<name>')
     .option('--sequential', 'revert the stack top-first, then apply, running every hook (for payloads with vetoing hooks)')
     .option('--force', 'with --sequential: go ahead even if a reverted payload could not be restored on failure')
@@ -158,7 +185,11 @@ export function buildProgram(onExit: (code: ExitCode) => void, output?: ProgramO
     .option('--nodeps', 'skip the build-id dependency check')
     .option('--force', 'upload despite preflight errors (never despite a fatal finding)')
     .option('--keep', 'leave the payload uploaded if the apply fails')
-    .option('--trust-dir <dir>', ('the trusted public keys: with any there, payloads need a valid ' + 'FILE.sig (default /etc/xen-livepatch/trusted-keys) [XLP_TRUST_DIR]'))
+    .option(
+      '--trust-dir <dir>',
+      'the trusted public keys: with any there, payloads need a valid ' +
+        'FILE.sig (default /etc/xen-livepatch/trusted-keys) [XLP_TRUST_DIR]',
+    )
     .action(action(async () => (await import('./commands/load.js')).load));
 
   program
@@ -186,11 +217,18 @@ export function buildProgram(onExit: (code: ExitCode) => void, output?: ProgramO
 
   program
     .command('install')
-    .description(('preflight, verify and store payload files as installed patches of ' + 'the Xen build each is for (what `xlp sync` applies, at boot too)'))
+    .description(
+      'preflight, verify and store payload files as installed patches of ' +
+        'the Xen build each is for (what `xlp sync` applies, at boot too)',
+    )
     .argument('<file...>', 'payload files (.livepatch); each is installed as its file name without extension; FILE.sig is its signature')
     .option('--replace', 'replace a patch installed under the same name with other bytes (default: refused)')
     .option('--dry-run', 'check everything and say what would be installed; store nothing')
-    .option('--trust-dir <dir>', ('the trusted public keys: with any there, payloads need a valid ' + 'FILE.sig (default /etc/xen-livepatch/trusted-keys) [XLP_TRUST_DIR]'))
+    .option(
+      '--trust-dir <dir>',
+      'the trusted public keys: with any there, payloads need a valid ' +
+        'FILE.sig (default /etc/xen-livepatch/trusted-keys) [XLP_TRUST_DIR]',
+    )
     .action(action(async () => (await import('./commands/install.js')).install));
 
   program
@@ -210,7 +248,8 @@ export function buildProgram(onExit: (code: ExitCode) => void, output?: ProgramO
     .addOption(new Option('--quiesce-timeout <duration>', "the hypervisor's own timeout for each action's quiesce (default Xen's 30ms)"))
     .option(
       '--trust-dir <dir>',
-      'the trusted public keys: with any there, payloads need a valid ' + 'FILE.sig (default /etc/xen-livepatch/trusted-keys) [XLP_TRUST_DIR]',
+      'the trusted public keys: with any there, payloads need a valid ' +
+        'FILE.sig (default /etc/xen-livepatch/trusted-keys) [XLP_TRUST_DIR]',
     )
     .action(action(async () => (await import('./commands/sync.js')).sync));
 
@@ -222,7 +261,11 @@ export function buildProgram(onExit: (code: ExitCode) => void, output?: ProgramO
     .description('write the unit (with the paths of this node and this xlp) and enable it')
     .addOption(systemdDir())
     .action(action(async () => (await bootCmd()).enable, NONE));
-  boot.command('disable').description('disable and remove the unit (applied patches stay)').addOption(systemdDir()).action(action(async () => (await bootCmd()).disable, NONE));
+  boot
+    .command('disable')
+    .description('disable and remove the unit (applied patches stay)')
+    .addOption(systemdDir())
+    .action(action(async () => (await bootCmd()).disable, NONE));
   boot
     .command('status')
     .description('whether the unit is enabled, what it runs, and the crash-loop guard')
@@ -239,10 +282,22 @@ export function buildProgram(onExit: (code: ExitCode) => void, output?: ProgramO
     .argument('<payload...>', 'payload files (.livepatch); each is checked as the name its file name gives')
     .option('--xen-build-id <hex>', 'the hypervisor build-id to check .livepatch.xen_depends against ("none": it has none)')
     .option('--symbols <file>', 'the hypervisor symbol table in nm format (e.g. a copy of /proc/xen/xensyms)')
-    .option('--xen-version <x.y[.z]>', ('check as this Xen version loads payloads: 4.14 to 4.22, optionally with ' + 'the point release, or "head" (default: the running hypervisor\'s, else 4.17)'))
+    .option(
+      '--xen-version <x.y[.z]>',
+      'check as this Xen version loads payloads: 4.14 to 4.22, optionally with ' +
+        'the point release, or "head" (default: the running hypervisor\'s, else 4.17)',
+    )
     .option('--offline', 'do not read the running hypervisor, even on a Xen host')
-    .option('--trust-dir <dir>', ('the trusted public keys: with any there, payloads need a valid ' + 'FILE.sig (default /etc/xen-livepatch/trusted-keys) [XLP_TRUST_DIR]'))
-    .addHelpText('after', ('\nExit codes: 0 no errors, 1 a payload has errors or fatal findings, 2 ' + 'usage error (bad option, missing file).\nJSON schema: docs/check-json.md.'))
+    .option(
+      '--trust-dir <dir>',
+      'the trusted public keys: with any there, payloads need a valid ' +
+        'FILE.sig (default /etc/xen-livepatch/trusted-keys) [XLP_TRUST_DIR]',
+    )
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 no errors, 1 a payload has errors or fatal findings, 2 ' +
+        'usage error (bad option, missing file).\nJSON schema: docs/check-json.md.',
+    )
     .action(action(async () => (await import('./commands/check.js')).handler, NONE));
 
   // xlp mock ...: the mock hypervisor's state directory.
@@ -251,9 +306,16 @@ export function buildProgram(onExit: (code: ExitCode) => void, output?: ProgramO
   mock
     .command('init')
     .description('create a mock hypervisor with the given identity')
-    .option('--build-id <hex>', ("the simulated hypervisor's build-id (payloads must be built " + "for it; default 10c81f752771eb7e8a6f58df93222a39cbbf93fb)"))
+    .option(
+      '--build-id <hex>',
+      "the simulated hypervisor's build-id (payloads must be built " + 'for it; default 10c81f752771eb7e8a6f58df93222a39cbbf93fb)',
+    )
     .option('--no-build-id', 'simulate a hypervisor built without a build-id')
-    .option('--xen-version <x.y[.z]>', 'Xen version whose semantics to follow: 4.14 to 4.22, optionally with the point release, or "head"', '4.17')
+    .option(
+      '--xen-version <x.y[.z]>',
+      'Xen version whose semantics to follow: 4.14 to 4.22, optionally with the point release, or "head"',
+      '4.17',
+    )
     .option('--symbols <file>', 'hypervisor symbol table in nm format (e.g. a copy of /proc/xen/xensyms)')
     .option('--quiesce-ms <n>', 'delay before scheduled work completes, in ms')
     .option('--rendezvous-ns <n>', 'time the other CPUs take to rendezvous, in ns (more than the action timeout: -EBUSY)')
@@ -275,9 +337,19 @@ export function buildProgram(onExit: (code: ExitCode) => void, output?: ProgramO
     .option('--bug', 'it hits BUG(): the hypervisor panics')
     .option('--clear', 'remove the rule for this payload and kind instead')
     .action(action(async () => (await mockCmd()).hook, MOCK));
-  mock.command('status').description('show the mock hypervisor: identity, payloads, stack, hook rules, warnings').action(action(async () => (await mockCmd()).status, MOCK));
-  mock.command('calls').description('show the recorded hook calls').option('--since <seq>', 'only calls after this sequence number').action(action(async () => (await mockCmd()).calls, MOCK));
-  mock.command('reboot').description('reboot the mock hypervisor: all payloads gone (also clears a panic)').action(action(async () => (await mockCmd()).reboot, MOCK));
+  mock
+    .command('status')
+    .description('show the mock hypervisor: identity, payloads, stack, hook rules, warnings')
+    .action(action(async () => (await mockCmd()).status, MOCK));
+  mock
+    .command('calls')
+    .description('show the recorded hook calls')
+    .option('--since <seq>', 'only calls after this sequence number')
+    .action(action(async () => (await mockCmd()).calls, MOCK));
+  mock
+    .command('reboot')
+    .description('reboot the mock hypervisor: all payloads gone (also clears a panic)')
+    .action(action(async () => (await mockCmd()).reboot, MOCK));
 
   return program;
 }
@@ -328,7 +400,11 @@ export async function run(argv: readonly string[], raw?: readonly Uint8Array[]):
         .split('\n')
         .map((l) => l.replace(/^xlp: /, '').trim())
         .filter(Boolean);
-      failure = new UsageError(error.code === 'commander.help' ? 'no command given; `xlp --help` lists them' : said.join(' ') || error.message.replace(/^error: /, ''));
+      failure = new UsageError(
+        error.code === 'commander.help'
+          ? 'no command given; `xlp --help` lists them'
+          : said.join(' ') || error.message.replace(/^error: /, ''),
+      );
     }
     const { reportFor } = await import('./error-report.js');
     const r = reportFor(failure);

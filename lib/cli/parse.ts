@@ -19,7 +19,6 @@ export function parseBuildId(text: string, option: string): string {
   return hex;
 }
 
-
 export function parseBackend(text: string, option: string): BackendChoice {
   if (text === 'native' || text === 'mock') return text;
   throw new UsageError(`${option}: unknown backend ${JSON.stringify(text)} (native or mock)`);

@@ -32,7 +32,12 @@ export function diagnosticJson(d: Diagnostic): Record<string, unknown> {
   };
 }
 
-const PAST: Readonly<Record<LivepatchAction, string>> = { APPLY: 'applied', REVERT: 'reverted', REPLACE: 'replaced the stack with', UNLOAD: 'unloaded' };
+const PAST: Readonly<Record<LivepatchAction, string>> = {
+  APPLY: 'applied',
+  REVERT: 'reverted',
+  REPLACE: 'replaced the stack with',
+  UNLOAD: 'unloaded',
+};
 const ALREADY: Readonly<Record<LivepatchAction, string>> = {
   APPLY: 'is already applied',
   REVERT: 'is not applied',

@@ -29,8 +29,6 @@ export interface OpenedBackend {
   readonly xenSymbols: () => Promise<SymbolTable | undefined>;
 }
 
-
-
 /**
  * The backend: --backend, else XLP_BACKEND, else what this machine gets (native on a Xen dom0, the
  * simulator anywhere without Xen, `implied`: the command says so on stderr; see lib/host).
@@ -55,18 +53,35 @@ export async function openBackend(options: BackendOptions, out?: Output): Promis
   }
   const { openMockBackend, resolveMockStateDir } = await import('../mock/index.js');
   const mockStateDir = resolveMockStateDir(options.mockState);
-  if (implied) out?.notice((`no Xen here (${PRIVCMD_PATH} is missing): using the simulated hypervisor ` + `in ${mockStateDir} (--backend mock; --backend native insists on Xen)`));
+  if (implied)
+    out?.notice(
+      `no Xen here (${PRIVCMD_PATH} is missing): using the simulated hypervisor ` +
+        `in ${mockStateDir} (--backend mock; --backend native insists on Xen)`,
+    );
   // Both keep their lock in a file named `lock`: sharing a directory, a workflow would wait for
   // the lock it holds itself at its first hypercall.
   if (options.stateDir !== undefined && samePath(options.stateDir, mockStateDir)) {
-    throw new UsageError((`--state-dir ${options.stateDir} is the mock hypervisor's state directory; ` + `give xlp a directory of its own (default: <mock-state>/workflow)`));
+    throw new UsageError(
+      `--state-dir ${options.stateDir} is the mock hypervisor's state directory; ` +
+        `give xlp a directory of its own (default: <mock-state>/workflow)`,
+    );
   }
   // Only `xlp mock init` creates a simulator: every other command reports a missing one. Each
   // hypercall takes the simulator's own lock: --lock-timeout bounds that wait as the host lock's.
   const { lockTimeoutMs } = timings(options);
-  const backend = await openMockBackend({ stateDir: mockStateDir, ifMissing: 'error', ...(lockTimeoutMs === undefined ? {} : { lockTimeoutMs }) });
+  const backend = await openMockBackend({
+    stateDir: mockStateDir,
+    ifMissing: 'error',
+    ...(lockTimeoutMs === undefined ? {} : { lockTimeoutMs }),
+  });
   // The mock resolves undefined symbols against its own identity; preflight needs no table here.
-  return { backend, kind, stateDir: stateDirOf(options, () => join(mockStateDir, 'workflow')), mockStateDir, xenSymbols: async () => undefined };
+  return {
+    backend,
+    kind,
+    stateDir: stateDirOf(options, () => join(mockStateDir, 'workflow')),
+    mockStateDir,
+    xenSymbols: async () => undefined,
+  };
 }
 
 /** Whether two paths name the same directory (through symbolic links too, when they exist). */
@@ -103,7 +118,8 @@ async function reportInterrupted(stateDir: string, out: Output): Promise<void> {
     if (e instanceof JournalCorruptError) out.warn(e.message);
     return;
   }
-  if (pending) out.warn((`${journalOrigin(pending)} left a journal; run \`xlp recover\` ` + `(or \`xlp recover --complete\`) before changing anything`));
+  if (pending)
+    out.warn(`${journalOrigin(pending)} left a journal; run \`xlp recover\` ` + `(or \`xlp recover --complete\`) before changing anything`);
 }
 
 /**
@@ -135,7 +151,11 @@ export interface OpenedLivepatcher {
  * journal left by an interrupted workflow is reported on stderr (`reportJournal`, default on):
  * mutating commands then refuse to run until `xlp recover`.
  */
-export async function openLivepatcher(options: BackendOptions, out: Output, how: { reportJournal?: boolean; streamSteps?: boolean } = {}): Promise<OpenedLivepatcher> {
+export async function openLivepatcher(
+  options: BackendOptions,
+  out: Output,
+  how: { reportJournal?: boolean; streamSteps?: boolean } = {},
+): Promise<OpenedLivepatcher> {
   const { lockTimeoutMs, waitTimeoutMs } = timings(options);
   const opened = await openBackend(options, out);
   let lp: Livepatcher;
@@ -183,9 +203,15 @@ function showProgress(e: ProgressEvent, out: Output, spinner: Spinner | null, in
     case 'settling': {
       spinner?.stop();
       const seconds = e.waitMs >= 1000 ? `${Math.round(e.waitMs / 1000)} s` : `${e.waitMs} ms`;
-      const then = e.before === 'recovering' ? 'recovering' : e.before.startsWith('undoing') || e.before.startsWith('restoring') ? e.before : `issuing ${e.before}`;
+      const then =
+        e.before === 'recovering'
+          ? 'recovering'
+          : e.before.startsWith('undoing') || e.before.startsWith('restoring')
+            ? e.before
+            : `issuing ${e.before}`;
       out.notice(
-        (`the ${e.action} of ${e.payload} (issued by pid ${e.issuedBy}) is still pending ` + `in the hypervisor; waiting up to ${seconds} for it to complete before ${then} `) +
+        `the ${e.action} of ${e.payload} (issued by pid ${e.issuedBy}) is still pending ` +
+          `in the hypervisor; waiting up to ${seconds} for it to complete before ${then} ` +
           (interrupted.aborted ? '(Ctrl-C again kills xlp and leaves the rest to `xlp recover`)' : '(Ctrl-C stops waiting)'),
       );
       return;

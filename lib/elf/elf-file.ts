@@ -139,20 +139,37 @@ export interface ElfReadResult {
 export function readElf(bytes: Uint8Array): ElfReadResult {
   const r = new ByteReader(bytes);
   const header = readElfHeader(r);
-  if (!header) return { elf: null, header: null, issues: [{ code: 'truncated-header', message: `the file has ${r.length} bytes, fewer than an ELF64 header (${EHDR_SIZE})` }] };
-  if (!header.magicOk) return { elf: null, header, issues: [{ code: 'not-elf', message: 'the file does not start with the ELF magic bytes', offset: 0 }] };
+  if (!header)
+    return {
+      elf: null,
+      header: null,
+      issues: [{ code: 'truncated-header', message: `the file has ${r.length} bytes, fewer than an ELF64 header (${EHDR_SIZE})` }],
+    };
+  if (!header.magicOk)
+    return { elf: null, header, issues: [{ code: 'not-elf', message: 'the file does not start with the ELF magic bytes', offset: 0 }] };
   if (header.class !== ELFCLASS64) {
     const what = header.class === ELFCLASS32 ? 'ELF32' : `ELF class ${header.class}`;
-    return { elf: null, header, issues: [{ code: 'unsupported-class', message: `${what} files are not supported: payloads are ELF64`, offset: 4 }] };
+    return {
+      elf: null,
+      header,
+      issues: [{ code: 'unsupported-class', message: `${what} files are not supported: payloads are ELF64`, offset: 4 }],
+    };
   }
   if (header.data !== ELFDATA2LSB) {
     const what = header.data === ELFDATA2MSB ? 'big-endian' : `data encoding ${header.data}`;
-    return { elf: null, header, issues: [{ code: 'unsupported-byte-order', message: `${what} files are not supported: payloads are little-endian`, offset: 5 }] };
+    return {
+      elf: null,
+      header,
+      issues: [{ code: 'unsupported-byte-order', message: `${what} files are not supported: payloads are little-endian`, offset: 5 }],
+    };
   }
 
   const issues: ElfIssue[] = [];
   if (header.shnum > 0 && header.shentsize < SHDR_SIZE) {
-    issues.push({ code: 'bad-section-header-size', message: `e_shentsize is ${header.shentsize}, smaller than a section header (${SHDR_SIZE})` });
+    issues.push({
+      code: 'bad-section-header-size',
+      message: `e_shentsize is ${header.shentsize}, smaller than a section header (${SHDR_SIZE})`,
+    });
   }
   const count = sectionHeaderCount(r, header);
   if (count < header.shnum && header.shentsize >= SHDR_SIZE) {
@@ -170,7 +187,11 @@ export function readElf(bytes: Uint8Array): ElfReadResult {
   const sections: SectionHeader[] = raw.map((s) => ({ ...s, name: names?.get(s.nameOffset) ?? null }));
   for (const s of sections) {
     if (s.index > 0 && s.type !== SHT_NOBITS && !sectionInFile(r, s)) {
-      issues.push({ code: 'section-out-of-bounds', message: `section ${s.index} (${s.name ?? '?'}) lies outside the file`, section: s.index });
+      issues.push({
+        code: 'section-out-of-bounds',
+        message: `section ${s.index} (${s.name ?? '?'}) lies outside the file`,
+        section: s.index,
+      });
     }
   }
   return { elf: new ElfFile(r, header, sections, issues), header, issues };

@@ -52,7 +52,13 @@ export class SymbolTableView {
   columns(): SymbolColumns {
     if (this.cols) return this.cols;
     const n = this.count;
-    const c = { nameOffset: new Uint32Array(n), info: new Uint8Array(n), shndx: new Uint16Array(n), value: new Float64Array(n), size: new Float64Array(n) };
+    const c = {
+      nameOffset: new Uint32Array(n),
+      info: new Uint8Array(n),
+      shndx: new Uint16Array(n),
+      value: new Float64Array(n),
+      size: new Float64Array(n),
+    };
     const words = this.entsize % 4 === 0 ? this.r.words(this.start, (n * this.entsize) / 4) : null;
     if (words) {
       const stride = this.entsize / 4;

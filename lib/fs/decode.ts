@@ -105,7 +105,9 @@ export interface Optional<T> {
 export const optional = <T>(d: Decoder<T>): Optional<T> => ({ optional: d });
 
 type Fields = Record<string, Decoder<unknown> | Optional<unknown>>;
-type Decoded<F extends Fields> = { -readonly [K in keyof F as F[K] extends Optional<unknown> ? never : K]: F[K] extends Decoder<infer T> ? T : never } & {
+type Decoded<F extends Fields> = {
+  -readonly [K in keyof F as F[K] extends Optional<unknown> ? never : K]: F[K] extends Decoder<infer T> ? T : never;
+} & {
   -readonly [K in keyof F as F[K] extends Optional<unknown> ? K : never]?: F[K] extends Optional<infer T> ? T : never;
 };
 
@@ -147,7 +149,8 @@ export const tagged =
   (v, at) => {
     if (!isPlainObject(v)) fail(at, 'an object', v);
     const t = v[tag];
-    if (typeof t !== 'string' || !Object.hasOwn(shapes, t)) throw new DecodeError(`${at}.${tag}`, `one of ${Object.keys(shapes).join(', ')}`);
+    if (typeof t !== 'string' || !Object.hasOwn(shapes, t))
+      throw new DecodeError(`${at}.${tag}`, `one of ${Object.keys(shapes).join(', ')}`);
     return shapes[t]!(v, at);
   };
 

@@ -53,7 +53,8 @@ export class LockTimeoutError extends Error {
   ) {
     super(
       holder
-        ? (`lock ${path} is held by pid ${holder.pid} on ${holder.hostname} ` + `(${holder.purpose}) since ${holder.acquiredAt}; gave up after ${waitedMs} ms`)
+        ? `lock ${path} is held by pid ${holder.pid} on ${holder.hostname} ` +
+            `(${holder.purpose}) since ${holder.acquiredAt}; gave up after ${waitedMs} ms`
         : `lock ${path} is held; gave up after ${waitedMs} ms`,
     );
   }

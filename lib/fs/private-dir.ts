@@ -62,13 +62,19 @@ export async function checkAncestors(path: string, options: PrivateDirOptions = 
     const s = await stat(dir);
     if (!s.isDirectory()) throw new PrivateDirError(path, 'not-a-directory', `${dir} (above ${path}) is not a directory`);
     if (uid !== null && s.uid !== 0 && s.uid !== uid) {
-      throw new PrivateDirError(path, 'unsafe-ancestor', (`${dir} (above ${path}) belongs to uid ${s.uid}, neither root nor ` + `this user (uid ${uid}), who could swap it; refusing to use ${path}`));
+      throw new PrivateDirError(
+        path,
+        'unsafe-ancestor',
+        `${dir} (above ${path}) belongs to uid ${s.uid}, neither root nor ` +
+          `this user (uid ${uid}), who could swap it; refusing to use ${path}`,
+      );
     }
     if ((s.mode & 0o022) !== 0 && (s.mode & STICKY) === 0) {
       throw new PrivateDirError(
         path,
         'unsafe-ancestor',
-        (`${dir} (above ${path}) is writable by other users and not sticky ` + `(mode ${(s.mode & 0o7777).toString(8)}), so they could swap it; refusing to use ${path}`),
+        `${dir} (above ${path}) is writable by other users and not sticky ` +
+          `(mode ${(s.mode & 0o7777).toString(8)}), so they could swap it; refusing to use ${path}`,
       );
     }
   };
@@ -118,7 +124,11 @@ export async function checkPrivateDir(path: string, options: PrivateDirOptions =
     throw new PrivateDirError(path, 'foreign-owner', `${path} belongs to uid ${s.uid}, not to this user (uid ${uid}); refusing to use it`);
   }
   if ((s.mode & 0o022) !== 0) {
-    throw new PrivateDirError(path, 'group-or-world-writable', `${path} is writable by other users (mode ${(s.mode & 0o777).toString(8)}); refusing to use it`);
+    throw new PrivateDirError(
+      path,
+      'group-or-world-writable',
+      `${path} is writable by other users (mode ${(s.mode & 0o777).toString(8)}); refusing to use it`,
+    );
   }
   await checkAncestors(path, options);
 }

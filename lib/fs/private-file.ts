@@ -45,24 +45,35 @@ export async function readPrivateFile(path: string, options: PrivateFileOptions)
     const e = error as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') return null;
     if (e.code === 'ELOOP') throw new PrivateFileError(path, 'symlink', `${path} is a symbolic link; refusing to follow it`, { cause: e });
-    if (e.code === 'ENXIO' || e.code === 'ENODEV') throw new PrivateFileError(path, 'not-a-file', `${path} is not a regular file`, { cause: e });
+    if (e.code === 'ENXIO' || e.code === 'ENODEV')
+      throw new PrivateFileError(path, 'not-a-file', `${path} is not a regular file`, { cause: e });
     throw new PrivateFileError(path, 'unreadable', `${path} cannot be read (${describeErrno(e)})`, { cause: e });
   }
   try {
     const s = await fh.stat();
     if (!s.isFile()) throw new PrivateFileError(path, 'not-a-file', `${path} is not a regular file`);
     const uid = options.uid !== undefined ? options.uid : typeof process.getuid === 'function' ? process.getuid() : null;
-    if (uid !== null && s.uid !== uid) throw new PrivateFileError(path, 'foreign-owner', `${path} belongs to uid ${s.uid}, not to this user (uid ${uid})`);
-    if ((s.mode & 0o022) !== 0) throw new PrivateFileError(path, 'group-or-world-writable', `${path} is writable by other users (mode ${(s.mode & 0o777).toString(8)})`);
-    if (s.size > options.maxBytes) throw new PrivateFileError(path, 'too-large', `${path} is ${s.size} bytes, more than the ${options.maxBytes} accepted`);
+    if (uid !== null && s.uid !== uid)
+      throw new PrivateFileError(path, 'foreign-owner', `${path} belongs to uid ${s.uid}, not to this user (uid ${uid})`);
+    if ((s.mode & 0o022) !== 0)
+      throw new PrivateFileError(
+        path,
+        'group-or-world-writable',
+        `${path} is writable by other users (mode ${(s.mode & 0o777).toString(8)})`,
+      );
+    if (s.size > options.maxBytes)
+      throw new PrivateFileError(path, 'too-large', `${path} is ${s.size} bytes, more than the ${options.maxBytes} accepted`);
     let data: Buffer;
     try {
       data = await fh.readFile();
     } catch (error) {
-      throw new PrivateFileError(path, 'unreadable', `${path} cannot be read (${describeErrno(error as NodeJS.ErrnoException)})`, { cause: error });
+      throw new PrivateFileError(path, 'unreadable', `${path} cannot be read (${describeErrno(error as NodeJS.ErrnoException)})`, {
+        cause: error,
+      });
     }
     // It may have grown between the stat and the read.
-    if (data.length > options.maxBytes) throw new PrivateFileError(path, 'too-large', `${path} is more than the ${options.maxBytes} bytes accepted`);
+    if (data.length > options.maxBytes)
+      throw new PrivateFileError(path, 'too-large', `${path} is more than the ${options.maxBytes} bytes accepted`);
     return data;
   } finally {
     await fh.close();

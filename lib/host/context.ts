@@ -38,7 +38,10 @@ export interface HypervisorContext {
 }
 
 /** LIST's payloads (upload order) with what the registry knows of each by name. */
-export function loadedPayloads(listed: readonly Pick<PayloadListEntry, 'name'>[], known: readonly LoadedPayloadInfo[]): LoadedPayloadInfo[] {
+export function loadedPayloads(
+  listed: readonly Pick<PayloadListEntry, 'name'>[],
+  known: readonly LoadedPayloadInfo[],
+): LoadedPayloadInfo[] {
   const byName = new Map(known.map((r) => [r.name, r]));
   return listed.map((p) => {
     const r = byName.get(p.name);
@@ -108,7 +111,10 @@ export async function loadSystemContext(deps: SystemContextDeps = defaultSystemD
   try {
     backend = await deps.openBackend();
   } catch (e) {
-    return { context: null, notes: [(`this looks like a Xen host, but the hypervisor ` + `could not be reached: ${message(e)}; checking offline`)] };
+    return {
+      context: null,
+      notes: [`this looks like a Xen host, but the hypervisor ` + `could not be reached: ${message(e)}; checking offline`],
+    };
   }
   try {
     const info = await backend.xenVersion();
@@ -120,7 +126,9 @@ export async function loadSystemContext(deps: SystemContextDeps = defaultSystemD
         try {
           records = await known.all();
         } catch (e) {
-          notes.push((`xlp's registry could not be read (${message(e)}): the build-ids ` + `and symbols of the payloads it uploaded are not checked`));
+          notes.push(
+            `xlp's registry could not be read (${message(e)}): the build-ids ` + `and symbols of the payloads it uploaded are not checked`,
+          );
         }
       }
       loaded = loadedPayloads(listed, records);

@@ -65,7 +65,10 @@ export async function bootUnitState(dir: string, options: BootUnitOptions): Prom
 }
 
 /** Writes the unit and enables it; returns its state and a warning when systemd could not be told. */
-export async function enableBootUnit(dir: string, options: BootUnitOptions): Promise<{ state: BootUnitState; changed: boolean; warning: string | null }> {
+export async function enableBootUnit(
+  dir: string,
+  options: BootUnitOptions,
+): Promise<{ state: BootUnitState; changed: boolean; warning: string | null }> {
   const before = await bootUnitState(dir, options);
   const path = join(dir, BOOT_UNIT_NAME);
   const text = bootUnitText(options);
@@ -80,7 +83,10 @@ export async function enableBootUnit(dir: string, options: BootUnitOptions): Pro
 }
 
 /** Disables the unit and removes it (the patches applied now stay applied). */
-export async function disableBootUnit(dir: string, options: BootUnitOptions): Promise<{ state: BootUnitState; changed: boolean; warning: string | null }> {
+export async function disableBootUnit(
+  dir: string,
+  options: BootUnitOptions,
+): Promise<{ state: BootUnitState; changed: boolean; warning: string | null }> {
   const before = await bootUnitState(dir, options);
   const link = join(dir, WANTS, BOOT_UNIT_NAME);
   const had = before.installed || (await exists(link));

@@ -83,7 +83,11 @@ export async function clearBootGuard(stateDir: string): Promise<boolean> {
 }
 
 export function readLastSync(stateDir: string): Promise<LastSync | null> {
-  return readStateFile(join(stateDir, LAST_SYNC_FILE), lastSyncDecoder, { what: 'the record of the last sync', maxBytes: 1 << 20, advice: ADVICE });
+  return readStateFile(join(stateDir, LAST_SYNC_FILE), lastSyncDecoder, {
+    what: 'the record of the last sync',
+    maxBytes: 1 << 20,
+    advice: ADVICE,
+  });
 }
 
 export async function writeLastSync(stateDir: string, last: LastSync): Promise<void> {
@@ -101,8 +105,10 @@ export class BootGuardTrippedError extends LifecycleError {
     readonly since: string,
   ) {
     super(
-      (`the boot sync started at ${since} never finished (the host went down during ` + `it: a patch may be what crashed it), so this boot sync does nothing; `) +
-        (`find out why (\`xlp status\`, the previous boot's logs), then run ` + `\`xlp boot clear-guard\` (and \`xlp sync\` to apply the patches now)`),
+      `the boot sync started at ${since} never finished (the host went down during ` +
+        `it: a patch may be what crashed it), so this boot sync does nothing; ` +
+        (`find out why (\`xlp status\`, the previous boot's logs), then run ` +
+          `\`xlp boot clear-guard\` (and \`xlp sync\` to apply the patches now)`),
       { file: guardFile },
     );
   }

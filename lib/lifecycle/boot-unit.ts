@@ -59,8 +59,13 @@ export interface BootUnitOptions {
 const UNSAFE_PATH = /[\x00-\x1f\x7f"'\\]/;
 
 function checkPath(path: string, what: string): void {
-  if (typeof path !== 'string' || !path.startsWith('/')) throw new BootUnitError(`${what} must be an absolute path, not ${JSON.stringify(path)}`);
-  if (UNSAFE_PATH.test(path)) throw new BootUnitError((`${what} ${JSON.stringify(path)} holds a quote, a backslash or a control ` + `character, which a systemd unit cannot carry; install xlp under a plainer path`));
+  if (typeof path !== 'string' || !path.startsWith('/'))
+    throw new BootUnitError(`${what} must be an absolute path, not ${JSON.stringify(path)}`);
+  if (UNSAFE_PATH.test(path))
+    throw new BootUnitError(
+      `${what} ${JSON.stringify(path)} holds a quote, a backslash or a control ` +
+        `character, which a systemd unit cannot carry; install xlp under a plainer path`,
+    );
 }
 
 /** One word of an Exec line: `%` doubled (specifiers), `$` doubled except in the executable (variables), quoted when it has blanks. */
@@ -81,7 +86,8 @@ export function bootUnitText(options: BootUnitOptions): string {
   const modprobe = options.modprobe === undefined ? DEFAULT_MODPROBE : options.modprobe;
   if (modprobe !== null) checkPath(modprobe, 'modprobe');
   const timeout = options.timeoutSec ?? DEFAULT_BOOT_TIMEOUT_SEC;
-  if (!Number.isSafeInteger(timeout) || timeout < 1) throw new BootUnitError(`the boot sync's timeout must be a whole number of seconds, not ${timeout}`);
+  if (!Number.isSafeInteger(timeout) || timeout < 1)
+    throw new BootUnitError(`the boot sync's timeout must be a whole number of seconds, not ${timeout}`);
   const args = options.args ?? ['sync', '--boot'];
   const exec = [execWord(options.node, true), execWord(options.xlp, false), ...args.map((a) => execWord(a, false))].join(' ');
   return [

@@ -47,13 +47,27 @@ export function embeddedSignatureOf(bytes: Uint8Array): EmbeddedSignature {
   if (!parsed) return { status: 'unrecognised', reason: `${XEN_SIGNATURE_SECTION} lies outside the file` };
   if (parsed.problem) return { status: 'unrecognised', reason: `${XEN_SIGNATURE_SECTION} is malformed: ${parsed.problem}` };
   const { notes } = parsed;
-  if (notes.length !== 1) return { status: 'unrecognised', reason: `${XEN_SIGNATURE_SECTION} holds ${notes.length} notes; the proposal puts exactly one there` };
+  if (notes.length !== 1)
+    return { status: 'unrecognised', reason: `${XEN_SIGNATURE_SECTION} holds ${notes.length} notes; the proposal puts exactly one there` };
   const note = notes[0]!;
   if (note.name !== 'Xen') return { status: 'unrecognised', reason: `the note is named ${JSON.stringify(note.name)}, not "Xen"` };
   if (note.type === 0) {
-    return { status: 'unrecognised', reason: ('the note has type 0: the XenServer layout (a version and algorithm ' + 'header inside the descriptor), not the upstream proposal\'s') };
+    return {
+      status: 'unrecognised',
+      reason:
+        'the note has type 0: the XenServer layout (a version and algorithm ' +
+        "header inside the descriptor), not the upstream proposal's",
+    };
   }
-  if (note.type !== XEN_SIGNATURE_TYPE_V1_RSA_SHA256) return { status: 'unrecognised', reason: (`the note has ${describeType(note.type)}; the proposal ` + `defines only type 1 (version 1, RSA, SHA-256)`) };
-  if (note.descsz === 0 || note.descsz >= 1024) return { status: 'unrecognised', reason: `the signature is ${note.descsz} bytes; the proposal requires more than 0 and fewer than 1024` };
+  if (note.type !== XEN_SIGNATURE_TYPE_V1_RSA_SHA256)
+    return {
+      status: 'unrecognised',
+      reason: `the note has ${describeType(note.type)}; the proposal ` + `defines only type 1 (version 1, RSA, SHA-256)`,
+    };
+  if (note.descsz === 0 || note.descsz >= 1024)
+    return {
+      status: 'unrecognised',
+      reason: `the signature is ${note.descsz} bytes; the proposal requires more than 0 and fewer than 1024`,
+    };
   return { status: 'recognised', layout: 'xen-v1-rsa-sha256', signatureBytes: note.descsz };
 }

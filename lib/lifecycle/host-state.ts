@@ -67,5 +67,11 @@ export function hostStateFromStackView(view: StackView, xlp: (name: string) => X
       vetoingHooks: facts?.vetoingHooks ?? null,
     };
   });
-  return { xenBuildId: view.xenBuildId, loaded, applied: view.applied.map((e) => e.name), order: view.certainty.order, orderNotes: view.certainty.notes };
+  return {
+    xenBuildId: view.xenBuildId,
+    loaded,
+    applied: view.applied.map((e) => e.name),
+    order: view.certainty.order,
+    orderNotes: view.certainty.notes,
+  };
 }

@@ -5,8 +5,27 @@
  * `Livepatcher`, never the backend directly.
  */
 export { bootUnitState, type BootUnitState, disableBootUnit, enableBootUnit } from './boot-install.js';
-export { BOOT_GUARD_FILE, type BootGuard, BootGuardTrippedError, clearBootGuard, type LastSync, readBootGuard, readLastSync, setBootGuard, type SyncOutcome, writeLastSync } from './boot-state.js';
-export { BOOT_UNIT_NAME, BootUnitError, type BootUnitOptions, bootUnitText, DEFAULT_DISABLE_FILE, DEFAULT_SYSTEMD_DIR, KERNEL_DISABLE_WORD } from './boot-unit.js';
+export {
+  BOOT_GUARD_FILE,
+  type BootGuard,
+  BootGuardTrippedError,
+  clearBootGuard,
+  type LastSync,
+  readBootGuard,
+  readLastSync,
+  setBootGuard,
+  type SyncOutcome,
+  writeLastSync,
+} from './boot-state.js';
+export {
+  BOOT_UNIT_NAME,
+  BootUnitError,
+  type BootUnitOptions,
+  bootUnitText,
+  DEFAULT_DISABLE_FILE,
+  DEFAULT_SYSTEMD_DIR,
+  KERNEL_DISABLE_WORD,
+} from './boot-unit.js';
 export { type EmbeddedSignature, embeddedSignatureOf, XEN_SIGNATURE_SECTION } from './embedded-signature.js';
 export { LifecycleError, type LifecycleFailureCategory } from './errors.js';
 export { type InstallOptions, type InstallOutcome, type InstallPreflight, installFiles } from './install.js';
@@ -29,4 +48,12 @@ export {
 } from './store.js';
 export { type Drift, driftOf, hasDrift, type SyncHostOptions, syncHost, type SyncReport, UnreadableInstalledCopyError } from './sync.js';
 export { planSync, type SyncPlan, SyncRefusedError } from './sync-plan.js';
-export { DEFAULT_TRUST_DIR, loadTrustedKeys, type SignatureAlgorithm, type TrustedKey, type TrustedKeySet, TrustDirError, TrustedKeyError } from './trusted-keys.js';
+export {
+  DEFAULT_TRUST_DIR,
+  loadTrustedKeys,
+  type SignatureAlgorithm,
+  type TrustedKey,
+  type TrustedKeySet,
+  TrustDirError,
+  TrustedKeyError,
+} from './trusted-keys.js';

@@ -89,21 +89,32 @@ function baseName(xen: BuildIdHex, depends: BuildIdHex, byBuildId: ReadonlyMap<B
 export function orderPatches<T extends OrderablePatch>(xenBuildId: BuildIdHex, patches: readonly T[]): PlacedPatch<T>[] {
   const byName = new Map<string, T>();
   for (const p of patches) {
-    if (byName.has(p.name)) throw new InstallOrderError('duplicate-name', [p.name], `two patches are named ${JSON.stringify(p.name)}; names are unique in a build's stack (as in Xen)`);
+    if (byName.has(p.name))
+      throw new InstallOrderError(
+        'duplicate-name',
+        [p.name],
+        `two patches are named ${JSON.stringify(p.name)}; names are unique in a build's stack (as in Xen)`,
+      );
     byName.set(p.name, p);
   }
   const byBuildId = new Map<BuildIdHex, T>();
   for (const p of patches) {
     if (p.buildId === null) continue;
     if (p.buildId === xenBuildId) {
-      throw new InstallOrderError('duplicate-build-id', [p.name], (`${JSON.stringify(p.name)} has the hypervisor's own build-id ${xenBuildId} ` + `as its build-id; it cannot be a patch of that build`));
+      throw new InstallOrderError(
+        'duplicate-build-id',
+        [p.name],
+        `${JSON.stringify(p.name)} has the hypervisor's own build-id ${xenBuildId} ` +
+          `as its build-id; it cannot be a patch of that build`,
+      );
     }
     const other = byBuildId.get(p.buildId);
     if (other) {
       throw new InstallOrderError(
         'duplicate-build-id',
         [other.name, p.name],
-        (`${quoteNames([other.name, p.name])} have the same build-id ${p.buildId}: they ` + `are one payload under two names, and Xen refuses to load the second (EEXIST)`),
+        `${quoteNames([other.name, p.name])} have the same build-id ${p.buildId}: they ` +
+          `are one payload under two names, and Xen refuses to load the second (EEXIST)`,
       );
     }
     byBuildId.set(p.buildId, p);
@@ -121,7 +132,8 @@ export function orderPatches<T extends OrderablePatch>(xenBuildId: BuildIdHex, p
       throw new InstallOrderError(
         'same-base',
         names,
-        (`${quoteNames(names)} all depend on ${baseName(xenBuildId, base, byBuildId)}; only one ` + `patch can sit on it (a cumulative patch replaces the other: uninstall the one it supersedes)`),
+        `${quoteNames(names)} all depend on ${baseName(xenBuildId, base, byBuildId)}; only one ` +
+          `patch can sit on it (a cumulative patch replaces the other: uninstall the one it supersedes)`,
       );
     }
   }
@@ -130,7 +142,9 @@ export function orderPatches<T extends OrderablePatch>(xenBuildId: BuildIdHex, p
       throw new InstallOrderError(
         'missing-base',
         [p.name],
-        (`${JSON.stringify(p.name)} depends on build-id ${p.depends}, which is ` + `neither the hypervisor's (${xenBuildId}) nor that of a patch of this ` + `build; install the patch it was built on first, or together with it`),
+        `${JSON.stringify(p.name)} depends on build-id ${p.depends}, which is ` +
+          `neither the hypervisor's (${xenBuildId}) nor that of a patch of this ` +
+          `build; install the patch it was built on first, or together with it`,
       );
     }
   }
@@ -147,9 +161,16 @@ export function orderPatches<T extends OrderablePatch>(xenBuildId: BuildIdHex, p
   const stranded = patches.filter((p) => p.depends !== null && !inChain.has(p));
   if (stranded.length) {
     const names = stranded.map((p) => p.name);
-    throw new InstallOrderError('cycle', names, (`${quoteNames(names)} depend on each other in a cycle, never on ` + `the hypervisor's build-id ${xenBuildId}; no order can apply them`));
+    throw new InstallOrderError(
+      'cycle',
+      names,
+      `${quoteNames(names)} depend on each other in a cycle, never on ` +
+        `the hypervisor's build-id ${xenBuildId}; no order can apply them`,
+    );
   }
-  const floating = patches.filter((p) => p.depends === null).sort((a, b) => a.installSeq - b.installSeq || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const floating = patches
+    .filter((p) => p.depends === null)
+    .sort((a, b) => a.installSeq - b.installSeq || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const p of floating) placed.push({ patch: p, position: placed.length + 1, basis: 'install-order' });
   return placed;
 }
@@ -167,5 +188,8 @@ export function dependantsOf<T extends OrderablePatch>(xenBuildId: BuildIdHex, p
   const placed = orderPatches(xenBuildId, patches);
   const at = placed.findIndex((p) => p.patch.name === name);
   if (at < 0 || placed[at]!.basis !== 'chain') return [];
-  return placed.slice(at + 1).filter((p) => p.basis === 'chain').map((p) => p.patch);
+  return placed
+    .slice(at + 1)
+    .filter((p) => p.basis === 'chain')
+    .map((p) => p.patch);
 }

@@ -14,7 +14,11 @@ import { readSignedPayload } from './payload-signature.js';
 import type { SignatureAlgorithm, TrustedKeySet } from './trusted-keys.js';
 
 /** Preflight of a payload as it would be uploaded into the build it is for. */
-export type InstallPreflight = (bytes: Uint8Array, name: string, xenBuildId: BuildIdHex | null) => PreflightReport | Promise<PreflightReport>;
+export type InstallPreflight = (
+  bytes: Uint8Array,
+  name: string,
+  xenBuildId: BuildIdHex | null,
+) => PreflightReport | Promise<PreflightReport>;
 
 /** What `install` did (or, dry run, would do) with one file. */
 export interface InstallOutcome {
@@ -36,7 +40,13 @@ export interface InstallOptions {
 }
 
 /** Installs payload files; returns one outcome per file, in the order given. */
-export async function installFiles(files: readonly string[], store: InstalledStore, trust: TrustedKeySet, check: InstallPreflight, options: InstallOptions = {}): Promise<InstallOutcome[]> {
+export async function installFiles(
+  files: readonly string[],
+  store: InstalledStore,
+  trust: TrustedKeySet,
+  check: InstallPreflight,
+  options: InstallOptions = {},
+): Promise<InstallOutcome[]> {
   const read: { patch: NewPatch; file: string; warnings: string[]; signature: InstallOutcome['signature'] }[] = [];
   for (const file of files) {
     const signed = await readSignedPayload(file, trust);
@@ -46,12 +56,22 @@ export async function installFiles(files: readonly string[], store: InstalledSto
     const errors = report.diagnostics.filter((d) => d.severity === 'fatal' || (d.severity === 'error' && d.group !== 'apply'));
     if (report.fatal || errors.length) throw new PreflightError(signed.name, report.diagnostics, report.fatal);
     if (!report.payload || xen === null) {
-      throw new InstallRefusedError('wrong-build', signed.name, (`${JSON.stringify(signed.name)} (${file}) has no readable ` + `.livepatch.xen_depends note: xlp cannot tell which Xen build it is for`));
+      throw new InstallRefusedError(
+        'wrong-build',
+        signed.name,
+        `${JSON.stringify(signed.name)} (${file}) has no readable ` +
+          `.livepatch.xen_depends note: xlp cannot tell which Xen build it is for`,
+      );
     }
     const keyed = signed.verdict.status === 'valid' ? { keyId: signed.verdict.keyId, algorithm: signed.verdict.algorithm } : null;
     read.push({
       file,
-      patch: { name: signed.name, bytes: signed.bytes, payload: report.payload, signature: signed.signature ? { bytes: signed.signature, keyId: keyed?.keyId ?? null, algorithm: keyed?.algorithm ?? null } : null },
+      patch: {
+        name: signed.name,
+        bytes: signed.bytes,
+        payload: report.payload,
+        signature: signed.signature ? { bytes: signed.signature, keyId: keyed?.keyId ?? null, algorithm: keyed?.algorithm ?? null } : null,
+      },
       warnings: report.diagnostics.filter((d) => d.severity === 'warning').map((d) => `${d.code}: ${d.message}`),
       signature: keyed,
     });

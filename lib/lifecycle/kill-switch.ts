@@ -65,15 +65,27 @@ export async function readKillSwitch(paths: KillSwitchPaths = {}): Promise<KillS
     return { engaged: true, by: 'file', reason: `${file} exists` };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT' && code !== 'ENOTDIR') return { engaged: true, by: 'file', reason: `whether ${file} exists cannot be checked (${code ?? String(error)}); not patching at boot` };
+    if (code !== 'ENOENT' && code !== 'ENOTDIR')
+      return {
+        engaged: true,
+        by: 'file',
+        reason: `whether ${file} exists cannot be checked (${code ?? String(error)}); not patching at boot`,
+      };
   }
   const cmdlineFile = paths.cmdlineFile ?? DEFAULT_CMDLINE_FILE;
   let cmdline: string;
   try {
     cmdline = await readFile(cmdlineFile, 'utf8');
   } catch (error) {
-    return { engaged: true, by: 'cmdline', reason: (`the kernel command line (${cmdlineFile}) cannot be read ` + `(${(error as NodeJS.ErrnoException).code ?? String(error)}); not patching at boot`) };
+    return {
+      engaged: true,
+      by: 'cmdline',
+      reason:
+        `the kernel command line (${cmdlineFile}) cannot be read ` +
+        `(${(error as NodeJS.ErrnoException).code ?? String(error)}); not patching at boot`,
+    };
   }
-  if (kernelCommandLineWords(cmdline).includes(KERNEL_DISABLE_WORD)) return { engaged: true, by: 'cmdline', reason: `the kernel command line holds ${KERNEL_DISABLE_WORD}` };
+  if (kernelCommandLineWords(cmdline).includes(KERNEL_DISABLE_WORD))
+    return { engaged: true, by: 'cmdline', reason: `the kernel command line holds ${KERNEL_DISABLE_WORD}` };
   return { engaged: false };
 }

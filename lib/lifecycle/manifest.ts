@@ -145,7 +145,8 @@ export const STORE_FILE_PATTERN = /^[0-9a-f]{32}-[0-9a-f]{16}\.(?:livepatch|sig)
  * every `installSeq` is below `nextSeq`.
  */
 export function manifestInconsistency(manifest: Manifest, xenBuildId: BuildIdHex): string | null {
-  if (manifest.xenBuildId !== xenBuildId) return `it is the manifest of build ${manifest.xenBuildId}, found in the directory of ${xenBuildId}`;
+  if (manifest.xenBuildId !== xenBuildId)
+    return `it is the manifest of build ${manifest.xenBuildId}, found in the directory of ${xenBuildId}`;
   const names = new Set<string>();
   for (const [i, p] of manifest.patches.entries()) {
     const at = `patches[${i}] (${JSON.stringify(p.name)})`;
@@ -153,8 +154,10 @@ export function manifestInconsistency(manifest: Manifest, xenBuildId: BuildIdHex
     names.add(p.name);
     if (p.xenDepends !== xenBuildId) return `${at}: it is for build ${p.xenDepends}, not ${xenBuildId}`;
     if (p.file !== payloadFileName(p.name, p.sha256)) return `${at}: its file name ${p.file} is not the one its name and hash give`;
-    if (p.signature && p.signature.file !== signatureFileName(p.name, p.signature.sha256)) return `${at}: its signature file name ${p.signature.file} is not the one its name and hash give`;
-    if ((p.signature?.keyId === null) !== (p.signature?.algorithm === null)) return `${at}: its signature has a key id without an algorithm, or the reverse`;
+    if (p.signature && p.signature.file !== signatureFileName(p.name, p.signature.sha256))
+      return `${at}: its signature file name ${p.signature.file} is not the one its name and hash give`;
+    if ((p.signature?.keyId === null) !== (p.signature?.algorithm === null))
+      return `${at}: its signature has a key id without an algorithm, or the reverse`;
     if (p.installSeq >= manifest.nextSeq) return `${at}: installSeq ${p.installSeq} is not below nextSeq ${manifest.nextSeq}`;
   }
   return null;

@@ -26,6 +26,11 @@ export async function readSignedPayload(file: string, trust: TrustedKeySet, name
   const { bytes, name: derived } = await readSource(file, name);
   const signatureFile = signaturePathFor(file);
   const signature = await readSignatureFile(signatureFile);
-  const verdict = requireAcceptedSignature(verifySignature(trust, bytes, signature), { file, signatureFile, payload: derived, trustDir: trust.dir });
+  const verdict = requireAcceptedSignature(verifySignature(trust, bytes, signature), {
+    file,
+    signatureFile,
+    payload: derived,
+    trustDir: trust.dir,
+  });
   return { file, name: derived, bytes, signature, signatureFile, verdict };
 }

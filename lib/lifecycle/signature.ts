@@ -76,7 +76,11 @@ export function describeSignatureShape(sig: Uint8Array): string {
   if (isEcdsaP256DerShape(sig)) kinds.push('a DER-encoded ECDSA P-256 signature');
   if (sig.length >= 256 && sig.length <= 2048) kinds.push(`an RSA-${sig.length * 8} signature`);
   const size = `${sig.length} byte${sig.length === 1 ? '' : 's'}`;
-  if (kinds.length === 0) return (`${size}, the shape of no signature xlp verifies (Ed25519: 64 bytes; ` + `ECDSA P-256: DER, 8 to 72 bytes; RSA: as long as the key's modulus)`);
+  if (kinds.length === 0)
+    return (
+      `${size}, the shape of no signature xlp verifies (Ed25519: 64 bytes; ` +
+      `ECDSA P-256: DER, 8 to 72 bytes; RSA: as long as the key's modulus)`
+    );
   return `${size}, the shape of ${kinds.join(' or ')}`;
 }
 
@@ -112,7 +116,8 @@ export function verifySignature(trust: TrustedKeySet, data: Uint8Array, signatur
     return {
       status: 'unknown-key',
       reason:
-        (`the signature is ${describeSignatureShape(signature)}, which none ` + `of the trusted keys (${trustedKinds(trust.keys)}) can have made: `) +
+        `the signature is ${describeSignatureShape(signature)}, which none ` +
+        `of the trusted keys (${trustedKinds(trust.keys)}) can have made: ` +
         `it was made with a key that is not in ${trust.dir}, or it is damaged`,
     };
   }
@@ -123,8 +128,10 @@ export function verifySignature(trust: TrustedKeySet, data: Uint8Array, signatur
     status: 'bad',
     triedKeyIds: candidates.map((k) => k.keyId),
     reason:
-      (`no trusted key verifies it (the signature is ${describeSignatureShape(signature)}; ` + `tried the trusted keys that make such signatures: ${trustedKinds(candidates)}): `) +
-      ('the payload changed after it was signed, the signature was made by another key of the ' + 'same kind and size, or the signature is damaged; a signature alone cannot tell these apart'),
+      `no trusted key verifies it (the signature is ${describeSignatureShape(signature)}; ` +
+      `tried the trusted keys that make such signatures: ${trustedKinds(candidates)}): ` +
+      ('the payload changed after it was signed, the signature was made by another key of the ' +
+        'same kind and size, or the signature is damaged; a signature alone cannot tell these apart'),
   };
 }
 
@@ -167,8 +174,15 @@ export interface SignatureSubject {
  * Passes a verdict that lets the payload through (`valid`, `no-policy`) and throws
  * `SignatureRejectedError` for the others, naming the file and the reason.
  */
-export function requireAcceptedSignature(verdict: SignatureVerdict, subject: SignatureSubject): Extract<SignatureVerdict, { status: 'valid' | 'no-policy' }> {
-  const where = { file: subject.file, signatureFile: subject.signatureFile, ...(subject.payload === undefined ? {} : { payload: subject.payload }) };
+export function requireAcceptedSignature(
+  verdict: SignatureVerdict,
+  subject: SignatureSubject,
+): Extract<SignatureVerdict, { status: 'valid' | 'no-policy' }> {
+  const where = {
+    file: subject.file,
+    signatureFile: subject.signatureFile,
+    ...(subject.payload === undefined ? {} : { payload: subject.payload }),
+  };
   switch (verdict.status) {
     case 'valid':
     case 'no-policy':
@@ -176,7 +190,8 @@ export function requireAcceptedSignature(verdict: SignatureVerdict, subject: Sig
     case 'missing':
       throw new SignatureRejectedError(
         'missing',
-        (`${subject.file} is not signed: ${subject.signatureFile} does not exist, ` + `and ${subject.trustDir} holds trusted keys, so every payload needs a valid detached signature`),
+        `${subject.file} is not signed: ${subject.signatureFile} does not exist, ` +
+          `and ${subject.trustDir} holds trusted keys, so every payload needs a valid detached signature`,
         where,
       );
     case 'unknown-key':
@@ -221,20 +236,32 @@ export async function readSignatureFile(path: string): Promise<Uint8Array | null
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') return null;
-    if (e.code === 'ENXIO' || e.code === 'ENODEV') throw new SignatureFileError(path, 'not-a-file', `signature ${path} is not a regular file`, { cause: e });
+    if (e.code === 'ENXIO' || e.code === 'ENODEV')
+      throw new SignatureFileError(path, 'not-a-file', `signature ${path} is not a regular file`, { cause: e });
     throw new SignatureFileError(path, 'unreadable', `signature ${path} cannot be read (${e.code ?? e.message})`, { cause: e });
   }
   try {
     const s = await fh.stat();
     if (!s.isFile()) throw new SignatureFileError(path, 'not-a-file', `signature ${path} is not a regular file`);
-    if (s.size > SIGNATURE_MAX_BYTES) throw new SignatureFileError(path, 'too-large', `signature ${path} is ${s.size} bytes; a signature xlp verifies is at most ${SIGNATURE_MAX_BYTES}`);
+    if (s.size > SIGNATURE_MAX_BYTES)
+      throw new SignatureFileError(
+        path,
+        'too-large',
+        `signature ${path} is ${s.size} bytes; a signature xlp verifies is at most ${SIGNATURE_MAX_BYTES}`,
+      );
     let data: Buffer;
     try {
       data = await fh.readFile();
     } catch (error) {
-      throw new SignatureFileError(path, 'unreadable', `signature ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { cause: error });
+      throw new SignatureFileError(
+        path,
+        'unreadable',
+        `signature ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+        { cause: error },
+      );
     }
-    if (data.length > SIGNATURE_MAX_BYTES) throw new SignatureFileError(path, 'too-large', `signature ${path} is more than the ${SIGNATURE_MAX_BYTES} bytes a signature can be`);
+    if (data.length > SIGNATURE_MAX_BYTES)
+      throw new SignatureFileError(path, 'too-large', `signature ${path} is more than the ${SIGNATURE_MAX_BYTES} bytes a signature can be`);
     return new Uint8Array(data.buffer, data.byteOffset, data.length);
   } finally {
     await fh.close();

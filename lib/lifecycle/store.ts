@@ -46,7 +46,7 @@ import type { SignatureAlgorithm } from './trusted-keys.js';
 /** The store's directory under a state directory. */
 export const INSTALLED_DIR = 'installed';
 
-const ADVICE = 'move the build\'s directory away and install its patches again';
+const ADVICE = "move the build's directory away and install its patches again";
 
 /** A file of the store is unsafe or damaged (the StateFileError of the installed patches). */
 export class InstalledStoreError extends StateFileError {
@@ -244,7 +244,12 @@ export class InstalledStore {
     if (!(await this.exists(this.dir)) || !(await this.exists(dir))) return null;
     await checkPrivateDir(dir);
     const file = join(dir, MANIFEST_FILE);
-    const m = await readStateFile(file, manifestDecoder, { what: 'the manifest of installed patches', maxBytes: MANIFEST_MAX_BYTES, advice: ADVICE, error: InstalledStoreError });
+    const m = await readStateFile(file, manifestDecoder, {
+      what: 'the manifest of installed patches',
+      maxBytes: MANIFEST_MAX_BYTES,
+      advice: ADVICE,
+      error: InstalledStoreError,
+    });
     if (!m) return null;
     const wrong = manifestInconsistency(m, xenBuildId);
     if (wrong) throw storeError(file, 'damaged', `the manifest of installed patches ${file} is damaged: ${wrong}; ${ADVICE}`);
@@ -253,7 +258,12 @@ export class InstalledStore {
       stackOrder(xenBuildId, m.patches);
     } catch (error) {
       if (!(error instanceof InstallOrderError)) throw error;
-      throw storeError(file, 'damaged', (`the manifest of installed patches ${file} is damaged: its ` + `patches no longer form one stack (${error.message}); ${ADVICE}`), error);
+      throw storeError(
+        file,
+        'damaged',
+        `the manifest of installed patches ${file} is damaged: its ` + `patches no longer form one stack (${error.message}); ${ADVICE}`,
+        error,
+      );
     }
     return m;
   }
@@ -305,21 +315,33 @@ export class InstalledStore {
     const seen = new Set<string>();
     for (const p of adds) {
       validatePayloadName(p.name);
-      if (seen.has(p.name)) throw new InstallRefusedError('duplicate-name', p.name, `${JSON.stringify(p.name)} is given twice; install each name once`);
+      if (seen.has(p.name))
+        throw new InstallRefusedError('duplicate-name', p.name, `${JSON.stringify(p.name)} is given twice; install each name once`);
       seen.add(p.name);
       checkNewPatch(xenBuildId, p);
     }
     for (const name of removes) {
-      if (seen.has(name)) throw new InstallRefusedError('duplicate-name', name, `${JSON.stringify(name)} is both installed and uninstalled by one change`);
+      if (seen.has(name))
+        throw new InstallRefusedError('duplicate-name', name, `${JSON.stringify(name)} is both installed and uninstalled by one change`);
       seen.add(name);
     }
     // A dry run writes nothing, not even the store's directory or its lock.
     if (change.dryRun) return this.commitLocked(xenBuildId, adds, removes, change.replace ?? false, true);
     await ensurePrivateDir(this.dir);
-    return withLock(join(this.dir, '.lock'), { timeoutMs: this.lockTimeoutMs, purpose: `change the installed patches of ${xenBuildId}` }, () => this.commitLocked(xenBuildId, adds, removes, change.replace ?? false, change.dryRun ?? false));
+    return withLock(
+      join(this.dir, '.lock'),
+      { timeoutMs: this.lockTimeoutMs, purpose: `change the installed patches of ${xenBuildId}` },
+      () => this.commitLocked(xenBuildId, adds, removes, change.replace ?? false, change.dryRun ?? false),
+    );
   }
 
-  private async commitLocked(xenBuildId: BuildIdHex, adds: readonly NewPatch[], removes: readonly string[], replace: boolean, dryRun: boolean): Promise<CommitResult> {
+  private async commitLocked(
+    xenBuildId: BuildIdHex,
+    adds: readonly NewPatch[],
+    removes: readonly string[],
+    replace: boolean,
+    dryRun: boolean,
+  ): Promise<CommitResult> {
     const current = await this.manifest(xenBuildId);
     const patches = new Map((current?.patches ?? []).map((p) => [p.name, p]));
     let nextSeq = current?.nextSeq ?? 1;
@@ -340,7 +362,8 @@ export class InstalledStore {
         throw new InstallRefusedError(
           'name-taken',
           p.name,
-          (`${JSON.stringify(p.name)} is already installed for Xen build ${xenBuildId} with other bytes ` + `(sha256 ${old.sha256.slice(0, 16)}…, installed ${old.installedAt}); replacing it must be asked for`),
+          `${JSON.stringify(p.name)} is already installed for Xen build ${xenBuildId} with other bytes ` +
+            `(sha256 ${old.sha256.slice(0, 16)}…, installed ${old.installedAt}); replacing it must be asked for`,
         );
       }
       const signature = p.signature ? signatureEntry(p.name, p.signature) : null;
@@ -418,7 +441,13 @@ export class InstalledStore {
     let signatureFile: string | null = null;
     if (patch.signature) {
       signatureFile = join(dir, patch.signature.file);
-      signature = await readVerified(signatureFile, patch.signature.size, patch.signature.sha256, SIGNATURE_MAX_BYTES, `the installed signature of ${JSON.stringify(name)}`);
+      signature = await readVerified(
+        signatureFile,
+        patch.signature.size,
+        patch.signature.sha256,
+        SIGNATURE_MAX_BYTES,
+        `the installed signature of ${JSON.stringify(name)}`,
+      );
     }
     return { patch, bytes, signature, file, signatureFile };
   }
@@ -435,27 +464,53 @@ async function readVerified(file: string, size: number, sha256: string, maxBytes
   }
   if (data === null) throw storeError(file, 'damaged', `${what} is missing: ${file} does not exist; ${ADVICE}`);
   if (data.length !== size || sha256Of(data) !== sha256) {
-    throw storeError(file, 'damaged', (`${what} was altered: ${file} is ${data.length} bytes with sha256 ${sha256Of(data).slice(0, 16)}…, ` + `the manifest recorded ${size} bytes with sha256 ${sha256.slice(0, 16)}…; ${ADVICE}`));
+    throw storeError(
+      file,
+      'damaged',
+      `${what} was altered: ${file} is ${data.length} bytes with sha256 ${sha256Of(data).slice(0, 16)}…, ` +
+        `the manifest recorded ${size} bytes with sha256 ${sha256.slice(0, 16)}…; ${ADVICE}`,
+    );
   }
   return new Uint8Array(data.buffer, data.byteOffset, data.length);
 }
 
 function checkNewPatch(xenBuildId: BuildIdHex, p: NewPatch): void {
   if (p.bytes.length === 0 || p.bytes.length > PAYLOAD_MAX_SIZE) {
-    throw new InstallRefusedError('bad-input', p.name, (`${JSON.stringify(p.name)} is ${p.bytes.length} bytes; ` + `Xen takes payloads of 1 byte to ${PAYLOAD_MAX_SIZE}`));
+    throw new InstallRefusedError(
+      'bad-input',
+      p.name,
+      `${JSON.stringify(p.name)} is ${p.bytes.length} bytes; ` + `Xen takes payloads of 1 byte to ${PAYLOAD_MAX_SIZE}`,
+    );
   }
   if (p.payload.size !== p.bytes.length) {
-    throw new InstallRefusedError('bad-input', p.name, (`the payload model given for ${JSON.stringify(p.name)} was read ` + `from ${p.payload.size} bytes, not from its ${p.bytes.length}`));
+    throw new InstallRefusedError(
+      'bad-input',
+      p.name,
+      `the payload model given for ${JSON.stringify(p.name)} was read ` + `from ${p.payload.size} bytes, not from its ${p.bytes.length}`,
+    );
   }
   if (p.payload.xenDepends !== xenBuildId) {
-    const has = p.payload.xenDepends === null ? 'has no readable .livepatch.xen_depends note' : `was built for Xen build ${p.payload.xenDepends}`;
-    throw new InstallRefusedError('wrong-build', p.name, `${JSON.stringify(p.name)} ${has}, so it cannot be installed for build ${xenBuildId}`);
+    const has =
+      p.payload.xenDepends === null ? 'has no readable .livepatch.xen_depends note' : `was built for Xen build ${p.payload.xenDepends}`;
+    throw new InstallRefusedError(
+      'wrong-build',
+      p.name,
+      `${JSON.stringify(p.name)} ${has}, so it cannot be installed for build ${xenBuildId}`,
+    );
   }
   if (p.signature && (p.signature.bytes.length === 0 || p.signature.bytes.length > SIGNATURE_MAX_BYTES)) {
-    throw new InstallRefusedError('bad-input', p.name, (`the signature of ${JSON.stringify(p.name)} is ${p.signature.bytes.length} ` + `bytes; a signature is 1 to ${SIGNATURE_MAX_BYTES}`));
+    throw new InstallRefusedError(
+      'bad-input',
+      p.name,
+      `the signature of ${JSON.stringify(p.name)} is ${p.signature.bytes.length} ` + `bytes; a signature is 1 to ${SIGNATURE_MAX_BYTES}`,
+    );
   }
   if (p.signature && (p.signature.keyId === null) !== (p.signature.algorithm === null)) {
-    throw new InstallRefusedError('bad-input', p.name, `the signature of ${JSON.stringify(p.name)} has a key id without an algorithm, or the reverse`);
+    throw new InstallRefusedError(
+      'bad-input',
+      p.name,
+      `the signature of ${JSON.stringify(p.name)} has a key id without an algorithm, or the reverse`,
+    );
   }
 }
 
@@ -469,7 +524,13 @@ function sameSignature(a: InstalledSignature | null, b: InstalledSignature | nul
   return a.sha256 === b.sha256 && a.keyId === b.keyId && a.algorithm === b.algorithm;
 }
 
-function patchEntry(p: NewPatch, sha256: string, signature: InstalledSignature | null, installSeq: number, installedAt: string): InstalledPatch {
+function patchEntry(
+  p: NewPatch,
+  sha256: string,
+  signature: InstalledSignature | null,
+  installSeq: number,
+  installedAt: string,
+): InstalledPatch {
   const m = p.payload;
   return {
     name: p.name,

@@ -153,13 +153,22 @@ function checkDesired(desired: readonly DesiredPatch[], xen: BuildIdHex): void {
   const ids = new Set<BuildIdHex>([xen]);
   let below: BuildIdHex | null = xen;
   for (const d of desired) {
-    const wrong =
-      names.has(d.name) ? 'its name appears twice'
-      : d.buildId === null ? 'it has no build-id'
-      : ids.has(d.buildId) ? `its build-id ${d.buildId} is the hypervisor's or another patch's`
-      : d.depends !== below ? (`it depends on ${d.depends ?? 'nothing'}, not ` + `on ${below === xen ? `the hypervisor (${xen})` : `the patch below it (${below})`}`)
-      : null;
-    if (wrong) throw new SyncRefusedError('desired-not-a-chain', [d.name], `the installed patches do not form a stack Xen can apply: ${JSON.stringify(d.name)}: ${wrong}`);
+    const wrong = names.has(d.name)
+      ? 'its name appears twice'
+      : d.buildId === null
+        ? 'it has no build-id'
+        : ids.has(d.buildId)
+          ? `its build-id ${d.buildId} is the hypervisor's or another patch's`
+          : d.depends !== below
+            ? `it depends on ${d.depends ?? 'nothing'}, not ` +
+              `on ${below === xen ? `the hypervisor (${xen})` : `the patch below it (${below})`}`
+            : null;
+    if (wrong)
+      throw new SyncRefusedError(
+        'desired-not-a-chain',
+        [d.name],
+        `the installed patches do not form a stack Xen can apply: ${JSON.stringify(d.name)}: ${wrong}`,
+      );
     names.add(d.name);
     ids.add(d.buildId!);
     below = d.buildId;
@@ -170,11 +179,13 @@ function checkDesired(desired: readonly DesiredPatch[], xen: BuildIdHex): void {
 function appliedStack(host: HostState, byName: ReadonlyMap<string, HostPayload>): HostPayload[] {
   const applied = host.applied.map((name) => {
     const p = byName.get(name);
-    if (!p || p.state !== 'APPLIED') throw new RangeError(`host state: ${JSON.stringify(name)} is in the applied order but not an APPLIED loaded payload`);
+    if (!p || p.state !== 'APPLIED')
+      throw new RangeError(`host state: ${JSON.stringify(name)} is in the applied order but not an APPLIED loaded payload`);
     return p;
   });
   const count = host.loaded.filter((p) => p.state === 'APPLIED').length;
-  if (count !== applied.length || new Set(host.applied).size !== applied.length) throw new RangeError('host state: the applied order does not list every APPLIED payload exactly once');
+  if (count !== applied.length || new Set(host.applied).size !== applied.length)
+    throw new RangeError('host state: the applied order does not list every APPLIED payload exactly once');
   return applied;
 }
 
@@ -190,15 +201,27 @@ function sameUpload(p: HostPayload, d: DesiredPatch): boolean {
 export function planSync(desired: readonly DesiredPatch[], host: HostState, options: SyncOptions = {}): SyncPlan {
   const prune = options.prune ?? false;
   const boot = options.boot ?? false;
-  if (boot && prune) throw new SyncRefusedError('boot-with-prune', [], ('the boot sync never prunes: it only restores the installed patches; run `xlp sync --prune` ' + 'yourself'));
+  if (boot && prune)
+    throw new SyncRefusedError(
+      'boot-with-prune',
+      [],
+      'the boot sync never prunes: it only restores the installed patches; run `xlp sync --prune` ' + 'yourself',
+    );
   const xen = host.xenBuildId;
-  if (xen === null) throw new SyncRefusedError('no-xen-build-id', [], ('the hypervisor reports no build-id, so no installed patch can be matched to it (Xen refuses ' + 'every upload: ENODATA)'));
+  if (xen === null)
+    throw new SyncRefusedError(
+      'no-xen-build-id',
+      [],
+      'the hypervisor reports no build-id, so no installed patch can be matched to it (Xen refuses ' + 'every upload: ENODATA)',
+    );
   checkDesired(desired, xen);
   if (host.order === 'uncertain') {
     throw new SyncRefusedError(
       'order-uncertain',
       [],
-      (`the order of the applied payloads is not known ` + `(${host.orderNotes.join('; ') || 'the stack view is not sure of it'}); sync refuses to guess ` + `which payload is on top`),
+      `the order of the applied payloads is not known ` +
+        `(${host.orderNotes.join('; ') || 'the stack view is not sure of it'}); sync refuses to guess ` +
+        `which payload is on top`,
     );
   }
   const byName = new Map(host.loaded.map((p) => [p.name, p]));
@@ -206,7 +229,14 @@ export function planSync(desired: readonly DesiredPatch[], host: HostState, opti
   const touchable = (p: HostPayload): boolean => p.owner === 'xlp' || prune;
 
   let k = 0;
-  while (k < current.length && k < desired.length && current[k]!.name === desired[k]!.name && current[k]!.buildId !== null && current[k]!.buildId === desired[k]!.buildId) k++;
+  while (
+    k < current.length &&
+    k < desired.length &&
+    current[k]!.name === desired[k]!.name &&
+    current[k]!.buildId !== null &&
+    current[k]!.buildId === desired[k]!.buildId
+  )
+    k++;
   const above = current.slice(k);
   const toApply = desired.slice(k);
 
@@ -219,11 +249,16 @@ export function planSync(desired: readonly DesiredPatch[], host: HostState, opti
   if (foreignAbove.length) {
     const trapped = above.slice(0, highestForeign).filter(touchable);
     if (toApply.length || trapped.length) {
-      const under = toApply.length ? `the installed ${quoteNames(toApply.map((d) => d.name))} must be applied above the common base` : (`${quoteNames(trapped.map((p) => p.name))} (uploaded by xlp, not installed) must be reverted ` + `from under them`);
+      const under = toApply.length
+        ? `the installed ${quoteNames(toApply.map((d) => d.name))} must be applied above the common base`
+        : `${quoteNames(trapped.map((p) => p.name))} (uploaded by xlp, not installed) must be reverted ` + `from under them`;
       throw new SyncRefusedError(
         'foreign-in-the-way',
         foreignAbove.map((p) => p.name),
-        (`${quoteNames(foreignAbove.map((p) => p.name))} ${foreignAbove.length === 1 ? 'was' : 'were'} ` + `not uploaded by xlp and ${foreignAbove.length === 1 ? 'is' : 'are'} applied above the common ` + `base, where ${under}; sync does not reorder under payloads it did not upload: ` + `revert ${foreignAbove.length === 1 ? 'it' : 'them'} yourself, or run sync with --prune`),
+        `${quoteNames(foreignAbove.map((p) => p.name))} ${foreignAbove.length === 1 ? 'was' : 'were'} ` +
+          `not uploaded by xlp and ${foreignAbove.length === 1 ? 'is' : 'are'} applied above the common ` +
+          `base, where ${under}; sync does not reorder under payloads it did not upload: ` +
+          `revert ${foreignAbove.length === 1 ? 'it' : 'them'} yourself, or run sync with --prune`,
       );
     }
   }
@@ -234,7 +269,12 @@ export function planSync(desired: readonly DesiredPatch[], host: HostState, opti
   const uploads: SyncStep[] = [];
   const unloaded = new Set<string>();
   const refuseForeign = (p: HostPayload, why: string): never => {
-    throw new SyncRefusedError('foreign-in-the-way', [p.name], (`${JSON.stringify(p.name)} was not uploaded by xlp and ${why}; sync does not unload payloads it ` + `did not upload: unload it yourself, or run sync with --prune`));
+    throw new SyncRefusedError(
+      'foreign-in-the-way',
+      [p.name],
+      `${JSON.stringify(p.name)} was not uploaded by xlp and ${why}; sync does not unload payloads it ` +
+        `did not upload: unload it yourself, or run sync with --prune`,
+    );
   };
   const unloadEarly = (p: HostPayload, reason: SyncStepReason, why: string): void => {
     if (unloaded.has(p.name)) return;
@@ -246,18 +286,36 @@ export function planSync(desired: readonly DesiredPatch[], host: HostState, opti
     // A payload holding this build-id under another name makes the upload fail (EEXIST).
     for (const q of host.loaded) {
       if (q.name === d.name || q.buildId === null || q.buildId !== d.buildId || unloaded.has(q.name)) continue;
-      if (!touchable(q)) refuseForeign(q, (`holds the build-id ${d.buildId} of the installed ${JSON.stringify(d.name)} under another name ` + `(Xen refuses a second payload with one build-id)`));
-      unloadEarly(q, 'build-id-taken', (`holds the build-id of the installed ${JSON.stringify(d.name)} under another name; Xen refuses ` + `a second payload with one build-id`));
+      if (!touchable(q))
+        refuseForeign(
+          q,
+          `holds the build-id ${d.buildId} of the installed ${JSON.stringify(d.name)} under another name ` +
+            `(Xen refuses a second payload with one build-id)`,
+        );
+      unloadEarly(
+        q,
+        'build-id-taken',
+        `holds the build-id of the installed ${JSON.stringify(d.name)} under another name; Xen refuses ` +
+          `a second payload with one build-id`,
+      );
     }
     const cur = byName.get(d.name);
     if (cur === undefined) {
       uploads.push({ action: 'UPLOAD', payload: d.name, reason: 'missing', why: 'installed and not loaded' });
       continue;
     }
-    if (!touchable(cur)) refuseForeign(cur, `is loaded under the name of the installed patch, which sync must ${cur.state === 'APPLIED' ? 'apply' : 'upload'}`);
+    if (!touchable(cur))
+      refuseForeign(
+        cur,
+        `is loaded under the name of the installed patch, which sync must ${cur.state === 'APPLIED' ? 'apply' : 'upload'}`,
+      );
     if (!sameUpload(cur, d)) {
       const reason: SyncStepReason = cur.owner === 'foreign' ? 'not-uploaded-by-xlp' : 'other-version';
-      const why = cur.owner === 'foreign' ? 'uploaded by another tool (pruned): xlp applies only the installed bytes it uploads itself' : `loaded with ${cur.buildId === d.buildId ? 'other bytes' : `another build-id (${cur.buildId ?? 'unknown'})`} ` + 'than the installed patch';
+      const why =
+        cur.owner === 'foreign'
+          ? 'uploaded by another tool (pruned): xlp applies only the installed bytes it uploads itself'
+          : `loaded with ${cur.buildId === d.buildId ? 'other bytes' : `another build-id (${cur.buildId ?? 'unknown'})`} ` +
+            'than the installed patch';
       unloadEarly(cur, reason, why);
       uploads.push({ action: 'UPLOAD', payload: d.name, reason: 'missing', why: 'the installed version replaces the one unloaded' });
       continue;
@@ -265,7 +323,11 @@ export function planSync(desired: readonly DesiredPatch[], host: HostState, opti
     // xlp's upload of these very bytes: reverted (now or before), Xen applies it again only if safe.
     const reverted = revertedNow.has(cur.name) || cur.reverted !== false;
     if (reverted && !d.safeToReapply) {
-      unloadEarly(cur, 'not-safe-to-reapply', ('reverted, and it has writable data: Xen will not apply it a second time (EINVAL), so it is ' + 'uploaded afresh'));
+      unloadEarly(
+        cur,
+        'not-safe-to-reapply',
+        'reverted, and it has writable data: Xen will not apply it a second time (EINVAL), so it is ' + 'uploaded afresh',
+      );
       uploads.push({ action: 'UPLOAD', payload: d.name, reason: 'missing', why: 'uploaded afresh so that Xen applies it' });
     }
   }
@@ -290,12 +352,18 @@ export function planSync(desired: readonly DesiredPatch[], host: HostState, opti
       out.push(
         replacing && p.state === 'APPLIED'
           ? { action: 'UNLOAD', payload: p.name, reason: 'replaced', why: 'reverted by the REPLACE and not installed' }
-          : { action: 'UNLOAD', payload: p.name, reason: 'not-installed', why: p.owner === 'xlp' ? 'uploaded by xlp and not installed for this build' : 'not installed (pruned)' },
+          : {
+              action: 'UNLOAD',
+              payload: p.name,
+              reason: 'not-installed',
+              why: p.owner === 'xlp' ? 'uploaded by xlp and not installed for this build' : 'not installed (pruned)',
+            },
       );
     }
     return out;
   };
-  for (const name of keptForeign) untouched.push({ name, state: 'APPLIED', why: 'not uploaded by xlp and not installed: left applied on top (--prune reverts it)' });
+  for (const name of keptForeign)
+    untouched.push({ name, state: 'APPLIED', why: 'not uploaded by xlp and not installed: left applied on top (--prune reverts it)' });
 
   const replaceable =
     !boot &&
@@ -324,8 +392,18 @@ export function planSync(desired: readonly DesiredPatch[], host: HostState, opti
     steps = [...early, ...uploads, replace, ...leftovers(true)];
     mode = 'replace';
   } else {
-    const reverts = [...reverting].reverse().map((p): SyncStep => ({ action: 'REVERT', payload: p.name, reason: 'above-common-base', why: `applied above the common base${base.length ? ` (${quoteNames(base)})` : ''}` }));
-    const applies = toApply.map((d, i): SyncStep => ({ action: 'APPLY', payload: d.name, reason: 'installed', why: `installed: position ${k + i + 1} of ${desired.length} in the stack` }));
+    const reverts = [...reverting].reverse().map((p): SyncStep => ({
+      action: 'REVERT',
+      payload: p.name,
+      reason: 'above-common-base',
+      why: `applied above the common base${base.length ? ` (${quoteNames(base)})` : ''}`,
+    }));
+    const applies = toApply.map((d, i): SyncStep => ({
+      action: 'APPLY',
+      payload: d.name,
+      reason: 'installed',
+      why: `installed: position ${k + i + 1} of ${desired.length} in the stack`,
+    }));
     steps = [...reverts, ...early, ...uploads, ...applies, ...leftovers(false)];
     mode = steps.length ? 'sequential' : 'nothing-to-do';
   }
@@ -336,7 +414,8 @@ export function planSync(desired: readonly DesiredPatch[], host: HostState, opti
       throw new SyncRefusedError(
         'boot-would-revert',
         names,
-        (`the boot sync only adds to the applied stack, and this host would need ${quoteNames(names)} ` + `reverted first (applied above the common base); run \`xlp sync\` to converge`),
+        `the boot sync only adds to the applied stack, and this host would need ${quoteNames(names)} ` +
+          `reverted first (applied above the common base); run \`xlp sync\` to converge`,
       );
     }
   }

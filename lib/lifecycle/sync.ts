@@ -84,24 +84,53 @@ interface Planned extends SyncWork {
 async function verifiedCopy(store: InstalledStore, trust: TrustedKeySet, xen: BuildIdHex, patch: InstalledPatch): Promise<SyncUpload> {
   const stored = await store.read(xen, patch.name);
   const signatureFile = stored.signatureFile ?? signaturePathFor(stored.file);
-  requireAcceptedSignature(verifySignature(trust, stored.bytes, stored.signature), { file: stored.file, signatureFile, payload: patch.name, trustDir: trust.dir });
+  requireAcceptedSignature(verifySignature(trust, stored.bytes, stored.signature), {
+    file: stored.file,
+    signatureFile,
+    payload: patch.name,
+    trustDir: trust.dir,
+  });
   const model = readPayload(stored.bytes).payload;
-  if (!model) throw new UnreadableInstalledCopyError(`the installed copy of ${JSON.stringify(patch.name)} (${stored.file}) is not a payload xlp can read`, { payload: patch.name, file: stored.file });
+  if (!model)
+    throw new UnreadableInstalledCopyError(
+      `the installed copy of ${JSON.stringify(patch.name)} (${stored.file}) is not a payload xlp can read`,
+      { payload: patch.name, file: stored.file },
+    );
   return { payload: patch.name, bytes: stored.bytes, model, file: stored.file, sha256: stored.patch.sha256 };
 }
 
 /** Syncs the host to the installed patches of its running Xen build. */
-export async function syncHost(lp: Livepatcher, store: InstalledStore, trust: TrustedKeySet, options: SyncHostOptions = {}): Promise<SyncReport> {
+export async function syncHost(
+  lp: Livepatcher,
+  store: InstalledStore,
+  trust: TrustedKeySet,
+  options: SyncHostOptions = {},
+): Promise<SyncReport> {
   const version = await lp.backend.xenVersion();
   const xenVersion = `${version.major}.${version.minor}${version.extra}`;
   const xen = version.buildId;
   const desired = xen === null ? [] : ((await store.get(xen))?.patches ?? []);
-  const prepare = async (found: { view: StackView; warnings: string[]; xlp: Parameters<typeof hostStateFromStackView>[1] }): Promise<Planned> => {
-    const plan = planSync(desired, hostStateFromStackView(found.view, found.xlp), { prune: options.prune === true, boot: options.boot === true });
+  const prepare = async (found: {
+    view: StackView;
+    warnings: string[];
+    xlp: Parameters<typeof hostStateFromStackView>[1];
+  }): Promise<Planned> => {
+    const plan = planSync(desired, hostStateFromStackView(found.view, found.xlp), {
+      prune: options.prune === true,
+      boot: options.boot === true,
+    });
     const uploads = new Map<string, SyncUpload>();
     for (const s of plan.steps) {
       if (s.action !== 'UPLOAD') continue;
-      uploads.set(s.payload, await verifiedCopy(store, trust, xen!, desired.find((d) => d.name === s.payload)!));
+      uploads.set(
+        s.payload,
+        await verifiedCopy(
+          store,
+          trust,
+          xen!,
+          desired.find((d) => d.name === s.payload)!,
+        ),
+      );
     }
     return {
       command: `sync${options.boot ? ' --boot' : ''}${options.prune ? ' --prune' : ''}`,
@@ -116,9 +145,31 @@ export async function syncHost(lp: Livepatcher, store: InstalledStore, trust: Tr
   const installed = desired.map((d) => d.name);
   if (options.dryRun) {
     const work = await prepare(await lp.syncView());
-    return { xenBuildId: xen!, xenVersion, dryRun: true, changed: work.plan.changed, before: work.before, after: work.plan.expectedApplied, plan: work.plan, steps: [], drift: driftOf(installed, work.plan.expectedApplied), warnings: work.warnings };
+    return {
+      xenBuildId: xen!,
+      xenVersion,
+      dryRun: true,
+      changed: work.plan.changed,
+      before: work.before,
+      after: work.plan.expectedApplied,
+      plan: work.plan,
+      steps: [],
+      drift: driftOf(installed, work.plan.expectedApplied),
+      warnings: work.warnings,
+    };
   }
   const { work, steps } = await lp.sync(prepare, options);
   const after = steps.length ? (await lp.stack()).applied.map((e) => e.name) : work.before;
-  return { xenBuildId: xen!, xenVersion, dryRun: false, changed: steps.length > 0, before: work.before, after, plan: work.plan, steps, drift: driftOf(installed, after), warnings: work.warnings };
+  return {
+    xenBuildId: xen!,
+    xenVersion,
+    dryRun: false,
+    changed: steps.length > 0,
+    before: work.before,
+    after,
+    plan: work.plan,
+    steps,
+    drift: driftOf(installed, after),
+    warnings: work.warnings,
+  };
 }

@@ -50,7 +50,8 @@ export interface TrustedKeySet {
 }
 
 /** Why the trust directory itself cannot be used. */
-export type TrustDirProblem = 'symlink' | 'not-a-directory' | 'foreign-owner' | 'group-or-world-writable' | 'unsafe-ancestor' | 'unreadable';
+export type TrustDirProblem =
+  'symlink' | 'not-a-directory' | 'foreign-owner' | 'group-or-world-writable' | 'unsafe-ancestor' | 'unreadable';
 
 /** The trust directory cannot be trusted or read: no payload can be checked against it. */
 export class TrustDirError extends LifecycleError {
@@ -132,61 +133,124 @@ async function checkTrustDir(dir: string, uid: number | null): Promise<boolean> 
     if (code === 'ENOENT') return false;
     throw new TrustDirError(dir, 'unreadable', `the trust directory ${dir} cannot be read (${code ?? String(error)})`, { cause: error });
   }
-  if (s.isSymbolicLink()) throw new TrustDirError(dir, 'symlink', (`the trust directory ${dir} is a symbolic link; refusing ` + `to trust the keys it leads to (make it a real directory)`));
+  if (s.isSymbolicLink())
+    throw new TrustDirError(
+      dir,
+      'symlink',
+      `the trust directory ${dir} is a symbolic link; refusing ` + `to trust the keys it leads to (make it a real directory)`,
+    );
   if (!s.isDirectory()) throw new TrustDirError(dir, 'not-a-directory', `the trust directory ${dir} is not a directory`);
   if (!ownerOk(s.uid, uid)) {
-    throw new TrustDirError(dir, 'foreign-owner', (`the trust directory ${dir} belongs to uid ${s.uid}, neither root nor ` + `this user (uid ${uid}), who could add keys to it; refusing to use it`));
+    throw new TrustDirError(
+      dir,
+      'foreign-owner',
+      `the trust directory ${dir} belongs to uid ${s.uid}, neither root nor ` +
+        `this user (uid ${uid}), who could add keys to it; refusing to use it`,
+    );
   }
   if ((s.mode & 0o022) !== 0) {
-    throw new TrustDirError(dir, 'group-or-world-writable', (`the trust directory ${dir} is writable by other users (mode ${mode(s.mode)}), ` + `who could add keys to it; refusing to use it (chmod go-w)`));
+    throw new TrustDirError(
+      dir,
+      'group-or-world-writable',
+      `the trust directory ${dir} is writable by other users (mode ${mode(s.mode)}), ` +
+        `who could add keys to it; refusing to use it (chmod go-w)`,
+    );
   }
   try {
     await checkAncestors(dir, { uid });
   } catch (error) {
     if (!(error instanceof PrivateDirError)) throw error;
-    throw new TrustDirError(dir, error.problem === 'not-a-directory' ? 'not-a-directory' : 'unsafe-ancestor', `the trust directory cannot be used: ${error.message}`, { cause: error });
+    throw new TrustDirError(
+      dir,
+      error.problem === 'not-a-directory' ? 'not-a-directory' : 'unsafe-ancestor',
+      `the trust directory cannot be used: ${error.message}`,
+      { cause: error },
+    );
   }
   return true;
 }
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
-const PRIVATE_LABELS = new Set(['PRIVATE KEY', 'ENCRYPTED PRIVATE KEY', 'RSA PRIVATE KEY', 'EC PRIVATE KEY', 'DSA PRIVATE KEY', 'OPENSSH PRIVATE KEY']);
+const PRIVATE_LABELS = new Set([
+  'PRIVATE KEY',
+  'ENCRYPTED PRIVATE KEY',
+  'RSA PRIVATE KEY',
+  'EC PRIVATE KEY',
+  'DSA PRIVATE KEY',
+  'OPENSSH PRIVATE KEY',
+]);
 
 /** The key of one PEM file's text, or the reason it is not one xlp trusts. */
 export function parseTrustedKey(file: string, text: string): TrustedKey {
   const blocks = [...text.matchAll(PEM_BLOCK)];
   if (blocks.length === 0) {
-    throw new TrustedKeyError(file, 'not-a-public-key', (`${file} holds no PEM block; the trust directory holds only public keys ` + `as \`openssl pkey -pubout\` writes them (-----BEGIN PUBLIC KEY-----)`));
+    throw new TrustedKeyError(
+      file,
+      'not-a-public-key',
+      `${file} holds no PEM block; the trust directory holds only public keys ` +
+        `as \`openssl pkey -pubout\` writes them (-----BEGIN PUBLIC KEY-----)`,
+    );
   }
-  if (blocks.length > 1) throw new TrustedKeyError(file, 'several-keys', `${file} holds ${blocks.length} PEM blocks; put one public key in each file`);
+  if (blocks.length > 1)
+    throw new TrustedKeyError(file, 'several-keys', `${file} holds ${blocks.length} PEM blocks; put one public key in each file`);
   const label = blocks[0]![1]!;
   if (PRIVATE_LABELS.has(label)) {
-    throw new TrustedKeyError(file, 'private-key', (`${file} holds a private key (${label}); only public keys belong in the trust directory: keep ` + `the private key where payloads are signed, and put \`openssl pkey -in KEY -pubout\` here`));
+    throw new TrustedKeyError(
+      file,
+      'private-key',
+      `${file} holds a private key (${label}); only public keys belong in the trust directory: keep ` +
+        `the private key where payloads are signed, and put \`openssl pkey -in KEY -pubout\` here`,
+    );
   }
   if (label === 'CERTIFICATE') {
-    throw new TrustedKeyError(file, 'certificate', (`${file} holds a certificate; the trust directory holds bare ` + `public keys: \`openssl x509 -in CERT -pubkey -noout\` extracts it`));
+    throw new TrustedKeyError(
+      file,
+      'certificate',
+      `${file} holds a certificate; the trust directory holds bare ` + `public keys: \`openssl x509 -in CERT -pubkey -noout\` extracts it`,
+    );
   }
   if (label !== 'PUBLIC KEY') {
-    const hint = label === 'RSA PUBLIC KEY' ? ' (this is the PKCS#1 form: `openssl rsa -RSAPublicKey_in -in FILE -pubout` converts it)' : '';
-    throw new TrustedKeyError(file, 'not-a-public-key', (`${file} holds a PEM "${label}" block, not a PEM ` + `SPKI public key (-----BEGIN PUBLIC KEY-----)${hint}`));
+    const hint =
+      label === 'RSA PUBLIC KEY' ? ' (this is the PKCS#1 form: `openssl rsa -RSAPublicKey_in -in FILE -pubout` converts it)' : '';
+    throw new TrustedKeyError(
+      file,
+      'not-a-public-key',
+      `${file} holds a PEM "${label}" block, not a PEM ` + `SPKI public key (-----BEGIN PUBLIC KEY-----)${hint}`,
+    );
   }
   let key: KeyObject;
   try {
     key = createPublicKey({ key: blocks[0]![0], format: 'pem' });
   } catch (error) {
-    throw new TrustedKeyError(file, 'not-a-public-key', `${file} is not a readable public key (${error instanceof Error ? error.message : String(error)})`, { cause: error });
+    throw new TrustedKeyError(
+      file,
+      'not-a-public-key',
+      `${file} is not a readable public key (${error instanceof Error ? error.message : String(error)})`,
+      { cause: error },
+    );
   }
-  const keyId = createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex');
+  const keyId = createHash('sha256')
+    .update(key.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
   const details = key.asymmetricKeyDetails ?? {};
   switch (key.asymmetricKeyType) {
     case 'rsa': {
       const bits = details.modulusLength ?? 0;
-      if (bits < RSA_MIN_BITS) throw new TrustedKeyError(file, 'weak-key', `${file} is an RSA key of ${bits} bits; xlp trusts RSA keys of at least ${RSA_MIN_BITS} bits`);
+      if (bits < RSA_MIN_BITS)
+        throw new TrustedKeyError(
+          file,
+          'weak-key',
+          `${file} is an RSA key of ${bits} bits; xlp trusts RSA keys of at least ${RSA_MIN_BITS} bits`,
+        );
       return { file, keyId, algorithm: 'rsa-sha256', rsaBits: bits, key };
     }
     case 'ec':
       if (details.namedCurve !== 'prime256v1') {
-        throw new TrustedKeyError(file, 'unsupported-algorithm', (`${file} is an ECDSA key on curve ${details.namedCurve ?? 'unknown'}; ` + `xlp verifies ECDSA on P-256 (prime256v1) only`));
+        throw new TrustedKeyError(
+          file,
+          'unsupported-algorithm',
+          `${file} is an ECDSA key on curve ${details.namedCurve ?? 'unknown'}; ` + `xlp verifies ECDSA on P-256 (prime256v1) only`,
+        );
       }
       return { file, keyId, algorithm: 'ecdsa-p256-sha256', rsaBits: null, key };
     case 'ed25519':
@@ -195,24 +259,38 @@ export function parseTrustedKey(file: string, text: string): TrustedKey {
       throw new TrustedKeyError(
         file,
         'unsupported-algorithm',
-        (`${file} is a ${key.asymmetricKeyType ?? 'unknown'} public key; xlp verifies ` + `RSA (PKCS#1 v1.5, SHA-256), ECDSA P-256 (SHA-256) and Ed25519 signatures only`),
+        `${file} is a ${key.asymmetricKeyType ?? 'unknown'} public key; xlp verifies ` +
+          `RSA (PKCS#1 v1.5, SHA-256), ECDSA P-256 (SHA-256) and Ed25519 signatures only`,
       );
   }
 }
 
 async function readKeyFile(file: string, uid: number | null): Promise<TrustedKey> {
   const s = await lstat(file);
-  if (s.isSymbolicLink()) throw new TrustedKeyError(file, 'unsafe', `${file} is a symbolic link; the trust directory holds key files themselves`);
-  if (!s.isFile()) throw new TrustedKeyError(file, 'unsafe', `${file} is not a regular file; the trust directory holds only public key files`);
-  if (!ownerOk(s.uid, uid)) throw new TrustedKeyError(file, 'unsafe', `${file} belongs to uid ${s.uid}, neither root nor this user (uid ${uid}); refusing to trust it`);
-  if ((s.mode & 0o022) !== 0) throw new TrustedKeyError(file, 'unsafe', `${file} is writable by other users (mode ${mode(s.mode)}); refusing to trust it (chmod go-w)`);
+  if (s.isSymbolicLink())
+    throw new TrustedKeyError(file, 'unsafe', `${file} is a symbolic link; the trust directory holds key files themselves`);
+  if (!s.isFile())
+    throw new TrustedKeyError(file, 'unsafe', `${file} is not a regular file; the trust directory holds only public key files`);
+  if (!ownerOk(s.uid, uid))
+    throw new TrustedKeyError(
+      file,
+      'unsafe',
+      `${file} belongs to uid ${s.uid}, neither root nor this user (uid ${uid}); refusing to trust it`,
+    );
+  if ((s.mode & 0o022) !== 0)
+    throw new TrustedKeyError(
+      file,
+      'unsafe',
+      `${file} is writable by other users (mode ${mode(s.mode)}); refusing to trust it (chmod go-w)`,
+    );
   let data: Buffer | null;
   try {
     // The owner seen above must still own what is opened (no swap in between): the read checks it again.
     data = await readPrivateFile(file, { maxBytes: KEY_FILE_MAX_BYTES, uid: uid === null ? null : s.uid });
   } catch (error) {
     if (!(error instanceof PrivateFileError)) throw error;
-    const problem: TrustedKeyProblem = error.problem === 'too-large' ? 'too-large' : error.problem === 'unreadable' ? 'unreadable' : 'unsafe';
+    const problem: TrustedKeyProblem =
+      error.problem === 'too-large' ? 'too-large' : error.problem === 'unreadable' ? 'unreadable' : 'unsafe';
     throw new TrustedKeyError(file, problem, `trusted key ${file} cannot be used: ${error.message}`, { cause: error });
   }
   if (data === null) throw new TrustedKeyError(file, 'unreadable', `trusted key ${file} disappeared while the trust directory was read`);
@@ -232,7 +310,12 @@ export async function loadTrustedKeys(dir: string = DEFAULT_TRUST_DIR, options: 
   try {
     names = (await readdir(path)).sort();
   } catch (error) {
-    throw new TrustDirError(path, 'unreadable', (`the trust directory ${path} cannot be listed ` + `(${(error as NodeJS.ErrnoException).code ?? String(error)})`), { cause: error });
+    throw new TrustDirError(
+      path,
+      'unreadable',
+      `the trust directory ${path} cannot be listed ` + `(${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+      { cause: error },
+    );
   }
   const keys: TrustedKey[] = [];
   for (const name of names) keys.push(await readKeyFile(join(path, name), uid));

@@ -11,7 +11,8 @@
 export function encodeJson(value: unknown): string {
   return JSON.stringify(value, function (this: Record<string, unknown>, key: string, v: unknown) {
     const original = this[key];
-    if (original instanceof Uint8Array) return { $b64: Buffer.from(original.buffer, original.byteOffset, original.byteLength).toString('base64') };
+    if (original instanceof Uint8Array)
+      return { $b64: Buffer.from(original.buffer, original.byteOffset, original.byteLength).toString('base64') };
     if (typeof v === 'bigint') return { $big: v.toString(16) };
     return v;
   });

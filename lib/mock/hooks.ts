@@ -15,10 +15,7 @@ export type XenHelperCall = 'revert_payload' | 'revert_payload_tail';
 /** What an action hook leaves in its functions' applied markers (`fstate[i].applied`). */
 export type FstateEffect =
   /** Applied if rc == 0 for an apply hook (not applied for a revert hook), otherwise unchanged. */
-  | 'consistent'
-  | 'applied'
-  | 'not-applied'
-  | 'unchanged';
+  'consistent' | 'applied' | 'not-applied' | 'unchanged';
 
 export interface HookScript {
   /**
@@ -104,7 +101,11 @@ function specificity(s: HookSelector): number {
 }
 
 export function selectorMatches(s: HookSelector, payload: string, kind: HookKind, symbol: string | null): boolean {
-  return (s.payload === undefined || s.payload === payload) && (s.kind === undefined || s.kind === kind) && (s.symbol === undefined || s.symbol === symbol);
+  return (
+    (s.payload === undefined || s.payload === payload) &&
+    (s.kind === undefined || s.kind === kind) &&
+    (s.symbol === undefined || s.symbol === symbol)
+  );
 }
 
 /**
@@ -165,11 +166,14 @@ export function checkHookScript(s: unknown): HookScript {
   const allowed = new Set(['rc', 'printk', 'printkAfter', 'fstate', 'calls', 'bug']);
   for (const k of Object.keys(o)) if (!allowed.has(k)) throw new TypeError(`unknown hook script field ${JSON.stringify(k)}`);
   const int = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= -0x8000_0000 && v <= 0x7fff_ffff;
-  if (o.rc !== undefined && !int(o.rc) && !(Array.isArray(o.rc) && o.rc.every(int))) throw new TypeError('rc must be an int or a list of ints');
+  if (o.rc !== undefined && !int(o.rc) && !(Array.isArray(o.rc) && o.rc.every(int)))
+    throw new TypeError('rc must be an int or a list of ints');
   for (const k of ['printk', 'printkAfter']) {
-    if (o[k] !== undefined && !(Array.isArray(o[k]) && (o[k] as unknown[]).every((l) => typeof l === 'string'))) throw new TypeError(`${k} must be a list of strings`);
+    if (o[k] !== undefined && !(Array.isArray(o[k]) && (o[k] as unknown[]).every((l) => typeof l === 'string')))
+      throw new TypeError(`${k} must be a list of strings`);
   }
-  if (o.fstate !== undefined && !['consistent', 'applied', 'not-applied', 'unchanged'].includes(o.fstate as string)) throw new TypeError('bad fstate effect');
+  if (o.fstate !== undefined && !['consistent', 'applied', 'not-applied', 'unchanged'].includes(o.fstate as string))
+    throw new TypeError('bad fstate effect');
   if (o.calls !== undefined && !(Array.isArray(o.calls) && o.calls.every((c) => c === 'revert_payload' || c === 'revert_payload_tail'))) {
     throw new TypeError('calls may only name revert_payload and revert_payload_tail');
   }

@@ -6,10 +6,25 @@
 import { optionalBoolean, requireDebugKeys, requirePayloadBytes, requirePayloadName, requireU32, textName } from '../backend/arguments.js';
 import type { ActionOptions, Backend, ConsoleReadOptions, PayloadListEntry, PayloadName, UploadOptions } from '../backend/backend.js';
 import type { ListPage, ListPageRequest, PagedListBackend } from '../backend/paged-list.js';
-import { type BuildIdHex, LIVEPATCH_ACTION_CODE, type LivepatchAction, type PayloadState, type PayloadStatus, type XenVersionInfo } from '../xen/domain.js';
+import {
+  type BuildIdHex,
+  LIVEPATCH_ACTION_CODE,
+  type LivepatchAction,
+  type PayloadState,
+  type PayloadStatus,
+  type XenVersionInfo,
+} from '../xen/domain.js';
 import { type Clock, systemClock } from './clock.js';
 import { defaultPreflight, loadDefaultPreflight } from './default-preflight.js';
-import { checkHookScript, type HookBehaviour, type HookCall, type HookFunction, type HookRule, type HookScript, type HookSelector } from './hooks.js';
+import {
+  checkHookScript,
+  type HookBehaviour,
+  type HookCall,
+  type HookFunction,
+  type HookRule,
+  type HookScript,
+  type HookSelector,
+} from './hooks.js';
 import { type MockIdentity, type MockIdentityInput, resolveIdentity } from './identity.js';
 import { emptyState, MockMachine, type PreflightFn } from './machine.js';
 import type { MachineState, MockWarning, PendingWork } from './state.js';
@@ -99,7 +114,8 @@ class DirectoryHost implements Host {
   ) {}
 
   private machineFor(loaded: Loaded): MockMachine {
-    if (this.machine?.loaded !== loaded) this.machine = { loaded, machine: new MockMachine(loaded.machine, loaded.identity, this.preflight, this.localRules) };
+    if (this.machine?.loaded !== loaded)
+      this.machine = { loaded, machine: new MockMachine(loaded.machine, loaded.identity, this.preflight, this.localRules) };
     return this.machine.machine;
   }
 
@@ -182,17 +198,20 @@ export class MockHypervisor implements Backend, PagedListBackend {
   /** With timers on, wake up when pending work is due so its console lines appear on time. */
   private armTimer(due: number | null): void {
     if (!this.timers || this.closed || this.timer || due === null) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      if (this.closed) return;
-      const idle = this.op('idle loop', () => undefined).catch(() => undefined);
-      this.idle = idle;
-      void idle.then(() => {
-        if (this.idle === idle) this.idle = null;
-      });
-      // setTimeout takes at most 2^31-1 ms (longer fires at once, and would spin); a wake-up that
-      // early only completes nothing and re-arms.
-    }, Math.min(Math.max(0, due - this.clock.now()) + 1, 0x7fff_ffff));
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        if (this.closed) return;
+        const idle = this.op('idle loop', () => undefined).catch(() => undefined);
+        this.idle = idle;
+        void idle.then(() => {
+          if (this.idle === idle) this.idle = null;
+        });
+        // setTimeout takes at most 2^31-1 ms (longer fires at once, and would spin); a wake-up that
+        // early only completes nothing and re-arms.
+      },
+      Math.min(Math.max(0, due - this.clock.now()) + 1, 0x7fff_ffff),
+    );
     this.timer.unref();
   }
 
@@ -201,7 +220,12 @@ export class MockHypervisor implements Backend, PagedListBackend {
   // no hypercall): see backend/arguments.ts.
 
   async xenVersion(): Promise<XenVersionInfo> {
-    return this.op('xenVersion', (m) => ({ major: m.identity.version.major, minor: m.identity.version.minor, extra: m.identity.version.extra, buildId: m.identity.buildId }));
+    return this.op('xenVersion', (m) => ({
+      major: m.identity.version.major,
+      minor: m.identity.version.minor,
+      extra: m.identity.version.extra,
+      buildId: m.identity.buildId,
+    }));
   }
 
   async upload(payloadName: PayloadName, payload: Uint8Array, options: UploadOptions = {}): Promise<void> {
@@ -238,7 +262,11 @@ export class MockHypervisor implements Backend, PagedListBackend {
   /** The console ring; `incremental` returns what arrived since this handle's previous read. */
   async readConsole(options: ConsoleReadOptions = {}): Promise<string> {
     const incremental = optionalBoolean(options.incremental, 'incremental');
-    const { text, index } = await this.op('readConsole', (m) => m.readConsole(incremental ? this.consoleIndex : undefined), 'alive-or-dead');
+    const { text, index } = await this.op(
+      'readConsole',
+      (m) => m.readConsole(incremental ? this.consoleIndex : undefined),
+      'alive-or-dead',
+    );
     this.consoleIndex = index;
     return text;
   }
@@ -269,28 +297,38 @@ export class MockHypervisor implements Backend, PagedListBackend {
       return id;
     }
     const script = checkHookScript(behaviour);
-    return this.op('set hook', (m) => {
-      const id = m.state.nextRuleId++;
-      m.state.hookRules.push({ id, selector: { ...selector }, behaviour: script, calls: 0 });
-      m.dirty = true;
-      return id;
-    }, 'alive-or-dead');
+    return this.op(
+      'set hook',
+      (m) => {
+        const id = m.state.nextRuleId++;
+        m.state.hookRules.push({ id, selector: { ...selector }, behaviour: script, calls: 0 });
+        m.dirty = true;
+        return id;
+      },
+      'alive-or-dead',
+    );
   }
 
   /** Removes hook rules: one by id, those with exactly this selector, or all. */
   async clearHooks(which?: number | HookSelector): Promise<number> {
     const match = (r: HookRule) =>
       which === undefined ||
-      (typeof which === 'number' ? r.id === which : r.selector.payload === which.payload && r.selector.kind === which.kind && r.selector.symbol === which.symbol);
+      (typeof which === 'number'
+        ? r.id === which
+        : r.selector.payload === which.payload && r.selector.kind === which.kind && r.selector.symbol === which.symbol);
     const local = this.localRules.length;
     for (let i = this.localRules.length - 1; i >= 0; i--) if (match(this.localRules[i]!)) this.localRules.splice(i, 1);
     const removedLocal = local - this.localRules.length;
-    return this.op('clear hooks', (m) => {
-      const before = m.state.hookRules.length;
-      m.state.hookRules = m.state.hookRules.filter((r) => !match(r));
-      if (m.state.hookRules.length !== before) m.dirty = true;
-      return before - m.state.hookRules.length + removedLocal;
-    }, 'alive-or-dead');
+    return this.op(
+      'clear hooks',
+      (m) => {
+        const before = m.state.hookRules.length;
+        m.state.hookRules = m.state.hookRules.filter((r) => !match(r));
+        if (m.state.hookRules.length !== before) m.dirty = true;
+        return before - m.state.hookRules.length + removedLocal;
+      },
+      'alive-or-dead',
+    );
   }
 
   /** The persisted (data) hook rules. */
@@ -304,10 +342,14 @@ export class MockHypervisor implements Backend, PagedListBackend {
   }
 
   async clearHookCalls(): Promise<void> {
-    await this.op('clear hook calls', (m) => {
-      m.state.hookCalls = [];
-      m.dirty = true;
-    }, 'alive-or-dead');
+    await this.op(
+      'clear hook calls',
+      (m) => {
+        m.state.hookCalls = [];
+        m.dirty = true;
+      },
+      'alive-or-dead',
+    );
   }
 
   /** What the mock had to assume (no symbol table, unknown memory, unmodelled debug key). */
@@ -321,27 +363,31 @@ export class MockHypervisor implements Backend, PagedListBackend {
   }
 
   async inspect(): Promise<MockSnapshot> {
-    return this.op('inspect', (m) => {
-      const { symbols, ...identity } = m.identity;
-      return {
-        identity: { ...identity, symbolCount: symbols ? symbols.size : null },
-        payloads: m.state.payloads.map((p) => ({
-          name: p.name,
-          state: p.state,
-          rc: p.rc,
-          reverted: p.reverted,
-          safeToReapply: p.payload.safeToReapply,
-          buildId: p.payload.buildId,
-          depends: p.payload.depends,
-          funcsApplied: [...p.applied],
-          sha256: p.sha256,
-        })),
-        applied: [...m.state.applied],
-        pending: m.state.pending,
-        payloadVersion: m.state.payloadVersion,
-        panic: m.state.panic,
-      };
-    }, 'alive-or-dead');
+    return this.op(
+      'inspect',
+      (m) => {
+        const { symbols, ...identity } = m.identity;
+        return {
+          identity: { ...identity, symbolCount: symbols ? symbols.size : null },
+          payloads: m.state.payloads.map((p) => ({
+            name: p.name,
+            state: p.state,
+            rc: p.rc,
+            reverted: p.reverted,
+            safeToReapply: p.payload.safeToReapply,
+            buildId: p.payload.buildId,
+            depends: p.payload.depends,
+            funcsApplied: [...p.applied],
+            sha256: p.sha256,
+          })),
+          applied: [...m.state.applied],
+          pending: m.state.pending,
+          payloadVersion: m.state.payloadVersion,
+          panic: m.state.panic,
+        };
+      },
+      'alive-or-dead',
+    );
   }
 
   /**
@@ -349,20 +395,24 @@ export class MockHypervisor implements Backend, PagedListBackend {
    * memory, no panic. Hook rules and the hook call log survive (they belong to the test, not Xen).
    */
   async reboot(): Promise<void> {
-    await this.host.run('reboot', (m) => {
-      const fresh = emptyState(m.identity);
-      const keep: Pick<MachineState, 'hookRules' | 'nextRuleId' | 'hookCalls' | 'hookSeq' | 'warnings' | 'warningSeq'> = m.state;
-      Object.assign(m.state, fresh, {
-        hookRules: keep.hookRules,
-        nextRuleId: keep.nextRuleId,
-        hookCalls: keep.hookCalls,
-        hookSeq: keep.hookSeq,
-        warnings: keep.warnings,
-        warningSeq: keep.warningSeq,
-      });
-      m.reset();
-      m.dirty = true;
-    }, 'raw');
+    await this.host.run(
+      'reboot',
+      (m) => {
+        const fresh = emptyState(m.identity);
+        const keep: Pick<MachineState, 'hookRules' | 'nextRuleId' | 'hookCalls' | 'hookSeq' | 'warnings' | 'warningSeq'> = m.state;
+        Object.assign(m.state, fresh, {
+          hookRules: keep.hookRules,
+          nextRuleId: keep.nextRuleId,
+          hookCalls: keep.hookCalls,
+          hookSeq: keep.hookSeq,
+          warnings: keep.warnings,
+          warningSeq: keep.warningSeq,
+        });
+        m.reset();
+        m.dirty = true;
+      },
+      'raw',
+    );
     this.consoleIndex = 0;
   }
 }

@@ -5,7 +5,19 @@
  */
 import type { SymbolTable } from '../xen/symbols.js';
 import { type BuildIdHex, parseBuildIdHex } from '../xen/domain.js';
-import { DEFAULT_XEN_VERSION, defaultExtraVersion, formatXenVersion, isSupportedXenVersion, knownXenVersionsText, parseXenVersion, type XenFeatures, xenFeatures, type XenVersion, XenVersionError, xenVersionFromHypervisor } from '../xen/version.js';
+import {
+  DEFAULT_XEN_VERSION,
+  defaultExtraVersion,
+  formatXenVersion,
+  isSupportedXenVersion,
+  knownXenVersionsText,
+  parseXenVersion,
+  type XenFeatures,
+  xenFeatures,
+  type XenVersion,
+  XenVersionError,
+  xenVersionFromHypervisor,
+} from '../xen/version.js';
 import { DEFAULT_CONRING_SIZE } from './console-ring.js';
 import { MockConfigError } from './errors.js';
 import { parseLoglvl } from './printk.js';
@@ -119,12 +131,15 @@ export function resolveIdentity(input: MockIdentityInput = {}): MockIdentity {
   const memory: Record<string, string> = {};
   for (const [sym, hex] of Object.entries(id.memory)) memory[sym] = normaliseBuildId(hex, `memory of ${sym}`);
   const inRange = (v: number, max: number, what: string) => {
-    if (!(typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= max)) throw new MockConfigError(`${what} must be a number from 0 to ${max}, not ${v}`);
+    if (!(typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= max))
+      throw new MockConfigError(`${what} must be a number from 0 to ${max}, not ${v}`);
   };
   inRange(id.quiesceMs, MAX_QUIESCE_MS, 'quiesceMs');
   inRange(id.rendezvousNs, MAX_RENDEZVOUS_NS, 'rendezvousNs');
-  if (!Number.isInteger(id.cpus) || id.cpus < 1 || id.cpus > 4096) throw new MockConfigError(`cpus must be an integer from 1 to 4096, not ${id.cpus}`);
-  if (!Number.isInteger(id.conringSize) || id.conringSize < 1024) throw new MockConfigError(`conringSize must be an integer of at least 1024`);
+  if (!Number.isInteger(id.cpus) || id.cpus < 1 || id.cpus > 4096)
+    throw new MockConfigError(`cpus must be an integer from 1 to 4096, not ${id.cpus}`);
+  if (!Number.isInteger(id.conringSize) || id.conringSize < 1024)
+    throw new MockConfigError(`conringSize must be an integer of at least 1024`);
   try {
     parseLoglvl(id.loglvl);
   } catch (e) {

@@ -3,7 +3,14 @@
  * without Xen. See docs/mock.md.
  */
 export { MockHypervisor, type MockHypervisorOptions, type MockSnapshot } from './hypervisor.js';
-export { openMockBackend, initMockState, defaultMockStateDir, resolveMockStateDir, type OpenMockOptions, type InitMockStateOptions } from './open.js';
+export {
+  openMockBackend,
+  initMockState,
+  defaultMockStateDir,
+  resolveMockStateDir,
+  type OpenMockOptions,
+  type InitMockStateOptions,
+} from './open.js';
 export { type Clock, ManualClock, systemClock } from './clock.js';
 export {
   DEFAULT_IDENTITY,

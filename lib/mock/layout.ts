@@ -30,7 +30,11 @@ export interface Regions {
 
 export function allocateRegions(state: MachineState, payload: Payload): Regions {
   const extent = new Map<string, bigint>();
-  for (const s of payload.symbols) extent.set(s.section, [extent.get(s.section) ?? 0n, s.value + s.size].reduce((a, b) => (a > b ? a : b)));
+  for (const s of payload.symbols)
+    extent.set(
+      s.section,
+      [extent.get(s.section) ?? 0n, s.value + s.size].reduce((a, b) => (a > b ? a : b)),
+    );
   if (payload.modinfo) extent.set('.modinfo', BigInt(payload.modinfo.raw.length));
   if (payload.funcs.length) extent.set('.livepatch.funcs', BigInt(payload.funcs.length * 104));
   const sizes: Record<Region, bigint> = { text: 0n, rw: 0n, ro: 0n };

@@ -27,7 +27,8 @@ export const msg = {
   verifyingExpectations: (name: string) => `${INFO}${LP}${name}: Verifying enabled expectations for all functions\n`,
   expectationFailed: (func: string, expected: string, actual: string) =>
     `${ERR}${LP}${func}: expectation failed: expected:${expected}, actual:${actual}\n`,
-  expectationsOfFailed: (name: string, func: string, rc: number) => `${ERR}${LP}${name}: expectations of ${func} failed (rc=${rc}), aborting!\n`,
+  expectationsOfFailed: (name: string, func: string, rc: number) =>
+    `${ERR}${LP}${name}: expectations of ${func} failed (rc=${rc}), aborting!\n`,
 
   // apply_payload / revert_payload (__func__ is the function's own name)
   safetyCheckFailed: (name: string, rc: number) => `${ERR}${LP}${name}: Safety checks failed: ${rc}\n`,
@@ -51,7 +52,8 @@ export const msg = {
     `${ERR}${LP}${name}: Timed out on semaphore in ${phase} quiesce phase ${arrived}/${cpus}\n`,
   callingPostRevert: (name: string, rc: number) => `${INFO}${LP}${name}: Calling post-revert hook function with rc=${rc}\n`,
   callingPostApply: (name: string, rc: number) => `${INFO}${LP}${name}: Calling post-apply hook function with rc=${rc}\n`,
-  finished: (name: string, action: Exclude<LivepatchAction, 'UNLOAD'>, rc: number) => `${INFO}${LP}${name} finished ${action} with rc=${rc}\n`,
+  finished: (name: string, action: Exclude<LivepatchAction, 'UNLOAD'>, rc: number) =>
+    `${INFO}${LP}${name} finished ${action} with rc=${rc}\n`,
 
   // panic() messages (the text, without the banner)
   partiallyApplied: (name: string) => `livepatch: partially applied payload '${name}'!`,

@@ -65,5 +65,12 @@ export async function openMockBackend(options: OpenMockOptions = {}): Promise<Mo
     }
     await store.peek();
   }
-  return new MockHypervisor({ ...(options.clock ? { clock: options.clock } : {}), ...(options.preflight ? { preflight: options.preflight } : {}), ...(options.timers === undefined ? {} : { timers: options.timers }) }, store);
+  return new MockHypervisor(
+    {
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.preflight ? { preflight: options.preflight } : {}),
+      ...(options.timers === undefined ? {} : { timers: options.timers }),
+    },
+    store,
+  );
 }

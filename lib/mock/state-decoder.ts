@@ -56,7 +56,14 @@ const strings = (max = 1 << 20) => array(string(1 << 16), max);
 const addressRef: Decoder<AddressRef> = tagged<AddressRef>('kind', {
   null: () => ({ kind: 'null' }),
   absolute: object({ kind: literal('absolute'), value: s64 }),
-  payload: object({ kind: literal('payload'), section: count, sectionName: nullable(symbolName), offset: s64, symbol: nullable(symbolName), symbolOffset: s64 }),
+  payload: object({
+    kind: literal('payload'),
+    section: count,
+    sectionName: nullable(symbolName),
+    offset: s64,
+    symbol: nullable(symbolName),
+    symbolOffset: s64,
+  }),
   external: object({ kind: literal('external'), symbol: symbolName, addend: s64 }),
   unresolved: object({ kind: literal('unresolved'), reason: string(4096) }),
 });
@@ -87,14 +94,36 @@ const payloadModel: Decoder<Payload> = object({
     }),
     1 << 16,
   ),
-  hooks: array(object({ kind: hookKind, index: count, symbol: nullable(symbolName), isNull: boolean, target: addressRef, section: count, loaded: optional(boolean) }), 1 << 16),
-  modinfo: nullable(object({ raw: bytes(1 << 21), strings: strings(), entries: array(object({ key: string(1 << 16), value: string(1 << 16) })) })),
+  hooks: array(
+    object({
+      kind: hookKind,
+      index: count,
+      symbol: nullable(symbolName),
+      isNull: boolean,
+      target: addressRef,
+      section: count,
+      loaded: optional(boolean),
+    }),
+    1 << 16,
+  ),
+  modinfo: nullable(
+    object({ raw: bytes(1 << 21), strings: strings(), entries: array(object({ key: string(1 << 16), value: string(1 << 16) })) }),
+  ),
   safeToReapply: boolean,
   rwSections: strings(),
   vetoingHooks: array(hookKind, 8),
   undefinedSymbols: strings(),
   symbols: array(
-    object({ name: symbolName, section: string(4096), value: s64, size: u64, isFunction: boolean, isGlobal: boolean, sectionIndex: count, replacesFunction: boolean }),
+    object({
+      name: symbolName,
+      section: string(4096),
+      value: s64,
+      size: u64,
+      isFunction: boolean,
+      isGlobal: boolean,
+      sectionIndex: count,
+      replacesFunction: boolean,
+    }),
   ),
 }) as Decoder<Payload>;
 
@@ -124,7 +153,13 @@ const payloadRecord: Decoder<PayloadRecord> = (v, at) => {
 };
 
 const hookScript: Decoder<HookScript> = object({
-  rc: optional(either(integer(...INT32), refine(array(integer(...INT32), 1 << 16), (a) => a.length > 0, 'a non-empty list'), 'an int or a non-empty list of ints')),
+  rc: optional(
+    either(
+      integer(...INT32),
+      refine(array(integer(...INT32), 1 << 16), (a) => a.length > 0, 'a non-empty list'),
+      'an int or a non-empty list of ints',
+    ),
+  ),
   printk: optional(strings(1 << 16)),
   printkAfter: optional(strings(1 << 16)),
   fstate: optional(literal('consistent', 'applied', 'not-applied', 'unchanged')),
@@ -140,7 +175,12 @@ const hookRule: Decoder<HookRule<HookScript>> = object({
 }) as Decoder<HookRule<HookScript>>;
 
 const consoleRing = (at: string, v: unknown) => {
-  const c = object({ size: integer(64, 1 << 30), consumer: integer(0), producer: integer(0), data: matching(/^[A-Za-z0-9+/]*={0,2}$/, 'base64') })(v, at);
+  const c = object({
+    size: integer(64, 1 << 30),
+    consumer: integer(0),
+    producer: integer(0),
+    data: matching(/^[A-Za-z0-9+/]*={0,2}$/, 'base64'),
+  })(v, at);
   const length = Buffer.from(c.data, 'base64').length;
   if (c.consumer > c.producer || c.producer - c.consumer !== length || length > c.size) {
     throw new DecodeError(at, `a console ring whose indexes (${c.consumer}..${c.producer}) match its ${length} bytes and size ${c.size}`);
@@ -202,22 +242,31 @@ export function decodeMachine(v: unknown, at = 'machine'): MachineState {
   }
   if (new Set(m.applied).size !== m.applied.length) throw new DecodeError(`${at}.applied`, 'each payload at most once on the stack');
   for (const n of m.applied) {
-    if (byName.get(n)?.state !== 'APPLIED') throw new DecodeError(`${at}.applied`, `applied payloads only (${JSON.stringify(n)} is not loaded and APPLIED)`);
+    if (byName.get(n)?.state !== 'APPLIED')
+      throw new DecodeError(`${at}.applied`, `applied payloads only (${JSON.stringify(n)} is not loaded and APPLIED)`);
   }
   for (const p of m.payloads) {
-    if (p.state === 'APPLIED' && !m.applied.includes(p.name)) throw new DecodeError(`${at}.applied`, `every APPLIED payload (${JSON.stringify(p.name)} is missing)`);
+    if (p.state === 'APPLIED' && !m.applied.includes(p.name))
+      throw new DecodeError(`${at}.applied`, `every APPLIED payload (${JSON.stringify(p.name)} is missing)`);
   }
-  if (m.pending && !byName.has(m.pending.name)) throw new DecodeError(`${at}.pending.name`, `a loaded payload (${JSON.stringify(m.pending.name)} is not)`);
+  if (m.pending && !byName.has(m.pending.name))
+    throw new DecodeError(`${at}.pending.name`, `a loaded payload (${JSON.stringify(m.pending.name)} is not)`);
   // Work is due after the quiesce delay and at most the action's u32-ns timeout: anything later is
   // no work this mock scheduled (and a timer that far out would overflow).
-  if (m.pending && !(m.pending.dueAt >= m.pending.scheduledAt && m.pending.dueAt - m.pending.scheduledAt <= MAX_QUIESCE_MS + 0xffff_ffff / 1e6)) {
+  if (
+    m.pending &&
+    !(m.pending.dueAt >= m.pending.scheduledAt && m.pending.dueAt - m.pending.scheduledAt <= MAX_QUIESCE_MS + 0xffff_ffff / 1e6)
+  ) {
     throw new DecodeError(`${at}.pending.dueAt`, `a time from scheduledAt to ${MAX_QUIESCE_MS + 4295} ms after it`);
   }
   return m;
 }
 
 /** The stored identity (its symbol table lives in symbols.json), validated as `resolveIdentity` validates a new one. */
-export function decodeStoredIdentity(v: unknown, at = 'identity'): Omit<MockIdentity, 'symbols'> & { symbols: { file: string; sha256: string; count: number } | null } {
+export function decodeStoredIdentity(
+  v: unknown,
+  at = 'identity',
+): Omit<MockIdentity, 'symbols'> & { symbols: { file: string; sha256: string; count: number } | null } {
   const id = object({
     buildId: buildIdHex,
     version: object({ major: integer(0, 0xffff), minor: integer(0, 0xffff), extra: string(256) }),

@@ -40,7 +40,9 @@ export const PAYLOAD_DIR = 'payloads';
 export const LOCK_FILE = 'lock';
 
 /** The identity as stored: the symbol table lives in its own file. */
-type StoredIdentity = Omit<MockIdentity, 'symbols'> & { readonly symbols: { readonly file: string; readonly sha256: string; readonly count: number } | null };
+type StoredIdentity = Omit<MockIdentity, 'symbols'> & {
+  readonly symbols: { readonly file: string; readonly sha256: string; readonly count: number } | null;
+};
 
 interface StateFile {
   readonly magic: string;
@@ -75,7 +77,8 @@ const MAX_STATE_BYTES = 256 * 1024 * 1024;
 const MAX_SYMBOLS_BYTES = 64 * 1024 * 1024;
 const BLOB_NAME = /^[0-9a-f]{64}$/;
 /** What a mock state directory may hold besides state.json: its files, the lock's, xlp's own state (`workflow/`). */
-const OWNED_ENTRY = /^(?:state\.json|symbols\.json|payloads|lock|lock\.break|workflow|\.(?:state\.json|symbols\.json|lock|lock\.break)\..+)$/;
+const OWNED_ENTRY =
+  /^(?:state\.json|symbols\.json|payloads|lock|lock\.break|workflow|\.(?:state\.json|symbols\.json|lock|lock\.break)\..+)$/;
 
 export class StateDirectory {
   readonly stateFile: string;
@@ -94,7 +97,11 @@ export class StateDirectory {
   }
 
   private notInitialized(): MockStateError {
-    return new MockStateError('not-initialized', this.dir, `no mock hypervisor in ${this.dir} (create one with \`xlp mock init --mock-state ${this.dir}\`)`);
+    return new MockStateError(
+      'not-initialized',
+      this.dir,
+      `no mock hypervisor in ${this.dir} (create one with \`xlp mock init --mock-state ${this.dir}\`)`,
+    );
   }
 
   private async checkDir(): Promise<void> {
@@ -140,15 +147,32 @@ export class StateDirectory {
     const entries = await readdir(this.dir);
     const foreign = entries.filter((e) => !OWNED_ENTRY.test(e));
     if (foreign.length) {
-      const shown = foreign.slice(0, 5).map((e) => JSON.stringify(e)).join(', ') + (foreign.length > 5 ? `, and ${foreign.length - 5} more` : '');
-      throw new MockStateError('not-empty', this.dir, (`${this.dir} is not empty and holds no mock hypervisor (it ` + `has ${shown}); refusing to use it: choose a new or empty directory`));
+      const shown =
+        foreign
+          .slice(0, 5)
+          .map((e) => JSON.stringify(e))
+          .join(', ') + (foreign.length > 5 ? `, and ${foreign.length - 5} more` : '');
+      throw new MockStateError(
+        'not-empty',
+        this.dir,
+        `${this.dir} is not empty and holds no mock hypervisor (it ` + `has ${shown}); refusing to use it: choose a new or empty directory`,
+      );
     }
     // payloads/ holds only blobs named by their SHA-256 (and temporary files while one is written).
     const blobs = join(this.dir, PAYLOAD_DIR);
     const kind = await this.subdirKind(blobs);
     if (kind === 'dir') {
       const other = (await readdir(blobs)).filter((e) => !BLOB_NAME.test(e) && !e.startsWith('.'));
-      if (other.length) throw new MockStateError('not-empty', this.dir, (`${blobs} holds files that are not payloads of a mock ` + `(${other.slice(0, 5).map((e) => JSON.stringify(e)).join(', ')}); refusing to use ${this.dir}`));
+      if (other.length)
+        throw new MockStateError(
+          'not-empty',
+          this.dir,
+          `${blobs} holds files that are not payloads of a mock ` +
+            `(${other
+              .slice(0, 5)
+              .map((e) => JSON.stringify(e))
+              .join(', ')}); refusing to use ${this.dir}`,
+        );
     }
   }
 
@@ -169,7 +193,11 @@ export class StateDirectory {
       const kind = await this.stateFileKind();
       if (kind === 'foreign') throw this.foreign();
       if (kind === 'ours' && !options.force) {
-        throw new MockStateError('already-initialized', this.dir, `${this.dir} already holds a mock hypervisor (use --force to replace it)`);
+        throw new MockStateError(
+          'already-initialized',
+          this.dir,
+          `${this.dir} already holds a mock hypervisor (use --force to replace it)`,
+        );
       }
       // The previous payloads' blobs go with the sweep after the save: only files named as ours.
       await this.save({ identity, machine }, new Map());
@@ -179,7 +207,11 @@ export class StateDirectory {
   }
 
   private foreign(): MockStateError {
-    return new MockStateError('foreign', this.stateFile, (`${this.stateFile} is not a xen-livepatch mock state ` + `(no "${STATE_MAGIC}" magic); refusing to touch it`));
+    return new MockStateError(
+      'foreign',
+      this.stateFile,
+      `${this.stateFile} is not a xen-livepatch mock state ` + `(no "${STATE_MAGIC}" magic); refusing to touch it`,
+    );
   }
 
   /**
@@ -218,7 +250,8 @@ export class StateDirectory {
     return new MockStateError(
       'corrupt',
       file,
-      (`mock state ${file} is damaged: ${why}; it was left as it is (move it away, ` + `or run \`xlp mock init --force --mock-state ${this.dir}\` to start afresh)`),
+      `mock state ${file} is damaged: ${why}; it was left as it is (move it away, ` +
+        `or run \`xlp mock init --force --mock-state ${this.dir}\` to start afresh)`,
       { cause },
     );
   }
@@ -241,7 +274,12 @@ export class StateDirectory {
     }
     const uid = typeof process.getuid === 'function' ? process.getuid() : null;
     if (st.isSymbolicLink() || !st.isDirectory() || (uid !== null && st.uid !== uid) || (st.mode & 0o022) !== 0) {
-      throw new MockStateError('unsafe', path, (`${path} is not a private directory of this user (a symlink, another ` + `file type, another owner, or writable by others); refusing to use it`));
+      throw new MockStateError(
+        'unsafe',
+        path,
+        `${path} is not a private directory of this user (a symlink, another ` +
+          `file type, another owner, or writable by others); refusing to use it`,
+      );
     }
     return 'dir';
   }
@@ -272,7 +310,12 @@ export class StateDirectory {
     }
     if (!isPlainObject(raw) || raw.magic !== STATE_MAGIC) throw this.foreign();
     if (raw.schema !== STATE_SCHEMA) {
-      throw new MockStateError('schema-version', this.stateFile, (`${this.stateFile} has state schema ${JSON.stringify(raw.schema) ?? 'none'}; ` + `this version of xen-livepatch reads schema ${STATE_SCHEMA}`));
+      throw new MockStateError(
+        'schema-version',
+        this.stateFile,
+        `${this.stateFile} has state schema ${JSON.stringify(raw.schema) ?? 'none'}; ` +
+          `this version of xen-livepatch reads schema ${STATE_SCHEMA}`,
+      );
     }
     let id: ReturnType<typeof decodeStoredIdentity>;
     let machine: MachineState;
@@ -306,14 +349,21 @@ export class StateDirectory {
       }
       if (bytes === null) throw this.corrupt(`the bytes of payload ${JSON.stringify(p.name)} (${PAYLOAD_DIR}/${p.sha256}) are missing`);
       if (createHash('sha256').update(bytes).digest('hex') !== p.sha256) {
-        throw this.corrupt((`the bytes of payload ${JSON.stringify(p.name)} ` + `(${PAYLOAD_DIR}/${p.sha256}) do not match their SHA-256: they were altered`));
+        throw this.corrupt(
+          `the bytes of payload ${JSON.stringify(p.name)} ` + `(${PAYLOAD_DIR}/${p.sha256}) do not match their SHA-256: they were altered`,
+        );
       }
-      if (bytes.length !== p.payload.size) throw this.corrupt((`payload ${JSON.stringify(p.name)} is recorded ` + `as ${p.payload.size} bytes but its file has ${bytes.length}`));
+      if (bytes.length !== p.payload.size)
+        throw this.corrupt(
+          `payload ${JSON.stringify(p.name)} is recorded ` + `as ${p.payload.size} bytes but its file has ${bytes.length}`,
+        );
       this.verifiedBlobs.add(p.sha256);
     }
   }
 
-  private async loadSymbols(ref: { readonly file: string; readonly sha256: string; readonly count: number } | null): Promise<SymbolTable | null> {
+  private async loadSymbols(
+    ref: { readonly file: string; readonly sha256: string; readonly count: number } | null,
+  ): Promise<SymbolTable | null> {
     if (!ref) return null;
     if (this.symbolsCache?.sha256 === ref.sha256) return this.symbolsCache.table;
     const path = join(this.dir, SYMBOLS_FILE);
@@ -332,7 +382,8 @@ export class StateDirectory {
       if (e instanceof DecodeError) throw this.corrupt(e.message, e, path);
       throw e;
     }
-    if (table.size !== ref.count) throw this.corrupt(`the symbol table ${SYMBOLS_FILE} has ${table.size} symbols, not the ${ref.count} recorded`, undefined, path);
+    if (table.size !== ref.count)
+      throw this.corrupt(`the symbol table ${SYMBOLS_FILE} has ${table.size} symbols, not the ${ref.count} recorded`, undefined, path);
     this.symbolsCache = { sha256: ref.sha256, table };
     return table;
   }
@@ -362,7 +413,12 @@ export class StateDirectory {
         this.verifiedBlobs.add(sha);
       }
     }
-    const file: StateFile = { magic: STATE_MAGIC, schema: STATE_SCHEMA, identity: { ...rest, symbols: symbolsRef }, machine: loaded.machine };
+    const file: StateFile = {
+      magic: STATE_MAGIC,
+      schema: STATE_SCHEMA,
+      identity: { ...rest, symbols: symbolsRef },
+      machine: loaded.machine,
+    };
     await writeFileAtomic(this.stateFile, encodeJson(file), { durable });
     const st = await lstat(this.stateFile, { bigint: true });
     this.cached = { stat: { ino: st.ino, size: st.size, mtimeNs: st.mtimeNs }, loaded };
@@ -405,7 +461,8 @@ export class StateDirectory {
       throw this.fileError(e);
     }
     if (bytes === null) throw this.corrupt(`the payload file ${PAYLOAD_DIR}/${sha256} is missing`);
-    if (createHash('sha256').update(bytes).digest('hex') !== sha256) throw this.corrupt(`the payload file ${PAYLOAD_DIR}/${sha256} was altered`, undefined, file);
+    if (createHash('sha256').update(bytes).digest('hex') !== sha256)
+      throw this.corrupt(`the payload file ${PAYLOAD_DIR}/${sha256} was altered`, undefined, file);
     return new Uint8Array(bytes);
   }
 }

@@ -6,7 +6,10 @@ import { MockConfigError } from './errors.js';
 export async function readNmSymbols(path: string): Promise<SymbolTable> {
   const { symbols, errors } = parseNmSymbols(await readFile(path, 'latin1'));
   if (symbols.size === 0) {
-    throw new MockConfigError((`${path} has no symbols in nm format ("<address> <type> <name>" ` + `lines)${errors[0] ? `; line ${errors[0].line} reads ${JSON.stringify(errors[0].text)}` : ''}`));
+    throw new MockConfigError(
+      `${path} has no symbols in nm format ("<address> <type> <name>" ` +
+        `lines)${errors[0] ? `; line ${errors[0].line} reads ${JSON.stringify(errors[0].text)}` : ''}`,
+    );
   }
   return symbols;
 }

@@ -29,7 +29,12 @@ export function checkPayloadName(name: string, call: XenCall): string {
   if (typeof name !== 'string') throw new XenError(call, ERRNO.EINVAL, undefined, `${call}: the payload name must be a string`);
   const c = cName(name);
   if (encoder.encode(c).length > PAYLOAD_NAME_MAX) {
-    throw new XenError(call, ERRNO.EINVAL, c, (`${call}: payload name of ${encoder.encode(c).length} ` + `bytes is longer than Xen's ${PAYLOAD_NAME_MAX} (EINVAL)`));
+    throw new XenError(
+      call,
+      ERRNO.EINVAL,
+      c,
+      `${call}: payload name of ${encoder.encode(c).length} ` + `bytes is longer than Xen's ${PAYLOAD_NAME_MAX} (EINVAL)`,
+    );
   }
   return c;
 }
@@ -37,6 +42,12 @@ export function checkPayloadName(name: string, call: XenCall): string {
 /** UPLOAD's size checks (`verify_payload`): empty or over 2 MiB is EINVAL. */
 export function checkUploadSize(size: number, name: string): void {
   if (size === 0 || size > PAYLOAD_MAX_SIZE) {
-    throw new XenError('upload', ERRNO.EINVAL, name, (`upload ${JSON.stringify(name)}: size ${size} ` + `is ${size === 0 ? 'zero' : `over Xen's limit of ${PAYLOAD_MAX_SIZE} bytes`} (EINVAL)`));
+    throw new XenError(
+      'upload',
+      ERRNO.EINVAL,
+      name,
+      `upload ${JSON.stringify(name)}: size ${size} ` +
+        `is ${size === 0 ? 'zero' : `over Xen's limit of ${PAYLOAD_MAX_SIZE} bytes`} (EINVAL)`,
+    );
   }
 }

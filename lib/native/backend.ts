@@ -1,11 +1,4 @@
-import type {
-  ActionOptions,
-  Backend,
-  ConsoleReadOptions,
-  PayloadListEntry,
-  PayloadName,
-  UploadOptions,
-} from '../backend/backend.js';
+import type { ActionOptions, Backend, ConsoleReadOptions, PayloadListEntry, PayloadName, UploadOptions } from '../backend/backend.js';
 import { optionalBoolean } from '../backend/arguments.js';
 import { ERRNO } from '../xen/errno.js';
 import {
@@ -19,11 +12,16 @@ import {
 } from '../xen/domain.js';
 import { XenError, XenUnavailableError, type XenCall, type XenUnavailableReason } from '../xen/errors.js';
 import { isRawCallError, isRawOpenError, loadAddon, type LoadedAddon, type RawHandle } from './binding.js';
-import { formatXenVersion, generationHasForceFlag, knownLibxenctrlGeneration, type XenInterfaceGeneration, sysctlInterfaceVersion } from '../xen/version.js';
+import {
+  formatXenVersion,
+  generationHasForceFlag,
+  knownLibxenctrlGeneration,
+  type XenInterfaceGeneration,
+  sysctlInterfaceVersion,
+} from '../xen/version.js';
 
 export type { XenInterfaceGeneration } from '../xen/version.js';
 import { nameText, needsLookup, resolveName } from './names.js';
-
 
 export interface NativeOpenOptions {
   /**
@@ -84,9 +82,7 @@ function translate(error: unknown, mismatch?: string): unknown {
     return new XenError(call, error.errno, error.payload, message);
   }
   if (isRawOpenError(error)) {
-    const reason = (REASONS as readonly string[]).includes(error.reason)
-      ? (error.reason as XenUnavailableReason)
-      : 'open-failed';
+    const reason = (REASONS as readonly string[]).includes(error.reason) ? (error.reason as XenUnavailableReason) : 'open-failed';
     return new XenUnavailableError(reason, error.message, {
       ...(error.errno === undefined ? {} : { errno: error.errno }),
       tried: error.tried,
@@ -195,12 +191,18 @@ export class NativeBackend implements Backend {
       why = `the running Xen ${xen.major}.${xen.minor} refuses any upload flag (the force flag came with Xen 4.19)`;
     }
     if (library.generation !== xen.generation) {
-      why = `${why ? `${why}; ` : ''}${this.#pair()} are of different generations (tools upgraded without a reboot?), ` +
+      why =
+        `${why ? `${why}; ` : ''}${this.#pair()} are of different generations (tools upgraded without a reboot?), ` +
         'so the flag would be dropped or misread; use the tools that match the running hypervisor';
     }
     if (why !== undefined) {
       const text = nameText(name);
-      throw new XenError('upload', ERRNO.EOPNOTSUPP, text, (`upload ${JSON.stringify(text)}: the force flag is ` + `refused: ${why} (EOPNOTSUPP, errno ${ERRNO.EOPNOTSUPP})`));
+      throw new XenError(
+        'upload',
+        ERRNO.EOPNOTSUPP,
+        text,
+        `upload ${JSON.stringify(text)}: the force flag is ` + `refused: ${why} (EOPNOTSUPP, errno ${ERRNO.EOPNOTSUPP})`,
+      );
     }
   }
 
@@ -227,7 +229,13 @@ export class NativeBackend implements Backend {
   /** Each entry's name as text and as its exact bytes (`nameBytes`), which every call accepts back. */
   async list(): Promise<PayloadListEntry[]> {
     const entries = await settle(() => this.#raw.list(), this.#mismatch);
-    return entries.map((e) => ({ name: e.name, nameBytes: e.nameBytes, state: stateName(e.state, 'list', e.name), rc: e.rc, metadata: e.metadata }));
+    return entries.map((e) => ({
+      name: e.name,
+      nameBytes: e.nameBytes,
+      state: stateName(e.state, 'list', e.name),
+      rc: e.rc,
+      metadata: e.metadata,
+    }));
   }
 
   async action(name: PayloadName, action: LivepatchAction, options: ActionOptions = {}): Promise<void> {

@@ -53,6 +53,11 @@ export function needsLookup(name: PayloadName): name is string {
  */
 export async function resolveName(name: string, call: XenCall, list: () => Promise<PayloadListEntry[]>): Promise<PayloadName> {
   const readAlike = (await list()).filter((e) => e.name === name);
-  if (readAlike.length > 1) throw new AmbiguousNameError(call, name, readAlike.map((e) => e.nameBytes ?? new TextEncoder().encode(e.name)));
+  if (readAlike.length > 1)
+    throw new AmbiguousNameError(
+      call,
+      name,
+      readAlike.map((e) => e.nameBytes ?? new TextEncoder().encode(e.name)),
+    );
   return readAlike[0]?.nameBytes ?? name;
 }

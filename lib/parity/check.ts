@@ -23,7 +23,9 @@ function forVersion(patterns: readonly ConsolePattern[] | undefined, ctx: CheckC
 }
 
 function fill(pattern: string, ctx: CheckContext): string {
-  return pattern.replaceAll('{xen}', ctx.xenBuildId ?? '').replace(/\{id:([a-z_]+)\}/g, (_m, id: string) => ctx.buildIdOf(id as ParityPayloadId) ?? `<no build-id for ${id}>`);
+  return pattern
+    .replaceAll('{xen}', ctx.xenBuildId ?? '')
+    .replace(/\{id:([a-z_]+)\}/g, (_m, id: string) => ctx.buildIdOf(id as ParityPayloadId) ?? `<no build-id for ${id}>`);
 }
 
 function matches(line: string, p: ConsoleLinePattern, ctx: CheckContext): boolean {
@@ -51,7 +53,8 @@ export function checkScenarioRecord(scenario: ParityScenario, record: ScenarioRe
     }
     for (const [n, want] of Object.entries(e.statuses ?? {})) {
       const got = r.statuses?.[n];
-      if (JSON.stringify(got) !== JSON.stringify(want)) problems.push(`${where}: status of ${n} ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
+      if (JSON.stringify(got) !== JSON.stringify(want))
+        problems.push(`${where}: status of ${n} ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
     }
     let from = 0;
     for (const p of forVersion(e.console, ctx)) {
@@ -70,7 +73,10 @@ export function checkScenarioRecord(scenario: ParityScenario, record: ScenarioRe
       const want = e.hooks;
       const got = r.hooks;
       const fmt = (h: object) => JSON.stringify(h);
-      if (got.length !== want.length) problems.push((`${where}: ${got.length} hook calls ${got.map(fmt).join(', ')}; ` + `expected ${want.length}: ${want.map(fmt).join(', ')}`));
+      if (got.length !== want.length)
+        problems.push(
+          `${where}: ${got.length} hook calls ${got.map(fmt).join(', ')}; ` + `expected ${want.length}: ${want.map(fmt).join(', ')}`,
+        );
       else {
         want.forEach((w, k) => {
           const g = got[k]!;
@@ -89,11 +95,14 @@ export function checkScenarioRecord(scenario: ParityScenario, record: ScenarioRe
     if (wantList) {
       const withMeta = wantList.some((l) => l.metadata !== undefined);
       const got = (r.list ?? []).map((x) => ({ name: x.name, state: x.state, rc: x.rc, ...(withMeta ? { metadata: x.metadata } : {}) }));
-      if (JSON.stringify(got) !== JSON.stringify(wantList)) problems.push(`${where}: list ${JSON.stringify(got)}, expected ${JSON.stringify(wantList)}`);
+      if (JSON.stringify(got) !== JSON.stringify(wantList))
+        problems.push(`${where}: list ${JSON.stringify(got)}, expected ${JSON.stringify(wantList)}`);
     }
     if (e.page && r.page) {
-      if (e.page.entries !== undefined && r.page.entries !== e.page.entries) problems.push(`${where}: ${r.page.entries} entries, expected ${e.page.entries}`);
-      if (e.page.remaining !== undefined && r.page.remaining !== e.page.remaining) problems.push(`${where}: remaining ${r.page.remaining}, expected ${e.page.remaining}`);
+      if (e.page.entries !== undefined && r.page.entries !== e.page.entries)
+        problems.push(`${where}: ${r.page.entries} entries, expected ${e.page.entries}`);
+      if (e.page.remaining !== undefined && r.page.remaining !== e.page.remaining)
+        problems.push(`${where}: remaining ${r.page.remaining}, expected ${e.page.remaining}`);
       if (e.page.versionDelta !== undefined && lastVersion !== null && r.page.version - lastVersion !== e.page.versionDelta) {
         problems.push(`${where}: version moved by ${r.page.version - lastVersion}, expected ${e.page.versionDelta}`);
       }
@@ -129,13 +138,20 @@ export function diffScenarioRecords(a: ScenarioRecord, b: ScenarioRecord): strin
       continue;
     }
     if (x.result !== y.result) out.push(`step ${i} (${x.op}): result ${a.backend}=${x.result} ${b.backend}=${y.result}`);
-    if (JSON.stringify(x.status) !== JSON.stringify(y.status)) out.push((`step ${i} (${x.op}): ` + `status ${a.backend}=${JSON.stringify(x.status)} ${b.backend}=${JSON.stringify(y.status)}`));
-    if (JSON.stringify(x.statuses) !== JSON.stringify(y.statuses)) out.push((`step ${i} (${x.op}): ` + `statuses ${a.backend}=${JSON.stringify(x.statuses)} ${b.backend}=${JSON.stringify(y.statuses)}`));
+    if (JSON.stringify(x.status) !== JSON.stringify(y.status))
+      out.push(`step ${i} (${x.op}): ` + `status ${a.backend}=${JSON.stringify(x.status)} ${b.backend}=${JSON.stringify(y.status)}`);
+    if (JSON.stringify(x.statuses) !== JSON.stringify(y.statuses))
+      out.push(`step ${i} (${x.op}): ` + `statuses ${a.backend}=${JSON.stringify(x.statuses)} ${b.backend}=${JSON.stringify(y.statuses)}`);
     if (JSON.stringify(x.list) !== JSON.stringify(y.list)) out.push(`step ${i} (${x.op}): list differs`);
     if (x.page || y.page) {
-      const pa = x.page ? { entries: x.page.entries, remaining: x.page.remaining, versionDelta: lastA === null ? null : x.page.version - lastA } : null;
-      const pb = y.page ? { entries: y.page.entries, remaining: y.page.remaining, versionDelta: lastB === null ? null : y.page.version - lastB } : null;
-      if (JSON.stringify(pa) !== JSON.stringify(pb)) out.push(`step ${i} (${x.op}): page ${a.backend}=${JSON.stringify(pa)} ${b.backend}=${JSON.stringify(pb)}`);
+      const pa = x.page
+        ? { entries: x.page.entries, remaining: x.page.remaining, versionDelta: lastA === null ? null : x.page.version - lastA }
+        : null;
+      const pb = y.page
+        ? { entries: y.page.entries, remaining: y.page.remaining, versionDelta: lastB === null ? null : y.page.version - lastB }
+        : null;
+      if (JSON.stringify(pa) !== JSON.stringify(pb))
+        out.push(`step ${i} (${x.op}): page ${a.backend}=${JSON.stringify(pa)} ${b.backend}=${JSON.stringify(pb)}`);
       if (x.page) lastA = x.page.version;
       if (y.page) lastB = y.page.version;
     }
@@ -143,7 +159,10 @@ export function diffScenarioRecords(a: ScenarioRecord, b: ScenarioRecord): strin
     const cy = y.console.map(normaliseConsoleLine);
     for (let k = 0; k < Math.max(cx.length, cy.length); k++) {
       if (cx[k] !== cy[k]) {
-        out.push((`step ${i} (${x.op}): console ` + `line ${k}: ${a.backend}=${JSON.stringify(cx[k] ?? null)} ${b.backend}=${JSON.stringify(cy[k] ?? null)}`));
+        out.push(
+          `step ${i} (${x.op}): console ` +
+            `line ${k}: ${a.backend}=${JSON.stringify(cx[k] ?? null)} ${b.backend}=${JSON.stringify(cy[k] ?? null)}`,
+        );
         break;
       }
     }

@@ -9,7 +9,16 @@ import type { HookCall } from '../mock/hooks.js';
 import { PAYLOAD_NAME_MAX } from '../xen/domain.js';
 import { ERRNO, errnoCode } from '../xen/errno.js';
 import { XenError } from '../xen/errors.js';
-import type { ArgumentErrorName, ExpectedStatus, ParityRequirement, ParityScenario, ParityStep, PayloadProvider, ScenarioRecord, StepRecord } from './types.js';
+import type {
+  ArgumentErrorName,
+  ExpectedStatus,
+  ParityRequirement,
+  ParityScenario,
+  ParityStep,
+  PayloadProvider,
+  ScenarioRecord,
+  StepRecord,
+} from './types.js';
 
 /** The mock's hook log, when the backend is the mock. */
 export interface HookLog {
@@ -71,7 +80,8 @@ async function waitDone(backend: Backend, name: string, sleep: (ms: number) => P
 
 function missing(s: ParityScenario, backend: Backend, caps: Partial<Record<ParityRequirement, boolean>>): string | null {
   for (const r of s.requires ?? []) {
-    const has = r === 'mock' ? backend.kind === 'mock' : r === 'paged-list' ? (caps['paged-list'] ?? hasPagedList(backend)) : (caps[r] ?? true);
+    const has =
+      r === 'mock' ? backend.kind === 'mock' : r === 'paged-list' ? (caps['paged-list'] ?? hasPagedList(backend)) : (caps[r] ?? true);
     if (!has) return `needs ${r}`;
   }
   return null;
@@ -103,7 +113,8 @@ export async function runParityScenario(scenario: ParityScenario, options: Parit
       else throw e;
       rec.message = e.message;
     }
-    if (rec.name !== undefined && step.op !== 'list' && step.op !== 'list-page' && step.op !== 'debug-key') rec.status = await statusOf(backend, rec.name);
+    if (rec.name !== undefined && step.op !== 'list' && step.op !== 'list-page' && step.op !== 'debug-key')
+      rec.status = await statusOf(backend, rec.name);
     const others = step.expect.statuses ? Object.keys(step.expect.statuses) : [];
     if (others.length) {
       rec.statuses = {};
@@ -139,7 +150,10 @@ async function runStep(
     case 'replace':
     case 'unload': {
       const action = step.op.toUpperCase() as 'APPLY' | 'REVERT' | 'REPLACE' | 'UNLOAD';
-      await backend.action(step.name, action, { ...(step.nodeps ? { nodeps: true } : {}), ...(step.timeoutNs ? { timeoutNs: step.timeoutNs } : {}) });
+      await backend.action(step.name, action, {
+        ...(step.nodeps ? { nodeps: true } : {}),
+        ...(step.timeoutNs ? { timeoutNs: step.timeoutNs } : {}),
+      });
       if (action !== 'UNLOAD' && step.wait !== false) rec.polls = await waitDone(backend, step.name, ctx.sleep, ctx.timeout);
       return;
     }
@@ -147,13 +161,23 @@ async function runStep(
       await backend.get(step.name);
       return;
     case 'list':
-      rec.list = (await backend.list()).map((e) => ({ name: e.name, state: e.state, rc: e.rc, metadata: Buffer.from(e.metadata).toString('latin1') }));
+      rec.list = (await backend.list()).map((e) => ({
+        name: e.name,
+        state: e.state,
+        rc: e.rc,
+        metadata: Buffer.from(e.metadata).toString('latin1'),
+      }));
       return;
     case 'list-page': {
       if (!hasPagedList(backend)) throw new Error('list-page needs a PagedListBackend');
       // Buffers as libxenctrl sizes them (a name slot per entry, room for any metadata): Xen 4.21+
       // checks them (ENOBUFS), older versions trust the caller.
-      const page = await backend.listPage({ idx: step.idx, nr: step.nr, nameBufferSize: step.nr * (PAYLOAD_NAME_MAX + 1), metadataBufferSize: 0xffff_ffff });
+      const page = await backend.listPage({
+        idx: step.idx,
+        nr: step.nr,
+        nameBufferSize: step.nr * (PAYLOAD_NAME_MAX + 1),
+        metadataBufferSize: 0xffff_ffff,
+      });
       rec.page = { entries: page.entries.length, remaining: page.remaining, version: page.version };
       return;
     }

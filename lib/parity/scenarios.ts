@@ -27,7 +27,10 @@ function hook(fn: string, extra: Omit<HookScript, 'printk'> = {}): HookScript {
   if (extra.bug) return { ...extra, printk: [start] };
   return { ...extra, printk: [start, done] };
 }
-const on = (payload: string, symbol: string, script: HookScript): { selector: HookSelector; script: HookScript } => ({ selector: { payload, symbol }, script });
+const on = (payload: string, symbol: string, script: HookScript): { selector: HookSelector; script: HookScript } => ({
+  selector: { payload, symbol },
+  script,
+});
 
 /** xen_hello_world's hooks; `name` is the upload name (each upload has its own counter, as its .bss). */
 const helloHooks = (name: string, unloadCount: number) => [
@@ -52,7 +55,10 @@ const NOP = 'xen_nop';
 const PREPOST = 'xen_prepost_hooks';
 
 const lp = (s: string) => `livepatch: ${s}`;
-const applyLines = (name: string, nfuncs: number) => [lp(`${name}: Verifying enabled expectations for all functions`), lp(`${name}: Applying ${nfuncs} functions`)];
+const applyLines = (name: string, nfuncs: number) => [
+  lp(`${name}: Verifying enabled expectations for all functions`),
+  lp(`${name}: Applying ${nfuncs} functions`),
+];
 const finished = (name: string, action: string, rc = 0) => lp(`${name} finished ${action} with rc=${rc}`);
 
 export const PARITY_SCENARIOS: readonly ParityScenario[] = [
@@ -75,7 +81,14 @@ export const PARITY_SCENARIOS: readonly ParityScenario[] = [
         expect: {
           result: 'ok',
           status: APPLIED(),
-          console: [...applyLines(HELLO, 1), 'Hook executing.', 'hi_func: Hi! (called 1 times)', lp('module metadata:'), lp('  LIVEPATCH_RULEZ'), finished(HELLO, 'APPLY')],
+          console: [
+            ...applyLines(HELLO, 1),
+            'Hook executing.',
+            'hi_func: Hi! (called 1 times)',
+            lp('module metadata:'),
+            lp('  LIVEPATCH_RULEZ'),
+            finished(HELLO, 'APPLY'),
+          ],
           hooks: [
             { kind: 'load', symbol: 'apply_hook' },
             { kind: 'load', symbol: 'hi_func' },
@@ -113,7 +126,13 @@ export const PARITY_SCENARIOS: readonly ParityScenario[] = [
         expect: {
           result: 'ok',
           status: CHECKED(),
-          console: [lp(`${HELLO}: Reverting`), 'Hook unloaded.', 'hi_func: Hi! (called 2 times)', 'check_fnc: Hi func called 2 times', finished(HELLO, 'REVERT')],
+          console: [
+            lp(`${HELLO}: Reverting`),
+            'Hook unloaded.',
+            'hi_func: Hi! (called 2 times)',
+            'check_fnc: Hi func called 2 times',
+            finished(HELLO, 'REVERT'),
+          ],
           hooks: [
             { kind: 'unload', symbol: 'revert_hook' },
             { kind: 'unload', symbol: 'hi_func' },
@@ -126,13 +145,22 @@ export const PARITY_SCENARIOS: readonly ParityScenario[] = [
       {
         op: 'apply',
         name: HELLO,
-        expect: { result: 'ok', status: CHECKED(EINVAL), console: [lp(`${HELLO}: can't revert as payload has .data. Please unload`)], hooks: [] },
+        expect: {
+          result: 'ok',
+          status: CHECKED(EINVAL),
+          console: [lp(`${HELLO}: can't revert as payload has .data. Please unload`)],
+          hooks: [],
+        },
       },
       { op: 'unload', name: HELLO, expect: { result: 'ok', status: 'absent', console: [] } },
       { op: 'get', name: HELLO, expect: { result: 'ENOENT', status: 'absent' } },
       // Unloaded and uploaded again, it applies (fresh .bss).
       { op: 'upload', name: 'xen_hello_world_again', payload: 'hello_world', expect: { result: 'ok', status: CHECKED() } },
-      { op: 'apply', name: 'xen_hello_world_again', expect: { result: 'ok', status: APPLIED(), console: ['hi_func: Hi! (called 1 times)', finished('xen_hello_world_again', 'APPLY')] } },
+      {
+        op: 'apply',
+        name: 'xen_hello_world_again',
+        expect: { result: 'ok', status: APPLIED(), console: ['hi_func: Hi! (called 1 times)', finished('xen_hello_world_again', 'APPLY')] },
+      },
       { op: 'revert', name: 'xen_hello_world_again', expect: { result: 'ok', status: CHECKED() } },
       { op: 'unload', name: 'xen_hello_world_again', expect: { result: 'ok', status: 'absent' } },
     ],
@@ -153,7 +181,16 @@ export const PARITY_SCENARIOS: readonly ParityScenario[] = [
         expect: { result: 'EINVAL', status: CHECKED(), console: [lp(`${BYE}: check against hypervisor build-id failed`)], hooks: [] },
       },
       { op: 'apply', name: HELLO, expect: { result: 'ok', status: APPLIED() } },
-      { op: 'apply', name: BYE, expect: { result: 'ok', status: APPLIED(), console: [...applyLines(BYE, 1), finished(BYE, 'APPLY')], consoleAbsent: ['module metadata'] } },
+      {
+        op: 'apply',
+        name: BYE,
+        expect: {
+          result: 'ok',
+          status: APPLIED(),
+          console: [...applyLines(BYE, 1), finished(BYE, 'APPLY')],
+          consoleAbsent: ['module metadata'],
+        },
+      },
       {
         op: 'revert',
         name: HELLO,
@@ -163,7 +200,11 @@ export const PARITY_SCENARIOS: readonly ParityScenario[] = [
       { op: 'revert', name: BYE, expect: { result: 'ok', status: CHECKED(), console: [lp(`${BYE}: Reverting`), finished(BYE, 'REVERT')] } },
       { op: 'revert', name: HELLO, expect: { result: 'ok', status: CHECKED() } },
       // Empty stack again: bye depends on hello, so only --nodeps applies it.
-      { op: 'apply', name: BYE, expect: { result: 'EINVAL', status: CHECKED(), console: [lp(`${BYE}: check against hypervisor build-id failed`)] } },
+      {
+        op: 'apply',
+        name: BYE,
+        expect: { result: 'EINVAL', status: CHECKED(), console: [lp(`${BYE}: check against hypervisor build-id failed`)] },
+      },
       { op: 'apply', name: BYE, nodeps: true, expect: { result: 'ok', status: APPLIED(), console: [finished(BYE, 'APPLY')] } },
       { op: 'revert', name: BYE, expect: { result: 'ok', status: CHECKED() } },
       { op: 'unload', name: BYE, expect: { result: 'ok', status: 'absent' } },
@@ -200,7 +241,13 @@ export const PARITY_SCENARIOS: readonly ParityScenario[] = [
           result: 'ok',
           status: APPLIED(),
           statuses: { [HELLO]: CHECKED(), [BYE]: CHECKED() },
-          console: [lp(`${BYE}: Reverting`), lp(`${HELLO}: Reverting`), 'check_fnc: Hi func called 2 times', ...applyLines(REPLACE, 1), finished(REPLACE, 'REPLACE')],
+          console: [
+            lp(`${BYE}: Reverting`),
+            lp(`${HELLO}: Reverting`),
+            'check_fnc: Hi func called 2 times',
+            ...applyLines(REPLACE, 1),
+            finished(REPLACE, 'REPLACE'),
+          ],
           hooks: [
             { kind: 'unload', payload: HELLO, symbol: 'revert_hook' },
             { kind: 'unload', payload: HELLO, symbol: 'hi_func' },
@@ -210,8 +257,17 @@ export const PARITY_SCENARIOS: readonly ParityScenario[] = [
       },
       // Replaced payloads are "reverted": hello (with .bss) cannot come back.
       { op: 'revert', name: HELLO, expect: { result: 'ok', status: CHECKED(), consoleAbsent: ['livepatch'] } },
-      { op: 'apply', name: HELLO, nodeps: true, expect: { result: 'ok', status: CHECKED(EINVAL), console: [lp(`${HELLO}: can't revert as payload has .data. Please unload`)] } },
-      { op: 'revert', name: REPLACE, expect: { result: 'ok', status: CHECKED(), console: [lp(`${REPLACE}: Reverting`), finished(REPLACE, 'REVERT')] } },
+      {
+        op: 'apply',
+        name: HELLO,
+        nodeps: true,
+        expect: { result: 'ok', status: CHECKED(EINVAL), console: [lp(`${HELLO}: can't revert as payload has .data. Please unload`)] },
+      },
+      {
+        op: 'revert',
+        name: REPLACE,
+        expect: { result: 'ok', status: CHECKED(), console: [lp(`${REPLACE}: Reverting`), finished(REPLACE, 'REVERT')] },
+      },
       { op: 'unload', name: REPLACE, expect: { result: 'ok', status: 'absent' } },
       { op: 'unload', name: BYE, expect: { result: 'ok', status: 'absent' } },
       { op: 'unload', name: HELLO, expect: { result: 'ok', status: 'absent' } },
@@ -229,7 +285,14 @@ export const PARITY_SCENARIOS: readonly ParityScenario[] = [
       {
         op: 'debug-key',
         key: 'x',
-        expect: { result: 'ok', console: [/ name=xen_nop state=APPLIED\(2\) /, /^\(XEN\)     <NULL> patch [0-9a-f]{16}\(\d+\) with 0000000000000000 \(\d+\)$/, 'build-id={id:nop}'] },
+        expect: {
+          result: 'ok',
+          console: [
+            / name=xen_nop state=APPLIED\(2\) /,
+            /^\(XEN\)     <NULL> patch [0-9a-f]{16}\(\d+\) with 0000000000000000 \(\d+\)$/,
+            'build-id={id:nop}',
+          ],
+        },
       },
       { op: 'revert', name: NOP, expect: { result: 'ok', status: CHECKED(), console: [lp(`${NOP}: Reverting`), finished(NOP, 'REVERT')] } },
       // No writable data: safe to re-apply.
@@ -299,7 +362,13 @@ export const PARITY_SCENARIOS: readonly ParityScenario[] = [
       {
         op: 'replace',
         name: REPLACE,
-        expect: { result: 'EOPNOTSUPP', status: CHECKED(), statuses: { [PREPOST]: APPLIED() }, console: [lp(`${REPLACE}: REPLACE action is not supported on livepatches with vetoing hooks!`)], hooks: [] },
+        expect: {
+          result: 'EOPNOTSUPP',
+          status: CHECKED(),
+          statuses: { [PREPOST]: APPLIED() },
+          console: [lp(`${REPLACE}: REPLACE action is not supported on livepatches with vetoing hooks!`)],
+          hooks: [],
+        },
       },
       {
         op: 'revert',
@@ -307,7 +376,11 @@ export const PARITY_SCENARIOS: readonly ParityScenario[] = [
         expect: {
           result: 'EPERM',
           status: APPLIED(EPERM),
-          console: [lp(`${PREPOST}: Calling pre-revert hook function`), 'pre_revert_hook: Hook done.', lp(`${PREPOST}: pre-revert hook failed (rc=-1), aborting!`)],
+          console: [
+            lp(`${PREPOST}: Calling pre-revert hook function`),
+            'pre_revert_hook: Hook done.',
+            lp(`${PREPOST}: pre-revert hook failed (rc=-1), aborting!`),
+          ],
           consoleAbsent: ['Reverting'],
           hooks: [{ kind: 'prerevert', rc: EPERM, payloadRc: 0 }],
         },
@@ -335,10 +408,23 @@ export const PARITY_SCENARIOS: readonly ParityScenario[] = [
       {
         op: 'replace',
         name: PREPOST,
-        expect: { result: 'EOPNOTSUPP', status: CHECKED(), console: [lp(`${PREPOST}: REPLACE action is not supported on livepatches with vetoing hooks!`)] },
+        expect: {
+          result: 'EOPNOTSUPP',
+          status: CHECKED(),
+          console: [lp(`${PREPOST}: REPLACE action is not supported on livepatches with vetoing hooks!`)],
+        },
       },
       // Its hook sections and counters are writable data: not safe to re-apply.
-      { op: 'apply', name: PREPOST, expect: { result: 'ok', status: CHECKED(EINVAL), hooks: [], console: [lp(`${PREPOST}: can't revert as payload has .data. Please unload`)] } },
+      {
+        op: 'apply',
+        name: PREPOST,
+        expect: {
+          result: 'ok',
+          status: CHECKED(EINVAL),
+          hooks: [],
+          console: [lp(`${PREPOST}: can't revert as payload has .data. Please unload`)],
+        },
+      },
       { op: 'unload', name: PREPOST, expect: { result: 'ok', status: 'absent' } },
       { op: 'unload', name: REPLACE, expect: { result: 'ok', status: 'absent' } },
     ],
@@ -364,7 +450,10 @@ export const PARITY_SCENARIOS: readonly ParityScenario[] = [
         expect: {
           result: 'EINVAL',
           status: CHECKED(EINVAL),
-          console: [lp('xen_prepost_hooks_fail: Calling pre-apply hook function'), lp('xen_prepost_hooks_fail: pre-apply hook failed (rc=-22), aborting!')],
+          console: [
+            lp('xen_prepost_hooks_fail: Calling pre-apply hook function'),
+            lp('xen_prepost_hooks_fail: pre-apply hook failed (rc=-22), aborting!'),
+          ],
           consoleAbsent: ['Applying', 'post-apply', 'finished'],
           hooks: [{ kind: 'preapply', rc: EINVAL }],
         },
@@ -395,7 +484,12 @@ export const PARITY_SCENARIOS: readonly ParityScenario[] = [
         expect: {
           result: 'ok',
           status: APPLIED(),
-          console: [lp('xen_action_hooks: Verifying enabled expectations for all functions'), lp('xen_action_hooks: Calling apply action hook function'), 'apply_hook: Hook done.', finished('xen_action_hooks', 'APPLY')],
+          console: [
+            lp('xen_action_hooks: Verifying enabled expectations for all functions'),
+            lp('xen_action_hooks: Calling apply action hook function'),
+            'apply_hook: Hook done.',
+            finished('xen_action_hooks', 'APPLY'),
+          ],
           consoleAbsent: ['Applying'],
           hooks: [{ kind: 'apply', rc: 0, payloadRc: EAGAIN }],
         },
@@ -440,16 +534,33 @@ export const PARITY_SCENARIOS: readonly ParityScenario[] = [
       {
         op: 'apply',
         name: 'xen_action_hooks_nofunc',
-        expect: { result: 'ok', status: APPLIED(), console: [lp('xen_action_hooks_nofunc: Calling apply action hook function'), finished('xen_action_hooks_nofunc', 'APPLY')], hooks: [{ kind: 'apply', rc: 0 }] },
+        expect: {
+          result: 'ok',
+          status: APPLIED(),
+          console: [lp('xen_action_hooks_nofunc: Calling apply action hook function'), finished('xen_action_hooks_nofunc', 'APPLY')],
+          hooks: [{ kind: 'apply', rc: 0 }],
+        },
       },
-      { op: 'debug-key', key: 'x', expect: { result: 'ok', console: [/ name=xen_action_hooks_nofunc state=APPLIED\(2\) /, 'build-id={id:action_hooks_nofunc}'], consoleAbsent: [' patch '] } },
+      {
+        op: 'debug-key',
+        key: 'x',
+        expect: {
+          result: 'ok',
+          console: [/ name=xen_action_hooks_nofunc state=APPLIED\(2\) /, 'build-id={id:action_hooks_nofunc}'],
+          consoleAbsent: [' patch '],
+        },
+      },
       {
         op: 'revert',
         name: 'xen_action_hooks_nofunc',
         expect: {
           result: 'ok',
           status: CHECKED(),
-          console: [lp('xen_action_hooks_nofunc: Calling revert action hook function'), lp('xen_action_hooks_nofunc: Calling post-revert hook function with rc=0'), finished('xen_action_hooks_nofunc', 'REVERT')],
+          console: [
+            lp('xen_action_hooks_nofunc: Calling revert action hook function'),
+            lp('xen_action_hooks_nofunc: Calling post-revert hook function with rc=0'),
+            finished('xen_action_hooks_nofunc', 'REVERT'),
+          ],
           hooks: [{ kind: 'revert', rc: 0 }, { kind: 'postrevert' }],
         },
       },
@@ -459,12 +570,14 @@ export const PARITY_SCENARIOS: readonly ParityScenario[] = [
 
   {
     id: 'action-hooks-marker',
-    title: 'xen_action_hooks_marker: pre/post hooks around Xen\'s own patching see the applied markers',
+    title: "xen_action_hooks_marker: pre/post hooks around Xen's own patching see the applied markers",
     source: 'xen/test/livepatch/xen_action_hooks_marker.c',
     payloads: ['action_hooks_marker'],
     needsXenInternals: 'the hooks read fstate[i].applied through struct payload (4.17.x x86-64 layout)',
     mock: {
-      hooks: ['pre_apply_hook', 'post_apply_hook', 'pre_revert_hook', 'post_revert_hook'].map((f) => on('xen_action_hooks_marker', f, hook(f))),
+      hooks: ['pre_apply_hook', 'post_apply_hook', 'pre_revert_hook', 'post_revert_hook'].map((f) =>
+        on('xen_action_hooks_marker', f, hook(f)),
+      ),
     },
     steps: [
       { op: 'upload', name: 'xen_action_hooks_marker', payload: 'action_hooks_marker', expect: { result: 'ok' } },
@@ -510,7 +623,9 @@ export const PARITY_SCENARIOS: readonly ParityScenario[] = [
     mock: {
       hooks: [
         on('xen_action_hooks_noapply', 'apply_hook', hook('apply_hook', { rc: EINVAL })),
-        ...['pre_apply_hook', 'post_apply_hook', 'pre_revert_hook', 'post_revert_hook'].map((f) => on('xen_action_hooks_noapply', f, hook(f))),
+        ...['pre_apply_hook', 'post_apply_hook', 'pre_revert_hook', 'post_revert_hook'].map((f) =>
+          on('xen_action_hooks_noapply', f, hook(f)),
+        ),
       ],
     },
     steps: [
@@ -561,7 +676,10 @@ export const PARITY_SCENARIOS: readonly ParityScenario[] = [
           result: 'ok',
           status: APPLIED(),
           console: [lp('xen_action_hooks_norevert: Applying 1 functions'), finished('xen_action_hooks_norevert', 'APPLY')],
-          hooks: [{ kind: 'preapply', rc: 0 }, { kind: 'postapply', payloadRc: 0 }],
+          hooks: [
+            { kind: 'preapply', rc: 0 },
+            { kind: 'postapply', payloadRc: 0 },
+          ],
         },
       },
       {
@@ -600,7 +718,12 @@ export const PARITY_SCENARIOS: readonly ParityScenario[] = [
       {
         op: 'apply',
         name: 'xen_expectations',
-        expect: { result: 'ok', status: APPLIED(), console: [...applyLines('xen_expectations', 1), finished('xen_expectations', 'APPLY')], consoleAbsent: ['expectation failed'] },
+        expect: {
+          result: 'ok',
+          status: APPLIED(),
+          console: [...applyLines('xen_expectations', 1), finished('xen_expectations', 'APPLY')],
+          consoleAbsent: ['expectation failed'],
+        },
       },
       { op: 'revert', name: 'xen_expectations', expect: { result: 'ok', status: CHECKED() } },
       { op: 'unload', name: 'xen_expectations', expect: { result: 'ok', status: 'absent' } },
@@ -634,7 +757,7 @@ export const PARITY_SCENARIOS: readonly ParityScenario[] = [
 
   {
     id: 'replace-expectations-fail',
-    title: 'REPLACE whose target\'s expectations fail after the stack was reverted: SYSTEM MIGHT BE INSECURE',
+    title: "REPLACE whose target's expectations fail after the stack was reverted: SYSTEM MIGHT BE INSECURE",
     source: 'facts §2.6 REPLACE step 3 (livepatch_do_action)',
     payloads: ['hello_world', 'expectations_fail'],
     mock: { hooks: helloHooks(HELLO, 2) },
@@ -695,11 +818,18 @@ export const PARITY_SCENARIOS: readonly ParityScenario[] = [
 
   {
     id: 'sizes-and-names',
-    title: ('UPLOAD limits: empty or over 2 MiB is EINVAL; names of 127 bytes pass; unknown names ENOENT; ' + 'names no hypercall can carry are refused by the backend'),
-    source: 'facts §2.1 get_name, §2.2 verify_payload, §1.2 libxc name check; the native addon\'s argument checks (native/args.cc)',
+    title:
+      'UPLOAD limits: empty or over 2 MiB is EINVAL; names of 127 bytes pass; unknown names ENOENT; ' +
+      'names no hypercall can carry are refused by the backend',
+    source: "facts §2.1 get_name, §2.2 verify_payload, §1.2 libxc name check; the native addon's argument checks (native/args.cc)",
     payloads: ['nop'],
     steps: [
-      { op: 'upload', name: 'too_big', payload: { zeros: 2 * 1024 * 1024 + 1 }, expect: { result: 'EINVAL', status: 'absent', console: [] } },
+      {
+        op: 'upload',
+        name: 'too_big',
+        payload: { zeros: 2 * 1024 * 1024 + 1 },
+        expect: { result: 'EINVAL', status: 'absent', console: [] },
+      },
       { op: 'upload', name: 'empty', payload: { zeros: 0 }, expect: { result: 'EINVAL', status: 'absent', console: [] } },
       // libxenctrl would refuse 128 bytes with EINVAL, but the backend refuses first, as it does an
       // empty name or one holding a NUL (which a C string cannot carry): RangeError, no hypercall.
@@ -730,7 +860,11 @@ export const PARITY_SCENARIOS: readonly ParityScenario[] = [
         expect: {
           result: 'ok',
           status: CHECKED(EBUSY),
-          console: [lp(`${PREPOST}: Calling pre-apply hook function`), /livepatch: xen_prepost_hooks: Timed out on semaphore in CPU quiesce phase \d+\/\d+$/, finished(PREPOST, 'APPLY', EBUSY)],
+          console: [
+            lp(`${PREPOST}: Calling pre-apply hook function`),
+            /livepatch: xen_prepost_hooks: Timed out on semaphore in CPU quiesce phase \d+\/\d+$/,
+            finished(PREPOST, 'APPLY', EBUSY),
+          ],
           consoleAbsent: ['post-apply', 'Applying'],
           hooks: [{ kind: 'preapply', rc: 0 }],
         },
@@ -749,7 +883,17 @@ export const PARITY_SCENARIOS: readonly ParityScenario[] = [
     steps: [
       { op: 'upload', name: NOP, payload: 'nop', expect: { result: 'ok' } },
       { op: 'upload', name: PREPOST, payload: 'prepost_hooks', expect: { result: 'ok' } },
-      { op: 'apply', name: NOP, wait: false, expect: { result: 'ok', status: CHECKED(EAGAIN), console: [lp(`${NOP}: Verifying enabled expectations for all functions`)], consoleAbsent: ['finished'] } },
+      {
+        op: 'apply',
+        name: NOP,
+        wait: false,
+        expect: {
+          result: 'ok',
+          status: CHECKED(EAGAIN),
+          console: [lp(`${NOP}: Verifying enabled expectations for all functions`)],
+          consoleAbsent: ['finished'],
+        },
+      },
       { op: 'unload', name: NOP, expect: { result: 'EBUSY', status: CHECKED(EAGAIN) } },
       { op: 'apply', name: NOP, wait: false, expect: { result: 'EBUSY', status: CHECKED(EAGAIN), console: [] } },
       {
@@ -764,7 +908,18 @@ export const PARITY_SCENARIOS: readonly ParityScenario[] = [
           hooks: [{ kind: 'preapply', rc: 0 }],
         },
       },
-      { op: 'idle', ms: 100, name: NOP, expect: { result: 'ok', status: APPLIED(), statuses: { [PREPOST]: CHECKED(EAGAIN) }, console: [lp(`${NOP}: Applying 1 functions`), finished(NOP, 'APPLY')], hooks: [] } },
+      {
+        op: 'idle',
+        ms: 100,
+        name: NOP,
+        expect: {
+          result: 'ok',
+          status: APPLIED(),
+          statuses: { [PREPOST]: CHECKED(EAGAIN) },
+          console: [lp(`${NOP}: Applying 1 functions`), finished(NOP, 'APPLY')],
+          hooks: [],
+        },
+      },
       // Now xen_nop is on top of the stack, and the dependency check fails before any hook: rc still stuck.
       {
         op: 'apply',
@@ -776,7 +931,14 @@ export const PARITY_SCENARIOS: readonly ParityScenario[] = [
         op: 'apply',
         name: PREPOST,
         nodeps: true,
-        expect: { result: 'ok', status: APPLIED(), hooks: [{ kind: 'preapply', rc: 0, payloadRc: EAGAIN }, { kind: 'postapply', payloadRc: 0 }] },
+        expect: {
+          result: 'ok',
+          status: APPLIED(),
+          hooks: [
+            { kind: 'preapply', rc: 0, payloadRc: EAGAIN },
+            { kind: 'postapply', payloadRc: 0 },
+          ],
+        },
       },
     ],
   },

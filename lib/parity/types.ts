@@ -95,7 +95,12 @@ export interface StepExpectation {
 }
 
 export type ParityStep =
-  | { readonly op: 'upload'; readonly name: string; readonly payload: ParityPayloadId | { readonly zeros: number }; readonly expect: StepExpectation }
+  | {
+      readonly op: 'upload';
+      readonly name: string;
+      readonly payload: ParityPayloadId | { readonly zeros: number };
+      readonly expect: StepExpectation;
+    }
   | {
       readonly op: 'apply' | 'revert' | 'replace' | 'unload';
       readonly name: string;

@@ -1,4 +1,14 @@
-import { type ElfFile, SHN_ABS, SHN_COMMON, SHN_LORESERVE, SHN_UNDEF, SHF_ALLOC, STT_FILE, STT_SECTION, type SymbolTableView } from '../elf/index.js';
+import {
+  type ElfFile,
+  SHN_ABS,
+  SHN_COMMON,
+  SHN_LORESERVE,
+  SHN_UNDEF,
+  SHF_ALLOC,
+  STT_FILE,
+  STT_SECTION,
+  type SymbolTableView,
+} from '../elf/index.js';
 
 /**
  * What a pointer in a payload section points to once the hypervisor has relocated it. Offline the
@@ -163,12 +173,21 @@ export class SymbolLocator {
     if (shndx === SHN_UNDEF) return { kind: 'external', symbol: t.name(sym) ?? '', addend };
     if (shndx === SHN_ABS) return addressOf(t.value(sym) + addend);
     if (shndx === SHN_COMMON) return { kind: 'unresolved', reason: `common symbol ${t.name(sym) ?? sym}` };
-    if (shndx >= SHN_LORESERVE || shndx >= this.elf.sections.length) return { kind: 'unresolved', reason: `symbol ${t.name(sym) ?? sym} has section index ${shndx}` };
+    if (shndx >= SHN_LORESERVE || shndx >= this.elf.sections.length)
+      return { kind: 'unresolved', reason: `symbol ${t.name(sym) ?? sym} has section index ${shndx}` };
     const sec = this.elf.sections[shndx]!;
-    if (!(sec.flags & SHF_ALLOC)) return { kind: 'unresolved', reason: `symbol ${t.name(sym) ?? sym} is in ${sec.name ?? shndx}, which is not loaded` };
+    if (!(sec.flags & SHF_ALLOC))
+      return { kind: 'unresolved', reason: `symbol ${t.name(sym) ?? sym} is in ${sec.name ?? shndx}, which is not loaded` };
     const offset = BigInt.asUintN(64, t.value(sym) + addend);
     const named = this.at(shndx, offset);
-    return { kind: 'payload', section: shndx, sectionName: sec.name, offset, symbol: named?.name ?? null, symbolOffset: named ? offset - named.value : offset };
+    return {
+      kind: 'payload',
+      section: shndx,
+      sectionName: sec.name,
+      offset,
+      symbol: named?.name ?? null,
+      symbolOffset: named ? offset - named.value : offset,
+    };
   }
 }
 

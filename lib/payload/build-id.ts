@@ -22,17 +22,20 @@ export type BuildIdParse =
 export function parseBuildIdNote(bytes: Uint8Array, size: bigint): BuildIdParse {
   if (size <= BigInt(NOTE_HEADER_SIZE)) return { ok: false, errno: 'EINVAL', reason: `the section has ${size} bytes, too few for a note` };
   const nSz = Number(BigInt.asUintN(32, size));
-  const u32 = (at: number): number => (at + 4 <= bytes.length ? new DataView(bytes.buffer, bytes.byteOffset + at, 4).getUint32(0, true) : 0);
+  const u32 = (at: number): number =>
+    at + 4 <= bytes.length ? new DataView(bytes.buffer, bytes.byteOffset + at, 4).getUint32(0, true) : 0;
   const namesz = u32(0);
   const descsz = u32(4);
   const type = u32(8);
   if (type !== NT_GNU_BUILD_ID) return { ok: false, errno: 'ENODATA', reason: `the note type is ${type}, not NT_GNU_BUILD_ID (3)` };
   // Xen adds the two u32 fields in 32 bits and checks for the wrap.
-  if (namesz + descsz > 0xffff_ffff) return { ok: false, errno: 'EINVAL', reason: `namesz + descsz (${namesz} + ${descsz}) overflows 32 bits` };
+  if (namesz + descsz > 0xffff_ffff)
+    return { ok: false, errno: 'EINVAL', reason: `namesz + descsz (${namesz} + ${descsz}) overflows 32 bits` };
   if (namesz < 4) return { ok: false, errno: 'EINVAL', reason: `namesz is ${namesz}, too small for "GNU\\0"` };
   // `n_sz - sizeof(*n)` is unsigned arithmetic on the truncated size.
   const room = (nSz - NOTE_HEADER_SIZE) >>> 0;
-  if (namesz + descsz > room) return { ok: false, errno: 'EINVAL', reason: `namesz + descsz (${namesz + descsz}) exceeds the ${room} bytes after the note header` };
+  if (namesz + descsz > room)
+    return { ok: false, errno: 'EINVAL', reason: `namesz + descsz (${namesz + descsz}) exceeds the ${room} bytes after the note header` };
   // strncmp(name, "GNU", namesz): equal only if the name is "GNU" followed by a NUL.
   const name = bytes.subarray(NOTE_HEADER_SIZE, NOTE_HEADER_SIZE + 4);
   if (name[0] !== 0x47 || name[1] !== 0x4e || name[2] !== 0x55 || name[3] !== 0) {

@@ -83,5 +83,10 @@ export function decodeFuncs(elf: ElfFile, funcs: RelocatedSection, entrySize: 72
 function decodeExpectation(funcs: RelocatedSection, at: number): FuncExpectation {
   const bits = funcs.u8(at + 72);
   // GCC allocates little-endian bitfields from bit 0: enabled:1, len:5, rsv:2.
-  return { enabled: (bits & 1) === 1, len: (bits >> 1) & 0x1f, rsv: bits >> 6, data: Uint8Array.from(funcs.bytes.subarray(at + 73, at + 104)) };
+  return {
+    enabled: (bits & 1) === 1,
+    len: (bits >> 1) & 0x1f,
+    rsv: bits >> 6,
+    data: Uint8Array.from(funcs.bytes.subarray(at + 73, at + 104)),
+  };
 }

@@ -9,5 +9,13 @@ export type { FuncExpectation, LivepatchFunc, Modinfo, Payload, PayloadHook, Pay
 export { modinfoStrings, parseModinfo } from './modinfo.js';
 export { payloadNameOf } from './file-name.js';
 export { isPayloadSymbol } from './payload-symbols.js';
-export { BUILD_ID_SECTIONS, buildIdOf, loadedBytes, payloadFromElf, type PayloadReadResult, readPayload, rwSectionNames } from './read-payload.js';
+export {
+  BUILD_ID_SECTIONS,
+  buildIdOf,
+  loadedBytes,
+  payloadFromElf,
+  type PayloadReadResult,
+  readPayload,
+  rwSectionNames,
+} from './read-payload.js';
 export { RelocatedSection, stringAt } from './relocated-fields.js';

@@ -23,7 +23,10 @@ export class RelocatedSection {
     private readonly locator: SymbolLocator | null,
   ) {
     // NOBITS sections are zero-filled when loaded.
-    this.bytes = section.type === SHT_NOBITS ? new Uint8Array(Math.min(Number(section.size), elf.bytes.length)) : (elf.data(section) ?? new Uint8Array(0));
+    this.bytes =
+      section.type === SHT_NOBITS
+        ? new Uint8Array(Math.min(Number(section.size), elf.bytes.length))
+        : (elf.data(section) ?? new Uint8Array(0));
     if (!(section.flags & SHF_ALLOC)) return; // the hypervisor does not relocate unloaded sections
     for (const r of elf.sections) {
       if (r.type !== SHT_RELA || r.info !== section.index || r.index === 0) continue;
@@ -52,8 +55,11 @@ export class RelocatedSection {
   pointer(offset: number): AddressRef {
     const rel = this.relocs.get(offset);
     if (rel) {
-      if (rel.type !== R_X86_64_64) return { kind: 'unresolved', reason: `a relocation of type ${rel.type} (not R_X86_64_64) sets this pointer` };
-      return this.locator ? this.locator.resolve(rel.sym, rel.addend) : { kind: 'unresolved', reason: 'the payload has no usable symbol table' };
+      if (rel.type !== R_X86_64_64)
+        return { kind: 'unresolved', reason: `a relocation of type ${rel.type} (not R_X86_64_64) sets this pointer` };
+      return this.locator
+        ? this.locator.resolve(rel.sym, rel.addend)
+        : { kind: 'unresolved', reason: 'the payload has no usable symbol table' };
     }
     if (offset + 8 > this.bytes.length) return { kind: 'unresolved', reason: 'the field lies past the end of its section' };
     return addressOf(new DataView(this.bytes.buffer, this.bytes.byteOffset + offset, 8).getBigUint64(0, true));

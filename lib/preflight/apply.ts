@@ -20,23 +20,52 @@ function checkDepends(f: Findings, p: Payload, name: string, context: PreflightC
   if (context && stack && (stack.length > 0 || context.xenBuildId !== undefined)) {
     const where = { section: '.livepatch.depends' };
     if (stack.length === 0) {
-      if (context.xenBuildId === null || context.xenBuildId === undefined) f.add('depends-xen-build-id-unavailable', ('APPLY on an empty stack compares .livepatch.depends with the ' + 'hypervisor build-id, and the hypervisor has none (unless --nodeps).'), where);
+      if (context.xenBuildId === null || context.xenBuildId === undefined)
+        f.add(
+          'depends-xen-build-id-unavailable',
+          'APPLY on an empty stack compares .livepatch.depends with the ' +
+            'hypervisor build-id, and the hypervisor has none (unless --nodeps).',
+          where,
+        );
       else if (context.xenBuildId.toLowerCase() !== deps) {
-        f.add('depends-mismatch', (`The applied stack is empty, so APPLY wants .livepatch.depends to be the ` + `hypervisor build-id ${context.xenBuildId}, not ${deps} (unless --nodeps).`), { ...where, console: lp(name, 'check against hypervisor build-id failed') });
+        f.add(
+          'depends-mismatch',
+          `The applied stack is empty, so APPLY wants .livepatch.depends to be the ` +
+            `hypervisor build-id ${context.xenBuildId}, not ${deps} (unless --nodeps).`,
+          { ...where, console: lp(name, 'check against hypervisor build-id failed') },
+        );
       }
     } else {
       const top = stack[stack.length - 1] ?? null;
       if (top === null || top.toLowerCase() !== deps) {
-        const topName = context.loaded?.find((l) => l.buildId !== null && top !== null && l.buildId.toLowerCase() === top.toLowerCase())?.name ?? top ?? 'unknown';
-        f.add('depends-mismatch', (`APPLY wants .livepatch.depends (${deps}) to be the build-id of the top ` + `of the applied stack, ${topName} (${top ?? 'none'}) (unless --nodeps).`), { ...where, console: lp(name, `check against ${topName} build-id failed`) });
+        const topName =
+          context.loaded?.find((l) => l.buildId !== null && top !== null && l.buildId.toLowerCase() === top.toLowerCase())?.name ??
+          top ??
+          'unknown';
+        f.add(
+          'depends-mismatch',
+          `APPLY wants .livepatch.depends (${deps}) to be the build-id of the top ` +
+            `of the applied stack, ${topName} (${top ?? 'none'}) (unless --nodeps).`,
+          { ...where, console: lp(name, `check against ${topName} build-id failed`) },
+        );
       }
     }
   } else if (p.xenDepends !== null && deps !== p.xenDepends) {
-    f.add('depends-on-payload', (`The payload depends on build-id ${deps}, not on the hypervisor: APPLY needs ` + `the payload with that build-id on top of the applied stack (or --nodeps).`), { section: '.livepatch.depends' });
+    f.add(
+      'depends-on-payload',
+      `The payload depends on build-id ${deps}, not on the hypervisor: APPLY needs ` +
+        `the payload with that build-id on top of the applied stack (or --nodeps).`,
+      { section: '.livepatch.depends' },
+    );
   }
   const xen = context?.xenBuildId ?? p.xenDepends;
   if (xen && xen.toLowerCase() !== deps) {
-    f.add('replace-depends', (`REPLACE needs .livepatch.depends to be the hypervisor build-id ` + `(${xen.toLowerCase()}); this payload depends on ${deps}, so REPLACE fails with EINVAL.`), { section: '.livepatch.depends' });
+    f.add(
+      'replace-depends',
+      `REPLACE needs .livepatch.depends to be the hypervisor build-id ` +
+        `(${xen.toLowerCase()}); this payload depends on ${deps}, so REPLACE fails with EINVAL.`,
+      { section: '.livepatch.depends' },
+    );
   }
 }
 
@@ -49,11 +78,24 @@ function checkExpectations(f: Findings, p: Payload, name: string): void {
     // E1 (old_addr 0) cannot happen after a successful upload, which resolves old_addr or fails;
     // E2 (len > 31) cannot either: len is a 5-bit field.
     if (e.rsv !== 0) {
-      f.add('expectation-reserved', (`Function ${fn.index}${fn.name ? ` (${fn.name})` : ''} ` + `has an enabled expectation with reserved bits ${e.rsv}.`), { ...where, console: failed(ERRNO.EINVAL) });
+      f.add(
+        'expectation-reserved',
+        `Function ${fn.index}${fn.name ? ` (${fn.name})` : ''} ` + `has an enabled expectation with reserved bits ${e.rsv}.`,
+        { ...where, console: failed(ERRNO.EINVAL) },
+      );
     } else if (fn.oldSize < e.len) {
-      f.add('expectation-old-size', (`Function ${fn.index}${fn.name ? ` (${fn.name})` : ''} ` + `expects ${e.len} bytes but old_size is ${fn.oldSize}.`), { ...where, console: failed(ERRNO.ERANGE) });
+      f.add(
+        'expectation-old-size',
+        `Function ${fn.index}${fn.name ? ` (${fn.name})` : ''} ` + `expects ${e.len} bytes but old_size is ${fn.oldSize}.`,
+        { ...where, console: failed(ERRNO.ERANGE) },
+      );
     } else {
-      f.add('expectation-unverified', (`Function ${fn.index}${fn.name ? ` (${fn.name})` : ''}: APPLY fails with EINVAL unless the ` + `first ${e.len} bytes of the old function are ${Buffer.from(e.data.subarray(0, e.len)).toString('hex')}.`), where);
+      f.add(
+        'expectation-unverified',
+        `Function ${fn.index}${fn.name ? ` (${fn.name})` : ''}: APPLY fails with EINVAL unless the ` +
+          `first ${e.len} bytes of the old function are ${Buffer.from(e.data.subarray(0, e.len)).toString('hex')}.`,
+        where,
+      );
     }
   }
 }

@@ -48,7 +48,11 @@ export class Findings {
     for (const [code, n] of this.counts) {
       if (n > PER_CODE_LIMIT) {
         const r = RULES[code];
-        out.push(make(code, `${n - PER_CODE_LIMIT} more findings like the above (${code}) are not listed.`, { severity: r.severity === 'fatal' || r.severity === 'error' ? r.severity : 'info' }));
+        out.push(
+          make(code, `${n - PER_CODE_LIMIT} more findings like the above (${code}) are not listed.`, {
+            severity: r.severity === 'fatal' || r.severity === 'error' ? r.severity : 'info',
+          }),
+        );
       }
     }
     return out;

@@ -101,7 +101,9 @@ export function classify(text: string, payload: string): ConsoleEvent | null {
   if (!text.startsWith(own)) return null;
   const rest = text.slice(own.length);
   let m: RegExpExecArray | null;
-  if ((m = /^Calling (pre-apply|post-apply|pre-revert|post-revert|apply action|revert action) hook function(?: with rc=(-?\d+))?$/.exec(rest))) {
+  if (
+    (m = /^Calling (pre-apply|post-apply|pre-revert|post-revert|apply action|revert action) hook function(?: with rc=(-?\d+))?$/.exec(rest))
+  ) {
     const hook = HOOK_NAMES[m[1]!]!;
     if (m[2] === undefined) return { kind: 'hook-call', payload, hook };
     const rc = cInt(m[2]);
@@ -114,7 +116,8 @@ export function classify(text: string, payload: string): ConsoleEvent | null {
   if ((m = /^check against (.*) build-id failed$/.exec(rest))) return { kind: 'dependency-failed', payload, against: m[1]! };
   if ((m = /^can't unload\. Top is (.*)$/.exec(rest))) return { kind: 'not-top', payload, top: m[1]! };
   if (rest === "can't revert as payload has .data. Please unload") return { kind: 'not-reapplyable', payload };
-  if (rest.startsWith('REPLACE action is not supported on livepatches with vetoing hooks')) return { kind: 'replace-vetoing-hooks', payload };
+  if (rest.startsWith('REPLACE action is not supported on livepatches with vetoing hooks'))
+    return { kind: 'replace-vetoing-hooks', payload };
   if (rest.startsWith('expectation') || rest.startsWith('expectations of ') || rest.startsWith('SYSTEM MIGHT BE INSECURE')) {
     return { kind: 'expectation-failed', payload, detail: rest };
   }

@@ -35,6 +35,11 @@ export class ConsoleWatcher {
     const all = this.partial + text;
     const cut = all.lastIndexOf('\n');
     this.partial = cut < 0 ? all : all.slice(cut + 1);
-    return cut < 0 ? [] : all.slice(0, cut).split('\n').filter((l) => l.length > 0);
+    return cut < 0
+      ? []
+      : all
+          .slice(0, cut)
+          .split('\n')
+          .filter((l) => l.length > 0);
   }
 }

@@ -103,7 +103,8 @@ export class DependencyError extends WorkflowError {
     const have =
       info.against === 'hypervisor'
         ? `the stack is empty, so it must depend on the hypervisor's build-id${info.againstBuildId ? ` ${info.againstBuildId}` : ''}`
-        : (`the top of the applied stack ` + `is ${JSON.stringify(info.against)}${info.againstBuildId ? ` (build-id ${info.againstBuildId})` : ''}`);
+        : `the top of the applied stack ` +
+          `is ${JSON.stringify(info.against)}${info.againstBuildId ? ` (build-id ${info.againstBuildId})` : ''}`;
     super(`${JSON.stringify(payload)} ${want}, but ${have}; ${advice}`, {
       payload,
       errno: info.errno,
@@ -202,9 +203,14 @@ export class PreflightError extends WorkflowError {
   }
 
   override details(): string[] {
-    return [...this.notes, ...this.diagnostics
-      .filter((d) => d.severity !== 'info')
-      .map((d) => `${d.severity} ${d.code}${d.errno ? ` (${errnoCode(d.errno)})` : ''}${d.section ? ` [${d.section}]` : ''}: ${d.message}`)];
+    return [
+      ...this.notes,
+      ...this.diagnostics
+        .filter((d) => d.severity !== 'info')
+        .map(
+          (d) => `${d.severity} ${d.code}${d.errno ? ` (${errnoCode(d.errno)})` : ''}${d.section ? ` [${d.section}]` : ''}: ${d.message}`,
+        ),
+    ];
   }
 }
 

@@ -43,7 +43,8 @@ const decoder: Decoder<InFlightAction> = object({
 }) as Decoder<InFlightAction>;
 
 /** What `settle` found: nothing pending, or the recorded action (now complete). */
-export type SettleOutcome = { readonly waited: false } | { readonly waited: true; readonly action: InFlightAction; readonly elapsedMs: number };
+export type SettleOutcome =
+  { readonly waited: false } | { readonly waited: true; readonly action: InFlightAction; readonly elapsedMs: number };
 
 export class InFlightStore {
   readonly path: string;
@@ -100,21 +101,35 @@ export class InFlightStore {
    * Waits (up to `waitMs`) for a recorded action to complete, so that nothing is issued into it.
    * Throws BusyError if it is still pending then (nothing was issued), AbortedError if `signal` fires.
    */
-  async settle(options: { waitMs: number; signal?: AbortSignal | undefined; before: string; fallback?: InFlightAction }): Promise<SettleOutcome> {
+  async settle(options: {
+    waitMs: number;
+    signal?: AbortSignal | undefined;
+    before: string;
+    fallback?: InFlightAction;
+  }): Promise<SettleOutcome> {
     // Without a record, a journal's step can still name what is pending (see Workspace.pendingAction).
     const record = (await this.pending()) ?? (options.fallback && (await this.stillPending(options.fallback)) ? options.fallback : null);
     if (!record) return { waited: false };
     const started = performance.now();
-    this.emit({ phase: 'settling', payload: record.payload, action: record.action, waitMs: options.waitMs, before: options.before, issuedBy: record.pid });
+    this.emit({
+      phase: 'settling',
+      payload: record.payload,
+      action: record.action,
+      waitMs: options.waitMs,
+      before: options.before,
+      issuedBy: record.pid,
+    });
     const waited = await waitForCompletion(this.backend, record.payload, {
       timeoutMs: options.waitMs,
       signal: options.signal,
       onPending: (elapsedMs) => this.emit({ phase: 'waiting', payload: record.payload, action: record.action, elapsedMs }),
     });
-    if (waited.kind === 'aborted') abortedError(options.signal!, `waiting for the pending ${record.action} of ${JSON.stringify(record.payload)}`, record.payload);
+    if (waited.kind === 'aborted')
+      abortedError(options.signal!, `waiting for the pending ${record.action} of ${JSON.stringify(record.payload)}`, record.payload);
     if (waited.kind === 'deadline') {
       throw new BusyError(
-        (`the ${record.action} of ${JSON.stringify(record.payload)} that xlp issued ` + `(pid ${record.pid}, at ${record.issuedAt}) is still pending in the hypervisor `) +
+        `the ${record.action} of ${JSON.stringify(record.payload)} that xlp issued ` +
+          `(pid ${record.pid}, at ${record.issuedAt}) is still pending in the hypervisor ` +
           `after ${Math.round(performance.now() - started)} ms more; nothing else was issued, because Xen runs one action at a time ` +
           `(an action issued now would run its pre-hook for nothing): retry once it completes (\`xlp status ${record.payload}\`)`,
         record.payload,

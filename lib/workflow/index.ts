@@ -9,7 +9,16 @@ export { payloadStatus, statusOf } from './status.js';
 export type { ActionResult } from './run-action.js';
 export type { Outcome, ProgressEvent } from './progress.js';
 export { describeHook, formatPlan, type Plan, type PlanAction, type PlannedHook, type PlanStep } from './plan.js';
-export type { DumpUse, LoadedPayload, OrderCertainty, PayloadEvidence, StackCertainty, StackEntry, StackPlacement, StackView } from './stack.js';
+export type {
+  DumpUse,
+  LoadedPayload,
+  OrderCertainty,
+  PayloadEvidence,
+  StackCertainty,
+  StackEntry,
+  StackPlacement,
+  StackView,
+} from './stack.js';
 export type { StackOptions } from './read-stack.js';
 export type { DebugDump, DumpedFunc, DumpedPayload } from './debug-dump.js';
 export {

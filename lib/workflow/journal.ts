@@ -1,7 +1,19 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fs/atomic-write.js';
-import { array, boolean, type Decoder, DecodeError, integer, isPlainObject, literal, matching, object, optional, string } from '../fs/decode.js';
+import {
+  array,
+  boolean,
+  type Decoder,
+  DecodeError,
+  integer,
+  isPlainObject,
+  literal,
+  matching,
+  object,
+  optional,
+  string,
+} from '../fs/decode.js';
 import { isHolderAlive, readLockHolder } from '../fs/lock.js';
 import { readStateFile, StateFileError, type StateFileProblem, workflowName } from './state-file.js';
 
@@ -82,7 +94,15 @@ const journalDecoder: Decoder<Journal> = object({
   originalStack: array(workflowName, 4096),
   originalNodeps: optional(array(workflowName, 4096)),
   phase: literal('forward', 'rollback'),
-  steps: array(object({ action: literal('UPLOAD', 'APPLY', 'REVERT', 'UNLOAD', 'REPLACE'), payload: workflowName, state: literal('pending', 'started', 'done'), nodeps: optional(boolean) }), 8192),
+  steps: array(
+    object({
+      action: literal('UPLOAD', 'APPLY', 'REVERT', 'UNLOAD', 'REPLACE'),
+      payload: workflowName,
+      state: literal('pending', 'started', 'done'),
+      nodeps: optional(boolean),
+    }),
+    8192,
+  ),
   failure: optional(object({ code: string(256), message: string(1 << 16) })),
   uploadedByWorkflow: boolean,
   endedAt: optional(string(64)),
@@ -133,7 +153,8 @@ export async function interruptedJournal(stateDir: string): Promise<Journal | nu
 /** How a pending journal came to be, for messages: an interrupted process, or one that failed and kept it. */
 export function journalOrigin(j: Journal): string {
   return j.endedAt
-    ? (`\`${j.command}\` (pid ${j.pid}, started ${j.startedAt}) failed ` + `at ${j.endedAt}${j.failure ? ` (${j.failure.message})` : ''} and could not undo everything, so it`)
+    ? `\`${j.command}\` (pid ${j.pid}, started ${j.startedAt}) failed ` +
+        `at ${j.endedAt}${j.failure ? ` (${j.failure.message})` : ''} and could not undo everything, so it`
     : `an interrupted \`${j.command}\` (pid ${j.pid}, started ${j.startedAt})`;
 }
 

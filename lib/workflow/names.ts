@@ -25,7 +25,8 @@ export function escapeForDisplay(text: string): string {
 }
 
 export function validatePayloadName(name: string): void {
-  if (typeof name !== 'string' || name.length === 0) throw new InvalidNameError('a payload name must be a non-empty string', { errno: ERRNO.EINVAL });
+  if (typeof name !== 'string' || name.length === 0)
+    throw new InvalidNameError('a payload name must be a non-empty string', { errno: ERRNO.EINVAL });
   if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(name)) {
     throw new InvalidNameError(`payload name ${JSON.stringify(name)} is not valid Unicode (a lone surrogate)`, { errno: ERRNO.EINVAL });
   }
@@ -42,13 +43,18 @@ export function validatePayloadName(name: string): void {
     const cp = hidden[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
     throw new InvalidNameError(
       `payload name ${escapeForDisplay(name)} contains U+${cp}, ` +
-        (hidden[0] === '\uFFFD' ? 'the replacement for bytes that are not UTF-8' : 'an invisible formatting character that changes how text prints') +
+        (hidden[0] === '\uFFFD'
+          ? 'the replacement for bytes that are not UTF-8'
+          : 'an invisible formatting character that changes how text prints') +
         '; refused',
       { errno: ERRNO.EINVAL },
     );
   }
   const bytes = encoder.encode(name).length;
   if (bytes > PAYLOAD_NAME_MAX) {
-    throw new InvalidNameError(`payload name is ${bytes} bytes (UTF-8); Xen takes at most ${PAYLOAD_NAME_MAX}`, { payload: name, errno: ERRNO.EINVAL });
+    throw new InvalidNameError(`payload name is ${bytes} bytes (UTF-8); Xen takes at most ${PAYLOAD_NAME_MAX}`, {
+      payload: name,
+      errno: ERRNO.EINVAL,
+    });
   }
 }

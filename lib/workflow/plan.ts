@@ -41,7 +41,12 @@ export interface Plan {
    * Recovery waits for it first; `steps` are then what it does if the action completes, and
    * `ifPendingFails` what it does if it fails.
    */
-  readonly pending?: { readonly action: 'APPLY' | 'REVERT' | 'REPLACE'; readonly payload: string; readonly issuedAt: string; readonly pid: number };
+  readonly pending?: {
+    readonly action: 'APPLY' | 'REVERT' | 'REPLACE';
+    readonly payload: string;
+    readonly issuedAt: string;
+    readonly pid: number;
+  };
   readonly ifPendingFails?: readonly PlanStep[];
 }
 
@@ -86,7 +91,9 @@ export function replaceStep(payload: string, appliedTopFirst: readonly string[],
   const inv = inventory(payload);
   if (!inv) known = false;
   else parts.push(...applyCore(payload, inv));
-  const note = appliedTopFirst.length ? `reverts ${appliedTopFirst.join(', ')} (top first), then applies ${payload}, atomically` : undefined;
+  const note = appliedTopFirst.length
+    ? `reverts ${appliedTopFirst.join(', ')} (top first), then applies ${payload}, atomically`
+    : undefined;
   return { action: 'REPLACE', payload, hooks: known ? parts : null, ...(note ? { note } : {}) };
 }
 
@@ -126,7 +133,10 @@ function formatSteps(steps: readonly PlanStep[], indent: string): string[] {
 export function formatPlan(plan: Plan): string {
   const out = [`plan for ${plan.command}:`];
   if (plan.pending && !plan.refused) {
-    out.push((`  first: wait for the ${plan.pending.action} of ${plan.pending.payload}, ` + `still pending in the hypervisor (issued by pid ${plan.pending.pid})`));
+    out.push(
+      `  first: wait for the ${plan.pending.action} of ${plan.pending.payload}, ` +
+        `still pending in the hypervisor (issued by pid ${plan.pending.pid})`,
+    );
     out.push(`  if it completes:`, ...formatSteps(plan.steps, '    '));
     out.push(`  if it fails:`, ...formatSteps(plan.ifPendingFails ?? [], '    '));
   } else if (plan.steps.length || !plan.refused) {
@@ -143,7 +153,8 @@ export function journalPlanSteps(steps: readonly JournalStep[], reloads: Readonl
   for (const s of steps) {
     if (s.action === 'REVERT') out.push(revertStep(s.payload, inventory));
     else if (s.action === 'APPLY') {
-      if (reloads.has(s.payload)) out.push(simpleStep('RELOAD', s.payload, "unloaded and uploaded again from xlp's copy: Xen does not apply it twice"));
+      if (reloads.has(s.payload))
+        out.push(simpleStep('RELOAD', s.payload, "unloaded and uploaded again from xlp's copy: Xen does not apply it twice"));
       out.push(applyStep(s.payload, inventory, s.nodeps ? 'NODEPS' : undefined));
     } else out.push(simpleStep(s.action === 'UPLOAD' ? 'UPLOAD' : 'UNLOAD', s.payload));
   }

@@ -7,13 +7,27 @@ export type ProgressEvent =
   | { readonly phase: 'uploading'; readonly payload: string; readonly bytes: number }
   | { readonly phase: 'applying' | 'reverting' | 'replacing' | 'unloading'; readonly payload: string }
   | { readonly phase: 'waiting'; readonly payload: string; readonly action: LivepatchAction; readonly elapsedMs: number }
-  | { readonly phase: 'hook'; readonly payload: string; readonly hook: HookKind; readonly rc?: number; readonly vetoed: boolean; readonly line: string }
+  | {
+      readonly phase: 'hook';
+      readonly payload: string;
+      readonly hook: HookKind;
+      readonly rc?: number;
+      readonly vetoed: boolean;
+      readonly line: string;
+    }
   | { readonly phase: 'step'; readonly index: number; readonly total: number; readonly description: string }
   /**
    * An action xlp issued earlier is still pending in the hypervisor: waiting (up to `waitMs`) for
    * it to complete before `before` (Xen runs one action at a time).
    */
-  | { readonly phase: 'settling'; readonly payload: string; readonly action: 'APPLY' | 'REVERT' | 'REPLACE'; readonly waitMs: number; readonly before: string; readonly issuedBy: number }
+  | {
+      readonly phase: 'settling';
+      readonly payload: string;
+      readonly action: 'APPLY' | 'REVERT' | 'REPLACE';
+      readonly waitMs: number;
+      readonly before: string;
+      readonly issuedBy: number;
+    }
   | {
       readonly phase: 'done';
       readonly payload: string;

@@ -44,7 +44,10 @@ async function readOnce(backend: Backend, console: ConsoleWatcher): Promise<Dump
   try {
     await backend.sendDebugKeys('x');
   } catch (error) {
-    return { outcome: 'unavailable', reason: `debug key 'x' could not be sent (${error instanceof Error ? error.message : String(error)})` };
+    return {
+      outcome: 'unavailable',
+      reason: `debug key 'x' could not be sent (${error instanceof Error ? error.message : String(error)})`,
+    };
   }
   let text = '';
   for (let empty = 0; !text && empty < EMPTY_READS; empty++) {

@@ -124,7 +124,12 @@ export class PayloadRegistry {
     }
     const uid = typeof process.getuid === 'function' ? process.getuid() : null;
     if (st.isSymbolicLink() || !st.isDirectory() || (uid !== null && st.uid !== uid) || (st.mode & 0o022) !== 0) {
-      throw new StateFileError(this.dir, 'unsafe', (`the payload registry ${this.dir} is not a private directory of this user (a symlink, ` + `another file type, another owner, or writable by others); refusing to use it`));
+      throw new StateFileError(
+        this.dir,
+        'unsafe',
+        `the payload registry ${this.dir} is not a private directory of this user (a symlink, ` +
+          `another file type, another owner, or writable by others); refusing to use it`,
+      );
     }
     return true;
   }
@@ -174,7 +179,12 @@ export class PayloadRegistry {
       data = await readPrivateFile(file, { maxBytes: PAYLOAD_MAX_SIZE });
     } catch (e) {
       if (!(e instanceof PrivateFileError)) throw e;
-      throw new StateFileError(file, e.problem === 'too-large' || e.problem === 'unreadable' ? 'damaged' : 'unsafe', `the registry's copy of ${JSON.stringify(name)} cannot be used: ${e.message}; ${ADVICE}`, { cause: e });
+      throw new StateFileError(
+        file,
+        e.problem === 'too-large' || e.problem === 'unreadable' ? 'damaged' : 'unsafe',
+        `the registry's copy of ${JSON.stringify(name)} cannot be used: ${e.message}; ${ADVICE}`,
+        { cause: e },
+      );
     }
     if (!data) return null;
     return data.length === rec.size && createHash('sha256').update(data).digest('hex') === rec.sha256 ? data : null;
@@ -195,7 +205,9 @@ export class PayloadRegistry {
     const rec = await this.get(name);
     if (!rec) return;
     const { appliedSeq: _dropped, appliedNodeps: _nodeps, ...fresh } = rec;
-    await writeFileAtomic(this.paths(name).json, `${JSON.stringify({ ...fresh, uploadedAt: new Date().toISOString() }, null, 2)}\n`, { durable: this.durable });
+    await writeFileAtomic(this.paths(name).json, `${JSON.stringify({ ...fresh, uploadedAt: new Date().toISOString() }, null, 2)}\n`, {
+      durable: this.durable,
+    });
   }
 
   async forget(name: string): Promise<void> {

@@ -1,13 +1,5 @@
 import { ERRNO } from '../xen/errno.js';
-import {
-  DependencyError,
-  failureOf,
-  note,
-  RefusedError,
-  type ReplaceOffender,
-  ReplaceRefusedError,
-  type WorkflowError,
-} from './errors.js';
+import { DependencyError, failureOf, note, RefusedError, type ReplaceOffender, ReplaceRefusedError, type WorkflowError } from './errors.js';
 import type { Journal, JournalStep } from './journal.js';
 import { applyRestoring, restoreStack } from './restore.js';
 import { type ActionResult, runAction } from './run-action.js';
@@ -42,7 +34,10 @@ export async function decideReplace(ws: Workspace, name: string, options: Replac
     return { ...base, nothingToDo: true, warnings, refusal: null };
   }
   const rec = await ws.trustedRecord(name, view);
-  if (!rec) warnings.push((`${name} was not uploaded by xlp (or has changed since): its ` + `hooks and dependencies are not known, so Xen will be the judge`));
+  if (!rec)
+    warnings.push(
+      `${name} was not uploaded by xlp (or has changed since): its ` + `hooks and dependencies are not known, so Xen will be the judge`,
+    );
   const xenId = view.xenBuildId ?? (await ws.backend.xenVersion()).buildId;
   // What the target depends on: from the registry, else from the x dump (which shows it for any payload).
   const depends = rec?.depends ?? view.loaded.find((p) => p.name === name)?.dependsOn ?? null;
@@ -52,7 +47,8 @@ export async function decideReplace(ws: Workspace, name: string, options: Replac
     if (target.state === 'APPLIED') {
       refusal = new RefusedError(
         `${JSON.stringify(name)} is already applied (with ${current.filter((n) => n !== name).join(', ')} on the stack); ` +
-          ("Xen's REPLACE takes a payload that is loaded but not applied: " + "use `xlp replace --sequential` to make it the only applied payload"),
+          ("Xen's REPLACE takes a payload that is loaded but not applied: " +
+            'use `xlp replace --sequential` to make it the only applied payload'),
         { payload: name },
       );
     }
@@ -71,7 +67,10 @@ export async function decideReplace(ws: Workspace, name: string, options: Replac
       );
     }
     for (const e of view.applied) {
-      if (e.name !== name && e.hooks === null) warnings.push((`${e.name} was not uploaded by xlp: if it has vetoing ` + `hooks, Xen will refuse the REPLACE (nothing changes then)`));
+      if (e.name !== name && e.hooks === null)
+        warnings.push(
+          `${e.name} was not uploaded by xlp: if it has vetoing ` + `hooks, Xen will refuse the REPLACE (nothing changes then)`,
+        );
     }
     return { ...base, nothingToDo: false, warnings, refusal };
   }
@@ -98,7 +97,9 @@ export async function decideReplace(ws: Workspace, name: string, options: Replac
   }
   let refusal: WorkflowError | null = null;
   if (blocking.length && !options.force) {
-    refusal = new RefusedError(`replace --sequential ${name} refused: ${blocking.join('; ')}; pass --force to accept that risk`, { payload: name });
+    refusal = new RefusedError(`replace --sequential ${name} refused: ${blocking.join('; ')}; pass --force to accept that risk`, {
+      payload: name,
+    });
   } else {
     warnings.push(...blocking);
   }
@@ -122,7 +123,9 @@ export async function replaceAtomic(ws: Workspace, name: string, d: ReplaceDecis
   } catch (error) {
     if (error instanceof ReplaceRefusedError && !error.beforeHypercall) {
       // Xen refused on hooks this tool did not know about (payloads uploaded by other tools).
-      const unknown: ReplaceOffender[] = d.view.applied.filter((e) => e.name !== name && e.hooks === null).map((e) => ({ payload: e.name, hooks: null }));
+      const unknown: ReplaceOffender[] = d.view.applied
+        .filter((e) => e.name !== name && e.hooks === null)
+        .map((e) => ({ payload: e.name, hooks: null }));
       if (!(await ws.trustedRecord(name, d.view))) unknown.unshift({ payload: name, hooks: null });
       throw new ReplaceRefusedError(name, unknown, error.consoleLines, false);
     }

@@ -11,7 +11,11 @@ import type { Workspace } from './workspace.js';
  */
 
 /** What a rollback to `original` (bottom first) has to revert (top first) and apply (bottom first). */
-export async function restoreDiff(ws: Workspace, original: readonly string[], stack?: readonly string[]): Promise<{ revert: string[]; apply: string[] }> {
+export async function restoreDiff(
+  ws: Workspace,
+  original: readonly string[],
+  stack?: readonly string[],
+): Promise<{ revert: string[]; apply: string[] }> {
   const current = stack ?? (await ws.stackForWorkflow()).view.applied.map((e) => e.name);
   let k = 0;
   while (k < current.length && k < original.length && current[k] === original[k]) k++;
@@ -23,7 +27,12 @@ export async function restoreDiff(ws: Workspace, original: readonly string[], st
  * top first, then applies the rest of it in order, reloading from the registry what Xen will not
  * apply twice.
  */
-export async function restoreStack(ws: Workspace, original: readonly string[], nodeps: ReadonlySet<string>, req: ActionRequest): Promise<ActionResult[]> {
+export async function restoreStack(
+  ws: Workspace,
+  original: readonly string[],
+  nodeps: ReadonlySet<string>,
+  req: ActionRequest,
+): Promise<ActionResult[]> {
   const steps: ActionResult[] = [];
   // The stack is read once nothing is pending: a pending REVERT or APPLY changes what has to be done.
   await ws.inFlight.settle({ waitMs: req.waitMs, signal: req.signal, before: `restoring the stack (${original.join(', ') || 'empty'})` });
@@ -34,7 +43,11 @@ export async function restoreStack(ws: Workspace, original: readonly string[], n
 }
 
 /** Payloads among `names` that a RELOAD must bring back before they can be applied. */
-export async function reloadsFor(ws: Workspace, names: readonly string[], status: (name: string) => Promise<PayloadStatus | null> = (n) => ws.statusOrNull(n)): Promise<Set<string>> {
+export async function reloadsFor(
+  ws: Workspace,
+  names: readonly string[],
+  status: (name: string) => Promise<PayloadStatus | null> = (n) => ws.statusOrNull(n),
+): Promise<Set<string>> {
   const out = new Set<string>();
   for (const p of names) {
     const st = await status(p);
@@ -73,7 +86,11 @@ export async function applyRestoring(ws: Workspace, name: string, req: ActionReq
 /** UNLOAD, then UPLOAD again from the registry's copy: a fresh payload Xen will apply. */
 export async function reload(ws: Workspace, name: string, req: ActionRequest): Promise<ActionResult[]> {
   const bytes = await ws.registry.bytes(name);
-  if (!bytes) throw new RefusedError((`cannot restore ${JSON.stringify(name)}: Xen will not ` + `apply it again and its bytes are not in xlp's registry`), { payload: name });
+  if (!bytes)
+    throw new RefusedError(
+      `cannot restore ${JSON.stringify(name)}: Xen will not ` + `apply it again and its bytes are not in xlp's registry`,
+      { payload: name },
+    );
   const unload = await runAction(ws.context(), name, 'UNLOAD', req);
   await reupload(ws, name, true, bytes);
   return [unload];
@@ -82,14 +99,22 @@ export async function reload(ws: Workspace, name: string, req: ActionRequest): P
 export async function reupload(ws: Workspace, name: string, known: boolean, given?: Uint8Array): Promise<void> {
   const bytes = given ?? (await ws.registry.bytes(name));
   if (!bytes) {
-    throw new RefusedError((`cannot restore ${JSON.stringify(name)}: it is not ` + `loaded any more and its bytes are not in xlp's registry`), { payload: name });
+    throw new RefusedError(
+      `cannot restore ${JSON.stringify(name)}: it is not ` + `loaded any more and its bytes are not in xlp's registry`,
+      { payload: name },
+    );
   }
   ws.emit({ phase: 'uploading', payload: name, bytes: bytes.length });
   try {
     await ws.backend.upload(name, bytes);
   } catch (error) {
     if (!(error instanceof XenError)) throw error;
-    throw new UploadFailedError(name, error.errno, (`${errnoMessage(error.errno)} (${error.code}) while restoring ` + `it from xlp's copy${known ? '' : ' (it had been unloaded)'}`), []);
+    throw new UploadFailedError(
+      name,
+      error.errno,
+      `${errnoMessage(error.errno)} (${error.code}) while restoring ` + `it from xlp's copy${known ? '' : ' (it had been unloaded)'}`,
+      [],
+    );
   }
   await ws.registry.markUploaded(name);
   ws.emit({ phase: 'done', payload: name, action: 'UPLOAD', outcome: 'done', status: { state: 'CHECKED', rc: 0 } });

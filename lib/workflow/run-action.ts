@@ -115,7 +115,9 @@ class Transcript {
   }
 
   find<K extends ConsoleEvent['kind']>(kind: K, payload?: string): Extract<ConsoleEvent, { kind: K }> | undefined {
-    return this.events.find((e): e is Extract<ConsoleEvent, { kind: K }> => e.kind === kind && (payload === undefined || e.payload === payload));
+    return this.events.find(
+      (e): e is Extract<ConsoleEvent, { kind: K }> => e.kind === kind && (payload === undefined || e.payload === payload),
+    );
   }
 
   /** Whether the console shows Xen's INFO lines (so the "finished" line will come). */
@@ -155,11 +157,19 @@ export async function runAction(
   };
 
   if (action === 'UNLOAD' && before.state === 'APPLIED') {
-    throw new WrongStateError(name, `${JSON.stringify(name)} is applied; revert it before unloading it (Xen refuses with EINVAL)`, ERRNO.EINVAL);
+    throw new WrongStateError(
+      name,
+      `${JSON.stringify(name)} is applied; revert it before unloading it (Xen refuses with EINVAL)`,
+      ERRNO.EINVAL,
+    );
   }
   if (action === 'REPLACE' && before.state === 'APPLIED') {
     // Xen's REPLACE takes a CHECKED payload and silently does nothing otherwise.
-    throw new WrongStateError(name, (`${JSON.stringify(name)} is already applied; Xen's ` + `REPLACE takes a payload that is loaded but not applied`), ERRNO.EINVAL);
+    throw new WrongStateError(
+      name,
+      `${JSON.stringify(name)} is already applied; Xen's ` + `REPLACE takes a payload that is loaded but not applied`,
+      ERRNO.EINVAL,
+    );
   }
   const alreadyThere = action !== 'UNLOAD' && action !== 'REPLACE' && before.state === TARGET_STATE[action];
   if (alreadyThere && before.rc !== EAGAIN) return result('nothing-to-do', before, new Transcript(ctx, []));
@@ -244,7 +254,13 @@ async function explainRefusal(
   }
   const expectation = t.find('expectation-failed', name);
   if (expectation) {
-    return new ActionFailedError(name, action, error.errno, `the bytes at a patched function are not what the payload expects (${expectation.detail})`, lines);
+    return new ActionFailedError(
+      name,
+      action,
+      error.errno,
+      `the bytes at a patched function are not what the payload expects (${expectation.detail})`,
+      lines,
+    );
   }
   if (error.code === 'ENOENT') return new NotLoadedError(name);
   const after = await ctx.backend.get(name).catch(() => null);
@@ -278,7 +294,13 @@ async function dependencyFails(ctx: ActionContext, name: string): Promise<boolea
   return against !== null && against !== facts.dependsOn;
 }
 
-async function dependencyError(ctx: ActionContext, name: string, errno: number, against: string | null, lines: readonly string[]): Promise<DependencyError> {
+async function dependencyError(
+  ctx: ActionContext,
+  name: string,
+  errno: number,
+  against: string | null,
+  lines: readonly string[],
+): Promise<DependencyError> {
   const facts = await ctx.facts(name);
   const top = against === 'hypervisor' ? null : await ctx.top();
   const on = against ?? top?.name ?? 'hypervisor';
@@ -301,7 +323,11 @@ async function busyError(
   }
   const quoted = JSON.stringify(name);
   if (before.rc === EAGAIN) {
-    return new BusyError((`an action on ${quoted} is still in flight (its status ` + `rc is -EAGAIN), or another payload's is; retry shortly`), name, lines);
+    return new BusyError(
+      `an action on ${quoted} is still in flight (its status ` + `rc is -EAGAIN), or another payload's is; retry shortly`,
+      name,
+      lines,
+    );
   }
   const pre = PRE_HOOK[action];
   if (after?.rc === EAGAIN) {
@@ -320,24 +346,38 @@ async function busyError(
   return new BusyError(`the hypervisor is busy: another livepatch action is pending (Xen runs one at a time); retry shortly`, name, lines);
 }
 
-async function explainFailedStatus(ctx: ActionContext, name: string, action: LivepatchAction, status: PayloadStatus, t: Transcript): Promise<Error> {
+async function explainFailedStatus(
+  ctx: ActionContext,
+  name: string,
+  action: LivepatchAction,
+  status: PayloadStatus,
+  t: Transcript,
+): Promise<Error> {
   const lines = t.lines;
   const quoted = JSON.stringify(name);
   if (status.rc === -ERRNO.EBUSY) {
     const safety = lines.find((l) => l.includes(`${name}: Safety checks failed`));
     if (safety) {
-      return new BusyError((`${action} of ${quoted} failed Xen's safety check: a domain ` + `has an active vm_event wait queue; retry once it is idle`), name, lines);
+      return new BusyError(
+        `${action} of ${quoted} failed Xen's safety check: a domain ` + `has an active vm_event wait queue; retry once it is idle`,
+        name,
+        lines,
+      );
     }
     const timeout = t.find('quiesce-timeout', name);
     return new TimeoutError(name, action, 'hypervisor', timeout?.detail ?? 'the CPUs did not rendezvous before the timeout', lines);
   }
   const facts = await ctx.facts(name);
-  if (t.find('not-reapplyable', name) || (action === 'APPLY' && status.rc === -ERRNO.EINVAL && status.state === 'CHECKED' && facts?.safeToReapply === false)) {
+  if (
+    t.find('not-reapplyable', name) ||
+    (action === 'APPLY' && status.rc === -ERRNO.EINVAL && status.state === 'CHECKED' && facts?.safeToReapply === false)
+  ) {
     return new NotReapplyableError(
       name,
       action,
       -status.rc,
-      ('Xen does not apply a reverted payload that has writable data (.data/.bss) ' + 'again; unload it and upload it afresh (`xlp unload`, then `xlp load`)'),
+      'Xen does not apply a reverted payload that has writable data (.data/.bss) ' +
+        'again; unload it and upload it afresh (`xlp unload`, then `xlp load`)',
       lines,
     );
   }
@@ -345,12 +385,14 @@ async function explainFailedStatus(ctx: ActionContext, name: string, action: Liv
     return new ActionFailedError(name, action, ERRNO.EINVAL, `the hypervisor reports success but ${quoted} is ${status.state}`, lines);
   }
   const actionHookKind = action === 'REVERT' ? 'revert' : 'apply';
-  const actionHook = t.hooks.find((h) => h.hook === actionHookKind) ?? (facts?.hooks?.includes(actionHookKind) ? { hook: actionHookKind } : undefined);
+  const actionHook =
+    t.hooks.find((h) => h.hook === actionHookKind) ?? (facts?.hooks?.includes(actionHookKind) ? { hook: actionHookKind } : undefined);
   const replacedFailure = action === 'REPLACE';
   const reason = actionHook
     ? `its ${actionHook.hook} action hook failed with ${status.rc} (${errnoCode(status.rc)}); ${quoted} is ${status.state}`
     : replacedFailure
-      ? (`the hypervisor reported ${status.rc} (${errnoCode(status.rc)}); check ` + `the stack (\`xlp stack\`): a failed REPLACE can leave payloads reverted`)
+      ? `the hypervisor reported ${status.rc} (${errnoCode(status.rc)}); check ` +
+        `the stack (\`xlp stack\`): a failed REPLACE can leave payloads reverted`
       : `the hypervisor reported ${status.rc} (${errnoCode(status.rc)}: ${errnoMessage(status.rc)}); ${quoted} is ${status.state}`;
   return new ActionFailedError(name, action, -status.rc, reason, lines);
 }

@@ -6,7 +6,6 @@ import { PayloadFileError, PreflightError } from './errors.js';
 import { validatePayloadName } from './names.js';
 import type { PayloadSource } from './types.js';
 
-
 /**
  * Reads a payload from a file (size-checked before it is read whole: Xen takes at most 2 MiB; a
  * FIFO or a device is refused, not waited on) or takes the bytes given, and settles its name.
@@ -25,7 +24,12 @@ export async function readSource(source: PayloadSource, name?: string): Promise<
   } catch (e) {
     if (!(e instanceof ReadFileError)) throw e;
     if (e.problem === 'too-large') throw tooLarge(derived, `${source} is ${e.size} bytes`);
-    throw new PayloadFileError(source, derived, e.errno, e.problem === 'not-regular' ? 'not a regular file' : errnoMessage(e.errno).toLowerCase());
+    throw new PayloadFileError(
+      source,
+      derived,
+      e.errno,
+      e.problem === 'not-regular' ? 'not a regular file' : errnoMessage(e.errno).toLowerCase(),
+    );
   }
 }
 

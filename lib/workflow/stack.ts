@@ -156,7 +156,11 @@ export function orderStack(inputs: StackInputs): StackView {
       evidence: p.evidence,
     };
   });
-  const order: OrderCertainty = entries.some((e) => e.placement === 'unknown') ? 'uncertain' : entries.some((e) => e.placement === 'recorded') ? 'recorded' : 'certain';
+  const order: OrderCertainty = entries.some((e) => e.placement === 'unknown')
+    ? 'uncertain'
+    : entries.some((e) => e.placement === 'recorded')
+      ? 'recorded'
+      : 'certain';
   return {
     xenBuildId: inputs.xenBuildId,
     applied: entries,
@@ -174,9 +178,13 @@ function names(entries: readonly StackEntry[]): string {
 function placementNotes(entries: readonly StackEntry[]): string[] {
   const notes: string[] = [];
   const unknownIds = entries.filter((e) => e.evidence === 'unknown');
-  if (unknownIds.length) notes.push((`build-id not known for ${names(unknownIds)}: not uploaded ` + `by xlp and not in the part of the x dump that could be read`));
+  if (unknownIds.length)
+    notes.push(
+      `build-id not known for ${names(unknownIds)}: not uploaded ` + `by xlp and not in the part of the x dump that could be read`,
+    );
   const recorded = entries.filter((e) => e.placement === 'recorded');
-  if (recorded.length) notes.push((`${names(recorded)} placed in the order xlp applied ` + `them (applied with --nodeps, or off the build-id chain)`));
+  if (recorded.length)
+    notes.push(`${names(recorded)} placed in the order xlp applied ` + `them (applied with --nodeps, or off the build-id chain)`);
   const unknown = entries.filter((e) => e.placement === 'unknown');
   if (unknown.length) notes.push(`place in the stack not known for ${names(unknown)}: shown above the proven part, in upload order`);
   return notes;

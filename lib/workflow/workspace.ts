@@ -71,7 +71,8 @@ export class Workspace {
     for (const s of journal.steps) {
       if (s.state !== 'started' || (s.action !== 'APPLY' && s.action !== 'REVERT')) continue;
       const st = await this.statusOrNull(s.payload);
-      if (st?.rc === -ERRNO.EAGAIN) return { version: 1, payload: s.payload, action: s.action, issuedAt: journal.startedAt, pid: journal.pid };
+      if (st?.rc === -ERRNO.EAGAIN)
+        return { version: 1, payload: s.payload, action: s.action, issuedAt: journal.startedAt, pid: journal.pid };
     }
     return null;
   }
@@ -105,7 +106,12 @@ export class Workspace {
     };
   }
 
-  async facts(name: string): Promise<{ buildId: BuildIdHex | null; dependsOn: BuildIdHex | null; hooks: RegistryRecord['vetoingHooks'] | null; safeToReapply: boolean | null } | null> {
+  async facts(name: string): Promise<{
+    buildId: BuildIdHex | null;
+    dependsOn: BuildIdHex | null;
+    hooks: RegistryRecord['vetoingHooks'] | null;
+    safeToReapply: boolean | null;
+  } | null> {
     const r = await this.registry.get(name);
     return r ? { buildId: r.buildId, dependsOn: r.depends, hooks: r.hooks.map((h) => h.kind), safeToReapply: r.safeToReapply } : null;
   }
@@ -172,7 +178,8 @@ export class Workspace {
     let appliedBuildIds: (BuildIdHex | null)[] | undefined;
     if (options.stack) {
       const { view, warnings } = await this.stackForWorkflow();
-      if (warnings.length === 0 && view.orderCertain && view.applied.every((e) => e.buildId !== null)) appliedBuildIds = view.applied.map((e) => e.buildId);
+      if (warnings.length === 0 && view.orderCertain && view.applied.every((e) => e.buildId !== null))
+        appliedBuildIds = view.applied.map((e) => e.buildId);
     }
     // Imported here, not with the workflows: reading commands (list, status, stack) never need it.
     const { preflight } = await import('../preflight/preflight.js');

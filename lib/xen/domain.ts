@@ -36,26 +36,9 @@ export const LIVEPATCH_ACTION_APPLY_NODEPS = 1 << 0;
  * - `postapply`/`postrevert`: `void(payload*)`, run after the action, even when it failed.
  * - `apply`/`revert`: action hooks, replacing Xen's own apply/revert of the functions.
  */
-export type HookKind =
-  | 'load'
-  | 'unload'
-  | 'preapply'
-  | 'postapply'
-  | 'prerevert'
-  | 'postrevert'
-  | 'apply'
-  | 'revert';
+export type HookKind = 'load' | 'unload' | 'preapply' | 'postapply' | 'prerevert' | 'postrevert' | 'apply' | 'revert';
 
-export const HOOK_KINDS: readonly HookKind[] = [
-  'load',
-  'unload',
-  'preapply',
-  'postapply',
-  'prerevert',
-  'postrevert',
-  'apply',
-  'revert',
-];
+export const HOOK_KINDS: readonly HookKind[] = ['load', 'unload', 'preapply', 'postapply', 'prerevert', 'postrevert', 'apply', 'revert'];
 
 /** The pre/post hooks. Any of them makes REPLACE fail with EOPNOTSUPP (Xen refuses to replace them). */
 export const VETOING_HOOK_KINDS: readonly HookKind[] = ['preapply', 'postapply', 'prerevert', 'postrevert'];

@@ -109,9 +109,7 @@ const MESSAGES: Readonly<Partial<Record<ErrnoName, string>>> = {
   ECONNREFUSED: 'Connection refused',
 };
 
-const BY_NUMBER: ReadonlyMap<number, ErrnoName> = new Map(
-  (Object.entries(ERRNO) as [ErrnoName, number][]).map(([name, n]) => [n, name]),
-);
+const BY_NUMBER: ReadonlyMap<number, ErrnoName> = new Map((Object.entries(ERRNO) as [ErrnoName, number][]).map(([name, n]) => [n, name]));
 
 /** The code for a positive or negative errno value: `errnoCode(-22) === 'EINVAL'`. */
 export function errnoCode(errno: number): ErrnoCode {
@@ -124,4 +122,3 @@ export function errnoMessage(errno: number): string {
   const name = BY_NUMBER.get(Math.abs(errno));
   return (name && MESSAGES[name]) ?? `Unknown error ${Math.abs(errno)}`;
 }
-

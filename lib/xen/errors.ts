@@ -2,18 +2,7 @@ import { type ErrnoCode, errnoCode, errnoMessage } from './errno.js';
 
 /** The backend calls, named as the sysctl sub-ops and libxenctrl functions they stand for. */
 export type XenCall =
-  | 'open'
-  | 'close'
-  | 'xenVersion'
-  | 'upload'
-  | 'get'
-  | 'list'
-  | 'apply'
-  | 'revert'
-  | 'unload'
-  | 'replace'
-  | 'readConsole'
-  | 'sendDebugKeys';
+  'open' | 'close' | 'xenVersion' | 'upload' | 'get' | 'list' | 'apply' | 'revert' | 'unload' | 'replace' | 'readConsole' | 'sendDebugKeys';
 
 /**
  * A call the hypervisor (or libxenctrl, or the mock) refused. `errno` is positive, as libxenctrl

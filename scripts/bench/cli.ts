@@ -49,7 +49,10 @@ function stats(samples: readonly number[]) {
 }
 const ms = (x: number) => `${x.toFixed(1).padStart(6)} ms`;
 
-function run(args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; ms: number; exitedAt: number; answeredAt: number; err: string }> {
+function run(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; ms: number; exitedAt: number; answeredAt: number; err: string }> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -70,7 +73,12 @@ try {
   // ---------------------------------------------------------------- payloads and a mock
   const src = join(ROOT, 'test', 'workflow', 'payloads', 'wf.c');
   const built = await buildPayloads(
-    ['one', 'two', 'three', 'target'].map((n) => ({ name: `bench_${n}`, sources: [src], xenDepends: XEN, defines: { WF_VARIANT: `"${n}"` } })),
+    ['one', 'two', 'three', 'target'].map((n) => ({
+      name: `bench_${n}`,
+      sources: [src],
+      xenDepends: XEN,
+      defines: { WF_VARIANT: `"${n}"` },
+    })),
   );
   const path = (n: string) => built.get(`bench_${n}`)!.path;
   const mockDir = join(tmp, 'mock');
@@ -108,7 +116,9 @@ try {
     const s = stats(samples.get(name)!);
     const over = s.median - base.median;
     const verdict = name === 'node -e 0' ? '' : over <= 60 ? 'within 60 ms: met' : 'more than 60 ms: NOT met';
-    console.log(`  ${name.padEnd(26)} ${ms(s.median)} ${ms(s.p90)}   ${name === 'node -e 0' ? '   (baseline)        ' : `+${ms(over)} (x${(s.median / base.median).toFixed(2)})`}   ${verdict}`);
+    console.log(
+      `  ${name.padEnd(26)} ${ms(s.median)} ${ms(s.p90)}   ${name === 'node -e 0' ? '   (baseline)        ' : `+${ms(over)} (x${(s.median / base.median).toFixed(2)})`}   ${verdict}`,
+    );
   }
 
   // ---------------------------------------------------------------- 2a. completion latency, in process
@@ -188,14 +198,25 @@ try {
   const model = (q: number) => (q < C_TOOL_DELAY_MS ? `${C_TOOL_DELAY_MS - q} ms` : 'fails ("did not complete")');
   console.log('');
   console.log("completion latency: the mock completing an APPLY (its due time) -> the caller's answer (measured):");
-  console.log(`  ${'measurement'.padEnd(44)} ${'median'.padStart(9)} ${'p90'.padStart(9)} ${'max'.padStart(9)}   C tool, modelled (60 ms - quiesce q; not measured)`);
-  const line = (name: string, s: ReturnType<typeof stats>, modelled: string) => console.log(`  ${name.padEnd(44)} ${ms(s.median)} ${ms(s.p90)} ${ms(s.max)}   ${modelled}`);
-  line(`Livepatcher.apply() resolves (quiesce ${quiesces[0]}-${quiesces.at(-1)} ms)`, inProc, `${model(quiesces.at(-1)!)} to ${model(quiesces[0]!)}`);
+  console.log(
+    `  ${'measurement'.padEnd(44)} ${'median'.padStart(9)} ${'p90'.padStart(9)} ${'max'.padStart(9)}   C tool, modelled (60 ms - quiesce q; not measured)`,
+  );
+  const line = (name: string, s: ReturnType<typeof stats>, modelled: string) =>
+    console.log(`  ${name.padEnd(44)} ${ms(s.median)} ${ms(s.p90)} ${ms(s.max)}   ${modelled}`);
+  line(
+    `Livepatcher.apply() resolves (quiesce ${quiesces[0]}-${quiesces.at(-1)} ms)`,
+    inProc,
+    `${model(quiesces.at(-1)!)} to ${model(quiesces[0]!)}`,
+  );
   line('xlp apply prints its result (quiesce 150 ms)', answer, model(150));
   line('xlp apply process exits (quiesce 150 ms)', proc, model(150));
-  console.log(`  model: the C tool sleeps DELAY = ${C_TOOL_DELAY_MS} ms after the hypercall, then GETs once (tools/misc/xen-livepatch.c); \`npm run bench:xen\` measures it on Xen`);
+  console.log(
+    `  model: the C tool sleeps DELAY = ${C_TOOL_DELAY_MS} ms after the hypercall, then GETs once (tools/misc/xen-livepatch.c); \`npm run bench:xen\` measures it on Xen`,
+  );
   const verdict = (s: ReturnType<typeof stats>) => (s.median < 5 ? 'met' : 'NOT met');
-  console.log(`  goal: under 5 ms (median) -> in-process ${verdict(inProc)}; xlp result printed ${verdict(answer)}; xlp process exit ${verdict(proc)}`);
+  console.log(
+    `  goal: under 5 ms (median) -> in-process ${verdict(inProc)}; xlp result printed ${verdict(answer)}; xlp process exit ${verdict(proc)}`,
+  );
   console.log(
     `  (whole process: every hypercall of the persisted mock takes its file lock and checks its state file, ${stats(getCost).median.toFixed(2)} ms per GET ` +
       'here, and the GET that sees completion also writes the new state with fsync; after the answer, Node tears down)',

@@ -107,7 +107,11 @@ export async function populate(backend: Backend, stateDir: string, layout: Fleet
     below = buildIds.get(name)!;
     stack.push({ name, bytes: v, foreign });
   }
-  const checked = Array.from({ length: layout.loaded - stack.length }, (_, i) => ({ name: `spare_${pad(i)}`, bytes: variant(`spare_${pad(i)}`, FLEET_XEN), foreign: false }));
+  const checked = Array.from({ length: layout.loaded - stack.length }, (_, i) => ({
+    name: `spare_${pad(i)}`,
+    bytes: variant(`spare_${pad(i)}`, FLEET_XEN),
+    foreign: false,
+  }));
   const foreign = stack.filter((p) => p.foreign);
   const own = [...checked, ...stack.filter((p) => !p.foreign)];
   const order = layout.foreignFirst ? [...foreign, ...own] : [...own, ...foreign];

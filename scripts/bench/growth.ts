@@ -48,13 +48,33 @@ interface Row {
 const top = (f: Fleet) => f.stack.at(-1)!;
 const ROWS: readonly Row[] = [
   { name: 'list', args: () => ['list'], mutates: false, inProcess: (_lp, b) => b.list() },
-  { name: 'status NAME', args: (f) => ['status', f.checked[0]!], mutates: false, inProcess: (_lp, b, f) => payloadStatus(b, f.checked[0]!) },
+  {
+    name: 'status NAME',
+    args: (f) => ['status', f.checked[0]!],
+    mutates: false,
+    inProcess: (_lp, b, f) => payloadStatus(b, f.checked[0]!),
+  },
   { name: 'stack', args: () => ['stack'], mutates: false, inProcess: (lp) => lp.stack() },
-  { name: 'replace --dry-run', args: (f) => ['replace', '--dry-run', f.checked[0]!], mutates: false, inProcess: (lp, _b, f) => lp.planReplace(f.checked[0]!) },
-  { name: 'replace --sequential --dry-run', args: (f) => ['replace', '--sequential', '--dry-run', f.checked[0]!], mutates: false, inProcess: (lp, _b, f) => lp.planReplace(f.checked[0]!, { sequential: true }) },
+  {
+    name: 'replace --dry-run',
+    args: (f) => ['replace', '--dry-run', f.checked[0]!],
+    mutates: false,
+    inProcess: (lp, _b, f) => lp.planReplace(f.checked[0]!),
+  },
+  {
+    name: 'replace --sequential --dry-run',
+    args: (f) => ['replace', '--sequential', '--dry-run', f.checked[0]!],
+    mutates: false,
+    inProcess: (lp, _b, f) => lp.planReplace(f.checked[0]!, { sequential: true }),
+  },
   { name: 'replace (atomic)', args: (f) => ['replace', f.checked[0]!], mutates: true, inProcess: (lp, _b, f) => lp.replace(f.checked[0]!) },
   { name: 'apply TOP (nothing to do)', args: (f) => ['apply', top(f)], mutates: false, inProcess: (lp, _b, f) => lp.apply(top(f)) },
-  { name: 'revert SPARE (nothing to do)', args: (f) => ['revert', f.checked[0]!], mutates: false, inProcess: (lp, _b, f) => lp.revert(f.checked[0]!) },
+  {
+    name: 'revert SPARE (nothing to do)',
+    args: (f) => ['revert', f.checked[0]!],
+    mutates: false,
+    inProcess: (lp, _b, f) => lp.revert(f.checked[0]!),
+  },
 ];
 
 function run(args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; ms: number; err: string }> {
@@ -156,7 +176,12 @@ try {
       await lp.close();
       await rm(dir, { recursive: true, force: true });
       const n = (k: string) => counts.get(k) ?? 0;
-      counted.set(row.name, { hypercalls: [...counts.values()].reduce((a, b) => a + b, 0), mutating: n('upload') + n('action'), xPresses: n('sendDebugKeys'), threw });
+      counted.set(row.name, {
+        hypercalls: [...counts.values()].reduce((a, b) => a + b, 0),
+        mutating: n('upload') + n('action'),
+        xPresses: n('sendDebugKeys'),
+        threw,
+      });
     }
 
     // Whole-process times, interleaved with node -e 0.
@@ -189,7 +214,13 @@ try {
     const bySize = new Map<string, Measured>();
     for (const row of ROWS) {
       const m = median(samples.get(row.name)!);
-      bySize.set(row.name, { medianMs: m, overNodeMs: m - floor, failedWith: failed.get(row.name) ?? null, ...counted.get(row.name)!, stateWritten: written.get(row.name)! });
+      bySize.set(row.name, {
+        medianMs: m,
+        overNodeMs: m - floor,
+        failedWith: failed.get(row.name) ?? null,
+        ...counted.get(row.name)!,
+        stateWritten: written.get(row.name)!,
+      });
     }
     results.set(size, bySize);
   }
@@ -202,7 +233,9 @@ const ms = (x: number) => `${x.toFixed(1)}`.padStart(7);
 console.log(`cost growth: whole-process median of ${RUNS} runs each, ms over \`node -e 0\` measured alongside (node ${process.version})`);
 console.log(`node -e 0 itself: ${SIZES.map((s) => `${ms(nodeFloor.get(s)!).trim()} ms at ${s}`).join(', ')}\n`);
 const slopeHeads = SIZES.slice(1).map((s, i) => `µs/payload ${SIZES[i]}->${s}`);
-console.log(`${'command'.padEnd(32)}${SIZES.map((s) => `${s} loaded`.padStart(16)).join('')}${slopeHeads.map((h) => h.padStart(24)).join('')}`);
+console.log(
+  `${'command'.padEnd(32)}${SIZES.map((s) => `${s} loaded`.padStart(16)).join('')}${slopeHeads.map((h) => h.padStart(24)).join('')}`,
+);
 for (const row of ROWS) {
   const m = SIZES.map((s) => results.get(s)!.get(row.name)!);
   const over = m.map((x) => x.overNodeMs);
@@ -212,14 +245,20 @@ for (const row of ROWS) {
 }
 console.log(
   `\nfor reference, the persisted mock's own start (open, read and decode its state file, first hypercall; in-process, warm): ` +
-    SIZES.map((s) => `${mockCost.get(s)!.ms.toFixed(1)} ms at ${s} (state file ${(mockCost.get(s)!.stateBytes / 1024).toFixed(0)} KiB)`).join(', '),
+    SIZES.map(
+      (s) => `${mockCost.get(s)!.ms.toFixed(1)} ms at ${s} (state file ${(mockCost.get(s)!.stateBytes / 1024).toFixed(0)} KiB)`,
+    ).join(', '),
 );
-console.log('\nhypercalls (in-process, same code path): total / mutating (UPLOAD, ACTION) / x presses; whole process: state file rewritten');
+console.log(
+  '\nhypercalls (in-process, same code path): total / mutating (UPLOAD, ACTION) / x presses; whole process: state file rewritten',
+);
 console.log(`${'command'.padEnd(32)}${SIZES.map((s) => `${s} loaded`.padStart(30)).join('')}`);
 for (const row of ROWS) {
   const cells = SIZES.map((s) => {
     const m = results.get(s)!.get(row.name)!;
-    return `${m.hypercalls} / ${m.mutating} / ${m.xPresses}${m.threw ? ` (${m.threw})` : ''} ${m.stateWritten ? 'written' : 'unchanged'}`.padStart(30);
+    return `${m.hypercalls} / ${m.mutating} / ${m.xPresses}${m.threw ? ` (${m.threw})` : ''} ${m.stateWritten ? 'written' : 'unchanged'}`.padStart(
+      30,
+    );
   });
   console.log(`${row.name.padEnd(32)}${cells.join('')}`);
 }

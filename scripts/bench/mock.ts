@@ -35,7 +35,11 @@ async function time(n: number, fn: (i: number) => unknown): Promise<number[]> {
 
 const fmt = (ms: number) => (ms < 0.01 ? `${(ms * 1000).toFixed(2)} µs` : ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : `${ms.toFixed(2)} ms`);
 
-const built = await buildPayload({ name: 'bench_nop', sources: [join(here, '..', '..', 'test', 'parity', 'payloads', 'nop.c')], xenDepends: XEN });
+const built = await buildPayload({
+  name: 'bench_nop',
+  sources: [join(here, '..', '..', 'test', 'parity', 'payloads', 'nop.c')],
+  xenDepends: XEN,
+});
 const bytes = new Uint8Array(await readFile(built.path));
 const identity = { buildId: XEN, quiesceMs: 0, rendezvousNs: 0 };
 
@@ -83,7 +87,9 @@ const mockGet = stats(await time(20000, (i) => many.get(pick(i))));
 const baseGet = stats(await time(20000, async (i) => ({ ...map.get(pick(i))! })));
 await time(50, () => many.list());
 const mockList = stats(await time(500, () => many.list()));
-const baseList = stats(await time(500, async () => Array.from(map, ([name, r]) => ({ name, state: r.state, rc: r.rc, metadata: new Uint8Array(0) }))));
+const baseList = stats(
+  await time(500, async () => Array.from(map, ([name, r]) => ({ name, state: r.state, rc: r.rc, metadata: new Uint8Array(0) }))),
+);
 
 // ---------------------------------------------------------------- persisted (for reference)
 const dir = join(await mkdtemp(join(tmpdir(), 'xlp-bench-')), 'state');
@@ -106,12 +112,18 @@ const rows: [string, ReturnType<typeof stats>, ReturnType<typeof stats>, number]
   ['LIST of 1,000', mockList, baseList, 5],
 ];
 console.log(`xen-livepatch mock benchmark (node ${process.version}, payload ${bytes.length} bytes)\n`);
-console.log(`${'operation'.padEnd(34)}${'mock median'.padStart(13)}${'mock p90'.padStart(12)}${'mock ops/s'.padStart(13)}${'Map median'.padStart(13)}${'ratio'.padStart(9)}   goal`);
+console.log(
+  `${'operation'.padEnd(34)}${'mock median'.padStart(13)}${'mock p90'.padStart(12)}${'mock ops/s'.padStart(13)}${'Map median'.padStart(13)}${'ratio'.padStart(9)}   goal`,
+);
 for (const [what, m, b, goal] of rows) {
   const ok = what.startsWith('GET') ? '' : m.median < goal ? `< ${goal} ms: met` : `< ${goal} ms: MISSED`;
-  console.log(`${what.padEnd(34)}${fmt(m.median).padStart(13)}${fmt(m.p90).padStart(12)}${Math.round(m.perSecond).toLocaleString('en').padStart(13)}${fmt(b.median).padStart(13)}${`${(m.median / b.median).toFixed(0)}x`.padStart(9)}   ${ok}`);
+  console.log(
+    `${what.padEnd(34)}${fmt(m.median).padStart(13)}${fmt(m.p90).padStart(12)}${Math.round(m.perSecond).toLocaleString('en').padStart(13)}${fmt(b.median).padStart(13)}${`${(m.median / b.median).toFixed(0)}x`.padStart(9)}   ${ok}`,
+  );
 }
-console.log(`\nfor reference, the same cycle on a state directory (lock + fsync'ed atomic writes): median ${fmt(persisted.median)}, p90 ${fmt(persisted.p90)}`);
+console.log(
+  `\nfor reference, the same cycle on a state directory (lock + fsync'ed atomic writes): median ${fmt(persisted.median)}, p90 ${fmt(persisted.p90)}`,
+);
 await mock.close();
 await many.close();
 await onDisk.close();

@@ -61,7 +61,14 @@ export class CliArgsTarget implements FuzzTarget<CliInput> {
     const schema = await load<typeof Schema>('cli/json-schema.ts');
     const mock = await load<typeof Mock>('mock/index.ts');
     const lock = await load<typeof LockModule>('fs/lock.ts');
-    this.lib = { run: main.run, validateJson: schema.validateJson, CLI_SCHEMAS: schema.CLI_SCHEMAS, initMockState: mock.initMockState, openMockBackend: mock.openMockBackend, readLockHolder: lock.readLockHolder };
+    this.lib = {
+      run: main.run,
+      validateJson: schema.validateJson,
+      CLI_SCHEMAS: schema.CLI_SCHEMAS,
+      initMockState: mock.initMockState,
+      openMockBackend: mock.openMockBackend,
+      readLockHolder: lock.readLockHolder,
+    };
     // Under the engine's scratch directory, which it removes even after a hang.
     this.dir = join(ctx.scratch, 'cli');
     mkdirSync(this.dir, { recursive: true });
@@ -119,7 +126,24 @@ export class CliArgsTarget implements FuzzTarget<CliInput> {
       name: (rng) =>
         rng.weighted<() => string>([
           [6, () => rng.pick(['wf_base', 'wf_second', 'wf_guarded', 'wf_data', 'wf_hooked', 'wf_action', 'wf_cumulative', 'nope'])],
-          [1, () => rng.pick(['', ' ', 'a\tb', 'x\ny', 'é✓', '$(id)', '-x', '--json', 'a'.repeat(128), 'b'.repeat(127), '\u2028', 'wf_base\u0000'])],
+          [
+            1,
+            () =>
+              rng.pick([
+                '',
+                ' ',
+                'a\tb',
+                'x\ny',
+                'é✓',
+                '$(id)',
+                '-x',
+                '--json',
+                'a'.repeat(128),
+                'b'.repeat(127),
+                '\u2028',
+                'wf_base\u0000',
+              ]),
+          ],
         ])(),
       file: (rng) =>
         rng.weighted<() => string>([
@@ -161,7 +185,9 @@ export class CliArgsTarget implements FuzzTarget<CliInput> {
       code = await this.lib.run(input.argv);
     } catch (error) {
       if (!judge) return;
-      finding(`xlp ${show(input.argv)} threw instead of exiting: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      finding(
+        `xlp ${show(input.argv)} threw instead of exiting: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      );
     } finally {
       process.stdout.write = so;
       process.stderr.write = se;
@@ -178,35 +204,57 @@ export class CliArgsTarget implements FuzzTarget<CliInput> {
     else if (code === 2) this.counts.usage++;
     else if (code === 1) this.counts.failed++;
     else this.counts.otherExit++;
-    if (this.unhandled.length > unhandledBefore) finding(`${what}: a promise was left rejected: ${this.unhandled.slice(unhandledBefore).join('\n')}`);
+    if (this.unhandled.length > unhandledBefore)
+      finding(`${what}: a promise was left rejected: ${this.unhandled.slice(unhandledBefore).join('\n')}`);
     const all = stdout + stderr;
     if (/\n\s+at .+[(:]\d+:\d+\)?/.test(all)) finding(`${what}: printed a stack trace:\n${all.slice(0, 3000)}`);
-    if (/xlp: (undefined|null|\[object Object\])|: undefined\b|\[object Object\]/.test(all)) finding(`${what}: printed a meaningless message:\n${all.slice(0, 3000)}`);
+    if (/xlp: (undefined|null|\[object Object\])|: undefined\b|\[object Object\]/.test(all))
+      finding(`${what}: printed a meaningless message:\n${all.slice(0, 3000)}`);
     const dryRun = input.argv.includes('--dry-run');
-    const helpOrVersion = input.argv.some((a) => a === '--help' || a === '-h' || a === '-V' || a === '--version') || input.argv[0] === 'help';
+    const helpOrVersion =
+      input.argv.some((a) => a === '--help' || a === '-h' || a === '-V' || a === '--version') || input.argv[0] === 'help';
     if (input.json && !helpOrVersion) {
       this.counts.json++;
       let doc: unknown;
       try {
         doc = JSON.parse(stdout);
       } catch {
-        finding(`${what}: with --json, stdout is not one JSON document:\n  stdout ${JSON.stringify(stdout.slice(0, 1500))}\n  stderr ${JSON.stringify(stderr.slice(0, 1500))}`);
+        finding(
+          `${what}: with --json, stdout is not one JSON document:\n  stdout ${JSON.stringify(stdout.slice(0, 1500))}\n  stderr ${JSON.stringify(stderr.slice(0, 1500))}`,
+        );
       }
       const error = (doc as { error?: { exitCode?: number } } | null)?.error;
       // check's exit 1 is its report; a refused --dry-run is its plan, saying why (`refused`).
       const report = code === 1 && input.argv[0] === 'check' && !error;
       const plan = (doc as { plan?: { refused?: unknown } } | null)?.plan;
-      const refusedPlan = dryRun && !error && plan?.refused !== undefined && (this.lib.validateJson(this.lib.CLI_SCHEMAS.plan, doc).length === 0 || this.lib.validateJson(this.lib.CLI_SCHEMAS.recoverPlan, doc).length === 0);
+      const refusedPlan =
+        dryRun &&
+        !error &&
+        plan?.refused !== undefined &&
+        (this.lib.validateJson(this.lib.CLI_SCHEMAS.plan, doc).length === 0 ||
+          this.lib.validateJson(this.lib.CLI_SCHEMAS.recoverPlan, doc).length === 0);
       if (code !== 0 && !report && !refusedPlan) {
         const problems = this.lib.validateJson(this.lib.CLI_SCHEMAS.error, doc);
-        if (problems.length) finding(`${what}: with --json, the failure is not the documented error object: ${problems.join('; ')}\n  stdout ${stdout.slice(0, 1500)}`);
+        if (problems.length)
+          finding(
+            `${what}: with --json, the failure is not the documented error object: ${problems.join('; ')}\n  stdout ${stdout.slice(0, 1500)}`,
+          );
         if (error?.exitCode !== code) finding(`${what}: the error object says exitCode ${String(error?.exitCode)}`);
       }
-    } else if (code !== 0 && stderr.trim() === '' && !input.argv.includes('-q') && !input.argv.includes('--quiet') && !helpOrVersion && !(code === 1 && input.argv[0] === 'check') && !dryRun) {
+    } else if (
+      code !== 0 &&
+      stderr.trim() === '' &&
+      !input.argv.includes('-q') &&
+      !input.argv.includes('--quiet') &&
+      !helpOrVersion &&
+      !(code === 1 && input.argv[0] === 'check') &&
+      !dryRun
+    ) {
       // (check's exit 1 is its report on stdout, and a refused --dry-run's plan says why there.)
       finding(`${what}: failed without a word on stderr (stdout: ${JSON.stringify(stdout.slice(0, 500))})`);
     }
-    if (process.listenerCount('SIGINT') !== sigint) finding(`${what}: left ${process.listenerCount('SIGINT') - sigint} SIGINT listener(s) installed`);
+    if (process.listenerCount('SIGINT') !== sigint)
+      finding(`${what}: left ${process.listenerCount('SIGINT') - sigint} SIGINT listener(s) installed`);
     for (const lock of [join(this.files.mock!, 'lock'), join(this.files.mock!, 'workflow', 'lock'), join(this.files.state!, 'lock')]) {
       const holder = await this.lib.readLockHolder(lock).catch(() => null);
       if (holder && holder.pid === process.pid) finding(`${what}: left the lock ${lock} held (${holder.purpose})`);
@@ -270,7 +318,15 @@ function commands(p: Pools): Record<string, { args: readonly Gen[]; options: Spe
     log: { args: [p.name], options: BACKEND(p) },
     info: { args: [], options: BACKEND(p) },
     recover: { args: [], options: [...BACKEND(p), ['--complete', null], ['--dry-run', null]] },
-    check: { args: [p.file, p.file], options: [['--xen-build-id', p.buildId], ['--symbols', (rng) => rng.pick([p.files.nm!, p.files.text!, p.file(rng)])], ['--xen-version', (rng) => rng.pick(['4.17', '4.14', '4.13', 'head', '5', 'x'])], ['--offline', null]] },
+    check: {
+      args: [p.file, p.file],
+      options: [
+        ['--xen-build-id', p.buildId],
+        ['--symbols', (rng) => rng.pick([p.files.nm!, p.files.text!, p.file(rng)])],
+        ['--xen-version', (rng) => rng.pick(['4.17', '4.14', '4.13', 'head', '5', 'x'])],
+        ['--offline', null],
+      ],
+    },
     'mock init': {
       args: [],
       options: [
@@ -311,11 +367,34 @@ function argvFor(rng: Rng, p: Pools): { argv: string[]; json: boolean } {
   const table = commands(p);
   const names = Object.keys(table);
   if (rng.chance(0.03)) {
-    const argv = rng.pick([['--help'], ['-V'], ['bogus'], [], ['--json'], ['list', '--help'], ['mock'], ['mock', 'bogus'], ['help', 'apply'], ['bogus', '--json']]);
+    const argv = rng.pick([
+      ['--help'],
+      ['-V'],
+      ['bogus'],
+      [],
+      ['--json'],
+      ['list', '--help'],
+      ['mock'],
+      ['mock', 'bogus'],
+      ['help', 'apply'],
+      ['bogus', '--json'],
+    ]);
     return { argv, json: argv.includes('--json') };
   }
   // Commands that change something come up less often than those that read, so the stack keeps payloads.
-  const command = rng.weighted(names.map((n) => [['list', 'status', 'stack', 'info', 'log', 'check', 'mock status'].includes(n) ? 2 : n === 'mock init' || n === 'mock reboot' ? 0.3 : 1, n] as const));
+  const command = rng.weighted(
+    names.map(
+      (n) =>
+        [
+          ['list', 'status', 'stack', 'info', 'log', 'check', 'mock status'].includes(n)
+            ? 2
+            : n === 'mock init' || n === 'mock reboot'
+              ? 0.3
+              : 1,
+          n,
+        ] as const,
+    ),
+  );
   const spec = table[command]!;
   const positional = spec.args.map((g) => g(rng));
   const keep = rng.chance(0.08) ? rng.below(positional.length + 1) : positional.length; // an argument missing

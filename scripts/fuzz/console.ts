@@ -36,7 +36,42 @@ export interface ConsoleInput {
   readonly expected: ReadonlyMap<string, readonly ConsoleEvent[]> | null;
 }
 
-const PIECES = ['a', 'b', 'wf', '_', '-', '.', ' ', ':', ': ', '(', ')', '[', ']', '=', ',', '!', "'", '"', '$', 'é', '✓', '名', '0', '1', 'rc', 'hook', 'finished', 'APPLY', 'Top is', 'build-id', 'state=', 'name=', 'livepatch', 'with rc=-1'];
+const PIECES = [
+  'a',
+  'b',
+  'wf',
+  '_',
+  '-',
+  '.',
+  ' ',
+  ':',
+  ': ',
+  '(',
+  ')',
+  '[',
+  ']',
+  '=',
+  ',',
+  '!',
+  "'",
+  '"',
+  '$',
+  'é',
+  '✓',
+  '名',
+  '0',
+  '1',
+  'rc',
+  'hook',
+  'finished',
+  'APPLY',
+  'Top is',
+  'build-id',
+  'state=',
+  'name=',
+  'livepatch',
+  'with rc=-1',
+];
 const FUNCS = ['fn_a', 'fn_b', 'xen_extra_version', 'do_domctl'];
 const HOOKS = ['preapply', 'postapply', 'prerevert', 'postrevert', 'apply', 'revert'] as const;
 const RCS = [0, -1, -11, -13, -16, -22, -95, 1, 7, -2147483648, 2147483647];
@@ -73,7 +108,14 @@ export class ConsoleTarget implements FuzzTarget<ConsoleInput> {
     const messages = await load<typeof Messages>('mock/messages.ts');
     const printk = await load<typeof Printk>('mock/printk.ts');
     const ring = await load<typeof Ring>('mock/console-ring.ts');
-    this.lib = { eventsFor: events.eventsFor, consoleLines: events.consoleLines, msg: messages.msg, XenConsole: printk.XenConsole, parseLoglvl: printk.parseLoglvl, ConsoleRing: ring.ConsoleRing };
+    this.lib = {
+      eventsFor: events.eventsFor,
+      consoleLines: events.consoleLines,
+      msg: messages.msg,
+      XenConsole: printk.XenConsole,
+      parseLoglvl: printk.parseLoglvl,
+      ConsoleRing: ring.ConsoleRing,
+    };
   }
 
   generate(seed: number, index: number): ConsoleInput {
@@ -103,8 +145,23 @@ export class ConsoleTarget implements FuzzTarget<ConsoleInput> {
         case 0: {
           const hook = rng.pick(HOOKS);
           const text =
-            hook === 'preapply' ? msg.callingPreApply(p) : hook === 'prerevert' ? msg.callingPreRevert(p) : hook === 'apply' ? msg.callingApplyAction(p) : hook === 'revert' ? msg.callingRevertAction(p) : hook === 'postapply' ? msg.callingPostApply(p, rc) : msg.callingPostRevert(p, rc);
-          print(text, hook === 'postapply' || hook === 'postrevert' ? { kind: 'hook-call', payload: p, hook, rc } : { kind: 'hook-call', payload: p, hook });
+            hook === 'preapply'
+              ? msg.callingPreApply(p)
+              : hook === 'prerevert'
+                ? msg.callingPreRevert(p)
+                : hook === 'apply'
+                  ? msg.callingApplyAction(p)
+                  : hook === 'revert'
+                    ? msg.callingRevertAction(p)
+                    : hook === 'postapply'
+                      ? msg.callingPostApply(p, rc)
+                      : msg.callingPostRevert(p, rc);
+          print(
+            text,
+            hook === 'postapply' || hook === 'postrevert'
+              ? { kind: 'hook-call', payload: p, hook, rc }
+              : { kind: 'hook-call', payload: p, hook },
+          );
           break;
         }
         case 1:
@@ -201,7 +258,8 @@ export class ConsoleTarget implements FuzzTarget<ConsoleInput> {
       for (const { line, event } of got) {
         if (event.payload !== name) finding(`an event for ${JSON.stringify(name)} names ${JSON.stringify(event.payload)}: ${line}`);
         if (!input.ring.includes(line)) finding(`the line of an event is not in the ring: ${JSON.stringify(line)}`);
-        if ('rc' in event && event.rc !== undefined && !Number.isSafeInteger(event.rc)) finding(`rc ${event.rc} is not an integer: ${line}`);
+        if ('rc' in event && event.rc !== undefined && !Number.isSafeInteger(event.rc))
+          finding(`rc ${event.rc} is not an integer: ${line}`);
       }
       this.counts.events += got.length;
       if (!input.expected) continue;
@@ -214,7 +272,10 @@ export class ConsoleTarget implements FuzzTarget<ConsoleInput> {
       const gotEvents = got.map((g) => g.event);
       const a = JSON.stringify(gotEvents);
       const b = JSON.stringify(want);
-      if (a !== b) finding(`eventsFor(ring, ${JSON.stringify(name)}) differs from what was printed:\n  got      ${a}\n  expected ${b}\n  ring ${JSON.stringify(input.ring.slice(0, 2000))}`);
+      if (a !== b)
+        finding(
+          `eventsFor(ring, ${JSON.stringify(name)}) differs from what was printed:\n  got      ${a}\n  expected ${b}\n  ring ${JSON.stringify(input.ring.slice(0, 2000))}`,
+        );
       this.counts.exact++;
     }
     if (!input.expected) this.counts.mangled++;

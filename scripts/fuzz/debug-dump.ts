@@ -31,10 +31,54 @@ export interface DumpInput {
   readonly kind: 'clean' | 'lock-held' | 'interleaved' | 'mangled';
 }
 
-const CHARS = ['a', 'z', 'A', '_', '0', '9', ' ', '  ', '.', '-', ':', ': ', '=', '(', ')', '[', ']', ',', '"', "'", '\t', 'é', '✓', 'patch', ' with ', 'state=', 'name=', 'build-id=', 'depend-on=', 'livepatch:', ' using 1 pages.', '(12)', '\\', '%s',
+const CHARS = [
+  'a',
+  'z',
+  'A',
+  '_',
+  '0',
+  '9',
+  ' ',
+  '  ',
+  '.',
+  '-',
+  ':',
+  ': ',
+  '=',
+  '(',
+  ')',
+  '[',
+  ']',
+  ',',
+  '"',
+  "'",
+  '\t',
+  'é',
+  '✓',
+  'patch',
+  ' with ',
+  'state=',
+  'name=',
+  'build-id=',
+  'depend-on=',
+  'livepatch:',
+  ' using 1 pages.',
+  '(12)',
+  '\\',
+  '%s',
   // Pieces of the format itself, so names hold what a too lazy or too greedy pattern would split on.
-  ' patch ffff82d040000000(12) with ffff82d040001000 (3)', ' state=APPLIED(2) ffff82d040000000 (.data=0, .rodata=0) using 1 pages.', ' name=x'];
-const FOREIGN = ['(XEN) sched: tick', '(d1) guest says hello', '(XEN) traps.c:100: fault', '(XEN) livepatch: other: Calling pre-apply hook function', '(XEN) ', '(XEN) *** Serial input to Xen'];
+  ' patch ffff82d040000000(12) with ffff82d040001000 (3)',
+  ' state=APPLIED(2) ffff82d040000000 (.data=0, .rodata=0) using 1 pages.',
+  ' name=x',
+];
+const FOREIGN = [
+  '(XEN) sched: tick',
+  '(d1) guest says hello',
+  '(XEN) traps.c:100: fault',
+  '(XEN) livepatch: other: Calling pre-apply hook function',
+  '(XEN) ',
+  '(XEN) *** Serial input to Xen',
+];
 
 const hex = (rng: Rng, bytes: number) => Array.from({ length: bytes }, () => rng.below(256).toString(16).padStart(2, '0')).join('');
 const ptr = (rng: Rng) => (rng.chance(0.8) ? `ffff82d0${hex(rng, 4)}` : rng.chance(0.5) ? '0000000000000000' : hex(rng, 8));
@@ -55,7 +99,13 @@ function payloadOf(rng: Rng, i: number): DumpedPayload {
     dependsOn: rng.chance(0.7) ? hex(rng, 20) : null,
     dependsOnXen: rng.chance(0.7) ? hex(rng, 20) : null,
     metadata: rng.chance(0.5) ? Array.from({ length: rng.int(1, 3) }, () => text(rng, 0, 5)) : [],
-    funcs: Array.from({ length: rng.below(4) }, () => ({ name: text(rng, 1, 4) || 'f', oldAddr: ptr(rng), oldSize: rng.below(5000), newAddr: ptr(rng), newSize: rng.below(5000) })),
+    funcs: Array.from({ length: rng.below(4) }, () => ({
+      name: text(rng, 1, 4) || 'f',
+      oldAddr: ptr(rng),
+      oldSize: rng.below(5000),
+      newAddr: ptr(rng),
+      newSize: rng.below(5000),
+    })),
   };
 }
 
@@ -70,7 +120,11 @@ function printall(rng: Rng, d: DebugDump): Printed[] {
   const out: Printed[] = [{ line: "'x' pressed - Dumping all livepatch patches", add: () => undefined }];
   if (d.xenBuildId !== null) out.push({ line: `build-id: ${d.xenBuildId}`, add: (x) => void (x.xenBuildId = d.xenBuildId) });
   d.payloads.forEach((p, i) => {
-    const at = (x: { payloads: DumpedPayload[] }) => x.payloads[i] as { -readonly [K in keyof DumpedPayload]: DumpedPayload[K] } & { metadata: string[]; funcs: DumpedPayload['funcs'][number][] };
+    const at = (x: { payloads: DumpedPayload[] }) =>
+      x.payloads[i] as { -readonly [K in keyof DumpedPayload]: DumpedPayload[K] } & {
+        metadata: string[];
+        funcs: DumpedPayload['funcs'][number][];
+      };
     out.push({
       line: ` name=${p.name} state=${p.state}(${p.state === 'APPLIED' ? 2 : 1}) ${ptr(rng)} (.data=${ptr(rng)}, .rodata=${ptr(rng)}) using ${rng.int(1, 40)} pages.`,
       add: (x) => void x.payloads.push({ ...p, buildId: null, dependsOn: null, dependsOnXen: null, metadata: [], funcs: [] }),
@@ -79,7 +133,11 @@ function printall(rng: Rng, d: DebugDump): Printed[] {
       out.push({ line: 'livepatch: module metadata:', add: () => undefined });
       for (const m of p.metadata) out.push({ line: `livepatch:   ${m}`, add: (x) => void at(x).metadata.push(m) });
     }
-    for (const f of p.funcs) out.push({ line: `    ${f.name} patch ${f.oldAddr}(${f.oldSize}) with ${f.newAddr} (${f.newSize})`, add: (x) => void at(x).funcs.push(f) });
+    for (const f of p.funcs)
+      out.push({
+        line: `    ${f.name} patch ${f.oldAddr}(${f.oldSize}) with ${f.newAddr} (${f.newSize})`,
+        add: (x) => void at(x).funcs.push(f),
+      });
     if (p.buildId) out.push({ line: `build-id=${p.buildId}`, add: (x) => void (at(x).buildId = p.buildId) });
     if (p.dependsOn) out.push({ line: `depend-on=${p.dependsOn}`, add: (x) => void (at(x).dependsOn = p.dependsOn) });
     if (p.dependsOnXen) out.push({ line: `depend-on-xen=${p.dependsOnXen}`, add: (x) => void (at(x).dependsOnXen = p.dependsOnXen) });
@@ -94,7 +152,8 @@ function dumpOf(printed: readonly Printed[], n: number, incomplete: boolean): De
   return { ...d, incomplete, truncated: false };
 }
 
-const console = (rng: Rng, lines: readonly string[]) => lines.map((l) => `(XEN) ${rng.chance(0.1) ? `[${rng.below(100000)}.${rng.below(1000000)}] ` : ''}${l}\n`).join('');
+const console = (rng: Rng, lines: readonly string[]) =>
+  lines.map((l) => `(XEN) ${rng.chance(0.1) ? `[${rng.below(100000)}.${rng.below(1000000)}] ` : ''}${l}\n`).join('');
 
 export class DebugDumpTarget implements FuzzTarget<DumpInput> {
   readonly name = 'debug-dump';
@@ -114,7 +173,14 @@ export class DebugDumpTarget implements FuzzTarget<DumpInput> {
       truncated: false,
     };
     // An older dump first, sometimes, and other lines before and after.
-    let ring = rng.chance(0.3) ? console(rng, printall(rng, { xenBuildId: hex(rng, 20), payloads: [payloadOf(rng, 9)], incomplete: false, truncated: false }).map((p) => p.line)) : '';
+    let ring = rng.chance(0.3)
+      ? console(
+          rng,
+          printall(rng, { xenBuildId: hex(rng, 20), payloads: [payloadOf(rng, 9)], incomplete: false, truncated: false }).map(
+            (p) => p.line,
+          ),
+        )
+      : '';
     if (rng.chance(0.5)) ring += console(rng, [rng.pick(FOREIGN)]);
     const printed = printall(rng, dump);
     const lines = printed.map((p) => p.line);
@@ -167,7 +233,9 @@ export class DebugDumpTarget implements FuzzTarget<DumpInput> {
       const a = JSON.stringify(got);
       if (a === JSON.stringify(want)) return;
       if (a !== JSON.stringify(input.beforeForeign)) {
-        finding(`a dump with another line in its middle parsed to something that was not printed:\n  got      ${a}\n  printed  ${JSON.stringify(want)}\n  ring ${JSON.stringify(input.ring.slice(0, 1500))}`);
+        finding(
+          `a dump with another line in its middle parsed to something that was not printed:\n  got      ${a}\n  printed  ${JSON.stringify(want)}\n  ring ${JSON.stringify(input.ring.slice(0, 1500))}`,
+        );
       }
       this.counts.interleavedCutShort++;
       return;
@@ -176,7 +244,10 @@ export class DebugDumpTarget implements FuzzTarget<DumpInput> {
     else this.counts.clean++;
     const a = JSON.stringify(got);
     const b = JSON.stringify(want);
-    if (a !== b) finding(`parseDebugDump differs from what was printed (${input.kind}):\n  got      ${a}\n  expected ${b}\n  ring ${JSON.stringify(input.ring.slice(0, 1500))}`);
+    if (a !== b)
+      finding(
+        `parseDebugDump differs from what was printed (${input.kind}):\n  got      ${a}\n  expected ${b}\n  ring ${JSON.stringify(input.ring.slice(0, 1500))}`,
+      );
   }
 
   save(input: DumpInput): { ext: string; data: string } {
@@ -193,9 +264,12 @@ function wellFormed(d: DebugDump): void {
   if (!isHex(d.xenBuildId)) finding(`xenBuildId ${JSON.stringify(d.xenBuildId)} is not hex`);
   for (const p of d.payloads) {
     if (p.state !== 'APPLIED' && p.state !== 'CHECKED') finding(`payload ${JSON.stringify(p.name)} has state ${String(p.state)}`);
-    if (!isHex(p.buildId) || !isHex(p.dependsOn) || !isHex(p.dependsOnXen)) finding(`payload ${JSON.stringify(p.name)} has a build-id that is not hex`);
+    if (!isHex(p.buildId) || !isHex(p.dependsOn) || !isHex(p.dependsOnXen))
+      finding(`payload ${JSON.stringify(p.name)} has a build-id that is not hex`);
     if (p.name.includes('\n')) finding(`payload name ${JSON.stringify(p.name)} spans lines`);
-    for (const f of p.funcs) if (!Number.isSafeInteger(f.oldSize) || !Number.isSafeInteger(f.newSize)) finding(`function ${JSON.stringify(f.name)} has a size that is not an integer`);
+    for (const f of p.funcs)
+      if (!Number.isSafeInteger(f.oldSize) || !Number.isSafeInteger(f.newSize))
+        finding(`function ${JSON.stringify(f.name)} has a size that is not an integer`);
   }
 }
 

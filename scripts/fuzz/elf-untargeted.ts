@@ -22,7 +22,13 @@ class UntargetedElfTarget extends ElfTarget {
         edits.push({ kind: 'set', offset: slot.offset, size: slot.size, value, label: slot.label });
       }
     }
-    return { fixture: f.name, edits, truncate: rng.chance(0.2) ? rng.below(f.bytes.length) : null, head: rng.chance(0.5), context: rng.chance(0.5) };
+    return {
+      fixture: f.name,
+      edits,
+      truncate: rng.chance(0.2) ? rng.below(f.bytes.length) : null,
+      head: rng.chance(0.5),
+      context: rng.chance(0.5),
+    };
   }
 }
 

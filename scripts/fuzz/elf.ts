@@ -16,7 +16,14 @@ import { pathToFileURL } from 'node:url';
 import { fixtures } from '../../test/fixtures/catalogue.js';
 import { compareWithReadelf } from '../../test/helpers/readelf-compare.js';
 import { assertWellFormed, optionsFor } from '../../test/properties/mutations.js';
-import { applyEdits, describeInput, generateTargeted, type TargetedFixture, targetedFixture, type TargetedInput } from '../../test/properties/targeted.js';
+import {
+  applyEdits,
+  describeInput,
+  generateTargeted,
+  type TargetedFixture,
+  targetedFixture,
+  type TargetedInput,
+} from '../../test/properties/targeted.js';
 import type * as Bytes from '../../lib/elf/bytes.js';
 import type * as Elf from '../../lib/elf/index.js';
 import type * as Payload from '../../lib/payload/index.js';
@@ -64,7 +71,16 @@ class ReadTracer {
         return result;
       };
     };
-    for (const [name, width] of [['u8', 1], ['u16', 2], ['u32', 4], ['i32', 4], ['u64', 8], ['i64', 8], ['u64n', 8]] as const) wrap(name, (a) => [a[0]!, width]);
+    for (const [name, width] of [
+      ['u8', 1],
+      ['u16', 2],
+      ['u32', 4],
+      ['i32', 4],
+      ['u64', 8],
+      ['i64', 8],
+      ['u64n', 8],
+    ] as const)
+      wrap(name, (a) => [a[0]!, width]);
     wrap('latin1', (a) => [a[0]!, a[1]! - a[0]!]);
     // A C string is read up to its NUL (or the end of the range when it has none).
     wrap('cString', (a, result) => [a[0]!, typeof result === 'string' ? result.length + 1 : a[1]! - a[0]!]);
@@ -89,7 +105,13 @@ export class ElfTarget implements FuzzTarget<ElfInput> {
     const bytes = await load<typeof Bytes>('elf/bytes.ts');
     const payload = await load<typeof Payload>('payload/index.ts');
     const preflight = await load<typeof Preflight>('preflight/index.ts');
-    this.lib = { readElf: elf.readElf, readWork: bytes.readWork, ByteReader: bytes.ByteReader, readPayload: payload.readPayload, preflight: preflight.preflight };
+    this.lib = {
+      readElf: elf.readElf,
+      readWork: bytes.readWork,
+      ByteReader: bytes.ByteReader,
+      readPayload: payload.readPayload,
+      preflight: preflight.preflight,
+    };
     this.tracer = new ReadTracer(bytes.ByteReader);
     for (const [name, f] of await fixtures()) {
       const t = targetedFixture(name, f.bytes);
@@ -118,9 +140,12 @@ export class ElfTarget implements FuzzTarget<ElfInput> {
     if (model.payload) void model.payload.symbols.length;
     const report = preflight(bytes, optionsFor(input));
     assertWellFormed(report);
-    if (readWork.units > UNITS_PER_BYTE * bytes.length + UNITS_FLOOR) finding(`superlinear work: ${readWork.units} read units for ${bytes.length} bytes`);
+    if (readWork.units > UNITS_PER_BYTE * bytes.length + UNITS_FLOOR)
+      finding(`superlinear work: ${readWork.units} read units for ${bytes.length} bytes`);
     if (!compare) return '';
-    return JSON.stringify({ issues, report }, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v));
+    return JSON.stringify({ issues, report }, (_k, v: unknown) =>
+      typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v,
+    );
   }
 
   check(e: ElfInput): void {
@@ -162,7 +187,9 @@ export class ElfTarget implements FuzzTarget<ElfInput> {
     this.counts.unreadChecks++;
     const after = this.verdict(e.input, changed, true);
     if (after !== before) {
-      finding(`${describeInput(e.input)}\n  changing bytes no rule read (${at.join(', ')}) changed the result:\n  before ${before.slice(0, 400)}\n  after  ${after.slice(0, 400)}`);
+      finding(
+        `${describeInput(e.input)}\n  changing bytes no rule read (${at.join(', ')}) changed the result:\n  before ${before.slice(0, 400)}\n  after  ${after.slice(0, 400)}`,
+      );
     }
   }
 
@@ -178,7 +205,8 @@ export class ElfTarget implements FuzzTarget<ElfInput> {
       return;
     }
     this.counts.readelfCompared++;
-    if (r.differences.length) finding(`${describeInput(e.input)}\n  the reader and readelf disagree:\n  ${r.differences.slice(0, 10).join('\n  ')}`);
+    if (r.differences.length)
+      finding(`${describeInput(e.input)}\n  the reader and readelf disagree:\n  ${r.differences.slice(0, 10).join('\n  ')}`);
   }
 
   save(e: ElfInput): { ext: string; data: Uint8Array } {

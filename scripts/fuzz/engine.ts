@@ -156,7 +156,12 @@ function runWorker(
         }
         const limit = seen === 0 ? SETUP_LIMIT_MS : o.timeLimitMs;
         if (now - lastChange > limit) {
-          stopOn('timeout', seen === 0 ? `the target's setup took more than ${limit} ms` : `input ${running()} ran for more than ${o.timeLimitMs} ms: a hang`);
+          stopOn(
+            'timeout',
+            seen === 0
+              ? `the target's setup took more than ${limit} ms`
+              : `input ${running()} ran for more than ${o.timeLimitMs} ms: a hang`,
+          );
         } else if (o.onProgress && now - lastProgress >= (o.progressEveryMs ?? 30_000)) {
           lastProgress = now;
           o.onProgress(start - o.start + Math.max(0, seen - 1));
@@ -173,7 +178,9 @@ function runWorker(
         void worker.terminate();
       }
     });
-    worker.on('error', (error) => stopOn('crash', `the worker died: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`));
+    worker.on('error', (error) =>
+      stopOn('crash', `the worker died: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+    );
     worker.on('exit', (code) => {
       if (!settled) stopOn('crash', `the worker exited with code ${code} before finishing`);
     });

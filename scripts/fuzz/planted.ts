@@ -59,15 +59,32 @@ export function plantedLib(plant: Plant): string {
   cpSync(join(ROOT, 'lib'), join(dir, 'lib'), { recursive: true });
   const file = join(dir, 'lib', plant.file);
   const text = readFileSync(file, 'utf8');
-  if (text.split(plant.find).length !== 2) throw new Error(`plant ${plant.name}: the text to replace is not in lib/${plant.file} exactly once`);
+  if (text.split(plant.find).length !== 2)
+    throw new Error(`plant ${plant.name}: the text to replace is not in lib/${plant.file} exactly once`);
   writeFileSync(file, text.replace(plant.find, plant.replace));
   return join(dir, 'lib');
 }
 
 /** The first finding of `generator` on the planted copy within `budget` inputs, or null. */
-export async function firstFinding(plant: Plant, lib: string, generator: TargetEntry, seed: number, budget: number): Promise<Finding | null> {
+export async function firstFinding(
+  plant: Plant,
+  lib: string,
+  generator: TargetEntry,
+  seed: number,
+  budget: number,
+): Promise<Finding | null> {
   const out = join(ROOT, '.cache', 'planted', plant.name, 'found');
-  const r = await runTarget({ entry: generator, root: ROOT, lib, seed, start: 0, count: budget, timeLimitMs: generator.timeLimitMs, outDir: out, keepGoing: false });
+  const r = await runTarget({
+    entry: generator,
+    root: ROOT,
+    lib,
+    seed,
+    start: 0,
+    count: budget,
+    timeLimitMs: generator.timeLimitMs,
+    outDir: out,
+    keepGoing: false,
+  });
   return r.findings[0] ?? null;
 }
 

@@ -36,7 +36,8 @@ const HANG_MS = 10_000;
 const runs = Number(process.env.XLP_FUZZ_STATE_RUNS ?? 300);
 const seed = process.env.XLP_FUZZ_SEED !== undefined ? Number(process.env.XLP_FUZZ_SEED) : (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
 const path = process.env.XLP_FUZZ_STATE_PATH;
-if (!Number.isInteger(runs) || runs <= 0) throw new Error(`XLP_FUZZ_STATE_RUNS must be a positive integer, not ${process.env.XLP_FUZZ_STATE_RUNS}`);
+if (!Number.isInteger(runs) || runs <= 0)
+  throw new Error(`XLP_FUZZ_STATE_RUNS must be a positive integer, not ${process.env.XLP_FUZZ_STATE_RUNS}`);
 
 // --- the template: real state directories, made by the project's own code --------------------------
 
@@ -45,7 +46,18 @@ const template = join(work, 'template');
 const mockDir = join(template, 'mock');
 const stateDir = join(mockDir, 'workflow');
 {
-  await initMockState(mockDir, { loglvl: 'all', quiesceMs: 0, symbols: new Map([['xen_extra_version', 0xffff82d040d232e0n], ['printk', 0xffff82d040210000n]]) }, { durable: false });
+  await initMockState(
+    mockDir,
+    {
+      loglvl: 'all',
+      quiesceMs: 0,
+      symbols: new Map([
+        ['xen_extra_version', 0xffff82d040d232e0n],
+        ['printk', 0xffff82d040210000n],
+      ]),
+    },
+    { durable: false },
+  );
   const mock = await openMockBackend({ stateDir: mockDir, ifMissing: 'error', durable: false, timers: false });
   await mock.setHook({ payload: 'guarded', kind: 'preapply' }, { rc: [-22, 0], printk: ['checking {n}'] });
   const lp = await Livepatcher.open({ backend: mock, stateDir, waitTimeoutMs: 2_000 });
@@ -69,10 +81,18 @@ const stateDir = join(mockDir, 'workflow');
     uploadedByWorkflow: false,
   };
   await writeFile(join(stateDir, 'journal.json'), `${JSON.stringify(journal, null, 2)}\n`, { mode: 0o600 });
-  await writeFile(join(stateDir, 'in-flight.json'), JSON.stringify({ version: 1, payload: 'hello', action: 'REVERT', issuedAt: '2026-01-01T10:00:00.000Z', pid: 4242 }), { mode: 0o600 });
+  await writeFile(
+    join(stateDir, 'in-flight.json'),
+    JSON.stringify({ version: 1, payload: 'hello', action: 'REVERT', issuedAt: '2026-01-01T10:00:00.000Z', pid: 4242 }),
+    { mode: 0o600 },
+  );
   // A lock left by a process that died on this host: recognised as stale and broken at once.
   const dead = Number(spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' }).stdout.trim());
-  await writeFile(join(stateDir, 'lock'), JSON.stringify({ pid: dead, hostname: hostname(), startTime: null, bootId: null, acquiredAt: 't', purpose: 'xlp load', nonce: 'n' }), { mode: 0o600 });
+  await writeFile(
+    join(stateDir, 'lock'),
+    JSON.stringify({ pid: dead, hostname: hostname(), startTime: null, bootId: null, acquiredAt: 't', purpose: 'xlp load', nonce: 'n' }),
+    { mode: 0o600 },
+  );
 }
 
 /** Every regular file of the template, relative to it: the targets of a mutation. */
@@ -132,13 +152,23 @@ export interface StateInput {
   readonly damage: Damage;
 }
 
-const edit = fc.record({ path: fc.array(fc.nat(), { minLength: 1, maxLength: 8 }), op: fc.constantFrom('replace', 'replace', 'delete', 'duplicate'), value }) as fc.Arbitrary<Edit>;
+const edit = fc.record({
+  path: fc.array(fc.nat(), { minLength: 1, maxLength: 8 }),
+  op: fc.constantFrom('replace', 'replace', 'delete', 'duplicate'),
+  value,
+}) as fc.Arbitrary<Edit>;
 const damage: fc.Arbitrary<Damage> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('random' as const), value }) },
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('mutate' as const), edits: fc.array(edit, { minLength: 1, maxLength: 4 }) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), xor: fc.integer({ min: 1, max: 255 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('type' as const), as: fc.constantFrom('directory', 'symlink', 'fifo', 'empty', 'missing', 'huge-nesting') }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('type' as const),
+      as: fc.constantFrom('directory', 'symlink', 'fifo', 'empty', 'missing', 'huge-nesting'),
+    }),
+  },
 );
 /** The JSON files the readers decode field by field get most of the inputs; blobs and the lock some. */
 const weight = (t: string): number => (t.endsWith('state.json') ? 6 : t.endsWith('.json') ? 3 : 1);
@@ -213,7 +243,8 @@ async function applyDamage(dir: string, input: StateInput): Promise<void> {
     else if (d.as === 'huge-nesting') await writeFile(file, `${'['.repeat(200_000)}${']'.repeat(200_000)}`, { mode: 0o600 });
     return;
   }
-  const bytes = damaged(original, d) ?? damaged(original, { kind: 'flip', at: d.kind === 'mutate' ? (d.edits[0]?.path[0] ?? 0) : 0, xor: 0x5a })!;
+  const bytes =
+    damaged(original, d) ?? damaged(original, { kind: 'flip', at: d.kind === 'mutate' ? (d.edits[0]?.path[0] ?? 0) : 0, xor: 0x5a })!;
   await writeFile(file, bytes, { mode: 0o600 });
 }
 
@@ -239,7 +270,10 @@ async function answer(what: string, fn: () => Promise<unknown>): Promise<void> {
   } catch (e) {
     if (!typed(e)) {
       const err = e instanceof Error ? e : new Error(String(e));
-      throw new Error(`${what}: raw ${err.name}${(err as NodeJS.ErrnoException).code ? ` ${(err as NodeJS.ErrnoException).code}` : ''}: ${err.message}`, { cause: err });
+      throw new Error(
+        `${what}: raw ${err.name}${(err as NodeJS.ErrnoException).code ? ` ${(err as NodeJS.ErrnoException).code}` : ''}: ${err.message}`,
+        { cause: err },
+      );
     }
   }
 }
@@ -308,7 +342,9 @@ async function check(input: StateInput): Promise<void> {
     await cp(template, dir, { recursive: true });
     await applyDamage(dir, input);
     let timer: NodeJS.Timeout | undefined;
-    const hang = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`hang: no answer within ${HANG_MS} ms`)), HANG_MS)));
+    const hang = new Promise<never>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error(`hang: no answer within ${HANG_MS} ms`)), HANG_MS)),
+    );
     try {
       await Promise.race([exercise(dir), hang]);
     } finally {
@@ -322,7 +358,9 @@ async function check(input: StateInput): Promise<void> {
 }
 
 let lastDir: string | undefined;
-console.log(`fuzz: ${runs} state-file inputs over ${targets.length} files (${targets.join(', ')}), seed ${seed}${path ? `, path ${path}` : ''}`);
+console.log(
+  `fuzz: ${runs} state-file inputs over ${targets.length} files (${targets.join(', ')}), seed ${seed}${path ? `, path ${path}` : ''}`,
+);
 const started = performance.now();
 const result = await fc.check(fc.asyncProperty(inputArb, check), { numRuns: runs, seed, ...(path ? { path } : {}), endOnFailure: true });
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
@@ -331,11 +369,21 @@ if (result.failed) {
   await mkdir(dirname(keep), { recursive: true });
   if (lastDir) await cp(lastDir, keep, { recursive: true, verbatimSymlinks: true, filter: () => true }).catch(() => undefined);
   console.error(fc.defaultReportMessage(result));
-  console.error(`fuzz: the failure: ${result.errorInstance instanceof Error ? (result.errorInstance.stack ?? result.errorInstance.message) : String(result.errorInstance)}`);
-  console.error(`fuzz: state files FAILED after ${result.numRuns} inputs in ${seconds}s (seed ${seed}, path ${result.counterexamplePath}); the directory is in ${keep}`);
+  console.error(
+    `fuzz: the failure: ${result.errorInstance instanceof Error ? (result.errorInstance.stack ?? result.errorInstance.message) : String(result.errorInstance)}`,
+  );
+  console.error(
+    `fuzz: state files FAILED after ${result.numRuns} inputs in ${seconds}s (seed ${seed}, path ${result.counterexamplePath}); the directory is in ${keep}`,
+  );
   await rm(work, { recursive: true, force: true });
   process.exit(1);
 }
 await rm(work, { recursive: true, force: true });
 console.log(`fuzz: ${result.numRuns} state-file inputs passed in ${seconds}s (seed ${seed})`);
-if (process.env.XLP_FUZZ_TIMING) console.log([...timing].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${Math.round(v)} ms`).join(', '));
+if (process.env.XLP_FUZZ_TIMING)
+  console.log(
+    [...timing]
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k} ${Math.round(v)} ms`)
+      .join(', '),
+  );

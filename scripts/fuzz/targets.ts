@@ -12,8 +12,23 @@ export interface TargetEntry {
 }
 
 export const FUZZ_TARGETS: readonly TargetEntry[] = [
-  { name: 'elf', module: './elf.ts', description: 'payload files: readElf, readPayload and preflight on targeted mutations of every fixture', timeLimitMs: 5_000 },
-  { name: 'console', module: './console.ts', description: "the hypervisor's livepatch console lines (classify, eventsFor)", timeLimitMs: 2_000 },
+  {
+    name: 'elf',
+    module: './elf.ts',
+    description: 'payload files: readElf, readPayload and preflight on targeted mutations of every fixture',
+    timeLimitMs: 5_000,
+  },
+  {
+    name: 'console',
+    module: './console.ts',
+    description: "the hypervisor's livepatch console lines (classify, eventsFor)",
+    timeLimitMs: 2_000,
+  },
   { name: 'debug-dump', module: './debug-dump.ts', description: "the answer to debug key 'x' (parseDebugDump)", timeLimitMs: 2_000 },
-  { name: 'cli-args', module: './cli-args.ts', description: 'xlp command lines, run in-process against a mock hypervisor', timeLimitMs: 20_000 },
+  {
+    name: 'cli-args',
+    module: './cli-args.ts',
+    description: 'xlp command lines, run in-process against a mock hypervisor',
+    timeLimitMs: 20_000,
+  },
 ];

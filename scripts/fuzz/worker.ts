@@ -64,7 +64,12 @@ for (let k = 0; k < data.count; k++) {
     if (r instanceof Promise) await r;
   } catch (error) {
     // A finding says what it found; anything else that was thrown is a bug of its own: keep its stack.
-    const message = error instanceof Error ? (error.name === 'FuzzFinding' ? error.message : (error.stack ?? `${error.name}: ${error.message}`)) : String(error);
+    const message =
+      error instanceof Error
+        ? error.name === 'FuzzFinding'
+          ? error.message
+          : (error.stack ?? `${error.name}: ${error.message}`)
+        : String(error);
     port.postMessage({ kind: 'finding', index, message, ext, data: bytes } satisfies WorkerMessage);
     if (!data.keepGoing) break;
   }

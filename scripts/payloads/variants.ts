@@ -30,9 +30,11 @@ export function payloadVariant(bytes: Uint8Array, i: number, options: VariantOpt
   const out = Buffer.from(bytes);
   if (options.depends !== undefined) {
     const from = payload.depends;
-    if (!from || from === payload.buildId || from === payload.xenDepends) throw new Error('payloadVariant needs a placeholder depends note to change it');
+    if (!from || from === payload.buildId || from === payload.xenDepends)
+      throw new Error('payloadVariant needs a placeholder depends note to change it');
     const to = Buffer.from(options.depends, 'hex');
-    if (to.length !== from.length / 2) throw new Error(`the depends note holds ${from.length / 2} bytes; ${options.depends} does not fit it`);
+    if (to.length !== from.length / 2)
+      throw new Error(`the depends note holds ${from.length / 2} bytes; ${options.depends} does not fit it`);
     if (replaceAll(out, Buffer.from(from, 'hex'), to) !== 1) throw new Error('the depends placeholder is not found exactly once');
   }
   const id = Buffer.from(payload.buildId, 'hex');

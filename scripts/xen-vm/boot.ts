@@ -133,16 +133,42 @@ async function bootOnce(opts: RunInXenOptions, runDirOption: string | undefined)
   const mem = opts.memMiB ?? 2048;
   const cpus = opts.cpus ?? 2;
   const xenCmd = [
-    'console=com1', 'com1=115200,8n1', 'loglvl=all', 'guest_loglvl=all',
-    'dom0_mem=1024M,max:1024M', 'dom0_max_vcpus=2', 'smap=0', ...(opts.xenArgs ?? []),
+    'console=com1',
+    'com1=115200,8n1',
+    'loglvl=all',
+    'guest_loglvl=all',
+    'dom0_mem=1024M,max:1024M',
+    'dom0_max_vcpus=2',
+    'smap=0',
+    ...(opts.xenArgs ?? []),
   ].join(' ');
   const dom0Cmd = 'console=hvc0 earlyprintk=xen rdinit=/init loglevel=4';
   const esc = (s: string) => s.replace(/,/g, ',,');
   const qemuArgs = [
-    '-accel', accel, '-cpu', accel === 'kvm' ? 'host' : 'max', '-machine', 'pc', '-smp', String(cpus), '-m', String(mem),
-    '-nodefaults', '-no-reboot', '-display', 'none', '-monitor', 'none', '-serial', `file:${serialLog}`,
-    '-kernel', image.path, '-append', xenCmd,
-    '-initrd', `${esc(vmlinuz)} ${dom0Cmd},${esc(initrd.path)}`,
+    '-accel',
+    accel,
+    '-cpu',
+    accel === 'kvm' ? 'host' : 'max',
+    '-machine',
+    'pc',
+    '-smp',
+    String(cpus),
+    '-m',
+    String(mem),
+    '-nodefaults',
+    '-no-reboot',
+    '-display',
+    'none',
+    '-monitor',
+    'none',
+    '-serial',
+    `file:${serialLog}`,
+    '-kernel',
+    image.path,
+    '-append',
+    xenCmd,
+    '-initrd',
+    `${esc(vmlinuz)} ${dom0Cmd},${esc(initrd.path)}`,
     ...(opts.drives ?? []).flatMap((d) => ['-drive', `file=${esc(d)},format=raw,if=virtio`]),
   ];
   // coreutils timeout is the backstop should this process die; our own timer acts first.
@@ -161,7 +187,9 @@ async function bootOnce(opts: RunInXenOptions, runDirOption: string | undefined)
   child.stdout.on('data', (d) => (qemuOut += d));
   child.stderr.on('data', (d) => (qemuOut += d));
   const t0 = Date.now();
-  log(`booting Xen ${image.version} (Debian ${fetched.target.debian.release}, build-id ${image.buildId}) under QEMU ${accel}, timeout ${timeoutSec}s; serial: ${serialLog}`);
+  log(
+    `booting Xen ${image.version} (Debian ${fetched.target.debian.release}, build-id ${image.buildId}) under QEMU ${accel}, timeout ${timeoutSec}s; serial: ${serialLog}`,
+  );
 
   const parser = new ProtocolParser();
   const failures: string[] = [];
@@ -244,7 +272,11 @@ async function bootOnce(opts: RunInXenOptions, runDirOption: string | undefined)
   if (exitCode === undefined) failures.push('the guest command never reported its exit (dom0 died or hung?)');
   else if (exitCode !== 0) {
     const stage = parser.events.find((e) => e.type === 'exit')?.stage;
-    failures.push(stage === 'init' ? `dom0 init failed: ${String(parser.events.find((e) => e.type === 'exit')?.error)}` : `guest command exited ${exitCode}`);
+    failures.push(
+      stage === 'init'
+        ? `dom0 init failed: ${String(parser.events.find((e) => e.type === 'exit')?.error)}`
+        : `guest command exited ${exitCode}`,
+    );
   }
   for (const ev of parser.events) {
     if (ev.type === 'result' && ev.ok === false) failures.push(`guest result failed: ${String(ev.name)}`);
@@ -259,7 +291,9 @@ async function bootOnce(opts: RunInXenOptions, runDirOption: string | undefined)
     process.stderr.write(`\n[xen-vm] FAILED:\n${failures.map((f) => `  - ${f}`).join('\n')}\n[xen-vm] last serial lines (${serialLog}):\n`);
     process.stderr.write(`${lines.slice(-60).join('\n')}\n`);
   }
-  log(`QEMU exited after ${totalSec.toFixed(1)}s (init at ${initSec?.toFixed(1) ?? '-'}s, guest exit at ${exitSec?.toFixed(1) ?? '-'}s), ${ok ? 'ok' : 'FAILED'}`);
+  log(
+    `QEMU exited after ${totalSec.toFixed(1)}s (init at ${initSec?.toFixed(1) ?? '-'}s, guest exit at ${exitSec?.toFixed(1) ?? '-'}s), ${ok ? 'ok' : 'FAILED'}`,
+  );
   // The concatenated initrd is large and rebuilt on every run; keep only the serial log.
   if (!process.env.XLP_XEN_KEEP_INITRD) rmSync(initrd.path, { force: true });
   return {

@@ -48,14 +48,21 @@ export class Apt {
     if (this.dir === null) return [];
     const d = this.dir;
     return [
-      '-o', 'Dir::Etc::SourceList=/dev/null',
-      '-o', `Dir::Etc::SourceParts=${join(d, 'parts')}`,
-      '-o', `Dir::State::Lists=${join(d, 'lists')}`,
-      '-o', `Dir::Cache=${join(d, 'cache')}`,
+      '-o',
+      'Dir::Etc::SourceList=/dev/null',
+      '-o',
+      `Dir::Etc::SourceParts=${join(d, 'parts')}`,
+      '-o',
+      `Dir::State::Lists=${join(d, 'lists')}`,
+      '-o',
+      `Dir::Cache=${join(d, 'cache')}`,
       // The host's installed packages and pins say nothing about another release.
-      '-o', 'Dir::State::status=/dev/null',
-      '-o', 'Dir::Etc::Preferences=/dev/null',
-      '-o', 'Dir::Etc::PreferencesParts=/dev/null',
+      '-o',
+      'Dir::State::status=/dev/null',
+      '-o',
+      'Dir::Etc::Preferences=/dev/null',
+      '-o',
+      'Dir::Etc::PreferencesParts=/dev/null',
     ];
   }
 
@@ -118,7 +125,8 @@ export class Apt {
       got = this.candidates(pkgs);
     }
     const missing = pkgs.filter((p) => !got.has(p));
-    if (missing.length) throw new Error(`apt has no candidate for ${missing.join(', ')}${this.codename ? ` in Debian ${this.codename}` : ''}`);
+    if (missing.length)
+      throw new Error(`apt has no candidate for ${missing.join(', ')}${this.codename ? ` in Debian ${this.codename}` : ''}`);
     return got;
   }
 
@@ -128,7 +136,8 @@ export class Apt {
 
   /** The `linux-image-<abi>-amd64` package that `linux-image-amd64` depends on. */
   kernelPackage(): string {
-    const probe = (): string | undefined => /Depends:\s*(linux-image-[0-9][^\s]*-amd64)\s*$/m.exec(this.cache(['depends', 'linux-image-amd64']))?.[1];
+    const probe = (): string | undefined =>
+      /Depends:\s*(linux-image-[0-9][^\s]*-amd64)\s*$/m.exec(this.cache(['depends', 'linux-image-amd64']))?.[1];
     let name = probe();
     if (!name) {
       this.update();
@@ -141,7 +150,17 @@ export class Apt {
   /** `pkg` and every real package it depends on, recursively (no recommends, no virtual names). */
   dependsClosure(pkg: string): string[] {
     this.version(pkg);
-    const out = this.cache(['depends', '--recurse', '--no-recommends', '--no-suggests', '--no-conflicts', '--no-breaks', '--no-replaces', '--no-enhances', pkg]);
+    const out = this.cache([
+      'depends',
+      '--recurse',
+      '--no-recommends',
+      '--no-suggests',
+      '--no-conflicts',
+      '--no-breaks',
+      '--no-replaces',
+      '--no-enhances',
+      pkg,
+    ]);
     const names = out.split('\n').filter((l) => /^[a-z0-9][a-z0-9+.-]*$/.test(l));
     return [...new Set([pkg, ...names])];
   }
@@ -152,7 +171,9 @@ function debianMirror(): string {
   for (const f of ['/etc/apt/sources.list.d/debian.sources', '/etc/apt/sources.list']) {
     if (!exists(f)) continue;
     const text = readFileSync(f, 'utf8');
-    const deb822 = text.split(/\n\s*\n/).find((stanza) => /^Suites:.*\b(bookworm|trixie|stable)\b(?!-security)/m.test(stanza) && !/debian-security/.test(stanza));
+    const deb822 = text
+      .split(/\n\s*\n/)
+      .find((stanza) => /^Suites:.*\b(bookworm|trixie|stable)\b(?!-security)/m.test(stanza) && !/debian-security/.test(stanza));
     const uri = deb822 ? /^URIs:\s*(\S+)/m.exec(deb822)?.[1] : /^deb\s+(?:\[[^\]]*\]\s+)?(\S+\/debian)\/?\s/m.exec(text)?.[1];
     if (uri) return uri;
   }

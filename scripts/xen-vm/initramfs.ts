@@ -7,7 +7,19 @@
 //   run   /etc/xlp/run.sh: the guest command of this run
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+} from 'node:fs';
 import { basename, join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { gunzipSync } from 'node:zlib';
@@ -233,7 +245,11 @@ export function baseEntries(opts: BaseOptions = {}): Planned[] {
     (exists(builtinFile) ? readFileSync(builtinFile, 'utf8') : '')
       .split('\n')
       .filter(Boolean)
-      .map((l) => basename(l).replace(/\.ko.*$/, '').replace(/-/g, '_')),
+      .map((l) =>
+        basename(l)
+          .replace(/\.ko.*$/, '')
+          .replace(/-/g, '_'),
+      ),
   );
   const extra = (opts.modules ?? []).filter((m) => !builtin.has(m.replace(/-/g, '_')));
   const mods = moduleLoadOrder(join(modRoot, kver), ['xen-privcmd', 'xenfs', ...extra]);
@@ -261,13 +277,15 @@ export function baseEntries(opts: BaseOptions = {}): Planned[] {
   const elfExtras = Object.values(opts.extraFiles ?? {}).filter((p) => readFileSync(p).subarray(0, 4).toString('latin1') === '\x7fELF');
   const closure = libraryClosure([...exes.map(([, h]) => h), libxenctrl, ...elfExtras], searchDirs);
   closure.set(t.libxenctrl, libxenctrl);
-  for (const [so, host] of closure) entries.push({ type: 'file', path: posix.join(GUEST_LIB_DIR, so), source: realpathSync(host), mode: 0o755 });
+  for (const [so, host] of closure)
+    entries.push({ type: 'file', path: posix.join(GUEST_LIB_DIR, so), source: realpathSync(host), mode: 0o755 });
   entries.push({ type: 'symlink', path: 'usr/lib/x86_64-linux-gnu', target: GUEST_LIB_DIR });
   // the program interpreter, at the path the executables name (the release's own on Debian 13)
   const ld = interp(node);
   if (!ld) throw new Error('node has no program interpreter?');
   const ldSource = debianUserland ? join(pkgRoot(f, 'libc6'), 'usr/lib/x86_64-linux-gnu', basename(ld)) : realpathSync(ld);
-  if (!exists(ldSource)) throw new Error(`the program interpreter ${ld} is not in ${debianUserland ? "the release's libc6" : 'the host'} (${ldSource})`);
+  if (!exists(ldSource))
+    throw new Error(`the program interpreter ${ld} is not in ${debianUserland ? "the release's libc6" : 'the host'} (${ldSource})`);
   entries.push({ type: 'file', path: ld, source: realpathSync(ldSource), mode: 0o755 });
   // Debian's node loads some of its own JavaScript (cjs-module-lexer, undici, acorn, ...) from
   // /usr/share/nodejs at run time: the packages of its closure bring them.
@@ -281,7 +299,9 @@ export function baseEntries(opts: BaseOptions = {}): Planned[] {
   }
 
   // the guest half of the serial protocol
-  for (const f of readdirSync(join(HARNESS_DIR, 'guest')).filter((n) => n.endsWith('.mjs')).sort()) {
+  for (const f of readdirSync(join(HARNESS_DIR, 'guest'))
+    .filter((n) => n.endsWith('.mjs'))
+    .sort()) {
     entries.push({ type: 'file', path: `${GUEST_HARNESS_DIR}/${f}`, source: join(HARNESS_DIR, 'guest', f) });
   }
   // xl runs without xenstored for `xl debug-keys` and `xl dmesg`; an empty config silences it.

@@ -71,7 +71,9 @@ export class ProtocolParser {
       const data = Buffer.concat(p.parts);
       const digest = createHash('sha256').update(data).digest('hex');
       if (p.parts.length !== p.chunks || data.length !== p.size || digest !== p.sha256) {
-        this.errors.push(`blob ${name}: got ${p.parts.length}/${p.chunks} chunks, ${data.length}/${p.size} bytes, sha256 ${digest === p.sha256 ? 'ok' : 'mismatch'}`);
+        this.errors.push(
+          `blob ${name}: got ${p.parts.length}/${p.chunks} chunks, ${data.length}/${p.size} bytes, sha256 ${digest === p.sha256 ? 'ok' : 'mismatch'}`,
+        );
       } else this.blobs.set(name, { name, data, sha256: digest });
     }
   }

@@ -32,7 +32,18 @@ export interface XenTarget {
   readonly userland: 'host' | 'debian';
 }
 
-const XEN_LIBS = ['libxencall1', 'libxenevtchn1', 'libxenforeignmemory1', 'libxengnttab1', 'libxentoollog1', 'libxendevicemodel1', 'libxentoolcore1', 'libxenstore4', 'libxenhypfs1', 'libyajl2'];
+const XEN_LIBS = [
+  'libxencall1',
+  'libxenevtchn1',
+  'libxenforeignmemory1',
+  'libxengnttab1',
+  'libxentoollog1',
+  'libxendevicemodel1',
+  'libxentoolcore1',
+  'libxenstore4',
+  'libxenhypfs1',
+  'libyajl2',
+];
 
 export const XEN_TARGETS: Readonly<Record<XenTargetId, XenTarget>> = {
   '4.17': {

@@ -21,7 +21,15 @@ const CORES: readonly [string, () => AnsibleCore][] = [
 
 // Inventory order; serial [1, 3, "50%"] of 9 makes batches [a1] [a2 b1 a3] [a4 b2 a5 b3] [a6].
 const LAYOUT: readonly [string, string][] = [
-  ['a1', XEN_A], ['a2', XEN_A], ['b1', XEN_B], ['a3', XEN_A], ['a4', XEN_A], ['b2', XEN_B], ['a5', XEN_A], ['b3', XEN_B], ['a6', XEN_A],
+  ['a1', XEN_A],
+  ['a2', XEN_A],
+  ['b1', XEN_B],
+  ['a3', XEN_A],
+  ['a4', XEN_A],
+  ['b2', XEN_B],
+  ['a5', XEN_A],
+  ['b3', XEN_B],
+  ['a6', XEN_A],
 ];
 const VETO_HOST = 'a3';
 const VETO_LINE = '(XEN) livepatch: guarded: pre-apply hook failed (rc=-22), aborting!';
@@ -76,8 +84,24 @@ describe.each(CORES)('%s', (_label, locate) => {
 
   test('ansible-doc documents exactly the options each module takes, with their defaults', async () => {
     const documented = await fleet.doc('livepatch');
-    expect(Object.keys(documented.options).sort()).toEqual(['name', 'payloads', 'prune', 'replace_installed', 'state', 'state_dir', 'with_dependants', 'xen_build_id', 'xlp_path']);
-    expect(documented.options).toMatchObject({ state: { default: 'synced' }, xlp_path: { default: 'xlp' }, prune: { default: false }, replace_installed: { default: false }, with_dependants: { default: false } });
+    expect(Object.keys(documented.options).sort()).toEqual([
+      'name',
+      'payloads',
+      'prune',
+      'replace_installed',
+      'state',
+      'state_dir',
+      'with_dependants',
+      'xen_build_id',
+      'xlp_path',
+    ]);
+    expect(documented.options).toMatchObject({
+      state: { default: 'synced' },
+      xlp_path: { default: 'xlp' },
+      prune: { default: false },
+      replace_installed: { default: false },
+      with_dependants: { default: false },
+    });
     // The module's own list, from its answer to an option it does not know.
     const refusal = await fleet.playbook(writePlay(fleet, 'unknown.yml', 'a1', { 'xen_livepatch.xlp.livepatch': { colour: 'blue' } }));
     const supported = /^unsupported option\(s\): colour; supported: (.*)$/.exec(failureOf(refusal.out, 'a1'))![1]!.split(', ');
@@ -85,7 +109,7 @@ describe.each(CORES)('%s', (_label, locate) => {
     expect(Object.keys((await fleet.doc('livepatch_status')).options).sort()).toEqual(['state_dir', 'xlp_path']);
   });
 
-  test('--check --diff reports each host\'s planned stack and changes no host', async () => {
+  test("--check --diff reports each host's planned stack and changes no host", async () => {
     const before = xenHosts().map((h) => fleet.fingerprint(h));
     const r = await fleet.playbook(ROLLOUT, ['-e', `livepatch_source=${first.dir}`, '--check', '--diff']);
     expect(r.code, r.out).toBe(0);
@@ -139,7 +163,10 @@ describe.each(CORES)('%s', (_label, locate) => {
     // The veto host: stack unchanged, guarded unloaded and not left installed for the next sync.
     await expectStack(host(VETO_HOST), ['hello'], first);
     expect(await fleet.loaded(host(VETO_HOST))).toEqual(['hello']);
-    const installed = await fleet.xlp<{ builds: { xenBuildId: string; patches: { name: string }[] }[] }>(host(VETO_HOST), ['list', '--installed']);
+    const installed = await fleet.xlp<{ builds: { xenBuildId: string; patches: { name: string }[] }[] }>(host(VETO_HOST), [
+      'list',
+      '--installed',
+    ]);
     expect(installed.builds.flatMap((b) => b.patches.map((p) => `${b.xenBuildId}/${p.name}`))).not.toContain(`${XEN_A}/guarded`);
     // Nothing after the batch ran: not in the recap, state files byte for byte as before.
     for (const n of LATER) expect(r.recap.has(n), n).toBe(false);
@@ -147,7 +174,7 @@ describe.each(CORES)('%s', (_label, locate) => {
     for (const n of LATER) await expectStack(host(n), ['hello'], first);
   });
 
-  test('the audit playbook reports each host\'s build, stack and drift and changes nothing', async () => {
+  test("the audit playbook reports each host's build, stack and drift and changes nothing", async () => {
     const before = xenHosts().map((h) => fleet.fingerprint(h));
     const r = await fleet.playbook(AUDIT);
     expect(r.code, r.out).toBe(0);

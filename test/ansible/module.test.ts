@@ -43,12 +43,18 @@ interface Result {
 }
 
 /** Runs a module as Ansible does: copied alone into a directory, given an arguments file. */
-async function runModule(module: 'livepatch' | 'livepatch_status', args: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Promise<Result> {
+async function runModule(
+  module: 'livepatch' | 'livepatch_status',
+  args: Record<string, unknown>,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Result> {
   const dir = scratchDir('xlp-module-');
   const file = join(dir, `AnsiballZ_${module}.js`);
   copyFileSync(join(MODULES, `${module}.js`), file);
   writeFileSync(join(dir, 'args'), JSON.stringify(args));
-  const r = await run(process.execPath, [file, join(dir, 'args')], { env }).catch((e: { code: number; stdout: string; stderr: string }) => e);
+  const r = await run(process.execPath, [file, join(dir, 'args')], { env }).catch(
+    (e: { code: number; stdout: string; stderr: string }) => e,
+  );
   const stdout = 'stdout' in r ? r.stdout : '';
   // Exactly one JSON object on stdout, nothing on stderr: that is all Ansible reads.
   expect(stdout.trim().split('\n')).toHaveLength(1);
@@ -79,20 +85,33 @@ describe('the livepatch modules, run as Ansible runs them', () => {
   });
 
   test('unknown _ansible_* arguments are ignored; an unknown option of the module is refused, naming the supported ones', async () => {
-    const r = await runModule('livepatch', { ...ANSIBLE_219_INTERNALS, state: 'synced', payloads: ['/nonexistent/x.livepatch'], xlp_path: '/nonexistent/xlp', colour: 'blue' });
+    const r = await runModule('livepatch', {
+      ...ANSIBLE_219_INTERNALS,
+      state: 'synced',
+      payloads: ['/nonexistent/x.livepatch'],
+      xlp_path: '/nonexistent/xlp',
+      colour: 'blue',
+    });
     expect(r.exit).toBe(1);
     expect(r.out).toMatchObject({ failed: true, changed: false });
-    expect(r.out.msg).toBe('unsupported option(s): colour; supported: state, payloads, name, xen_build_id, with_dependants, replace_installed, prune, xlp_path, state_dir');
+    expect(r.out.msg).toBe(
+      'unsupported option(s): colour; supported: state, payloads, name, xen_build_id, with_dependants, replace_installed, prune, xlp_path, state_dir',
+    );
     const ok = await runModule('livepatch_status', { ...ANSIBLE_219_INTERNALS, _ansible_future_key: 1, xlp_path: '/nonexistent/xlp' });
     // Got past the arguments to the point of running xlp.
-    expect(ok.out.msg).toBe('xlp not found: /nonexistent/xlp does not exist. The target needs xen-livepatch installed (npm install -g xen-livepatch, Node >= 20.19), or set the module option xlp_path to its xlp.');
+    expect(ok.out.msg).toBe(
+      'xlp not found: /nonexistent/xlp does not exist. The target needs xen-livepatch installed (npm install -g xen-livepatch, Node >= 20.19), or set the module option xlp_path to its xlp.',
+    );
   });
 
   test.each([
     [{ state: 'present', payloads: ['/x.livepatch'] }, 'option state: "present" is not one of synced, absent'],
     [{ state: 'synced' }, 'state=synced needs payloads: the payload files (on the target) to install for this host'],
     [{ state: 'synced', payloads: ['fix.livepatch'] }, 'payloads must be absolute paths on the target: fix.livepatch'],
-    [{ state: 'synced', payloads: ['/x.livepatch'], name: 'x' }, 'state=synced takes payloads, not name/xen_build_id/with_dependants (those are for state=absent)'],
+    [
+      { state: 'synced', payloads: ['/x.livepatch'], name: 'x' },
+      'state=synced takes payloads, not name/xen_build_id/with_dependants (those are for state=absent)',
+    ],
     [{ state: 'absent' }, 'state=absent needs name: the installed patch to remove'],
     [{ state: 'absent', name: 'x', prune: 'maybe' }, 'option prune: expected a boolean, got "maybe"'],
   ])('bad arguments %j: %s', async (args, msg) => {
@@ -118,10 +137,12 @@ describe('the livepatch modules, run as Ansible runs them', () => {
     const old = join(dir, 'xlp');
     writeFileSync(old, '#!/bin/sh\necho "SyntaxError: Unexpected token" >&2\nexit 1\n', { mode: 0o755 });
     const r = await runModule('livepatch_status', { ...ANSIBLE_219_INTERNALS, xlp_path: old });
-    expect(r.out.msg).toBe('`xlp status` did not answer in JSON (exit 1): SyntaxError: Unexpected token. The target needs xen-livepatch with the install/sync/status commands, run by Node >= 20.19.');
+    expect(r.out.msg).toBe(
+      '`xlp status` did not answer in JSON (exit 1): SyntaxError: Unexpected token. The target needs xen-livepatch with the install/sync/status commands, run by Node >= 20.19.',
+    );
   });
 
-  test('the README\'s Fleet rollout section shows the playbook the fleet suite runs, as it is', () => {
+  test("the README's Fleet rollout section shows the playbook the fleet suite runs, as it is", () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const section = readme.slice(readme.indexOf('## Fleet rollout'));
     const block = /```yaml\n([\s\S]*?)```/.exec(section)![1];

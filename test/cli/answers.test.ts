@@ -35,7 +35,12 @@ describe('--json anywhere on the line: argument-parser errors are the documented
       const r = await xlp(args, host.env);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.err, args.join(' ')).toBe('');
-      expect(expectSchema<ErrorJson>(r, 'error').error, args.join(' ')).toMatchObject({ code: 'USAGE', kind: 'UsageError', exitCode: 2, message: expect.any(String) });
+      expect(expectSchema<ErrorJson>(r, 'error').error, args.join(' ')).toMatchObject({
+        code: 'USAGE',
+        kind: 'UsageError',
+        exitCode: 2,
+        message: expect.any(String),
+      });
     }
     // (`xlp status` without a name is the host's status: issue 10.)
     expect((await xlp(['upload', 'x', '--json'], host.env)).json<ErrorJson>().error.message).toBe("missing required argument 'file'");
@@ -79,7 +84,9 @@ describe('the shared options before or after the command', () => {
     const r = await xlp(['list', '--json'], env);
     expect(r.code).toBe(2);
     expect(r.json<ErrorJson>().error.message).toBe('XLP_BACKEND: unknown backend "bogus" (native or mock)');
-    expect((await xlp(['list', '--backend', 'xen', '--json'])).json<ErrorJson>().error.message).toBe('--backend: unknown backend "xen" (native or mock)');
+    expect((await xlp(['list', '--backend', 'xen', '--json'])).json<ErrorJson>().error.message).toBe(
+      '--backend: unknown backend "xen" (native or mock)',
+    );
   });
 });
 
@@ -99,7 +106,11 @@ describe('names that would make the output lie', () => {
     ]) {
       const r = await host.run(...args, '--json');
       expect(r.code, args.join(' ')).toBe(2);
-      expect(expectSchema<ErrorJson>(r, 'error').error, args.join(' ')).toMatchObject({ code: 'EINVAL', kind: 'InvalidNameError', message: expect.stringMatching(/contains U\+(202E|2066|200B|FEFF)/) });
+      expect(expectSchema<ErrorJson>(r, 'error').error, args.join(' ')).toMatchObject({
+        code: 'EINVAL',
+        kind: 'InvalidNameError',
+        message: expect.stringMatching(/contains U\+(202E|2066|200B|FEFF)/),
+      });
     }
     expect((await host.run('list', '--json')).json()).toEqual({ payloads: [] });
   });
@@ -122,12 +133,19 @@ describe('names that would make the output lie', () => {
       spawnSync('/bin/bash', ['-c', `exec "$0" bin/xlp.js ${tail}`, process.execPath], { cwd: ROOT, env: host.env, encoding: 'utf8' });
     const r = run(`status $'bad\\xffname' --json`);
     expect(r.status).toBe(2);
-    expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'USAGE', message: 'argument 2 is not valid UTF-8 (bad\\xffname); xlp takes names and paths as UTF-8 text' });
+    expect(JSON.parse(r.stdout).error).toMatchObject({
+      code: 'USAGE',
+      message: 'argument 2 is not valid UTF-8 (bad\\xffname); xlp takes names and paths as UTF-8 text',
+    });
     const t = run(`load $'/tmp/\\xfe.livepatch'`);
     expect(t.status).toBe(2);
     expect(t.stderr).toMatch(/^xlp: argument 2 is not valid UTF-8 \(\/tmp\/\\xfe\.livepatch\)/);
     // The same for the variables xlp takes directories from.
-    const e = spawnSync('/bin/bash', ['-c', `XLP_MOCK_STATE=$'/tmp/\\xff' exec "$0" bin/xlp.js list --json`, process.execPath], { cwd: ROOT, env: cleanEnv(), encoding: 'utf8' });
+    const e = spawnSync('/bin/bash', ['-c', `XLP_MOCK_STATE=$'/tmp/\\xff' exec "$0" bin/xlp.js list --json`, process.execPath], {
+      cwd: ROOT,
+      env: cleanEnv(),
+      encoding: 'utf8',
+    });
     expect(e.status, e.stderr).toBe(2);
     expect(JSON.parse(e.stdout).error.message).toBe('XLP_MOCK_STATE is not valid UTF-8; xlp takes names and paths as UTF-8 text');
   });
@@ -152,7 +170,11 @@ describe('mock init: every refusal is a usage error (exit 2) with a documented c
     ] as const) {
       const r = await xlp(['mock', 'init', '--mock-state', dir, ...args, '--json'], env);
       expect(r.code, args.join(' ')).toBe(2);
-      expect(expectSchema<ErrorJson>(r, 'error').error, args.join(' ')).toMatchObject({ code: 'USAGE', kind: 'UsageError', message: expect.stringMatching(message) });
+      expect(expectSchema<ErrorJson>(r, 'error').error, args.join(' ')).toMatchObject({
+        code: 'USAGE',
+        kind: 'UsageError',
+        message: expect.stringMatching(message),
+      });
       // Nothing was created for a refused init.
       expect(existsSync(dir), args.join(' ')).toBe(false);
     }
@@ -166,7 +188,9 @@ describe('check -q', () => {
     const bad = await xlp(['check', '-q', '--offline', '--xen-build-id', WF_XEN, P.path('wrong_xen')]);
     expect(bad.code).toBe(1);
     expect(bad.out).toBe('');
-    expect(bad.err).toMatch(new RegExp(`^xlp: ${P.path('wrong_xen').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: 1 error\n  error \\S+ \\(EINVAL\\): `));
+    expect(bad.err).toMatch(
+      new RegExp(`^xlp: ${P.path('wrong_xen').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: 1 error\n  error \\S+ \\(EINVAL\\): `),
+    );
   });
 });
 
@@ -203,7 +227,11 @@ describe('directories that are not a simulator', () => {
     for (const cmd of ['list', 'status', 'stack', 'info']) {
       const r = await xlp([cmd, ...(cmd === 'status' ? ['p'] : []), '--backend', 'mock', '--mock-state', dir, '--json'], env);
       expect(r.code, cmd).toBe(3);
-      expect(r.json<ErrorJson>().error, cmd).toMatchObject({ code: 'EMOCKSTATE', problem: 'not-initialized', message: expect.stringContaining(`xlp mock init --mock-state ${dir}`) });
+      expect(r.json<ErrorJson>().error, cmd).toMatchObject({
+        code: 'EMOCKSTATE',
+        problem: 'not-initialized',
+        message: expect.stringContaining(`xlp mock init --mock-state ${dir}`),
+      });
     }
     expect(await readdir(dir)).toEqual(['payloads']);
     expect(await readFile(join(dir, 'payloads', 'keep'), 'utf8')).toBe('x');

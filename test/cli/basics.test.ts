@@ -43,13 +43,41 @@ describe('xlp', () => {
     expect(v).toMatchObject({ code: 0, out: `${version}\n`, err: '' });
     const help = await xlp(['--help']);
     expect(help.code).toBe(0);
-    for (const cmd of ['list', 'status', 'upload', 'apply', 'revert', 'replace', 'unload', 'load', 'stack', 'log', 'info', 'recover', 'check', 'mock']) {
+    for (const cmd of [
+      'list',
+      'status',
+      'upload',
+      'apply',
+      'revert',
+      'replace',
+      'unload',
+      'load',
+      'stack',
+      'log',
+      'info',
+      'recover',
+      'check',
+      'mock',
+    ]) {
       expect(help.out).toMatch(new RegExp(`^  ${cmd}\\b`, 'm'));
     }
-    for (const line of ['0  success, or nothing to do', '4  vetoed by a hook', '5  busy or timed out (retryable)', '6  preflight errors']) expect(help.out).toContain(line);
+    for (const line of ['0  success, or nothing to do', '4  vetoed by a hook', '5  busy or timed out (retryable)', '6  preflight errors'])
+      expect(help.out).toContain(line);
     const replace = await xlp(['replace', '--help']);
     expect(replace.code).toBe(0);
-    for (const opt of ['--sequential', '--dry-run', '--force', '--nodeps', '--json', '--backend', '--mock-state', '--state-dir', '--lock-timeout', '--timeout', '--quiesce-timeout']) {
+    for (const opt of [
+      '--sequential',
+      '--dry-run',
+      '--force',
+      '--nodeps',
+      '--json',
+      '--backend',
+      '--mock-state',
+      '--state-dir',
+      '--lock-timeout',
+      '--timeout',
+      '--quiesce-timeout',
+    ]) {
       expect(replace.out).toContain(opt);
     }
     const loadHelpRun = await xlp(['load', '--help']);
@@ -71,7 +99,9 @@ describe('xlp', () => {
     ]);
     const j = await xlp(['info', '--json'], env);
     expect(j.code).toBe(3);
-    expect(expectSchema(j, 'error')).toMatchObject({ error: { code: 'EMOCKSTATE', kind: 'MockStateError', problem: 'not-initialized', exitCode: 3 } });
+    expect(expectSchema(j, 'error')).toMatchObject({
+      error: { code: 'EMOCKSTATE', kind: 'MockStateError', problem: 'not-initialized', exitCode: 3 },
+    });
     // Reading commands never create a simulator.
     expect(existsSync(join(home, 'xen-livepatch'))).toBe(false);
     expect((await xlp(['mock', 'init'], env)).code).toBe(0);
@@ -92,7 +122,12 @@ describe('xlp', () => {
     const host = await mockHost();
     const r = await host.run('info', '--json');
     expect(r.code, r.err).toBe(0);
-    expect(expectSchema(r, 'info')).toMatchObject({ backend: 'mock', xen: { major: 4, minor: 17, buildId: 'c0ffee00000000000000000000000000000000f5' }, mockState: host.dir, stateDir: join(host.dir, 'workflow') });
+    expect(expectSchema(r, 'info')).toMatchObject({
+      backend: 'mock',
+      xen: { major: 4, minor: 17, buildId: 'c0ffee00000000000000000000000000000000f5' },
+      mockState: host.dir,
+      stateDir: join(host.dir, 'workflow'),
+    });
     expect((await host.ok('info')).out).toMatch(/^backend: +mock/m);
   });
 
@@ -130,7 +165,11 @@ describe('xlp', () => {
       const r = await xlp(args, host.env);
       expect(r.code, `${args.join(' ')}: ${r.err}`).toBe(2);
       expect(r.err, args.join(' ')).toBe('');
-      expect(expectSchema<{ error: { message: string } }>(r, 'error').error, args.join(' ')).toMatchObject({ code: 'USAGE', exitCode: 2, message: expect.stringMatching(message) });
+      expect(expectSchema<{ error: { message: string } }>(r, 'error').error, args.join(' ')).toMatchObject({
+        code: 'USAGE',
+        exitCode: 2,
+        message: expect.stringMatching(message),
+      });
     }
     // Without --json: commander's own line on stderr, as before.
     const text = await xlp(['apply', 'x', '--bogus'], host.env);
@@ -143,7 +182,10 @@ describe('xlp', () => {
       const r = await host.run('upload', 'p', P_BASE(), '--state-dir', dir, '--json');
       expect(r.code, r.err).toBe(2);
       expect(r.ms).toBeLessThan(5_000); // not after waiting for its own lock
-      expect(expectSchema<{ error: Record<string, unknown> }>(r, 'error').error).toMatchObject({ code: 'USAGE', message: expect.stringMatching(/--state-dir .* is the mock hypervisor's state directory/) });
+      expect(expectSchema<{ error: Record<string, unknown> }>(r, 'error').error).toMatchObject({
+        code: 'USAGE',
+        message: expect.stringMatching(/--state-dir .* is the mock hypervisor's state directory/),
+      });
     }
     expect((await host.ok('list', '--json')).json()).toEqual({ payloads: [] });
   });
@@ -159,7 +201,10 @@ describe('xlp', () => {
     expect(r.code).toBe(0);
     const m = await host.run('apply', 'x', '--state-dir', join(host.dir, '..', 'link'), '--json');
     expect(m.code).toBe(1);
-    expect(expectSchema<{ error: Record<string, unknown> }>(m, 'error').error).toMatchObject({ code: 'EPRIVATEDIR', message: expect.stringMatching(/is a symbolic link; refusing/) });
+    expect(expectSchema<{ error: Record<string, unknown> }>(m, 'error').error).toMatchObject({
+      code: 'EPRIVATEDIR',
+      message: expect.stringMatching(/is a symbolic link; refusing/),
+    });
   });
 
   it('colours on a terminal only, and never with NO_COLOR', async () => {
@@ -168,12 +213,20 @@ describe('xlp', () => {
     const host = await mockHost();
     await host.ok('upload', 'p', P_BASE());
     const tty = (env: NodeJS.ProcessEnv) =>
-      spawnSync('/usr/bin/script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(join(ROOT, 'bin', 'xlp.js'))} list`, '/dev/null'], { env, encoding: 'utf8' }).stdout;
+      spawnSync(
+        '/usr/bin/script',
+        ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(join(ROOT, 'bin', 'xlp.js'))} list`, '/dev/null'],
+        { env, encoding: 'utf8' },
+      ).stdout;
     const env = cleanEnv({ XLP_BACKEND: 'mock', XLP_MOCK_STATE: host.dir });
     delete env.NO_COLOR;
     expect(tty(env)).toMatch(/\x1b\[36mCHECKED\x1b\[39m/);
     expect(tty({ ...env, NO_COLOR: '1' })).not.toMatch(/\x1b\[/);
-    expect(tty(env).replace(/\x1b\[\d+m/g, '').split(/\r?\n/)[1]).toMatch(/^p +CHECKED +0 +PURPOSE=workflow-test;VARIANT=base$/);
+    expect(
+      tty(env)
+        .replace(/\x1b\[\d+m/g, '')
+        .split(/\r?\n/)[1],
+    ).toMatch(/^p +CHECKED +0 +PURPOSE=workflow-test;VARIANT=base$/);
   });
 
   it('stops quietly, with its exit code, when the reader of its output goes away (xlp list | head -0)', async () => {
@@ -182,7 +235,11 @@ describe('xlp', () => {
     const env = cleanEnv({ XLP_BACKEND: 'mock', XLP_MOCK_STATE: host.dir });
     for (const args of [['list', '--json'], ['--help']]) {
       // `true` exits at once, long before xlp (a node start-up later) writes: the pipe is closed by then.
-      const r = spawnSync('/bin/bash', ['-c', '"$0" "$@" | true; echo "status=${PIPESTATUS[0]}"', process.execPath, join(ROOT, 'bin', 'xlp.js'), ...args], { env, encoding: 'utf8' });
+      const r = spawnSync(
+        '/bin/bash',
+        ['-c', '"$0" "$@" | true; echo "status=${PIPESTATUS[0]}"', process.execPath, join(ROOT, 'bin', 'xlp.js'), ...args],
+        { env, encoding: 'utf8' },
+      );
       expect(r.stderr).toBe('');
       expect(r.stdout.trim()).toBe('status=0');
     }
@@ -192,7 +249,13 @@ describe('xlp', () => {
     const host = await mockHost();
     const env = cleanEnv({ XLP_BACKEND: 'mock', XLP_MOCK_STATE: host.dir }); // NO_COLOR left set by cleanEnv; also check without it
     delete env.NO_COLOR;
-    for (const [args, code] of [[['list'], 0], [['status', 'nope'], 1], [['info'], 0], [['apply', 'nope'], 1], [['stack'], 0]] as const) {
+    for (const [args, code] of [
+      [['list'], 0],
+      [['status', 'nope'], 1],
+      [['info'], 0],
+      [['apply', 'nope'], 1],
+      [['stack'], 0],
+    ] as const) {
       const r = await xlp(args, env);
       expect(r.code, `${args.join(' ')}: ${r.err}`).toBe(code);
       expect(r.out + r.err).not.toMatch(/\x1b\[/);

@@ -41,10 +41,23 @@ beforeAll(async () => {
   dir = scratchDir('xlp-check-');
   good = (await fixture('hooks_load_unload')).path;
   bad = join(dir, 'broken.livepatch');
-  await writeFile(bad, patch((await fixture('func_normal')).bytes).section('.rodata.xlp_name', 'sh_addralign', 3).bytes());
+  await writeFile(
+    bad,
+    patch((await fixture('func_normal')).bytes)
+      .section('.rodata.xlp_name', 'sh_addralign', 3)
+      .bytes(),
+  );
   fatal = (await fixture('modinfo_empty')).path;
   symbols = join(dir, 'xensyms');
-  await writeFile(symbols, formatNmSymbols(new Map([['xen_extra_version', 0xffff82d040257a20n], ['printk', 0xffff82d040210000n]])));
+  await writeFile(
+    symbols,
+    formatNmSymbols(
+      new Map([
+        ['xen_extra_version', 0xffff82d040257a20n],
+        ['printk', 0xffff82d040210000n],
+      ]),
+    ),
+  );
 });
 
 describe('xlp check (compiled CLI)', () => {
@@ -81,12 +94,34 @@ describe('xlp check (compiled CLI)', () => {
     const r = await xlp('check', '--offline', '--json', good, bad);
     expect(r.code).toBe(1);
     const doc = JSON.parse(r.stdout) as CheckJson;
-    expect(doc).toMatchObject({ schema: 'xlp-check/1', xenVersion: '4.17', ok: false, context: { source: 'offline', xenSymbols: null, loaded: null, notes: [] } });
+    expect(doc).toMatchObject({
+      schema: 'xlp-check/1',
+      xenVersion: '4.17',
+      ok: false,
+      context: { source: 'offline', xenSymbols: null, loaded: null, notes: [] },
+    });
     const [g, b] = doc.payloads;
-    expect(g).toMatchObject({ name: 'hooks_load_unload', ok: true, fatal: false, uploadError: null, counts: { error: 0, fatal: 0, warning: 1 } });
+    expect(g).toMatchObject({
+      name: 'hooks_load_unload',
+      ok: true,
+      fatal: false,
+      uploadError: null,
+      counts: { error: 0, fatal: 0, warning: 1 },
+    });
     expect(g!.payload).toMatchObject({ xenDepends: XEN_BUILD_ID, safeToReapply: false, vetoingHooks: [] });
     expect(g!.payload!.hooks).toHaveLength(5);
-    expect(b).toMatchObject({ name: 'broken', ok: false, uploadError: { code: 'section-alignment', check: 'S2', errno: 95, errnoName: 'EOPNOTSUPP', section: '.rodata.xlp_name', field: 'sh_addralign' } });
+    expect(b).toMatchObject({
+      name: 'broken',
+      ok: false,
+      uploadError: {
+        code: 'section-alignment',
+        check: 'S2',
+        errno: 95,
+        errnoName: 'EOPNOTSUPP',
+        section: '.rodata.xlp_name',
+        field: 'sh_addralign',
+      },
+    });
   });
 
   it('checks against a given build-id and symbol table', async () => {
@@ -134,10 +169,21 @@ function capture(json: boolean): { out: Output; stdout: () => string; stderr: ()
   let o = '';
   let e = '';
   const stream = (add: (s: string) => void) => ({ write: (s: string) => (add(s), true), isTTY: false }) as unknown as NodeJS.WriteStream;
-  return { out: new Output({ json, quiet: false }, stream((s) => (o += s)), stream((s) => (e += s))), stdout: () => o, stderr: () => e };
+  return {
+    out: new Output(
+      { json, quiet: false },
+      stream((s) => (o += s)),
+      stream((s) => (e += s)),
+    ),
+    stdout: () => o,
+    stderr: () => e,
+  };
 }
 
-function fakeHost(overrides: Partial<Backend> = {}, symbolsText: string | null = 'ffff82d040257a20 T xen_extra_version\nffff82d040210000 T printk\n'): SystemContextDeps & { closed: () => boolean } {
+function fakeHost(
+  overrides: Partial<Backend> = {},
+  symbolsText: string | null = 'ffff82d040257a20 T xen_extra_version\nffff82d040210000 T printk\n',
+): SystemContextDeps & { closed: () => boolean } {
   let closed = false;
   const backend = {
     kind: 'mock',
@@ -186,9 +232,12 @@ describe('xlp check on a Xen host (injected)', () => {
     expect((JSON.parse(bare.stdout()) as CheckJson).payloads[0]!.diagnostics.map((d) => d.code)).not.toContain('duplicate-build-id');
   });
 
-  it("notes a registry it cannot read and checks without it", async () => {
+  it('notes a registry it cannot read and checks without it', async () => {
     const c = capture(true);
-    await runCheck([good], { json: true }, c.out, { system: fakeHost({ list: async () => [] }), known: { all: async () => Promise.reject(new Error('unsafe')) } });
+    await runCheck([good], { json: true }, c.out, {
+      system: fakeHost({ list: async () => [] }),
+      known: { all: async () => Promise.reject(new Error('unsafe')) },
+    });
     const doc = JSON.parse(c.stdout()) as CheckJson;
     expect(doc.context.notes).toContainEqual(expect.stringContaining("xlp's registry could not be read (unsafe)"));
     expect(doc.context.source).toBe('system');
@@ -204,10 +253,16 @@ describe('xlp check on a Xen host (injected)', () => {
 
   it('falls back to offline with a note when the hypervisor cannot be reached', async () => {
     const c = capture(false);
-    const unreachable: SystemContextDeps = { isXenHost: () => true, openBackend: async () => Promise.reject(new Error('no libxenctrl')), readXenSymbols: async () => null };
+    const unreachable: SystemContextDeps = {
+      isXenHost: () => true,
+      openBackend: async () => Promise.reject(new Error('no libxenctrl')),
+      readXenSymbols: async () => null,
+    };
     const code = await runCheck([good], {}, c.out, { system: unreachable });
     expect(code).toBe(0);
-    expect(c.stdout()).toContain('note: this looks like a Xen host, but the hypervisor could not be reached: no libxenctrl; checking offline');
+    expect(c.stdout()).toContain(
+      'note: this looks like a Xen host, but the hypervisor could not be reached: no libxenctrl; checking offline',
+    );
   });
 
   it('notes an unreadable xensyms and goes on', async () => {
@@ -221,7 +276,11 @@ describe('xlp check on a Xen host (injected)', () => {
   it('does not touch the system with --offline', async () => {
     const c = capture(true);
     let opened = false;
-    const host: SystemContextDeps = { isXenHost: () => true, openBackend: async () => ((opened = true), Promise.reject(new Error('x'))), readXenSymbols: async () => null };
+    const host: SystemContextDeps = {
+      isXenHost: () => true,
+      openBackend: async () => ((opened = true), Promise.reject(new Error('x'))),
+      readXenSymbols: async () => null,
+    };
     await runCheck([good], { json: true, offline: true }, c.out, { system: host });
     expect(opened).toBe(false);
     expect((JSON.parse(c.stdout()) as CheckJson).context.source).toBe('offline');
@@ -240,10 +299,18 @@ describe('the native backend behind xlp check', () => {
     const saved = process.env.XEN_LIVEPATCH_LIBXENCTRL;
     process.env.XEN_LIVEPATCH_LIBXENCTRL = '/nonexistent/libxenctrl.so';
     try {
-      await expect(openNativeBackend()).rejects.toMatchObject({ name: 'XenUnavailableError', reason: 'library-not-found', message: expect.stringContaining('/nonexistent/libxenctrl.so') });
+      await expect(openNativeBackend()).rejects.toMatchObject({
+        name: 'XenUnavailableError',
+        reason: 'library-not-found',
+        message: expect.stringContaining('/nonexistent/libxenctrl.so'),
+      });
       const ctx = await loadSystemContext({ isXenHost: () => true, openBackend: openNativeBackend, readXenSymbols: async () => null });
       expect(ctx.context).toBeNull();
-      expect(ctx.notes).toEqual([expect.stringMatching(/^this looks like a Xen host, but the hypervisor could not be reached: .*libxenctrl could not be loaded.*; checking offline$/)]);
+      expect(ctx.notes).toEqual([
+        expect.stringMatching(
+          /^this looks like a Xen host, but the hypervisor could not be reached: .*libxenctrl could not be loaded.*; checking offline$/,
+        ),
+      ]);
     } finally {
       if (saved === undefined) delete process.env.XEN_LIVEPATCH_LIBXENCTRL;
       else process.env.XEN_LIVEPATCH_LIBXENCTRL = saved;

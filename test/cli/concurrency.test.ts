@@ -43,7 +43,11 @@ describe('two xlp processes started at once', () => {
     expect(rs.code).toBe(5);
     const e = expectSchema<{ error: Record<string, unknown> }>(rs, 'error').error;
     expect(e).toMatchObject({ code: 'LOCKED', kind: 'LockedError', exitCode: 5, holder: { pid: first.pid, purpose: 'xlp load wf_base' } });
-    expect(e.message).toMatch(new RegExp(`^another xlp holds the host lock: pid ${first.pid} .*\\(xlp load wf_base\\).*gave up after \\d+ ms \\(--lock-timeout\\)$`));
+    expect(e.message).toMatch(
+      new RegExp(
+        `^another xlp holds the host lock: pid ${first.pid} .*\\(xlp load wf_base\\).*gave up after \\d+ ms \\(--lock-timeout\\)$`,
+      ),
+    );
     const text = await xlpSpawn(['unload', 'wf_base', '--lock-timeout', '0'], host.env).done;
     expect(text.code).toBe(5);
     // A workflow that is running (not interrupted) is not reported as a journal to recover.
@@ -79,7 +83,12 @@ describe('two xlp processes started at once', () => {
       const elapsed = performance.now() - t0;
       expect(r.code, r.err).toBe(5);
       const e = expectSchema<{ error: Record<string, unknown> }>(r, 'error').error;
-      expect(e).toMatchObject({ kind: 'LockTimeoutError', exitCode: 5, lock: mockLock, holder: { pid: holder.pid, purpose: 'test: a hypercall that does not end' } });
+      expect(e).toMatchObject({
+        kind: 'LockTimeoutError',
+        exitCode: 5,
+        lock: mockLock,
+        holder: { pid: holder.pid, purpose: 'test: a hypercall that does not end' },
+      });
       expect(e.waitedMs).toBeLessThan(1_000);
       // Before --lock-timeout reached the mock, this waited the mock's default of 10 s.
       expect(elapsed).toBeLessThan(5_000);

@@ -46,7 +46,10 @@ async function killAt(host: MockHost, n: number, ...args: string[]) {
 describe('kill -9 of replace --sequential at each journal write', () => {
   it('runs to the end when the fault point is past the last write', async () => {
     const host = await stackHost();
-    const r = await xlp(['replace', 'wf_cumulative', '--sequential'], { ...host.env, XLP_FAULT_KILL_AFTER_JOURNAL_WRITES: String(WRITES + 1) });
+    const r = await xlp(['replace', 'wf_cumulative', '--sequential'], {
+      ...host.env,
+      XLP_FAULT_KILL_AFTER_JOURNAL_WRITES: String(WRITES + 1),
+    });
     expect(r.code, r.err).toBe(0);
     expect((await hvState(host)).applied).toEqual(['wf_cumulative']);
   });
@@ -60,10 +63,16 @@ describe('kill -9 of replace --sequential at each journal write', () => {
       const list = await host.run('list', '--json');
       expect(list.code).toBe(0);
       expectSchema(list, 'list');
-      expect(list.err).toMatch(/^xlp: warning: an interrupted `replace --sequential wf_cumulative` \(pid \d+, .*\) left a journal; run `xlp recover`/);
+      expect(list.err).toMatch(
+        /^xlp: warning: an interrupted `replace --sequential wf_cumulative` \(pid \d+, .*\) left a journal; run `xlp recover`/,
+      );
       const blocked = await host.run('apply', 'wf_cumulative', '--json');
       expect(blocked.code).toBe(1);
-      expect(expectSchema<{ error: Record<string, unknown> }>(blocked, 'error').error).toMatchObject({ code: 'JOURNAL', kind: 'JournalPendingError', command: 'replace --sequential wf_cumulative' });
+      expect(expectSchema<{ error: Record<string, unknown> }>(blocked, 'error').error).toMatchObject({
+        code: 'JOURNAL',
+        kind: 'JournalPendingError',
+        command: 'replace --sequential wf_cumulative',
+      });
 
       const plan = await host.run('recover', '--dry-run', '--json');
       expect(plan.code).toBe(0);
@@ -85,7 +94,10 @@ describe('kill -9 of replace --sequential at each journal write', () => {
       const r = await host.run('recover', '--complete', '--json');
       expect(r.code, r.err).toBe(0);
       expect(expectSchema(r, 'recover')).toMatchObject({ mode: 'complete' });
-      expect(await hvState(host)).toEqual({ applied: ['wf_cumulative'], payloads: { wf_data: 'CHECKED', wf_guarded_on_data: 'CHECKED', wf_cumulative: 'APPLIED' } });
+      expect(await hvState(host)).toEqual({
+        applied: ['wf_cumulative'],
+        payloads: { wf_data: 'CHECKED', wf_guarded_on_data: 'CHECKED', wf_cumulative: 'APPLIED' },
+      });
     });
   }
 
@@ -98,7 +110,9 @@ describe('kill -9 of replace --sequential at each journal write', () => {
     expect((await hvState(host)).applied).toEqual([]);
     const complete = await host.run('recover', '--complete', '--json');
     expect(complete.code).toBe(1);
-    expect((complete.json() as { error: { message: string } }).error.message).toMatch(/had already failed .*pre-apply hook.* only be rolled back/);
+    expect((complete.json() as { error: { message: string } }).error.message).toMatch(
+      /had already failed .*pre-apply hook.* only be rolled back/,
+    );
     const r = await host.run('recover');
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/^rolled back the interrupted `replace --sequential wf_cumulative_guarded`$/m);
@@ -128,11 +142,17 @@ describe('kill -9 of replace --sequential over a stack holding a payload applied
       const plan = await host.run('recover', '--dry-run', '--json');
       expect(plan.code, plan.err).toBe(0);
       const steps = expectSchema<{ plan: { steps: { action: string; payload: string; note?: string }[] } }>(plan, 'recoverPlan').plan.steps;
-      expect(steps.filter((s) => s.action === 'APPLY').map((s) => `${s.payload} ${s.note ?? ''}`.trim())).toEqual([...(n >= 5 ? ['wf_action'] : []), 'wf_third NODEPS']);
+      expect(steps.filter((s) => s.action === 'APPLY').map((s) => `${s.payload} ${s.note ?? ''}`.trim())).toEqual([
+        ...(n >= 5 ? ['wf_action'] : []),
+        'wf_third NODEPS',
+      ]);
       const r = await host.run('recover', '--json');
       expect(r.code, r.err).toBe(0);
       expect(expectSchema(r, 'recover')).toMatchObject({ mode: 'rollback' });
-      expect(await hvState(host)).toEqual({ applied: ['wf_action', 'wf_third'], payloads: { wf_action: 'APPLIED', wf_third: 'APPLIED', wf_cumulative: 'CHECKED' } });
+      expect(await hvState(host)).toEqual({
+        applied: ['wf_action', 'wf_third'],
+        payloads: { wf_action: 'APPLIED', wf_third: 'APPLIED', wf_cumulative: 'CHECKED' },
+      });
       expect((await host.ok('recover')).out).toBe('nothing to recover\n');
     });
   }
@@ -149,16 +169,20 @@ describe('kill -9 of replace --sequential over a stack holding a payload applied
 
     const plan = await host.run('recover', '--dry-run', '--json');
     expect(plan.code, plan.err).toBe(0);
-    expect(expectSchema<{ plan: { steps: { action: string; payload: string; note?: string }[] } }>(plan, 'recoverPlan').plan.steps.map((s) => `${s.action} ${s.payload} ${s.note ?? ''}`.trim())).toEqual([
-      'REVERT foreign',
-      'REVERT wf_cumulative',
-      'APPLY wf_action',
-      'APPLY wf_third NODEPS',
-    ]);
+    expect(
+      expectSchema<{ plan: { steps: { action: string; payload: string; note?: string }[] } }>(plan, 'recoverPlan').plan.steps.map((s) =>
+        `${s.action} ${s.payload} ${s.note ?? ''}`.trim(),
+      ),
+    ).toEqual(['REVERT foreign', 'REVERT wf_cumulative', 'APPLY wf_action', 'APPLY wf_third NODEPS']);
     const r = await host.run('recover', '--json');
     expect(r.code, r.err).toBe(0);
     const done = expectSchema<{ steps: { action: string; name: string }[] }>(r, 'recover').steps;
-    expect(done.map((s) => `${s.action} ${s.name}`)).toEqual(['REVERT foreign', 'REVERT wf_cumulative', 'APPLY wf_action', 'APPLY wf_third']);
+    expect(done.map((s) => `${s.action} ${s.name}`)).toEqual([
+      'REVERT foreign',
+      'REVERT wf_cumulative',
+      'APPLY wf_action',
+      'APPLY wf_third',
+    ]);
     expect(await hvState(host)).toEqual({
       applied: ['wf_action', 'wf_third'],
       payloads: { wf_action: 'APPLIED', wf_third: 'APPLIED', wf_cumulative: 'CHECKED', foreign: 'CHECKED' },

@@ -13,7 +13,10 @@ beforeAll(() => assertBuilt());
 
 describe('docs/cli.md', () => {
   it('has a JSON example for every schema, and each one validates', () => {
-    const examples = [...doc.matchAll(/<!-- json: (\w+) -->\n```json\n([\s\S]*?)\n```/g)].map((m) => ({ schema: m[1] as CliSchemaName, text: m[2]! }));
+    const examples = [...doc.matchAll(/<!-- json: (\w+) -->\n```json\n([\s\S]*?)\n```/g)].map((m) => ({
+      schema: m[1] as CliSchemaName,
+      text: m[2]!,
+    }));
     expect(new Set(examples.map((e) => e.schema))).toEqual(new Set(Object.keys(CLI_SCHEMAS)));
     for (const e of examples) expect(validateJson(CLI_SCHEMAS[e.schema], JSON.parse(e.text)), `example for ${e.schema}`).toEqual([]);
   });

@@ -42,7 +42,13 @@ import { BootGuardTrippedError } from '../../lib/lifecycle/boot-state.js';
 import { BootUnitError } from '../../lib/lifecycle/boot-unit.js';
 import { InstallOrderError } from '../../lib/lifecycle/install-order.js';
 import { SignatureFileError, SignatureRejectedError } from '../../lib/lifecycle/signature.js';
-import { DependedOnError, InstalledStoreError, InstallRefusedError, InvalidBuildIdError, NotInstalledError } from '../../lib/lifecycle/store.js';
+import {
+  DependedOnError,
+  InstalledStoreError,
+  InstallRefusedError,
+  InvalidBuildIdError,
+  NotInstalledError,
+} from '../../lib/lifecycle/store.js';
 import { UnreadableInstalledCopyError } from '../../lib/lifecycle/sync.js';
 import { SyncRefusedError } from '../../lib/lifecycle/sync-plan.js';
 import { TrustDirError, TrustedKeyError } from '../../lib/lifecycle/trusted-keys.js';
@@ -77,7 +83,10 @@ const SAMPLES: [ErrorKind, unknown][] = [
   ['NotLoadedError', new NotLoadedError('p')],
   ['UploadFailedError', new UploadFailedError('p', 16, 'busy', [])],
   ['UploadFailedError', new UploadFailedError('p', 22, 'no', [])],
-  ['LockedError', new LockedError('held', { holder: { pid: 1, hostname: 'h', purpose: 'x', acquiredAt: 't' }, lockPath: '/s/lock', waitedMs: 10 })],
+  [
+    'LockedError',
+    new LockedError('held', { holder: { pid: 1, hostname: 'h', purpose: 'x', acquiredAt: 't' }, lockPath: '/s/lock', waitedMs: 10 }),
+  ],
   ['JournalPendingError', new JournalPendingError('journal', { payload: 'p', command: 'load p', journalPath: '/s/journal.json' })],
   ['RefusedError', new RefusedError('no', { payload: 'p' })],
   ['AbortedError', new AbortedError('stopped')],
@@ -96,8 +105,14 @@ const SAMPLES: [ErrorKind, unknown][] = [
   ['InvalidBuildIdError', new InvalidBuildIdError('xyz')],
   ['NotInstalledError', new NotInstalledError('p', 'aa')],
   ['DependedOnError', new DependedOnError('p', ['q'])],
-  ['UnreadableInstalledCopyError', new UnreadableInstalledCopyError('not a payload', { payload: 'p', file: '/s/installed/aa/x.livepatch' })],
-  ['SignatureRejectedError', new SignatureRejectedError('missing', 'not signed', { payload: 'p', file: '/x.livepatch', signatureFile: '/x.livepatch.sig' })],
+  [
+    'UnreadableInstalledCopyError',
+    new UnreadableInstalledCopyError('not a payload', { payload: 'p', file: '/s/installed/aa/x.livepatch' }),
+  ],
+  [
+    'SignatureRejectedError',
+    new SignatureRejectedError('missing', 'not signed', { payload: 'p', file: '/x.livepatch', signatureFile: '/x.livepatch.sig' }),
+  ],
   ['SignatureFileError', new SignatureFileError('/x.livepatch.sig', 'too-large', 'too large')],
   ['TrustDirError', new TrustDirError('/etc/xen-livepatch/trusted-keys', 'symlink', 'symlink')],
   ['TrustedKeyError', new TrustedKeyError('/etc/xen-livepatch/trusted-keys/k.pem', 'private-key', 'private')],
@@ -162,14 +177,23 @@ describe('the CLI answers in that form outside the workflows too', () => {
     await symlink(join(journal.dir, 'elsewhere.json'), join(journal.dir, 'workflow', 'journal.json'));
     const j = await journal.run('recover', '--json');
     expect(j.code).toBe(1);
-    expect(expectSchema<{ error: object }>(j, 'error').error).toMatchObject({ kind: 'JournalCorruptError', code: 'EJOURNAL', problem: 'unsafe', file: join(journal.dir, 'workflow', 'journal.json') });
+    expect(expectSchema<{ error: object }>(j, 'error').error).toMatchObject({
+      kind: 'JournalCorruptError',
+      code: 'EJOURNAL',
+      problem: 'unsafe',
+      file: join(journal.dir, 'workflow', 'journal.json'),
+    });
 
     const flight = await mockHost();
     await flight.run('upload', 'wf_base', P.path('base'));
     await writeFile(join(flight.dir, 'workflow', 'in-flight.json'), '[]', { mode: 0o600 });
     const f = await flight.run('apply', 'wf_base', '--json');
     expect(f.code).toBe(1);
-    expect(expectSchema<{ error: object }>(f, 'error').error).toMatchObject({ kind: 'StateFileError', code: 'ESTATEFILE', problem: 'damaged' });
+    expect(expectSchema<{ error: object }>(f, 'error').error).toMatchObject({
+      kind: 'StateFileError',
+      code: 'ESTATEFILE',
+      problem: 'damaged',
+    });
 
     const unsafe = await mockHost();
     const r = await unsafe.run('apply', 'x', '--state-dir', '/tmp', '--json');

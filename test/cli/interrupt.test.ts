@@ -40,7 +40,11 @@ function hooksPaired(calls: readonly { payload: string; kind: string }[], payloa
 /** [wf_base, wf_guarded] applied (wf_guarded has every vetoing hook), wf_cumulative uploaded. */
 async function stackHost(): Promise<{ host: MockHost; mock: MockHypervisor }> {
   const host = await mockHost({ quiesceMs: QUIESCE_MS });
-  for (const args of [['load', P.path('base')], ['load', P.path('guarded')], ['upload', 'wf_cumulative', P.path('cumulative')]]) {
+  for (const args of [
+    ['load', P.path('base')],
+    ['load', P.path('guarded')],
+    ['upload', 'wf_cumulative', P.path('cumulative')],
+  ]) {
     const r = await host.run(...args);
     expect(r.code, r.err).toBe(0);
   }
@@ -59,10 +63,15 @@ describe('Ctrl-C (SIGINT) while an action is pending', () => {
     const r = await run.done;
     expect(r.signal, r.err).toBeNull();
     expect(r.code, r.err).toBe(1);
-    expect(r.err).toMatch(/xlp: note: the REVERT of wf_base \(issued by pid \d+\) is still pending in the hypervisor; waiting up to 30 s for it to complete before restoring the stack \(wf_base, wf_guarded\) \(Ctrl-C again kills xlp/);
+    expect(r.err).toMatch(
+      /xlp: note: the REVERT of wf_base \(issued by pid \d+\) is still pending in the hypervisor; waiting up to 30 s for it to complete before restoring the stack \(wf_base, wf_guarded\) \(Ctrl-C again kills xlp/,
+    );
     expect(r.err).toMatch(/xlp: REVERT of "wf_base" was cancelled while waiting/);
     expect(r.err).toMatch(/rolled back: the previous stack \(wf_base, wf_guarded\) is applied again/);
-    expect(await hvState(host)).toEqual({ applied: ['wf_base', 'wf_guarded'], payloads: { wf_base: 'APPLIED', wf_guarded: 'APPLIED', wf_cumulative: 'CHECKED' } });
+    expect(await hvState(host)).toEqual({
+      applied: ['wf_base', 'wf_guarded'],
+      payloads: { wf_base: 'APPLIED', wf_guarded: 'APPLIED', wf_cumulative: 'CHECKED' },
+    });
     // wf_guarded was reverted (step 1) and applied again (the rollback): each pre-hook with its post-hook.
     expect(hooksPaired(await mock.hookCalls(), 'wf_guarded')).toEqual(['prerevert', 'postrevert', 'preapply', 'postapply']);
     // Nothing left for `xlp recover`, nothing recorded as in flight.
@@ -123,17 +132,24 @@ describe('kill -9 while an action is pending, then recover', () => {
 
     const plan = await host.run('recover', '--dry-run', '--json');
     expect(plan.code, plan.err).toBe(0);
-    const p = expectSchema<{ plan: { pending: unknown; steps: { action: string; payload: string }[]; ifPendingFails: { action: string; payload: string }[] } }>(plan, 'recoverPlan').plan;
+    const p = expectSchema<{
+      plan: { pending: unknown; steps: { action: string; payload: string }[]; ifPendingFails: { action: string; payload: string }[] };
+    }>(plan, 'recoverPlan').plan;
     expect(p.pending).toMatchObject({ action: 'REVERT', payload: 'wf_base' });
     // If the REVERT completes, both payloads must be applied again; if it fails, only wf_guarded.
     expect(p.steps.map((s) => `${s.action} ${s.payload}`)).toEqual(['APPLY wf_base', 'APPLY wf_guarded']);
     expect(p.ifPendingFails.map((s) => `${s.action} ${s.payload}`)).toEqual(['APPLY wf_guarded']);
     const text = await host.run('recover', '--dry-run');
-    expect(text.out).toMatch(/first: wait for the REVERT of wf_base, still pending in the hypervisor[\s\S]*if it completes:\n {4}1\. APPLY wf_base[\s\S]*if it fails:\n {4}1\. APPLY wf_guarded/);
+    expect(text.out).toMatch(
+      /first: wait for the REVERT of wf_base, still pending in the hypervisor[\s\S]*if it completes:\n {4}1\. APPLY wf_base[\s\S]*if it fails:\n {4}1\. APPLY wf_guarded/,
+    );
 
     const r = await host.run('recover', '--json');
     expect(r.code, r.err).toBe(0);
-    expect(expectSchema<{ steps: { action: string; name: string }[] }>(r, 'recover').steps.map((s) => `${s.action} ${s.name}`)).toEqual(['APPLY wf_base', 'APPLY wf_guarded']);
+    expect(expectSchema<{ steps: { action: string; name: string }[] }>(r, 'recover').steps.map((s) => `${s.action} ${s.name}`)).toEqual([
+      'APPLY wf_base',
+      'APPLY wf_guarded',
+    ]);
     expect(await hvState(host)).toMatchObject({ applied: ['wf_base', 'wf_guarded'] });
     expect(hooksPaired(await mock.hookCalls(), 'wf_guarded')).toEqual(['prerevert', 'postrevert', 'preapply', 'postapply']);
   });
@@ -147,7 +163,10 @@ describe('kill -9 while an action is pending, then recover', () => {
     await run.done;
     const plan = await host.run('recover', '--dry-run', '--json');
     expect(plan.code, plan.err).toBe(0);
-    const p = expectSchema<{ plan: { pending: unknown; steps: { action: string }[]; ifPendingFails: { action: string }[] } }>(plan, 'recoverPlan').plan;
+    const p = expectSchema<{ plan: { pending: unknown; steps: { action: string }[]; ifPendingFails: { action: string }[] } }>(
+      plan,
+      'recoverPlan',
+    ).plan;
     expect(p.pending).toMatchObject({ action: 'APPLY', payload: 'wf_base' });
     expect(p.steps.map((s) => s.action)).toEqual(['REVERT', 'UNLOAD']);
     expect(p.ifPendingFails.map((s) => s.action)).toEqual(['UNLOAD']);

@@ -36,7 +36,10 @@ async function lifecycleHost(): Promise<LifecycleHost> {
   const cmdline = join(work, 'cmdline');
   const disableFile = join(work, 'disable');
   writeFileSync(cmdline, 'root=/dev/xvda1 ro quiet\n');
-  const host = await mockHost({}, { XLP_TRUST_DIR: trust, XLP_SYSTEMD_DIR: systemd, XLP_CMDLINE_FILE: cmdline, XLP_DISABLE_FILE: disableFile });
+  const host = await mockHost(
+    {},
+    { XLP_TRUST_DIR: trust, XLP_SYSTEMD_DIR: systemd, XLP_CMDLINE_FILE: cmdline, XLP_DISABLE_FILE: disableFile },
+  );
   return {
     ...host,
     work,
@@ -65,12 +68,25 @@ describe('install, sync, reboot, boot sync', () => {
     // Nothing is applied by install itself.
     expect((await hvState(h)).applied).toEqual([]);
 
-    const listed = expectSchema<{ builds: { xenBuildId: string; running: boolean; patches: { name: string }[] }[] }>(await h.ok('list', '--installed', '--json'), 'listInstalled');
+    const listed = expectSchema<{ builds: { xenBuildId: string; running: boolean; patches: { name: string }[] }[] }>(
+      await h.ok('list', '--installed', '--json'),
+      'listInstalled',
+    );
     expect(listed.builds).toEqual([expect.objectContaining({ xenBuildId: WF_XEN, running: true })]);
     expect(listed.builds[0]!.patches.map((p) => p.name)).toEqual(CHAIN);
 
-    const dry = expectSchema<{ plan: { steps: { action: string; name: string }[] }; dryRun: boolean }>(await h.ok('sync', '--dry-run', '--json'), 'sync');
-    expect(dry.plan.steps.map((s) => `${s.action} ${s.name}`)).toEqual(['UPLOAD wf_base', 'UPLOAD wf_second', 'UPLOAD wf_third', 'APPLY wf_base', 'APPLY wf_second', 'APPLY wf_third']);
+    const dry = expectSchema<{ plan: { steps: { action: string; name: string }[] }; dryRun: boolean }>(
+      await h.ok('sync', '--dry-run', '--json'),
+      'sync',
+    );
+    expect(dry.plan.steps.map((s) => `${s.action} ${s.name}`)).toEqual([
+      'UPLOAD wf_base',
+      'UPLOAD wf_second',
+      'UPLOAD wf_third',
+      'APPLY wf_base',
+      'APPLY wf_second',
+      'APPLY wf_third',
+    ]);
     expect((await hvState(h)).applied).toEqual([]);
 
     const s1 = expectSchema<{ changed: boolean; before: string[]; after: string[] }>(await h.ok('sync', '--json'), 'sync');
@@ -80,9 +96,15 @@ describe('install, sync, reboot, boot sync', () => {
     // Idempotent: no step, no hypercall that changes the simulated hypervisor's state.
     const before = h.mockState();
     const s2 = await h.ok('sync', '--json');
-    expect(expectSchema(s2, 'sync')).toMatchObject({ changed: false, steps: [], drift: { installedNotApplied: [], appliedNotInstalled: [], orderDiffers: false } });
+    expect(expectSchema(s2, 'sync')).toMatchObject({
+      changed: false,
+      steps: [],
+      drift: { installedNotApplied: [], appliedNotInstalled: [], orderDiffers: false },
+    });
     expect(h.mockState()).toBe(before);
-    expect((await h.ok('sync')).out).toMatch(/^nothing changed: the applied stack \(wf_base, wf_second, wf_third\) already is the installed set/);
+    expect((await h.ok('sync')).out).toMatch(
+      /^nothing changed: the applied stack \(wf_base, wf_second, wf_third\) already is the installed set/,
+    );
 
     await h.ok('mock', 'reboot');
     expect((await hvState(h)).applied).toEqual([]);
@@ -103,22 +125,39 @@ describe('install, sync, reboot, boot sync', () => {
   it('installing the same bytes again changes nothing; other bytes under the name need --replace', async () => {
     const h = await lifecycleHost();
     await h.ok('install', h.file('cumulative'));
-    const again = expectSchema<{ changed: boolean; installed: { outcome: string }[] }>(await h.ok('install', h.file('cumulative'), '--json'), 'install');
+    const again = expectSchema<{ changed: boolean; installed: { outcome: string }[] }>(
+      await h.ok('install', h.file('cumulative'), '--json'),
+      'install',
+    );
     expect(again).toMatchObject({ changed: false, installed: [{ outcome: 'unchanged' }] });
     const other = join(h.work, 'other');
     mkdirSync(other);
     copyFileSync(P.path('cumulative2'), join(other, 'wf_cumulative.livepatch'));
     const refused = await h.run('install', join(other, 'wf_cumulative.livepatch'), '--json');
     expect(refused.code).toBe(1);
-    expect(expectSchema<{ error: Record<string, unknown> }>(refused, 'error').error).toMatchObject({ kind: 'InstallRefusedError', problem: 'name-taken', payload: 'wf_cumulative' });
-    expect(expectSchema<{ installed: { outcome: string }[] }>(await h.ok('install', join(other, 'wf_cumulative.livepatch'), '--replace', '--json'), 'install').installed[0]!.outcome).toBe('replaced');
+    expect(expectSchema<{ error: Record<string, unknown> }>(refused, 'error').error).toMatchObject({
+      kind: 'InstallRefusedError',
+      problem: 'name-taken',
+      payload: 'wf_cumulative',
+    });
+    expect(
+      expectSchema<{ installed: { outcome: string }[] }>(
+        await h.ok('install', join(other, 'wf_cumulative.livepatch'), '--replace', '--json'),
+        'install',
+      ).installed[0]!.outcome,
+    ).toBe('replaced');
   });
 
   it('refuses a set that cannot form one stack, installing none of it', async () => {
     const h = await lifecycleHost();
     const r = await h.run('install', h.file('base'), h.file('second'), h.file('guarded'), '--json');
     expect(r.code).toBe(1);
-    expect(expectSchema<{ error: Record<string, unknown> }>(r, 'error').error).toMatchObject({ kind: 'InstallOrderError', code: 'EORDER', problem: 'same-base', payloads: ['wf_second', 'wf_guarded'] });
+    expect(expectSchema<{ error: Record<string, unknown> }>(r, 'error').error).toMatchObject({
+      kind: 'InstallOrderError',
+      code: 'EORDER',
+      problem: 'same-base',
+      payloads: ['wf_second', 'wf_guarded'],
+    });
     expect(expectSchema<{ builds: unknown[] }>(await h.ok('list', '--installed', '--json'), 'listInstalled').builds).toEqual([]);
     const missing = await h.run('install', h.file('third'));
     expect(missing.code).toBe(1);
@@ -137,8 +176,16 @@ describe('install, sync, reboot, boot sync', () => {
     await h.ok('install', h.file('base'), h.file('second'));
     const dep = await h.run('uninstall', 'wf_base', '--json');
     expect(dep.code).toBe(1);
-    expect(expectSchema<{ error: Record<string, unknown> }>(dep, 'error').error).toMatchObject({ kind: 'DependedOnError', dependants: ['wf_second'] });
-    expect(expectSchema(await h.ok('uninstall', 'wf_base', '--with-dependants', '--json'), 'uninstall')).toEqual({ name: 'wf_base', xenBuildId: WF_XEN, changed: true, removed: ['wf_base', 'wf_second'] });
+    expect(expectSchema<{ error: Record<string, unknown> }>(dep, 'error').error).toMatchObject({
+      kind: 'DependedOnError',
+      dependants: ['wf_second'],
+    });
+    expect(expectSchema(await h.ok('uninstall', 'wf_base', '--with-dependants', '--json'), 'uninstall')).toEqual({
+      name: 'wf_base',
+      xenBuildId: WF_XEN,
+      changed: true,
+      removed: ['wf_base', 'wf_second'],
+    });
     expect(expectSchema(await h.ok('uninstall', 'wf_base', '--json'), 'uninstall')).toMatchObject({ changed: false, removed: [] });
   });
 });
@@ -154,16 +201,26 @@ describe('drift and --prune', () => {
     await other.load(P.path('third'), { name: 'theirs' });
     expect((await hvState(h)).applied).toEqual(['wf_base', 'wf_second', 'theirs']);
 
-    const s = expectSchema<{ changed: boolean; drift: Record<string, unknown>; plan: { untouched: { name: string }[] } }>(await h.ok('sync', '--json'), 'sync');
+    const s = expectSchema<{ changed: boolean; drift: Record<string, unknown>; plan: { untouched: { name: string }[] } }>(
+      await h.ok('sync', '--json'),
+      'sync',
+    );
     expect(s).toMatchObject({ changed: false, drift: { appliedNotInstalled: ['theirs'] } });
     expect(s.plan.untouched.map((u) => u.name)).toEqual(['theirs']);
-    expect(expectSchema(await h.ok('status', '--json'), 'hostStatus')).toMatchObject({ drift: { appliedNotInstalled: ['theirs'], installedNotApplied: [] } });
+    expect(expectSchema(await h.ok('status', '--json'), 'hostStatus')).toMatchObject({
+      drift: { appliedNotInstalled: ['theirs'], installedNotApplied: [] },
+    });
 
     // Something has to move under it: refused, naming it.
     await h.ok('uninstall', 'wf_second');
     const refused = await h.run('sync', '--json');
     expect(refused.code).toBe(1);
-    expect(expectSchema<{ error: Record<string, unknown> }>(refused, 'error').error).toMatchObject({ kind: 'SyncRefusedError', code: 'ESYNC', problem: 'foreign-in-the-way', payloads: ['theirs'] });
+    expect(expectSchema<{ error: Record<string, unknown> }>(refused, 'error').error).toMatchObject({
+      kind: 'SyncRefusedError',
+      code: 'ESYNC',
+      problem: 'foreign-in-the-way',
+      payloads: ['theirs'],
+    });
     expect((await hvState(h)).applied).toEqual(['wf_base', 'wf_second', 'theirs']);
 
     const pruned = expectSchema<{ after: string[] }>(await h.ok('sync', '--prune', '--json'), 'sync');
@@ -197,7 +254,8 @@ describe('signatures', () => {
     chmodSync(join(h.trust, 'ops.pem'), 0o644);
     return { key, other };
   }
-  const sign = (key: string, file: string) => execFileSync('openssl', ['pkeyutl', '-sign', '-rawin', '-inkey', key, '-in', file, '-out', `${file}.sig`], { stdio: 'ignore' });
+  const sign = (key: string, file: string) =>
+    execFileSync('openssl', ['pkeyutl', '-sign', '-rawin', '-inkey', key, '-in', file, '-out', `${file}.sig`], { stdio: 'ignore' });
 
   it('with a trusted key: unsigned, wrong key and tampered payloads are refused by install, load and upload; a good one goes in', async () => {
     const h = await lifecycleHost();
@@ -206,7 +264,13 @@ describe('signatures', () => {
 
     const unsigned = await h.run('install', base, '--json');
     expect(unsigned.code).toBe(1);
-    expect(expectSchema<{ error: Record<string, unknown> }>(unsigned, 'error').error).toMatchObject({ kind: 'SignatureRejectedError', code: 'ESIGNATURE', problem: 'missing', file: base, signatureFile: `${base}.sig` });
+    expect(expectSchema<{ error: Record<string, unknown> }>(unsigned, 'error').error).toMatchObject({
+      kind: 'SignatureRejectedError',
+      code: 'ESIGNATURE',
+      problem: 'missing',
+      file: base,
+      signatureFile: `${base}.sig`,
+    });
     expect((await h.run('load', base)).code).toBe(1);
     expect((await h.run('upload', 'wf_base', base)).code).toBe(1);
 
@@ -219,12 +283,17 @@ describe('signatures', () => {
     const tampered = Buffer.from(bytes);
     tampered[tampered.length - 1] = tampered[tampered.length - 1]! ^ 1;
     writeFileSync(base, tampered);
-    expect(expectSchema<{ error: Record<string, unknown> }>(await h.run('install', base, '--json'), 'error').error).toMatchObject({ problem: 'bad' });
+    expect(expectSchema<{ error: Record<string, unknown> }>(await h.run('install', base, '--json'), 'error').error).toMatchObject({
+      problem: 'bad',
+    });
     expect((await h.run('load', base)).code).toBe(1);
     expect((await hvState(h)).payloads).toEqual({});
 
     writeFileSync(base, bytes);
-    const good = expectSchema<{ installed: { signature: { keyId: string; algorithm: string } | null }[] }>(await h.ok('install', base, '--json'), 'install');
+    const good = expectSchema<{ installed: { signature: { keyId: string; algorithm: string } | null }[] }>(
+      await h.ok('install', base, '--json'),
+      'install',
+    );
     expect(good.installed[0]!.signature).toMatchObject({ algorithm: 'ed25519', keyId: expect.stringMatching(/^[0-9a-f]{64}$/) });
     await h.ok('sync');
     expect((await hvState(h)).applied).toEqual(['wf_base']);
@@ -240,7 +309,11 @@ describe('signatures', () => {
     execFileSync('openssl', ['pkey', '-in', join(h.work, 'new.key'), '-pubout', '-out', join(h.trust, 'ops.pem')], { stdio: 'ignore' });
     const r = await h.run('sync', '--json');
     expect(r.code).toBe(1);
-    expect(expectSchema<{ error: Record<string, unknown> }>(r, 'error').error).toMatchObject({ kind: 'SignatureRejectedError', problem: 'bad', payload: 'wf_base' });
+    expect(expectSchema<{ error: Record<string, unknown> }>(r, 'error').error).toMatchObject({
+      kind: 'SignatureRejectedError',
+      problem: 'bad',
+      payload: 'wf_base',
+    });
     expect((await hvState(h)).payloads).toEqual({});
   });
 
@@ -250,7 +323,10 @@ describe('signatures', () => {
     chmodSync(h.trust, 0o777);
     const r = await h.run('install', h.file('base'), '--json');
     expect(r.code).toBe(1);
-    expect(expectSchema<{ error: Record<string, unknown> }>(r, 'error').error).toMatchObject({ kind: 'TrustDirError', problem: 'group-or-world-writable' });
+    expect(expectSchema<{ error: Record<string, unknown> }>(r, 'error').error).toMatchObject({
+      kind: 'TrustDirError',
+      problem: 'group-or-world-writable',
+    });
   });
 });
 
@@ -285,7 +361,10 @@ describe('kill switches and the crash-loop guard', () => {
 
     const tripped = await h.run('sync', '--boot', '--json');
     expect(tripped.code).toBe(1);
-    expect(expectSchema<{ error: Record<string, unknown> }>(tripped, 'error').error).toMatchObject({ kind: 'BootGuardTrippedError', code: 'EBOOTGUARD' });
+    expect(expectSchema<{ error: Record<string, unknown> }>(tripped, 'error').error).toMatchObject({
+      kind: 'BootGuardTrippedError',
+      code: 'EBOOTGUARD',
+    });
     expect((await hvState(h)).applied).toEqual([]);
     expect(expectSchema(await h.ok('status', '--json'), 'hostStatus')).toMatchObject({ bootGuard: { tripped: true } });
     const prom = (await h.ok('status', '--format', 'prometheus')).out;
@@ -320,14 +399,20 @@ describe('status and boot unit', () => {
 
   it('boot enable writes a unit systemd-analyze verify accepts, running this node and xlp; disable removes it', async () => {
     const h = await lifecycleHost();
-    const en = expectSchema<{ bootUnit: { enabled: boolean; path: string; execStart: string }; changed: boolean }>(await h.ok('boot', 'enable', '--json'), 'bootUnit');
+    const en = expectSchema<{ bootUnit: { enabled: boolean; path: string; execStart: string }; changed: boolean }>(
+      await h.ok('boot', 'enable', '--json'),
+      'bootUnit',
+    );
     expect(en).toMatchObject({ changed: true, bootUnit: { enabled: true, path: join(h.systemd, 'xen-livepatch-sync.service') } });
     expect(en.bootUnit.execStart).toMatch(/\/bin\/xlp\.js sync --boot$/);
     expect(existsSync(join(h.systemd, 'multi-user.target.wants', 'xen-livepatch-sync.service'))).toBe(true);
     execFileSync('systemd-analyze', ['verify', '--man=no', en.bootUnit.path], { stdio: 'pipe' });
     expect(expectSchema(await h.ok('boot', 'enable', '--json'), 'bootUnit')).toMatchObject({ changed: false });
     expect(expectSchema(await h.ok('status', '--json'), 'hostStatus')).toMatchObject({ bootUnit: { enabled: true } });
-    expect(expectSchema(await h.ok('boot', 'disable', '--json'), 'bootUnit')).toMatchObject({ changed: true, bootUnit: { enabled: false, installed: false } });
+    expect(expectSchema(await h.ok('boot', 'disable', '--json'), 'bootUnit')).toMatchObject({
+      changed: true,
+      bootUnit: { enabled: false, installed: false },
+    });
     expect(existsSync(en.bootUnit.path)).toBe(false);
   });
 });

@@ -45,7 +45,10 @@ describe('xlp --backend native (fake libxenctrl)', () => {
     const f = await fakeXen();
     const info = await cmd(f, 'info', '--json');
     expect(info.code, info.err).toBe(0);
-    expect(expectSchema(info, 'info')).toMatchObject({ backend: 'native', xen: { major: 4, minor: 17, extra: '.7', version: '4.17.7', buildId: WF_XEN } });
+    expect(expectSchema(info, 'info')).toMatchObject({
+      backend: 'native',
+      xen: { major: 4, minor: 17, extra: '.7', version: '4.17.7', buildId: WF_XEN },
+    });
     const list = await cmd(f, 'list', '--json');
     expect(expectSchema(list, 'list')).toEqual({
       payloads: [

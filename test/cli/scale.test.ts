@@ -62,7 +62,10 @@ describe('100 payloads loaded, 10 of them applied by xlp', () => {
     const sequential = await host.run('replace', '--sequential', '--dry-run', 'spare_0000', '--json');
     expect(sequential.code, sequential.err).toBe(0);
     const steps = (expectSchema(sequential, 'plan') as { plan: { steps: { action: string; payload: string }[] } }).plan.steps;
-    expect(steps.map((s) => `${s.action} ${s.payload}`)).toEqual([...[...fleet.stack].reverse().map((p) => `REVERT ${p}`), 'APPLY spare_0000']);
+    expect(steps.map((s) => `${s.action} ${s.payload}`)).toEqual([
+      ...[...fleet.stack].reverse().map((p) => `REVERT ${p}`),
+      'APPLY spare_0000',
+    ]);
 
     const replace = await host.run('replace', 'spare_0001', '--json');
     expect(replace.code, replace.err).toBe(0);
@@ -79,7 +82,10 @@ describe('100 payloads loaded, and two another tool uploaded first and applied o
     const r = await run('stack', '--json');
     expect(r.code, r.err).toBe(0);
     expect(r.ms).toBeLessThan(CLIFF_MS);
-    const view = expectSchema<{ applied: { name: string; placement: string; evidence: string }[]; certainty: { order: string; dump: string; notes: string[] } }>(r, 'stack');
+    const view = expectSchema<{
+      applied: { name: string; placement: string; evidence: string }[];
+      certainty: { order: string; dump: string; notes: string[] };
+    }>(r, 'stack');
     expect(view.certainty).toMatchObject({ order: 'uncertain', dump: 'truncated' });
     expect(view.certainty.notes[0]).toMatch(/did not fit the hypervisor's console ring/);
     expect(view.applied.map((e) => [e.name, e.placement, e.evidence])).toEqual([

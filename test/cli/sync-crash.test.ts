@@ -69,7 +69,10 @@ for (const sc of SCENARIOS) {
     it('plans exactly these steps, and runs to the end past the last write', async () => {
       const host = await mockHost();
       await sc.setup(host);
-      const plan = expectSchema<{ plan: { steps: { action: string; name: string }[] } }>(await host.ok('sync', '--dry-run', '--json'), 'sync');
+      const plan = expectSchema<{ plan: { steps: { action: string; name: string }[] } }>(
+        await host.ok('sync', '--dry-run', '--json'),
+        'sync',
+      );
       expect(plan.plan.steps.map((s) => `${s.action} ${s.name}`)).toEqual(sc.steps);
       const r = await xlp(['sync'], { ...host.env, XLP_FAULT_KILL_AFTER_JOURNAL_WRITES: String(writes + 1) });
       expect(r.code, r.err).toBe(0);
@@ -86,7 +89,10 @@ for (const sc of SCENARIOS) {
         expect(list.err).toMatch(/an interrupted `sync` \(pid \d+, .*\) left a journal; run `xlp recover`/);
         const blocked = await host.run('sync', '--json');
         expect(blocked.code).toBe(1);
-        expect(expectSchema<{ error: Record<string, unknown> }>(blocked, 'error').error).toMatchObject({ kind: 'JournalPendingError', command: 'sync' });
+        expect(expectSchema<{ error: Record<string, unknown> }>(blocked, 'error').error).toMatchObject({
+          kind: 'JournalPendingError',
+          command: 'sync',
+        });
         const plan = await host.run('recover', '--dry-run', '--json');
         expect(plan.code, plan.err).toBe(0);
         expect(expectSchema<{ journal: { workflow: string } }>(plan, 'recoverPlan').journal.workflow).toBe('sync');

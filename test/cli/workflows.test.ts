@@ -16,7 +16,10 @@ type ErrorJson = { error: Record<string, unknown> };
 
 /** stdout and stderr of one run in one file, in the order xlp wrote them (as on a terminal). */
 function merged(host: { env: NodeJS.ProcessEnv }, ...args: string[]): string[] {
-  const r = spawnSync('/bin/bash', ['-c', '"$0" "$@" 2>&1', process.execPath, join(ROOT, 'bin', 'xlp.js'), ...args], { env: host.env, encoding: 'utf8' });
+  const r = spawnSync('/bin/bash', ['-c', '"$0" "$@" 2>&1', process.execPath, join(ROOT, 'bin', 'xlp.js'), ...args], {
+    env: host.env,
+    encoding: 'utf8',
+  });
   return r.stdout.trimEnd().split('\n');
 }
 
@@ -33,8 +36,18 @@ describe('output in the order things happen', () => {
     await host.run('upload', 'wf_cumulative', P.path('cumulative'));
     const lines = merged(host, 'replace', 'wf_cumulative', '--sequential');
     const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
-    const order = [at(/^step 1\/3: REVERT wf_guarded/), at(/^reverted wf_guarded \(/), at(/^step 2\/3: REVERT wf_base/), at(/^reverted wf_base \(/), at(/^step 3\/3: APPLY wf_cumulative/), at(/^applied wf_cumulative \(/)];
-    expect(order.every((i) => i >= 0), lines.join('\n')).toBe(true);
+    const order = [
+      at(/^step 1\/3: REVERT wf_guarded/),
+      at(/^reverted wf_guarded \(/),
+      at(/^step 2\/3: REVERT wf_base/),
+      at(/^reverted wf_base \(/),
+      at(/^step 3\/3: APPLY wf_cumulative/),
+      at(/^applied wf_cumulative \(/),
+    ];
+    expect(
+      order.every((i) => i >= 0),
+      lines.join('\n'),
+    ).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
   });
 });
@@ -44,7 +57,10 @@ describe('load, list, status, apply, revert, unload', () => {
     const host = await mockHost({ loglvl: 'all' });
     const load = await host.run('load', P.path('base'), '--json');
     expect(load.code, load.err).toBe(0);
-    expect(expectSchema(load, 'load')).toMatchObject({ name: 'wf_base', apply: { action: 'APPLY', outcome: 'done', state: 'APPLIED', rc: 0 } });
+    expect(expectSchema(load, 'load')).toMatchObject({
+      name: 'wf_base',
+      apply: { action: 'APPLY', outcome: 'done', state: 'APPLIED', rc: 0 },
+    });
     expect(load.err).toBe('');
 
     const text = await host.run('load', P.path('guarded'));
@@ -66,7 +82,9 @@ describe('load, list, status, apply, revert, unload', () => {
     expect(table[0]).toMatch(/^NAME +STATE +RC +METADATA$/);
     expect(table[1]).toBe('wf_base        APPLIED  0   PURPOSE=workflow-test;VARIANT=base');
     const col = (line: string, word: string) => line.indexOf(word);
-    expect(new Set(table.slice(1).map((l) => col(l, l.includes('APPLIED') ? 'APPLIED' : 'CHECKED')))).toEqual(new Set([col(table[0]!, 'STATE')]));
+    expect(new Set(table.slice(1).map((l) => col(l, l.includes('APPLIED') ? 'APPLIED' : 'CHECKED')))).toEqual(
+      new Set([col(table[0]!, 'STATE')]),
+    );
 
     const status = await host.ok('status', 'wf_guarded', '--json');
     expect(expectSchema(status, 'status')).toEqual({ name: 'wf_guarded', state: 'APPLIED', rc: 0 });
@@ -79,21 +97,33 @@ describe('load, list, status, apply, revert, unload', () => {
     expect(nothing2).toMatchObject({ code: 0, out: 'wf_cumulative is not applied: nothing to do\n' });
 
     const revert = await host.ok('revert', 'wf_guarded', '--json');
-    expect(expectSchema(revert, 'revert')).toMatchObject({ outcome: 'done', state: 'CHECKED', rc: 0, hooks: [{ hook: 'prerevert' }, { hook: 'postrevert', rc: 0 }] });
+    expect(expectSchema(revert, 'revert')).toMatchObject({
+      outcome: 'done',
+      state: 'CHECKED',
+      rc: 0,
+      hooks: [{ hook: 'prerevert' }, { hook: 'postrevert', rc: 0 }],
+    });
     const unload = await host.ok('unload', 'wf_guarded', '--json');
     expect(expectSchema(unload, 'unload')).toMatchObject({ action: 'UNLOAD', outcome: 'done', state: null, rc: null });
     const gone = await host.run('status', 'wf_guarded', '--json');
     expect(gone.code).toBe(1);
     expect(expectSchema<ErrorJson>(gone, 'error').error).toMatchObject({ code: 'ENOENT', errno: 2, kind: 'NotLoadedError', exitCode: 1 });
     expect(await hvState(host)).toEqual({ applied: ['wf_base'], payloads: { wf_base: 'APPLIED', wf_cumulative: 'CHECKED' } });
-    expect(expectSchema<{ lines: string[] }>(await host.ok('log', 'wf_guarded', '--json'), 'log').lines).toContain('(XEN) livepatch: wf_guarded: Calling pre-apply hook function');
+    expect(expectSchema<{ lines: string[] }>(await host.ok('log', 'wf_guarded', '--json'), 'log').lines).toContain(
+      '(XEN) livepatch: wf_guarded: Calling pre-apply hook function',
+    );
   });
 
   it('preflight errors: exit 6, nothing uploaded; --force never uploads a fatal finding', async () => {
     const host = await mockHost();
     const r = await host.run('load', P.path('wrong_xen'), '--json');
     expect(r.code).toBe(6);
-    expect(expectSchema<ErrorJson>(r, 'error').error).toMatchObject({ code: 'PREFLIGHT', kind: 'PreflightError', fatal: false, exitCode: 6 });
+    expect(expectSchema<ErrorJson>(r, 'error').error).toMatchObject({
+      code: 'PREFLIGHT',
+      kind: 'PreflightError',
+      fatal: false,
+      exitCode: 6,
+    });
     const fatal = await host.run('upload', 'x', P.path('fatal'), '--force');
     expect(fatal.code).toBe(6);
     expect(fatal.err).toMatch(/fatal: this payload would crash the hypervisor; it is never uploaded, --force included/);
@@ -123,7 +153,15 @@ describe('load, list, status, apply, revert, unload', () => {
     const r = await host.run('load', P.path('guarded'), '--json');
     expect(r.code).toBe(4);
     const e = expectSchema<ErrorJson>(r, 'error').error;
-    expect(e).toMatchObject({ code: 'EINVAL', errno: 22, hook: 'preapply', rc: -22, kind: 'HookVetoError', payload: 'wf_guarded', exitCode: 4 });
+    expect(e).toMatchObject({
+      code: 'EINVAL',
+      errno: 22,
+      hook: 'preapply',
+      rc: -22,
+      kind: 'HookVetoError',
+      payload: 'wf_guarded',
+      exitCode: 4,
+    });
     expect(e.console).toEqual(['(XEN) livepatch: wf_guarded: pre-apply hook failed (rc=-22), aborting!']);
     expect(e.notes).toEqual(['wf_guarded was unloaded again, leaving the hypervisor as it was']);
     const text = await host.run('load', P.path('guarded'));
@@ -141,7 +179,12 @@ describe('load, list, status, apply, revert, unload', () => {
     await host.ok('upload', 'wf_second', P.path('second'));
     const dep = await host.run('apply', 'wf_second', '--json');
     expect(dep.code).toBe(1);
-    expect(expectSchema<ErrorJson>(dep, 'error').error).toMatchObject({ kind: 'DependencyError', code: 'EINVAL', dependsOn: P.buildId('base'), against: 'hypervisor' });
+    expect(expectSchema<ErrorJson>(dep, 'error').error).toMatchObject({
+      kind: 'DependencyError',
+      code: 'EINVAL',
+      dependsOn: P.buildId('base'),
+      against: 'hypervisor',
+    });
     await host.ok('load', P.path('base'));
     expect((await host.run('apply', 'wf_second')).code).toBe(0);
     const notTop = await host.run('revert', 'wf_base');
@@ -169,9 +212,17 @@ describe('load, list, status, apply, revert, unload', () => {
     const busy = await host.run('apply', 'wf_cumulative_guarded', '--timeout', '300ms', '--json');
     expect(busy.code).toBe(5);
     expect(expectSchema<ErrorJson>(busy, 'error').error).toMatchObject({ kind: 'BusyError', code: 'EBUSY', errno: 16, payload: 'wf_base' });
-    expect((busy.json() as ErrorJson).error.message).toMatch(/the APPLY of "wf_base" that xlp issued .* is still pending .*nothing else was issued/);
-    expect(busy.err).toMatch(/xlp: note: the APPLY of wf_base \(issued by pid \d+\) is still pending in the hypervisor; waiting up to 300 ms/);
-    expect((await host.run('status', 'wf_cumulative_guarded', '--json')).json()).toEqual({ name: 'wf_cumulative_guarded', state: 'CHECKED', rc: 0 });
+    expect((busy.json() as ErrorJson).error.message).toMatch(
+      /the APPLY of "wf_base" that xlp issued .* is still pending .*nothing else was issued/,
+    );
+    expect(busy.err).toMatch(
+      /xlp: note: the APPLY of wf_base \(issued by pid \d+\) is still pending in the hypervisor; waiting up to 300 ms/,
+    );
+    expect((await host.run('status', 'wf_cumulative_guarded', '--json')).json()).toEqual({
+      name: 'wf_cumulative_guarded',
+      state: 'CHECKED',
+      rc: 0,
+    });
     expect((await (await host.mock()).hookCalls()).filter((c) => c.payload === 'wf_cumulative_guarded')).toEqual([]);
   });
 
@@ -182,7 +233,9 @@ describe('load, list, status, apply, revert, unload', () => {
     expect((await host.run('apply', 'wf_base', '--timeout', '100ms')).code).toBe(5);
     const next = await host.run('apply', 'wf_second');
     expect(next.code, next.err).toBe(0);
-    expect(next.err).toMatch(/the APPLY of wf_base .* is still pending in the hypervisor; waiting up to 30 s for it to complete before issuing APPLY wf_second/);
+    expect(next.err).toMatch(
+      /the APPLY of wf_base .* is still pending in the hypervisor; waiting up to 30 s for it to complete before issuing APPLY wf_second/,
+    );
     expect((await hvState(host)).applied).toEqual(['wf_base', 'wf_second']);
   });
 
@@ -248,11 +301,23 @@ describe('replace', () => {
     );
     const r = await host.run('replace', 'wf_cumulative_guarded', '--sequential', '--json');
     expect(r.code, r.err).toBe(0);
-    expect(expectSchema(r, 'replace')).toMatchObject({ sequential: true, steps: [{ action: 'REVERT', name: 'wf_guarded' }, { action: 'REVERT', name: 'wf_base' }, { action: 'APPLY', name: 'wf_cumulative_guarded' }] });
+    expect(expectSchema(r, 'replace')).toMatchObject({
+      sequential: true,
+      steps: [
+        { action: 'REVERT', name: 'wf_guarded' },
+        { action: 'REVERT', name: 'wf_base' },
+        { action: 'APPLY', name: 'wf_cumulative_guarded' },
+      ],
+    });
     const stack = await host.ok('stack', '--json');
-    expect(expectSchema(stack, 'stack')).toMatchObject({ applied: [{ position: 1, name: 'wf_cumulative_guarded', hooks: ['preapply', 'postapply', 'prerevert', 'postrevert'], chained: true }], orderCertain: true });
+    expect(expectSchema(stack, 'stack')).toMatchObject({
+      applied: [{ position: 1, name: 'wf_cumulative_guarded', hooks: ['preapply', 'postapply', 'prerevert', 'postrevert'], chained: true }],
+      orderCertain: true,
+    });
     // The persisted mock keeps .modinfo as bytes across processes, so LIST returns it.
-    expect((stack.json() as { loaded: { name: string; metadata: string[] }[] }).loaded.find((p) => p.name === 'wf_base')!.metadata).toEqual(['PURPOSE=workflow-test', 'VARIANT=base']);
+    expect((stack.json() as { loaded: { name: string; metadata: string[] }[] }).loaded.find((p) => p.name === 'wf_base')!.metadata).toEqual(
+      ['PURPOSE=workflow-test', 'VARIANT=base'],
+    );
     const text = (await host.ok('stack')).out.split('\n');
     expect(text[0]).toBe('hypervisor build-id c0ffee00000000000000000000000000000000f5');
     expect(text[1]).toMatch(/^# +NAME +BUILD-ID +DEPENDS-ON +HOOKS$/);
@@ -310,7 +375,9 @@ describe('--dry-run changes nothing, for every mutating command', () => {
       const r = await host.run(...args, '--json');
       expect(r.code, `${args.join(' ')} (for real): ${r.out}`).toBe(code);
     }
-    expect(JSON.stringify((await m.inspect()).payloads.map((p) => [p.name, p.state]))).toBe(JSON.stringify(JSON.parse(before).map((p: { name: string; state: string }) => [p.name, p.state])));
+    expect(JSON.stringify((await m.inspect()).payloads.map((p) => [p.name, p.state]))).toBe(
+      JSON.stringify(JSON.parse(before).map((p: { name: string; state: string }) => [p.name, p.state])),
+    );
   });
 });
 

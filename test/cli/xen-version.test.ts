@@ -41,15 +41,18 @@ describe('--xen-version: the same grammar for xlp check and xlp mock init', () =
     expect(init.code, init.err).toBe(0);
   });
 
-  it.each(['4.13', '4.23', '4.19-rc', 'master', '4.17.7.1', 'x'])('both refuse %j as a usage error (exit 2) naming the known versions', async (v) => {
-    const check = await xlp(['check', '--offline', '--xen-version', v, payload]);
-    const init = await xlp(['mock', 'init', '--mock-state', join(dir, `bad-${v}`), '--xen-version', v]);
-    for (const r of [check, init]) {
-      expect(r.code, r.err).toBe(2);
-      expect(r.err).toContain('--xen-version');
-      expect(r.err).toContain('known: 4.14, 4.15, 4.16, 4.17, 4.18, 4.19, 4.20, 4.21, 4.22');
-    }
-  });
+  it.each(['4.13', '4.23', '4.19-rc', 'master', '4.17.7.1', 'x'])(
+    'both refuse %j as a usage error (exit 2) naming the known versions',
+    async (v) => {
+      const check = await xlp(['check', '--offline', '--xen-version', v, payload]);
+      const init = await xlp(['mock', 'init', '--mock-state', join(dir, `bad-${v}`), '--xen-version', v]);
+      for (const r of [check, init]) {
+        expect(r.code, r.err).toBe(2);
+        expect(r.err).toContain('--xen-version');
+        expect(r.err).toContain('known: 4.14, 4.15, 4.16, 4.17, 4.18, 4.19, 4.20, 4.21, 4.22');
+      }
+    },
+  );
 
   it('mock init --xen-version 4.20 reports 4.20 version strings', async () => {
     const r = await xlp(['mock', 'init', '--json', '--mock-state', join(dir, 'v420'), '--xen-version', '4.20']);
@@ -60,7 +63,14 @@ describe('--xen-version: the same grammar for xlp check and xlp mock init', () =
 function capture(): { out: Output; stdout: () => string } {
   let o = '';
   const stream = (add: (s: string) => void) => ({ write: (s: string) => (add(s), true), isTTY: false }) as unknown as NodeJS.WriteStream;
-  return { out: new Output({ json: true, quiet: false }, stream((s) => (o += s)), stream(() => undefined)), stdout: () => o };
+  return {
+    out: new Output(
+      { json: true, quiet: false },
+      stream((s) => (o += s)),
+      stream(() => undefined),
+    ),
+    stdout: () => o,
+  };
 }
 
 function host(extra: string): SystemContextDeps {
@@ -81,7 +91,9 @@ describe('xlp check on a dom0 checks as the running hypervisor', () => {
     expect(doc.xenVersion).toBe('4.20.4');
     expect(doc.context.xenVersion).toBe('4.20.5-pre');
     expect(doc.payloads[0]!.uploadError).toMatchObject({ code: 'xen-build-id-mismatch', errnoName: 'EINVAL' });
-    expect(doc.payloads[0]!.uploadError!.console).toBe(`livepatch: foreign: build-id mismatch:\n\u00a0 livepatch: ${OTHER_XEN_BUILD_ID}\n${'\u00a0'.repeat(7)} xen: ${XEN_BUILD_ID}`);
+    expect(doc.payloads[0]!.uploadError!.console).toBe(
+      `livepatch: foreign: build-id mismatch:\n\u00a0 livepatch: ${OTHER_XEN_BUILD_ID}\n${'\u00a0'.repeat(7)} xen: ${XEN_BUILD_ID}`,
+    );
   });
 
   it('Debian 12 (4.17.7): the unresolved symbol first, as 4.17 does', async () => {
@@ -108,7 +120,11 @@ describe('xlp log shows a message Xen prints over several lines whole', () => {
     const mock = await openMockBackend({ stateDir: state });
     await mock.upload('foreign', (await fixture('func_normal', { xenBuildId: OTHER_XEN_BUILD_ID })).bytes).catch(() => undefined);
     await mock.close();
-    const block = ['(XEN) livepatch: foreign: build-id mismatch:', `(XEN) \u00a0 livepatch: ${OTHER_XEN_BUILD_ID}`, `(XEN) ${'\u00a0'.repeat(7)} xen: ${XEN_BUILD_ID}`];
+    const block = [
+      '(XEN) livepatch: foreign: build-id mismatch:',
+      `(XEN) \u00a0 livepatch: ${OTHER_XEN_BUILD_ID}`,
+      `(XEN) ${'\u00a0'.repeat(7)} xen: ${XEN_BUILD_ID}`,
+    ];
     const env = cleanEnv({ XLP_BACKEND: 'mock', XLP_MOCK_STATE: state });
     const all = await xlp(['log', '--json'], env);
     expect(all.code, all.err).toBe(0);

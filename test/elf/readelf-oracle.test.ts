@@ -1,6 +1,24 @@
 /** The ELF reader agrees with binutils' readelf on every valid fixture. */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readElf, sectionTypeName, SHF_ALLOC, SHF_EXECINSTR, SHF_MERGE, SHF_STRINGS, SHF_WRITE, SHT_RELA, STB_GLOBAL, STB_LOCAL, STB_WEAK, STT_FILE, STT_FUNC, STT_NOTYPE, STT_OBJECT, STT_SECTION, type ElfFile } from '../../lib/elf/index.js';
+import {
+  readElf,
+  sectionTypeName,
+  SHF_ALLOC,
+  SHF_EXECINSTR,
+  SHF_MERGE,
+  SHF_STRINGS,
+  SHF_WRITE,
+  SHT_RELA,
+  STB_GLOBAL,
+  STB_LOCAL,
+  STB_WEAK,
+  STT_FILE,
+  STT_FUNC,
+  STT_NOTYPE,
+  STT_OBJECT,
+  STT_SECTION,
+  type ElfFile,
+} from '../../lib/elf/index.js';
 import { type Fixture, fixtures, VALID_NAMES } from '../fixtures/catalogue.js';
 import { oracleNotes, oracleRelocations, oracleSections, oracleSymbols } from '../helpers/readelf.js';
 
@@ -26,7 +44,13 @@ function flagLetters(flags: bigint): string {
   return s;
 }
 
-const TYPES: Record<number, string> = { [STT_NOTYPE]: 'NOTYPE', [STT_OBJECT]: 'OBJECT', [STT_FUNC]: 'FUNC', [STT_SECTION]: 'SECTION', [STT_FILE]: 'FILE' };
+const TYPES: Record<number, string> = {
+  [STT_NOTYPE]: 'NOTYPE',
+  [STT_OBJECT]: 'OBJECT',
+  [STT_FUNC]: 'FUNC',
+  [STT_SECTION]: 'SECTION',
+  [STT_FILE]: 'FILE',
+};
 const BINDS: Record<number, string> = { [STB_LOCAL]: 'LOCAL', [STB_GLOBAL]: 'GLOBAL', [STB_WEAK]: 'WEAK' };
 
 describe.each(VALID_NAMES.map((n) => [n]))('%s', (name) => {
@@ -37,7 +61,17 @@ describe.each(VALID_NAMES.map((n) => [n]))('%s', (name) => {
     expect(elf.sections.length).toBe(oracle.length);
     for (const o of oracle) {
       const s = elf.sections[o.index]!;
-      expect({ name: s.name, type: sectionTypeName(s.type), offset: Number(s.offset), size: Number(s.size), entsize: Number(s.entsize), flags: flagLetters(s.flags), link: s.link, info: s.info, align: Number(s.addralign) }).toEqual({
+      expect({
+        name: s.name,
+        type: sectionTypeName(s.type),
+        offset: Number(s.offset),
+        size: Number(s.size),
+        entsize: Number(s.entsize),
+        flags: flagLetters(s.flags),
+        link: s.link,
+        info: s.info,
+        align: Number(s.addralign),
+      }).toEqual({
         name: o.name,
         type: o.type,
         offset: o.offset,
@@ -60,7 +94,13 @@ describe.each(VALID_NAMES.map((n) => [n]))('%s', (name) => {
     for (const o of oracle) {
       const i = o.num;
       const ndx = symtab.shndx(i);
-      expect({ value: symtab.value(i), size: symtab.size(i), type: TYPES[symtab.type(i)], bind: BINDS[symtab.bind(i)], ndx: ndx === 0 ? 'UND' : ndx === 0xfff1 ? 'ABS' : String(ndx) }).toEqual({
+      expect({
+        value: symtab.value(i),
+        size: symtab.size(i),
+        type: TYPES[symtab.type(i)],
+        bind: BINDS[symtab.bind(i)],
+        ndx: ndx === 0 ? 'UND' : ndx === 0xfff1 ? 'ABS' : String(ndx),
+      }).toEqual({
         value: o.value,
         size: o.size,
         type: o.type,

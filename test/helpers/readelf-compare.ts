@@ -10,7 +10,18 @@ import type { ElfFile } from '../../lib/elf/index.js';
 import { parseRelocations, parseSections, parseSymbols } from './readelf.js';
 
 /** Section types whose names readelf and `sectionTypeName` both print. */
-const TYPES: Readonly<Record<number, string>> = { 0: 'NULL', 1: 'PROGBITS', 2: 'SYMTAB', 3: 'STRTAB', 4: 'RELA', 7: 'NOTE', 8: 'NOBITS', 9: 'REL', 14: 'INIT_ARRAY', 15: 'FINI_ARRAY' };
+const TYPES: Readonly<Record<number, string>> = {
+  0: 'NULL',
+  1: 'PROGBITS',
+  2: 'SYMTAB',
+  3: 'STRTAB',
+  4: 'RELA',
+  7: 'NOTE',
+  8: 'NOBITS',
+  9: 'REL',
+  14: 'INIT_ARRAY',
+  15: 'FINI_ARRAY',
+};
 /** Flag letters readelf prints for these bits (others make the section incomparable). */
 const FLAGS: readonly (readonly [bigint, string])[] = [
   [0x1n, 'W'],
@@ -73,7 +84,13 @@ export function compareWithReadelf(elf: ElfFile, path: string): ReadelfCompariso
     diff(`${where} offset`, Number(s.offset), o.offset);
     diff(`${where} size`, Number(s.size), o.size);
     diff(`${where} entsize`, Number(s.entsize), o.entsize);
-    diff(`${where} flags`, FLAGS.filter(([b]) => s.flags & b).map(([, l]) => l).join(''), o.flags);
+    diff(
+      `${where} flags`,
+      FLAGS.filter(([b]) => s.flags & b)
+        .map(([, l]) => l)
+        .join(''),
+      o.flags,
+    );
     diff(`${where} link`, s.link, o.link);
     diff(`${where} info`, s.info, o.info);
     diff(`${where} align`, Number(s.addralign), o.align);
@@ -97,7 +114,8 @@ export function compareWithReadelf(elf: ElfFile, path: string): ReadelfCompariso
     diff(`${where} bind`, bind, o.bind);
     const ndx = symtab.shndx(i);
     // An index past the section table: readelf prints "bad section index".
-    if (ndx < elf.sections.length || ndx === 0xfff1 || ndx === 0xfff2) diff(`${where} section`, ndx === 0 ? 'UND' : ndx === 0xfff1 ? 'ABS' : ndx === 0xfff2 ? 'COM' : String(ndx), o.ndx);
+    if (ndx < elf.sections.length || ndx === 0xfff1 || ndx === 0xfff2)
+      diff(`${where} section`, ndx === 0 ? 'UND' : ndx === 0xfff1 ? 'ABS' : ndx === 0xfff2 ? 'COM' : String(ndx), o.ndx);
     // readelf names a section symbol by its section; its own st_name is usually empty.
     const name = symtab.name(i);
     if (symtab.type(i) !== 3 && printable(name) && printable(o.name)) diff(`${where} name`, name, o.name);

@@ -52,7 +52,8 @@ export async function oracleSections(path: string): Promise<OracleSection[]> {
 /** The section lines of `readelf -W -S` output (other lines are ignored). */
 export function parseSections(text: string): OracleSection[] {
   const out: OracleSection[] = [];
-  const re = /^\s*\[\s*(\d+)\]\s(.{17,}?)\s+([A-Z_0-9]+|0x[0-9a-f]+)\s+([0-9a-f]{16})\s([0-9a-f]+)\s([0-9a-f]+)\s([0-9a-f]+)\s+([A-Za-z]*)\s+(\d+)\s+(\d+)\s+(\d+)$/;
+  const re =
+    /^\s*\[\s*(\d+)\]\s(.{17,}?)\s+([A-Z_0-9]+|0x[0-9a-f]+)\s+([0-9a-f]{16})\s([0-9a-f]+)\s([0-9a-f]+)\s([0-9a-f]+)\s+([A-Za-z]*)\s+(\d+)\s+(\d+)\s+(\d+)$/;
   for (const line of text.split('\n')) {
     const m = re.exec(line);
     if (!m) continue;

@@ -9,7 +9,12 @@ import { scratchDir } from '../support/scratch.js';
 
 describe('kill switches', () => {
   it('splits the kernel command line as the kernel does', () => {
-    expect(kernelCommandLineWords(' ro  quiet a="b c" xen-livepatch.enable=0\n')).toEqual(['ro', 'quiet', 'a=b c', 'xen-livepatch.enable=0']);
+    expect(kernelCommandLineWords(' ro  quiet a="b c" xen-livepatch.enable=0\n')).toEqual([
+      'ro',
+      'quiet',
+      'a=b c',
+      'xen-livepatch.enable=0',
+    ]);
     expect(kernelCommandLineWords('x="xen-livepatch.enable=0 y"')).toEqual(['x=xen-livepatch.enable=0 y']);
   });
 
@@ -20,7 +25,11 @@ describe('kill switches', () => {
     writeFileSync(cmdlineFile, 'root=/dev/xvda1 ro quiet\n');
     expect(await readKillSwitch({ cmdlineFile, disableFile })).toEqual({ engaged: false });
     writeFileSync(cmdlineFile, 'root=/dev/xvda1 xen-livepatch.enable=0 quiet\n');
-    expect(await readKillSwitch({ cmdlineFile, disableFile })).toMatchObject({ engaged: true, by: 'cmdline', reason: expect.stringContaining('xen-livepatch.enable=0') });
+    expect(await readKillSwitch({ cmdlineFile, disableFile })).toMatchObject({
+      engaged: true,
+      by: 'cmdline',
+      reason: expect.stringContaining('xen-livepatch.enable=0'),
+    });
     // A word that merely contains it does not count.
     writeFileSync(cmdlineFile, 'xen-livepatch.enable=01 foo.xen-livepatch.enable=0\n');
     expect((await readKillSwitch({ cmdlineFile, disableFile })).engaged).toBe(false);
@@ -30,7 +39,11 @@ describe('kill switches', () => {
 
   it('an unreadable command line counts as engaged (not patching is the safe side)', async () => {
     const d = scratchDir('xlp-kill-');
-    expect(await readKillSwitch({ cmdlineFile: join(d, 'absent'), disableFile: join(d, 'disable') })).toMatchObject({ engaged: true, by: 'cmdline', reason: expect.stringContaining('cannot be read') });
+    expect(await readKillSwitch({ cmdlineFile: join(d, 'absent'), disableFile: join(d, 'disable') })).toMatchObject({
+      engaged: true,
+      by: 'cmdline',
+      reason: expect.stringContaining('cannot be read'),
+    });
   });
 });
 

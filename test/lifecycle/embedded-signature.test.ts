@@ -36,7 +36,14 @@ function withNote(bytes: Buffer, tag: string): string {
   const noteFile = join(work, `${tag}.note`);
   writeFileSync(noteFile, bytes);
   const out = join(work, `${tag}.livepatch`);
-  execFileSync('objcopy', ['--add-section', `.note.Xen.signature=${noteFile}`, '--set-section-flags', '.note.Xen.signature=readonly', P.path('base'), out]);
+  execFileSync('objcopy', [
+    '--add-section',
+    `.note.Xen.signature=${noteFile}`,
+    '--set-section-flags',
+    '.note.Xen.signature=readonly',
+    P.path('base'),
+    out,
+  ]);
   return out;
 }
 
@@ -48,9 +55,18 @@ describe('.note.Xen.signature', () => {
   });
 
   it('describes other layouts as not recognised, with the reason', () => {
-    expect(embeddedSignatureOf(readFileSync(withNote(note('Xen', 0, new Uint8Array(64)), 'xs')))).toMatchObject({ status: 'unrecognised', reason: expect.stringContaining('XenServer') });
-    expect(embeddedSignatureOf(readFileSync(withNote(note('GNU', 1, new Uint8Array(64)), 'gnu')))).toMatchObject({ status: 'unrecognised', reason: expect.stringContaining('"GNU"') });
-    expect(embeddedSignatureOf(readFileSync(withNote(note('Xen', 1, new Uint8Array(1024)), 'big')))).toMatchObject({ status: 'unrecognised', reason: expect.stringContaining('fewer than 1024') });
+    expect(embeddedSignatureOf(readFileSync(withNote(note('Xen', 0, new Uint8Array(64)), 'xs')))).toMatchObject({
+      status: 'unrecognised',
+      reason: expect.stringContaining('XenServer'),
+    });
+    expect(embeddedSignatureOf(readFileSync(withNote(note('GNU', 1, new Uint8Array(64)), 'gnu')))).toMatchObject({
+      status: 'unrecognised',
+      reason: expect.stringContaining('"GNU"'),
+    });
+    expect(embeddedSignatureOf(readFileSync(withNote(note('Xen', 1, new Uint8Array(1024)), 'big')))).toMatchObject({
+      status: 'unrecognised',
+      reason: expect.stringContaining('fewer than 1024'),
+    });
   });
 
   it('xlp check reports it (information only) and the detached signature under the policy', async () => {
@@ -58,9 +74,14 @@ describe('.note.Xen.signature', () => {
     const env = cleanEnv({ XLP_TRUST_DIR: join(work, 'no-keys') });
     const r = await xlp(['check', '--offline', '--json', f], env);
     const doc = JSON.parse(r.out) as { payloads: { signature: Record<string, unknown> }[] };
-    expect(doc.payloads[0]!.signature).toEqual({ policy: 'none', file: `${f}.sig`, status: 'absent', embedded: { status: 'recognised', layout: 'xen-v1-rsa-sha256', signatureBytes: 256 } });
+    expect(doc.payloads[0]!.signature).toEqual({
+      policy: 'none',
+      file: `${f}.sig`,
+      status: 'absent',
+      embedded: { status: 'recognised', layout: 'xen-v1-rsa-sha256', signatureBytes: 256 },
+    });
     const text = await xlp(['check', '--offline', f], env);
-    expect(text.out).toContain('.note.Xen.signature: the upstream proposal\'s v1 RSA/SHA-256 layout, 256 bytes (information only');
+    expect(text.out).toContain(".note.Xen.signature: the upstream proposal's v1 RSA/SHA-256 layout, 256 bytes (information only");
 
     // With a trusted key, the embedded note does not stand in for a detached signature.
     const trust = join(work, 'trust');
@@ -68,13 +89,21 @@ describe('.note.Xen.signature', () => {
     execFileSync('openssl', ['genpkey', '-algorithm', 'ED25519', '-out', join(work, 'k.key')], { stdio: 'ignore' });
     execFileSync('openssl', ['pkey', '-in', join(work, 'k.key'), '-pubout', '-out', join(trust, 'k.pem')], { stdio: 'ignore' });
     const withPolicy = cleanEnv({ XLP_TRUST_DIR: trust });
-    const missing = JSON.parse((await xlp(['check', '--offline', '--json', f], withPolicy)).out) as { payloads: { signature: Record<string, unknown> }[] };
+    const missing = JSON.parse((await xlp(['check', '--offline', '--json', f], withPolicy)).out) as {
+      payloads: { signature: Record<string, unknown> }[];
+    };
     expect(missing.payloads[0]!.signature).toMatchObject({ policy: 'required', status: 'missing' });
-    execFileSync('openssl', ['pkeyutl', '-sign', '-rawin', '-inkey', join(work, 'k.key'), '-in', f, '-out', `${f}.sig`], { stdio: 'ignore' });
-    const valid = JSON.parse((await xlp(['check', '--offline', '--json', f], withPolicy)).out) as { payloads: { signature: Record<string, unknown> }[] };
+    execFileSync('openssl', ['pkeyutl', '-sign', '-rawin', '-inkey', join(work, 'k.key'), '-in', f, '-out', `${f}.sig`], {
+      stdio: 'ignore',
+    });
+    const valid = JSON.parse((await xlp(['check', '--offline', '--json', f], withPolicy)).out) as {
+      payloads: { signature: Record<string, unknown> }[];
+    };
     expect(valid.payloads[0]!.signature).toMatchObject({ policy: 'required', status: 'valid', algorithm: 'ed25519' });
     copyFileSync(P.path('second'), f);
-    const bad = JSON.parse((await xlp(['check', '--offline', '--json', f], withPolicy)).out) as { payloads: { signature: Record<string, unknown> }[] };
+    const bad = JSON.parse((await xlp(['check', '--offline', '--json', f], withPolicy)).out) as {
+      payloads: { signature: Record<string, unknown> }[];
+    };
     expect(bad.payloads[0]!.signature).toMatchObject({ status: 'bad' });
   });
 });

@@ -29,7 +29,11 @@ describe('install order', () => {
 
   it('puts patches without a depends note above the chain, in install order', () => {
     const set = [p('late', id(9), null, 7), p('early', id(8), null, 2), p('base', id(1), XEN, 5)];
-    expect(orderPatches(XEN, set).map((x) => `${x.patch.name}:${x.basis}`)).toEqual(['base:chain', 'early:install-order', 'late:install-order']);
+    expect(orderPatches(XEN, set).map((x) => `${x.patch.name}:${x.basis}`)).toEqual([
+      'base:chain',
+      'early:install-order',
+      'late:install-order',
+    ]);
   });
 
   it('refuses two patches claiming the same base, naming both', () => {

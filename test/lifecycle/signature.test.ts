@@ -107,7 +107,9 @@ describe('signature verification', () => {
     expect(missing).toBeInstanceOf(SignatureRejectedError);
     expect(missing).toMatchObject({ problem: 'missing', file: payloadFile, payload: 'p', code: 'ESIGNATURE' });
     expect((missing as Error).message).toContain(`${payloadFile}.sig does not exist`);
-    expect(() => requireAcceptedSignature(verifySignature(trust, payload, sign('rsa', payloadFile, 2)), subject)).toThrow(/does not verify/);
+    expect(() => requireAcceptedSignature(verifySignature(trust, payload, sign('rsa', payloadFile, 2)), subject)).toThrow(
+      /does not verify/,
+    );
   });
 });
 
@@ -138,7 +140,11 @@ describe('trust directory', () => {
   it('refuses, by name, a private key, a writable key file, a weak RSA key and a file that is no key', async () => {
     const priv = trustDir();
     writeFileSync(join(priv, 'oops.pem'), readFileSync(key('ec')), { mode: 0o600 });
-    await expect(loadTrustedKeys(priv)).rejects.toMatchObject({ name: 'TrustedKeyError', problem: 'private-key', file: join(priv, 'oops.pem') });
+    await expect(loadTrustedKeys(priv)).rejects.toMatchObject({
+      name: 'TrustedKeyError',
+      problem: 'private-key',
+      file: join(priv, 'oops.pem'),
+    });
 
     const writable = trustDir(pub('ed'));
     chmodSync(join(writable, 'ed1.pub'), 0o666);

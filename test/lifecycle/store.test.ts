@@ -54,7 +54,11 @@ describe('installed store', () => {
   it('refuses other bytes under an installed name unless replacing is asked for', async () => {
     const { store } = newStore();
     await store.commit(WF_XEN, { add: [await patch('cumulative', 'hotfix')] });
-    await expect(store.commit(WF_XEN, { add: [await patch('cumulative2', 'hotfix')] })).rejects.toMatchObject({ name: 'InstallRefusedError', problem: 'name-taken', payload: 'hotfix' });
+    await expect(store.commit(WF_XEN, { add: [await patch('cumulative2', 'hotfix')] })).rejects.toMatchObject({
+      name: 'InstallRefusedError',
+      problem: 'name-taken',
+      payload: 'hotfix',
+    });
     const r = await store.commit(WF_XEN, { add: [await patch('cumulative2', 'hotfix')], replace: true });
     expect(r).toMatchObject({ changed: true, replaced: ['hotfix'] });
     expect((await store.read(WF_XEN, 'hotfix')).bytes).toEqual(await P.bytes('cumulative2'));
@@ -65,14 +69,19 @@ describe('installed store', () => {
   it('validates the whole set before writing anything: one bad patch means none installed', async () => {
     const { store, state } = newStore();
     // `guarded` claims wf_base's place as `second` does: the set cannot form one stack.
-    const e = await store.commit(WF_XEN, { add: [await patch('base'), await patch('second'), await patch('guarded')] }).catch((x: unknown) => x);
+    const e = await store
+      .commit(WF_XEN, { add: [await patch('base'), await patch('second'), await patch('guarded')] })
+      .catch((x: unknown) => x);
     expect(e).toBeInstanceOf(InstallOrderError);
     expect(e).toMatchObject({ problem: 'same-base', payloads: ['wf_second', 'wf_guarded'] });
     expect(await store.list()).toEqual([]);
     expect(existsSync(join(state, 'installed', WF_XEN))).toBe(false);
 
     await store.commit(WF_XEN, { add: [await patch('base')] });
-    await expect(store.commit(WF_XEN, { add: [await patch('third')] })).rejects.toMatchObject({ problem: 'missing-base', payload: 'wf_third' });
+    await expect(store.commit(WF_XEN, { add: [await patch('third')] })).rejects.toMatchObject({
+      problem: 'missing-base',
+      payload: 'wf_third',
+    });
     await expect(store.commit(WF_XEN, { add: [await patch('cumulative')] })).rejects.toMatchObject({ problem: 'same-base' });
     expect(names(await store.get(WF_XEN))).toEqual(['wf_base']);
   });
@@ -82,7 +91,10 @@ describe('installed store', () => {
     await expect(store.commit(OTHER_XEN, { add: [await patch('base')] })).rejects.toMatchObject({ problem: 'wrong-build' });
     const wrong = await patch('wrong_xen');
     await expect(store.commit(WF_XEN, { add: [wrong] })).rejects.toBeInstanceOf(InstallRefusedError);
-    await expect(store.commit(WF_XEN, { add: [await patch('base'), await patch('base')] })).rejects.toMatchObject({ problem: 'duplicate-name', category: 'usage' });
+    await expect(store.commit(WF_XEN, { add: [await patch('base'), await patch('base')] })).rejects.toMatchObject({
+      problem: 'duplicate-name',
+      category: 'usage',
+    });
   });
 
   it('never makes a payload name a file name', async () => {

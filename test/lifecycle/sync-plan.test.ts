@@ -9,7 +9,14 @@ const sha = (n: number): string => n.toString(16).padStart(2, '0').repeat(32);
 
 /** A chain a(1) <- b(2) <- c(3) of installed patches, each on the previous. */
 function desired(...names: string[]): DesiredPatch[] {
-  return names.map((name, i) => ({ name, buildId: id(i + 1), depends: i === 0 ? XEN : id(i), sha256: sha(i + 1), vetoingHooks: [], safeToReapply: true }));
+  return names.map((name, i) => ({
+    name,
+    buildId: id(i + 1),
+    depends: i === 0 ? XEN : id(i),
+    sha256: sha(i + 1),
+    vetoingHooks: [],
+    safeToReapply: true,
+  }));
 }
 
 type Loaded = Partial<HostPayload> & { name: string };
@@ -57,7 +64,10 @@ describe('sync plan', () => {
 
   it('keeps the common base (same name AND build-id), reverts above it top first, applies the rest', () => {
     // b is applied with another build-id: the base ends below it.
-    const h = host(['a', 'b', 'x'], [{ name: 'a' }, { name: 'b', buildId: id(7), depends: undefined } as Loaded, { name: 'x', buildId: id(9) }]);
+    const h = host(
+      ['a', 'b', 'x'],
+      [{ name: 'a' }, { name: 'b', buildId: id(7), depends: undefined } as Loaded, { name: 'x', buildId: id(9) }],
+    );
     const p = planSync(desired('a', 'b', 'c'), h);
     expect(p.commonBase).toEqual(['a']);
     expect(steps(p)).toEqual(['REVERT x', 'REVERT b', 'UNLOAD b', 'UPLOAD b', 'UPLOAD c', 'APPLY b', 'APPLY c', 'UNLOAD x']);
@@ -71,8 +81,11 @@ describe('sync plan', () => {
     expect(steps(planSync(unsafe, host([], [{ name: 'a', reverted: true }])))).toEqual(['UNLOAD a', 'UPLOAD a', 'APPLY a']);
   });
 
-  it('unloads the CHECKED leftovers xlp uploaded, never another tool\'s without --prune', () => {
-    const h = host(['a'], [{ name: 'a' }, { name: 'old', buildId: id(8) }, { name: 'theirs', buildId: id(9), owner: 'foreign', sha256: null }]);
+  it("unloads the CHECKED leftovers xlp uploaded, never another tool's without --prune", () => {
+    const h = host(
+      ['a'],
+      [{ name: 'a' }, { name: 'old', buildId: id(8) }, { name: 'theirs', buildId: id(9), owner: 'foreign', sha256: null }],
+    );
     const p = planSync(desired('a'), h);
     expect(steps(p)).toEqual(['UNLOAD old']);
     expect(p.untouched).toEqual([expect.objectContaining({ name: 'theirs', state: 'CHECKED' })]);
@@ -81,20 +94,35 @@ describe('sync plan', () => {
 
   it('uses one REPLACE when the base is empty, one patch is desired and nothing has vetoing hooks', () => {
     const d = [{ ...desired('a')[0]!, name: 'cumulative', buildId: id(5) }];
-    const h = host(['x', 'y'], [{ name: 'x', buildId: id(8) }, { name: 'y', buildId: id(9) }]);
+    const h = host(
+      ['x', 'y'],
+      [
+        { name: 'x', buildId: id(8) },
+        { name: 'y', buildId: id(9) },
+      ],
+    );
     const p = planSync(d, h);
     expect(p.mode).toBe('replace');
     expect(steps(p)).toEqual(['UPLOAD cumulative', 'REPLACE cumulative', 'UNLOAD x', 'UNLOAD y']);
     expect(p.steps[1]!.replaces).toEqual(['y', 'x']);
     // A vetoing hook anywhere: the sequential path (Xen refuses REPLACE then).
-    const vetoed = host(['x', 'y'], [{ name: 'x', buildId: id(8) }, { name: 'y', buildId: id(9), vetoingHooks: ['pre-apply' as never] }]);
+    const vetoed = host(
+      ['x', 'y'],
+      [
+        { name: 'x', buildId: id(8) },
+        { name: 'y', buildId: id(9), vetoingHooks: ['pre-apply' as never] },
+      ],
+    );
     expect(planSync(d, vetoed).mode).toBe('sequential');
     // An applied payload of unknown hooks (another tool's) is never replaced without --prune.
     expect(() => planSync(d, host(['x'], [{ name: 'x', buildId: id(8), owner: 'foreign', vetoingHooks: null }]))).toThrow(SyncRefusedError);
   });
 
   it('reports a foreign payload on top as drift when nothing moves under it, refuses to reorder under it', () => {
-    const h = host(['a', 'theirs'], [{ name: 'a' }, { name: 'theirs', buildId: id(9), owner: 'foreign', sha256: null, vetoingHooks: null }]);
+    const h = host(
+      ['a', 'theirs'],
+      [{ name: 'a' }, { name: 'theirs', buildId: id(9), owner: 'foreign', sha256: null, vetoingHooks: null }],
+    );
     const p = planSync(desired('a'), h);
     expect(p).toMatchObject({ changed: false, expectedApplied: ['a', 'theirs'] });
     expect(p.untouched).toEqual([expect.objectContaining({ name: 'theirs', state: 'APPLIED' })]);
@@ -105,9 +133,17 @@ describe('sync plan', () => {
   });
 
   it('refuses a foreign namesake or a foreign holder of a needed build-id without --prune', () => {
-    expect(refused(() => planSync(desired('a'), host([], [{ name: 'a', owner: 'foreign', sha256: null }]))).problem).toBe('foreign-in-the-way');
-    expect(refused(() => planSync(desired('a'), host([], [{ name: 'other', buildId: id(1), owner: 'foreign' }]))).payloads).toEqual(['other']);
-    expect(steps(planSync(desired('a'), host([], [{ name: 'other', buildId: id(1), owner: 'foreign' }]), { prune: true }))).toEqual(['UNLOAD other', 'UPLOAD a', 'APPLY a']);
+    expect(refused(() => planSync(desired('a'), host([], [{ name: 'a', owner: 'foreign', sha256: null }]))).problem).toBe(
+      'foreign-in-the-way',
+    );
+    expect(refused(() => planSync(desired('a'), host([], [{ name: 'other', buildId: id(1), owner: 'foreign' }]))).payloads).toEqual([
+      'other',
+    ]);
+    expect(steps(planSync(desired('a'), host([], [{ name: 'other', buildId: id(1), owner: 'foreign' }]), { prune: true }))).toEqual([
+      'UNLOAD other',
+      'UPLOAD a',
+      'APPLY a',
+    ]);
   });
 
   it('the boot sync only adds: a plan that reverts is refused, and so is --prune', () => {
@@ -118,7 +154,9 @@ describe('sync plan', () => {
   });
 
   it('refuses an applied order it is not sure of, and a hypervisor without build-id', () => {
-    expect(refused(() => planSync(desired('a'), { ...host(['a', 'b'], [{ name: 'a' }, { name: 'b' }]), order: 'uncertain' })).problem).toBe('order-uncertain');
+    expect(refused(() => planSync(desired('a'), { ...host(['a', 'b'], [{ name: 'a' }, { name: 'b' }]), order: 'uncertain' })).problem).toBe(
+      'order-uncertain',
+    );
     expect(refused(() => planSync(desired('a'), { ...host([], []), xenBuildId: null })).problem).toBe('no-xen-build-id');
   });
 });

@@ -10,7 +10,11 @@ import { scratchDir } from '../support/scratch.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const xlp = (...args: string[]) => {
-  const r = spawnSync(process.execPath, ['bin/xlp.js', ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, XLP_MOCK_STATE: '' } });
+  const r = spawnSync(process.execPath, ['bin/xlp.js', ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, XLP_MOCK_STATE: '' },
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 };
 
@@ -26,9 +30,29 @@ describe('xlp mock', () => {
     const dir = join(tmp, 'm');
     const nm = join(tmp, 'xensyms');
     await writeFile(nm, 'ffff82d040200000 T xen_minor_version\nffff82d040200040 T xen_extra_version\nffff82d040241a20 T printk\n');
-    const init = xlp('mock', 'init', '--mock-state', dir, '--build-id', TEST_XEN, '--symbols', nm, '--quiesce-ms', '0', '--loglvl', 'all', '--json');
+    const init = xlp(
+      'mock',
+      'init',
+      '--mock-state',
+      dir,
+      '--build-id',
+      TEST_XEN,
+      '--symbols',
+      nm,
+      '--quiesce-ms',
+      '0',
+      '--loglvl',
+      'all',
+      '--json',
+    );
     expect(init.code, init.err).toBe(0);
-    expect(JSON.parse(init.out).identity).toMatchObject({ buildId: TEST_XEN, quiesceMs: 0, loglvl: 'all', symbolCount: 3, version: { major: 4, minor: 17 } });
+    expect(JSON.parse(init.out).identity).toMatchObject({
+      buildId: TEST_XEN,
+      quiesceMs: 0,
+      loglvl: 'all',
+      symbolCount: 3,
+      version: { major: 4, minor: 17 },
+    });
     expect(xlp('mock', 'init', '--mock-state', dir, '--build-id', TEST_XEN).code).toBe(1);
 
     const hook = xlp('mock', 'hook', 'pp', 'prerevert', '--rc', '-1 then 0', '--mock-state', dir, '--json');
@@ -61,7 +85,12 @@ describe('xlp mock', () => {
     const r = xlp('mock', 'status', '--mock-state', join(tmp, 'none'), '--json');
     // No simulator there: no hypervisor to talk to, as a missing Xen is (exit 3).
     expect(r.code).toBe(3);
-    expect(JSON.parse(r.out).error).toMatchObject({ code: 'EMOCKSTATE', kind: 'MockStateError', problem: 'not-initialized', path: join(tmp, 'none') });
+    expect(JSON.parse(r.out).error).toMatchObject({
+      code: 'EMOCKSTATE',
+      kind: 'MockStateError',
+      problem: 'not-initialized',
+      path: join(tmp, 'none'),
+    });
     // Some other program's state.json: refused, exit 1, and left alone.
     await mkdir(join(tmp, 'foreign'), { mode: 0o700 });
     await writeFile(join(tmp, 'foreign', 'state.json'), '{"hello": "world"}', { mode: 0o600 });

@@ -5,7 +5,13 @@ import { decodeJson, encodeJson } from '../../lib/mock/codec.js';
 describe('mock state codec', () => {
   it('round-trips bigints, Uint8Arrays and Buffer slices as bytes', () => {
     const file = Buffer.from('xxPURPOSE=demo\0AUTHOR=me\0yy');
-    const value = { addr: 0xffff82d040800000n, neg: -5n, raw: file.subarray(2, 25), plain: Uint8Array.of(1, 2, 3), nested: [{ data: Buffer.from([9]) }] };
+    const value = {
+      addr: 0xffff82d040800000n,
+      neg: -5n,
+      raw: file.subarray(2, 25),
+      plain: Uint8Array.of(1, 2, 3),
+      nested: [{ data: Buffer.from([9]) }],
+    };
     const text = encodeJson(value);
     expect(text).not.toContain('"type":"Buffer"');
     const back = decodeJson(text) as typeof value;

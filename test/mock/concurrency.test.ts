@@ -33,7 +33,8 @@ describe('two processes on one mock state directory', () => {
     const payload = join(tmp, 'nop.livepatch');
     await writeFile(payload, await payloadBytes('nop'));
     const ROUNDS = 12;
-    const worker = (id: number) => run(process.execPath, ['--import', 'tsx', 'test/mock/support/worker.ts', dir, String(id), String(ROUNDS), payload]);
+    const worker = (id: number) =>
+      run(process.execPath, ['--import', 'tsx', 'test/mock/support/worker.ts', dir, String(id), String(ROUNDS), payload]);
     const xlp = (...args: string[]) => run(process.execPath, ['bin/xlp.js', 'mock', ...args, '--mock-state', dir, '--json']);
 
     const [w0, w1, ...cli] = await Promise.all([

@@ -7,7 +7,11 @@ import { buildPayload } from '../../scripts/payloads/builder.js';
 const XEN_BUILD_ID = 'c0ffee0000000000000000000000000000001717';
 
 test('a vetoing pre-apply hook leaves the payload CHECKED with its rc', async () => {
-  const { path } = await buildPayload({ name: 'docs_prepost', sources: [new URL('../parity/payloads/prepost_hooks.c', import.meta.url).pathname], xenDepends: XEN_BUILD_ID });
+  const { path } = await buildPayload({
+    name: 'docs_prepost',
+    sources: [new URL('../parity/payloads/prepost_hooks.c', import.meta.url).pathname],
+    xenDepends: XEN_BUILD_ID,
+  });
   const clock = new ManualClock();
   const xen = new MockHypervisor({ identity: { buildId: XEN_BUILD_ID, loglvl: 'all' }, clock });
   await xen.setHook({ payload: 'fix', kind: 'preapply' }, { rc: -22 });

@@ -67,7 +67,9 @@ describe('asynchronous completion', () => {
     await mock.upload('nop', await payloadBytes('nop'));
     await mock.action('nop', 'APPLY'); // default 30 ms < 40 ms
     expect(await settle(mock, clock, 'nop')).toEqual({ state: 'CHECKED', rc: -ERRNO.EBUSY });
-    expect(await mock.readConsole()).toContain('(XEN) livepatch: nop: Timed out on semaphore in CPU quiesce phase 0/3\n(XEN) livepatch: nop finished APPLY with rc=-16\n');
+    expect(await mock.readConsole()).toContain(
+      '(XEN) livepatch: nop: Timed out on semaphore in CPU quiesce phase 0/3\n(XEN) livepatch: nop finished APPLY with rc=-16\n',
+    );
     await mock.action('nop', 'APPLY', { timeoutNs: 50_000_000 });
     expect(await settle(mock, clock, 'nop')).toEqual({ state: 'APPLIED', rc: 0 });
   });
@@ -137,7 +139,9 @@ describe('hook behaviours', () => {
     // The console (and the mock's own records) stay readable after the panic.
     const text = await mock.readConsole();
     expect(text).toContain("(XEN) livepatch: ah: Payload has a function: 'xen_extra_version' with inconsistent applied state.\n");
-    expect(text).toContain("(XEN) Panic on CPU 0:\n(XEN) livepatch: partially applied payload 'ah'!\n(XEN) ****************************************\n");
+    expect(text).toContain(
+      "(XEN) Panic on CPU 0:\n(XEN) livepatch: partially applied payload 'ah'!\n(XEN) ****************************************\n",
+    );
     expect((await mock.inspect()).panic).toBe("livepatch: partially applied payload 'ah'!");
   });
 
@@ -176,7 +180,10 @@ describe('identity and version switches', () => {
   });
 
   it('LIST enforces the caller buffer sizes from 4.21 (ENOBUFS), not before', async () => {
-    for (const [version, expected] of [['4.17', 'ok'], ['4.21', 'ENOBUFS']] as const) {
+    for (const [version, expected] of [
+      ['4.17', 'ok'],
+      ['4.21', 'ENOBUFS'],
+    ] as const) {
       const { mock } = mockWith({ version });
       await mock.upload('nop', await payloadBytes('nop'));
       expect(await errno(mock.listPage({ idx: 0, nr: 1, nameBufferSize: 2, metadataBufferSize: 0 }))).toBe(expected);
@@ -198,7 +205,7 @@ describe('identity and version switches', () => {
     const text = await mock.readConsole();
     expect(text).not.toContain('Applying');
     expect(text).not.toContain('finished');
-    expect(text).toContain("(XEN) livepatch: bye: check against hypervisor build-id failed\n");
+    expect(text).toContain('(XEN) livepatch: bye: check against hypervisor build-id failed\n');
     await mock.sendDebugKeys('x');
     const dump = await mock.readConsole({ incremental: true });
     expect(dump).toContain('(XEN) livepatch:   LIVEPATCH_RULEZ\n');
@@ -218,7 +225,9 @@ describe('identity and version switches', () => {
 
   it('applies the ENDBR64 rule at upload when it knows the function starts with one', async () => {
     const { mock } = mockWith();
-    const small = await (await import('../parity/payloads.js')).buildParityPayloads({ xenBuildId: TEST_XEN, defines: { XLP_OLD_SIZE: '8' } });
+    const small = await (
+      await import('../parity/payloads.js')
+    ).buildParityPayloads({ xenBuildId: TEST_XEN, defines: { XLP_OLD_SIZE: '8' } });
     expect(await errno(mock.upload('hw', await small.bytes('replace_world')))).toBe('EINVAL');
     const plain = mockWith({ memory: { xen_extra_version: '554889e5c3cccccc' } }).mock;
     await plain.upload('hw', await small.bytes('replace_world'));
@@ -232,7 +241,9 @@ describe('identity and version switches', () => {
     await settle(mock, clock, 'rw');
     await mock.readConsole({ incremental: true });
     expect(await errno(mock.action('ex', 'APPLY', { nodeps: true }))).toBe('EINVAL');
-    expect(await mock.readConsole({ incremental: true })).toMatch(/expectation failed: expected:f30f1efa488d0500, actual:f30f1efae9[0-9a-f]{6}\n/);
+    expect(await mock.readConsole({ incremental: true })).toMatch(
+      /expectation failed: expected:f30f1efa488d0500, actual:f30f1efae9[0-9a-f]{6}\n/,
+    );
     await mock.action('rw', 'REVERT');
     await settle(mock, clock, 'rw');
     await mock.action('ex', 'APPLY');
@@ -244,7 +255,9 @@ describe('identity and version switches', () => {
     await mock.upload('nop', await payloadBytes('nop'));
     await mock.action('nop', 'APPLY');
     expect(await settle(mock, clock, 'nop')).toEqual({ state: 'CHECKED', rc: -ERRNO.EBUSY });
-    expect(await mock.readConsole()).toContain('(XEN) livepatch: d3 found with active waitqueue\n(XEN) livepatch: nop: Safety checks failed: -16\n');
+    expect(await mock.readConsole()).toContain(
+      '(XEN) livepatch: d3 found with active waitqueue\n(XEN) livepatch: nop: Safety checks failed: -16\n',
+    );
   });
 });
 
@@ -260,7 +273,9 @@ describe('names and the console ring', () => {
     await expect(mock.get('')).rejects.toBeInstanceOf(RangeError);
     await expect(mock.action('n'.repeat(128), 'APPLY')).rejects.toBeInstanceOf(RangeError);
     await expect(mock.upload(42 as unknown as string, bytes)).rejects.toThrow(new TypeError('name must be a string or a Uint8Array'));
-    await expect(mock.upload('ok', 'bytes' as unknown as Uint8Array)).rejects.toThrow(new TypeError('payload must be a Buffer or Uint8Array'));
+    await expect(mock.upload('ok', 'bytes' as unknown as Uint8Array)).rejects.toThrow(
+      new TypeError('payload must be a Buffer or Uint8Array'),
+    );
     await expect(mock.action('ok', 'FROB' as 'APPLY')).rejects.toBeInstanceOf(TypeError);
     await expect(mock.action('ok', 'APPLY', { timeoutNs: -1 })).rejects.toBeInstanceOf(RangeError);
     await expect(mock.sendDebugKeys('x\0')).rejects.toBeInstanceOf(RangeError);
@@ -274,7 +289,9 @@ describe('names and the console ring', () => {
     await mock.upload(Buffer.from('nop'), bytes);
     expect(await mock.get(new TextEncoder().encode('nop'))).toEqual({ state: 'CHECKED', rc: 0 });
     await mock.action(Buffer.from('nop'), 'APPLY');
-    await expect(mock.get(Buffer.from([0xff]))).rejects.toThrow(new RangeError('name is not UTF-8; this backend keeps payload names as text'));
+    await expect(mock.get(Buffer.from([0xff]))).rejects.toThrow(
+      new RangeError('name is not UTF-8; this backend keeps payload names as text'),
+    );
     await expect(mock.upload(Buffer.alloc(128, 0x61), bytes)).rejects.toThrow(new RangeError('name is 128 bytes; the limit is 127'));
     await expect(mock.upload(Buffer.from([0x61, 0]), bytes)).rejects.toThrow(new RangeError('name must not contain a NUL byte'));
     expect((await mock.list()).map((e) => e.name)).toEqual(['nop']);
@@ -313,11 +330,16 @@ describe('action hooks and REPLACE', () => {
   async function actionAndLoad() {
     const { buildPayload } = await import('../../scripts/payloads/builder.js');
     const { readFile } = await import('node:fs/promises');
-    const b = await buildPayload({ name: 'action_and_load', sources: [new URL('./payloads/action_and_load.c', import.meta.url).pathname], xenDepends: TEST_XEN, defines: { XLP_TAG: '_al' } });
+    const b = await buildPayload({
+      name: 'action_and_load',
+      sources: [new URL('./payloads/action_and_load.c', import.meta.url).pathname],
+      xenDepends: TEST_XEN,
+      defines: { XLP_TAG: '_al' },
+    });
     return new Uint8Array(await readFile(b.path));
   }
 
-  it('action hooks replace Xen\'s apply and revert, so the load/unload hooks do not run', async () => {
+  it("action hooks replace Xen's apply and revert, so the load/unload hooks do not run", async () => {
     const { mock, clock } = mockWith();
     await mock.upload('al', await actionAndLoad());
     await mock.action('al', 'APPLY');

@@ -136,7 +136,10 @@ describe('a mock state directory', () => {
       ['corrupt', (d) => writeFile(join(d, 'state.json'), '{"magic": "xen-livepatch/mock-state", "schema": 1, "identity": {')],
       ['foreign', (d) => writeFile(join(d, 'state.json'), '{"hello": "world"}')],
       ['schema-version', (d) => writeFile(join(d, 'state.json'), '{"magic": "xen-livepatch/mock-state", "schema": 99}')],
-      ['corrupt', (d) => writeFile(join(d, 'state.json'), '{"magic": "xen-livepatch/mock-state", "schema": 1, "identity": {}, "machine": {}}')],
+      [
+        'corrupt',
+        (d) => writeFile(join(d, 'state.json'), '{"magic": "xen-livepatch/mock-state", "schema": 1, "identity": {}, "machine": {}}'),
+      ],
     ];
     for (const [problem, damage] of cases) {
       const dir = await stateDir();

@@ -53,7 +53,11 @@ describe('only `init` creates a simulator, and only in a directory that is its o
     const dir = await scratch();
     await mkdir(join(dir, 'payloads'));
     await writeFile(join(dir, 'payloads', 'keep'), 'x');
-    await expect(open(dir)).rejects.toMatchObject({ name: 'MockStateError', problem: 'not-initialized', message: expect.stringContaining(`xlp mock init --mock-state ${dir}`) });
+    await expect(open(dir)).rejects.toMatchObject({
+      name: 'MockStateError',
+      problem: 'not-initialized',
+      message: expect.stringContaining(`xlp mock init --mock-state ${dir}`),
+    });
     expect(await readdir(dir)).toEqual(['payloads']);
     expect(await readFile(join(dir, 'payloads', 'keep'), 'utf8')).toBe('x');
   });
@@ -64,12 +68,19 @@ describe('only `init` creates a simulator, and only in a directory that is its o
     await mkdir(join(dir, 'payloads'));
     await writeFile(join(dir, 'payloads', 'keep'), 'x');
     for (const force of [false, true]) {
-      await expect(initMockState(dir, {}, { force })).rejects.toMatchObject({ name: 'MockStateError', problem: 'not-empty', message: expect.stringMatching(/not empty and holds no mock hypervisor .*"notes\.txt"/) });
+      await expect(initMockState(dir, {}, { force })).rejects.toMatchObject({
+        name: 'MockStateError',
+        problem: 'not-empty',
+        message: expect.stringMatching(/not empty and holds no mock hypervisor .*"notes\.txt"/),
+      });
     }
     expect((await readdir(dir)).sort()).toEqual(['notes.txt', 'payloads']);
     // A payloads/ directory of other files is no simulator's either.
     await rm(join(dir, 'notes.txt'));
-    await expect(initMockState(dir, {})).rejects.toMatchObject({ problem: 'not-empty', message: expect.stringMatching(/payloads holds files that are not payloads of a mock \("keep"\)/) });
+    await expect(initMockState(dir, {})).rejects.toMatchObject({
+      problem: 'not-empty',
+      message: expect.stringMatching(/payloads holds files that are not payloads of a mock \("keep"\)/),
+    });
     expect(await readdir(join(dir, 'payloads'))).toEqual(['keep']);
   });
 
@@ -96,7 +107,11 @@ describe('state.json is validated as untrusted input', () => {
     const dir = await withPayload();
     await editState(dir, (s) => (s.machine.payloads[0].sha256 = '../../../../etc/passwd'));
     const e = await refusal(dir);
-    expect(e).toMatchObject({ problem: 'corrupt', path: join(dir, 'state.json'), message: expect.stringMatching(/machine\.payloads\[0\]\.sha256: expected a SHA-256 in lowercase hex/) });
+    expect(e).toMatchObject({
+      problem: 'corrupt',
+      path: join(dir, 'state.json'),
+      message: expect.stringMatching(/machine\.payloads\[0\]\.sha256: expected a SHA-256 in lowercase hex/),
+    });
   });
 
   it('a payload blob that does not match its hash is refused', async () => {
@@ -105,7 +120,10 @@ describe('state.json is validated as untrusted input', () => {
     const bytes = await readFile(join(dir, 'payloads', blob!));
     bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
     await writeFile(join(dir, 'payloads', blob!), bytes, { mode: 0o600 });
-    expect(await refusal(dir)).toMatchObject({ problem: 'corrupt', message: expect.stringMatching(/do not match their SHA-256: they were altered/) });
+    expect(await refusal(dir)).toMatchObject({
+      problem: 'corrupt',
+      message: expect.stringMatching(/do not match their SHA-256: they were altered/),
+    });
   });
 
   it('a payload blob that is a symlink, and a payloads/ that is one, are refused without following them', async () => {
@@ -115,7 +133,10 @@ describe('state.json is validated as untrusted input', () => {
     await writeFile(elsewhere, await readFile(join(dir, 'payloads', blob!)), { mode: 0o600 });
     await rm(join(dir, 'payloads', blob!));
     await symlink(elsewhere, join(dir, 'payloads', blob!));
-    expect(await refusal(dir)).toMatchObject({ problem: 'unsafe', message: expect.stringMatching(/is a symbolic link; refusing to follow it/) });
+    expect(await refusal(dir)).toMatchObject({
+      problem: 'unsafe',
+      message: expect.stringMatching(/is a symbolic link; refusing to follow it/),
+    });
 
     const dir2 = await withPayload();
     const real = join(await scratch(), 'real-payloads');
@@ -147,12 +168,32 @@ describe('state.json is validated as untrusted input', () => {
       ['quiesce of 1e12 ms', (s) => (s.identity.quiesceMs = 1e12), /identity\.quiesceMs: expected a number from 0 to 3600000/],
       ['a negative payload count', (s) => (s.machine.payloadVersion = -1), /machine\.payloadVersion/],
       ['an applied payload that is not loaded', (s) => s.machine.applied.push('ghost'), /machine\.applied: expected applied payloads only/],
-      ['pending work for no payload', (s) => (s.machine.pending = { name: 'ghost', cmd: 'APPLY', timeoutNs: 0, scheduledAt: 0, dueAt: 0 }), /machine\.pending\.name/],
-      ['pending work due in 30 years', (s) => (s.machine.pending = { name: 'nop', cmd: 'APPLY', timeoutNs: 0, scheduledAt: 0, dueAt: 1e12 }), /machine\.pending\.dueAt: expected a time from scheduledAt to/],
+      [
+        'pending work for no payload',
+        (s) => (s.machine.pending = { name: 'ghost', cmd: 'APPLY', timeoutNs: 0, scheduledAt: 0, dueAt: 0 }),
+        /machine\.pending\.name/,
+      ],
+      [
+        'pending work due in 30 years',
+        (s) => (s.machine.pending = { name: 'nop', cmd: 'APPLY', timeoutNs: 0, scheduledAt: 0, dueAt: 1e12 }),
+        /machine\.pending\.dueAt: expected a time from scheduledAt to/,
+      ],
       ['a console ring that lies about its length', (s) => (s.machine.console.producer += 5), /machine\.console: expected a console ring/],
-      ['a symbols file elsewhere', (s) => (s.identity.symbols = { file: '../../etc/shadow', sha256: 'a'.repeat(64), count: 1 }), /identity\.symbols\.file/],
-      ['a hook rule with a bad rc', (s) => s.machine.hookRules.push({ id: 1, selector: {}, behaviour: { rc: 'zero' }, calls: 0 }), /machine\.hookRules\[0\]\.behaviour\.rc/],
-      ['per-function arrays of the wrong length', (s) => s.machine.payloads[0].applied.push(true), /machine\.payloads\[0\]\.applied: expected one entry per function/],
+      [
+        'a symbols file elsewhere',
+        (s) => (s.identity.symbols = { file: '../../etc/shadow', sha256: 'a'.repeat(64), count: 1 }),
+        /identity\.symbols\.file/,
+      ],
+      [
+        'a hook rule with a bad rc',
+        (s) => s.machine.hookRules.push({ id: 1, selector: {}, behaviour: { rc: 'zero' }, calls: 0 }),
+        /machine\.hookRules\[0\]\.behaviour\.rc/,
+      ],
+      [
+        'per-function arrays of the wrong length',
+        (s) => s.machine.payloads[0].applied.push(true),
+        /machine\.payloads\[0\]\.applied: expected one entry per function/,
+      ],
       ['an unknown loglvl', (s) => (s.identity.loglvl = 'toString'), /identity: expected a valid identity \(not a Xen loglvl/],
     ];
     for (const [what, edit, message] of cases) {
@@ -178,7 +219,11 @@ describe('a state directory is checked with every directory above it (as sshd St
     const parent = join(root, 'parent');
     await mkdir(join(parent, 'mock'), { recursive: true, mode: 0o700 });
     await chmod(parent, 0o777);
-    await expect(checkPrivateDir(join(parent, 'mock'))).rejects.toMatchObject({ name: 'PrivateDirError', problem: 'unsafe-ancestor', message: expect.stringMatching(/writable by other users and not sticky/) });
+    await expect(checkPrivateDir(join(parent, 'mock'))).rejects.toMatchObject({
+      name: 'PrivateDirError',
+      problem: 'unsafe-ancestor',
+      message: expect.stringMatching(/writable by other users and not sticky/),
+    });
     await expect(initMockState(join(parent, 'mock'), {})).rejects.toMatchObject({ problem: 'unsafe' });
     await chmod(parent, 0o1777);
     await checkPrivateDir(join(parent, 'mock'));
@@ -186,7 +231,10 @@ describe('a state directory is checked with every directory above it (as sshd St
     // Another owner: as root, give the parent away; otherwise look at it as another user would.
     if (process.getuid?.() === 0) {
       await chown(parent, 4242, 4242);
-      await expect(checkPrivateDir(join(parent, 'mock'))).rejects.toMatchObject({ problem: 'unsafe-ancestor', message: expect.stringMatching(/belongs to uid 4242/) });
+      await expect(checkPrivateDir(join(parent, 'mock'))).rejects.toMatchObject({
+        problem: 'unsafe-ancestor',
+        message: expect.stringMatching(/belongs to uid 4242/),
+      });
       await expect(open(join(parent, 'mock'))).rejects.toMatchObject({ name: 'MockStateError', problem: 'unsafe' });
     } else {
       const me = process.getuid!();
@@ -202,6 +250,9 @@ describe('a state directory is checked with every directory above it (as sshd St
     await chmod(join(open777, 'inner'), 0o755);
     await chmod(open777, 0o777);
     await symlink(join(open777, 'inner'), join(root, 'link'));
-    await expect(checkPrivateDir(join(root, 'link', 'mock'))).rejects.toMatchObject({ problem: 'unsafe-ancestor', message: expect.stringMatching(new RegExp(`^${open777} \\(above `)) });
+    await expect(checkPrivateDir(join(root, 'link', 'mock'))).rejects.toMatchObject({
+      problem: 'unsafe-ancestor',
+      message: expect.stringMatching(new RegExp(`^${open777} \\(above `)),
+    });
   });
 });

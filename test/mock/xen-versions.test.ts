@@ -15,10 +15,17 @@ const XEN_SYMBOLS = new Map([
 ]);
 
 function mock(version: string, extra: Record<string, unknown> = {}) {
-  return new MockHypervisor({ identity: { buildId: XEN_BUILD_ID, version, loglvl: 'all', symbols: XEN_SYMBOLS, ...extra }, clock: new ManualClock(1) });
+  return new MockHypervisor({
+    identity: { buildId: XEN_BUILD_ID, version, loglvl: 'all', symbols: XEN_SYMBOLS, ...extra },
+    clock: new ManualClock(1),
+  });
 }
 
-async function upload(m: MockHypervisor, bytes: Uint8Array, options: { force?: boolean } = {}): Promise<{ result: string; console: string[] }> {
+async function upload(
+  m: MockHypervisor,
+  bytes: Uint8Array,
+  options: { force?: boolean } = {},
+): Promise<{ result: string; console: string[] }> {
   await m.readConsole({ incremental: true });
   let result = 'ok';
   try {
@@ -56,7 +63,11 @@ describe('a payload built for another hypervisor', () => {
     expect(await upload(mock('4.20'), await bytesOf('func_normal', OTHER_XEN_BUILD_ID))).toEqual({
       result: 'EINVAL',
       // Xen's format string indents the two ids with U+00A0 NO-BREAK SPACEs (seen byte for byte on 4.20).
-      console: ['(XEN) livepatch: t: build-id mismatch:', `(XEN) \u00a0 livepatch: ${OTHER_XEN_BUILD_ID}`, `(XEN) ${'\u00a0'.repeat(7)} xen: ${XEN_BUILD_ID}`],
+      console: [
+        '(XEN) livepatch: t: build-id mismatch:',
+        `(XEN) \u00a0 livepatch: ${OTHER_XEN_BUILD_ID}`,
+        `(XEN) ${'\u00a0'.repeat(7)} xen: ${XEN_BUILD_ID}`,
+      ],
     });
   });
 
@@ -64,7 +75,10 @@ describe('a payload built for another hypervisor', () => {
     // Built for another Xen and needing a symbol this hypervisor lacks.
     const both = renamed(await bytesOf('func_normal', OTHER_XEN_BUILD_ID), 'xen_extra_version', 'xen_extra_versiox');
     // 4.17 resolves symbols long before it compares build-ids.
-    expect(await upload(mock('4.17'), both)).toEqual({ result: 'ENOENT', console: ['(XEN) livepatch: t: Unknown symbol: xen_extra_versiox'] });
+    expect(await upload(mock('4.17'), both)).toEqual({
+      result: 'ENOENT',
+      console: ['(XEN) livepatch: t: Unknown symbol: xen_extra_versiox'],
+    });
     // 4.20 (and 4.19.1, 4.18.4) checks the build-id first.
     expect((await upload(mock('4.20'), both)).console[0]).toBe('(XEN) livepatch: t: build-id mismatch:');
     expect((await upload(mock('4.19.1'), both)).result).toBe('EINVAL');
@@ -74,21 +88,34 @@ describe('a payload built for another hypervisor', () => {
 
 describe('build-id notes', () => {
   it('a .note.gnu.build-id of the wrong type: EINVAL on 4.17, ENODATA on 4.20, nothing printed', async () => {
-    const bad = patch(await bytesOf('func_normal')).note('.note.gnu.build-id', 'type', 4).bytes();
+    const bad = patch(await bytesOf('func_normal'))
+      .note('.note.gnu.build-id', 'type', 4)
+      .bytes();
     expect(await upload(mock('4.17'), bad)).toEqual({ result: 'EINVAL', console: [] });
     expect(await upload(mock('4.20'), bad)).toEqual({ result: 'ENODATA', console: [] });
   });
 
   it('an unparsable xen_depends: silent on 4.17, "failed to parse ... -61" on 4.20', async () => {
-    const bad = patch(await bytesOf('func_normal')).note('.livepatch.xen_depends', 'type', 4).bytes();
+    const bad = patch(await bytesOf('func_normal'))
+      .note('.livepatch.xen_depends', 'type', 4)
+      .bytes();
     expect(await upload(mock('4.17'), bad)).toEqual({ result: 'EINVAL', console: [] });
-    expect(await upload(mock('4.20'), bad)).toEqual({ result: 'EINVAL', console: ['(XEN) livepatch: t: failed to parse section .livepatch.xen_depends as build-id: -61'] });
+    expect(await upload(mock('4.20'), bad)).toEqual({
+      result: 'EINVAL',
+      console: ['(XEN) livepatch: t: failed to parse section .livepatch.xen_depends as build-id: -61'],
+    });
   });
 
   it('a hypervisor without a build-id: ENODATA; 4.20 prints -61, 4.21 prints 0', async () => {
     const ok = await bytesOf('func_normal');
-    expect(await upload(mock('4.20', { buildId: null }), ok)).toEqual({ result: 'ENODATA', console: ['(XEN) livepatch: t: unable to get running Xen build-id: -61'] });
-    expect(await upload(mock('4.21', { buildId: null }), ok)).toEqual({ result: 'ENODATA', console: ['(XEN) livepatch: t: unable to get running Xen build-id: 0'] });
+    expect(await upload(mock('4.20', { buildId: null }), ok)).toEqual({
+      result: 'ENODATA',
+      console: ['(XEN) livepatch: t: unable to get running Xen build-id: -61'],
+    });
+    expect(await upload(mock('4.21', { buildId: null }), ok)).toEqual({
+      result: 'ENODATA',
+      console: ['(XEN) livepatch: t: unable to get running Xen build-id: 0'],
+    });
   });
 });
 
@@ -114,7 +141,10 @@ describe('a malformed alternative', () => {
 
 describe('the x dump', () => {
   it('prints depend-on-xen= on 4.17 only', async () => {
-    for (const [version, present] of [['4.17', true], ['4.20', false]] as const) {
+    for (const [version, present] of [
+      ['4.17', true],
+      ['4.20', false],
+    ] as const) {
       const m = mock(version);
       await m.upload('t', await bytesOf('func_normal'));
       await m.readConsole({ incremental: true });
@@ -160,11 +190,19 @@ describe('4.21: the LIST ABI of interface 0x16', () => {
         return (e as XenError).code;
       }
     };
-    expect([await code(mock('4.20'), 0x15), await code(mock('4.20'), 0x16), await code(mock('4.21'), 0x15), await code(mock('4.21'), 0x16)]).toEqual(['ok', 'EACCES', 'EACCES', 'ok']);
+    expect([
+      await code(mock('4.20'), 0x15),
+      await code(mock('4.20'), 0x16),
+      await code(mock('4.21'), 0x15),
+      await code(mock('4.21'), 0x16),
+    ]).toEqual(['ok', 'EACCES', 'EACCES', 'ok']);
   });
 
   it('ENOBUFS when the names exceed the buffer; 4.20 trusts the caller', async () => {
-    for (const [version, want] of [['4.20', 'ok'], ['4.21', 'ENOBUFS']] as const) {
+    for (const [version, want] of [
+      ['4.20', 'ok'],
+      ['4.21', 'ENOBUFS'],
+    ] as const) {
       const m = mock(version);
       await m.upload('t', await bytesOf('func_normal'));
       let got = 'ok';

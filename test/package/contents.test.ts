@@ -26,14 +26,19 @@ describe('the package', () => {
     expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).toMatch(/^MIT License/);
     const help = spawnSync(process.execPath, [join(ROOT, 'bin', 'xlp.js'), '--help'], { encoding: 'utf8' }).stdout;
     for (const doc of new Set(help.match(/docs\/[\w-]+\.md/g) ?? [])) expect(files, doc).toContain(doc);
-    for (const doc of ['docs/cli.md', 'docs/mock.md', 'docs/preflight.md', 'docs/check-json.md', 'docs/lifecycle.md']) expect(files).toContain(doc);
+    for (const doc of ['docs/cli.md', 'docs/mock.md', 'docs/preflight.md', 'docs/check-json.md', 'docs/lifecycle.md'])
+      expect(files).toContain(doc);
   });
 
   it('every source map it ships carries its sources (none points at a file left out)', () => {
     const maps = files.filter((f) => f.endsWith('.map') && f.startsWith('dist/'));
     expect(maps.length).toBeGreaterThan(50);
     for (const m of maps) {
-      const map = JSON.parse(readFileSync(join(ROOT, m), "utf8")) as { sources: string[]; sourceRoot?: string; sourcesContent?: (string | null)[] };
+      const map = JSON.parse(readFileSync(join(ROOT, m), 'utf8')) as {
+        sources: string[];
+        sourceRoot?: string;
+        sourcesContent?: (string | null)[];
+      };
       map.sources.forEach((source, i) => {
         const shipped = files.includes(join(m, '..', map.sourceRoot ?? '', source).replace(/^\.\//, ''));
         expect(shipped || typeof map.sourcesContent?.[i] === 'string', `${m} -> ${source}`).toBe(true);

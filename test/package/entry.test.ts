@@ -48,7 +48,19 @@ describe('xen-livepatch (the package entry)', () => {
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(out.exports).toEqual(
-      expect.arrayContaining(['Livepatcher', 'HookVetoError', 'ReplaceRefusedError', 'XenError', 'XenUnavailableError', 'openNative', 'NativeBackend', 'preflight', 'readPayload', 'ERRNO', 'formatPlan']),
+      expect.arrayContaining([
+        'Livepatcher',
+        'HookVetoError',
+        'ReplaceRefusedError',
+        'XenError',
+        'XenUnavailableError',
+        'openNative',
+        'NativeBackend',
+        'preflight',
+        'readPayload',
+        'ERRNO',
+        'formatPlan',
+      ]),
     );
     expect(out).toMatchObject({
       load: 'done',
@@ -78,7 +90,19 @@ describe('xen-livepatch (the package entry)', () => {
     );
     writeFileSync(
       join(work, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: false, types: ['node'], typeRoots: [join(ROOT, 'node_modules', '@types')] }, files: ['use.ts'] }),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          target: 'ES2022',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          types: ['node'],
+          typeRoots: [join(ROOT, 'node_modules', '@types')],
+        },
+        files: ['use.ts'],
+      }),
     );
     execFileSync(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', join(work, 'tsconfig.json')], { cwd: work, stdio: 'pipe' });
   });

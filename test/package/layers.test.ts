@@ -82,7 +82,11 @@ describe('the layers of lib/', () => {
   it('reads the imports it judges (the check cannot pass by finding none)', () => {
     expect(imports.length).toBeGreaterThan(100);
     expect(imports.some((i) => i.from === 'cli' && i.to === 'workflow')).toBe(true);
-    expect(Object.keys(RANK).sort()).toEqual(readdirSync(LIB).filter((f) => statSync(join(LIB, f)).isDirectory()).sort());
+    expect(Object.keys(RANK).sort()).toEqual(
+      readdirSync(LIB)
+        .filter((f) => statSync(join(LIB, f)).isDirectory())
+        .sort(),
+    );
   });
 
   it('every arrow between folders points down', () => {

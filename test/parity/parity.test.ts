@@ -22,7 +22,10 @@ describe.each(['4.17', '4.20', '4.21'])('parity scenarios on the mock told Xen %
   for (const scenario of PARITY_SCENARIOS) {
     it(`${scenario.id}: ${scenario.title}`, async () => {
       const clock = new ManualClock(1_000);
-      const mock = new MockHypervisor({ identity: { ...parityIdentity(XEN, { version: mockXenVersion(xenVersion) }), ...scenario.mock?.identity }, clock });
+      const mock = new MockHypervisor({
+        identity: { ...parityIdentity(XEN, { version: mockXenVersion(xenVersion) }), ...scenario.mock?.identity },
+        clock,
+      });
       for (const h of scenario.mock?.hooks ?? []) await mock.setHook(h.selector, h.script);
       const record = await runParityScenario(scenario, {
         backend: mock,

@@ -36,14 +36,38 @@ describe('payload model', () => {
 
   it('decodes a function entry with its relocations resolved', () => {
     const [f] = model('func_normal').funcs;
-    expect(f).toMatchObject({ index: 0, offset: 0, name: 'xen_extra_version', newSymbol: 'xlp_extra_version', newAddr: 0n, oldSymbol: 'xen_extra_version', oldAddr: 0n, newSize: 16, oldSize: 16, version: 2, isNop: false });
+    expect(f).toMatchObject({
+      index: 0,
+      offset: 0,
+      name: 'xen_extra_version',
+      newSymbol: 'xlp_extra_version',
+      newAddr: 0n,
+      oldSymbol: 'xen_extra_version',
+      oldAddr: 0n,
+      newSize: 16,
+      oldSize: 16,
+      version: 2,
+      isNop: false,
+    });
     expect(f!.oldTarget).toEqual({ kind: 'external', symbol: 'xen_extra_version', addend: 0n });
     expect(f!.expect).toMatchObject({ enabled: false, len: 0, rsv: 0 });
   });
 
   it('recognises a NOP function and one resolved by name', () => {
-    expect(model('func_nop').funcs[0]).toMatchObject({ isNop: true, newSymbol: null, newSize: 6, oldSize: 16, oldSymbol: 'xen_minor_version' });
-    expect(model('func_by_name').funcs[0]).toMatchObject({ isNop: false, oldSymbol: null, oldAddr: 0n, name: 'xen_extra_version', newSymbol: 'xlp_replacement' });
+    expect(model('func_nop').funcs[0]).toMatchObject({
+      isNop: true,
+      newSymbol: null,
+      newSize: 6,
+      oldSize: 16,
+      oldSymbol: 'xen_minor_version',
+    });
+    expect(model('func_by_name').funcs[0]).toMatchObject({
+      isNop: false,
+      oldSymbol: null,
+      oldAddr: 0n,
+      name: 'xen_extra_version',
+      newSymbol: 'xlp_replacement',
+    });
   });
 
   it('decodes an expectation', () => {
@@ -60,7 +84,11 @@ describe('payload model', () => {
     ['hook_postrevert', ['postrevert[0]=xlp_post_revert'], ['postrevert']],
     ['hook_null_preapply', ['preapply[0]=null'], []],
     ['hooks_action', ['apply[0]=xlp_apply_action', 'revert[0]=xlp_revert_action'], []],
-    ['hooks_only_action', ['postrevert[0]=xlp_nofunc_post_revert', 'apply[0]=xlp_nofunc_apply', 'revert[0]=xlp_nofunc_revert'], ['postrevert']],
+    [
+      'hooks_only_action',
+      ['postrevert[0]=xlp_nofunc_post_revert', 'apply[0]=xlp_nofunc_apply', 'revert[0]=xlp_nofunc_revert'],
+      ['postrevert'],
+    ],
     ['hooks_only_load', ['load[0]=xlp_only_load', 'unload[0]=xlp_only_unload'], []],
     [
       'hooks_load_unload',
@@ -74,7 +102,11 @@ describe('payload model', () => {
   });
 
   it('lists hooks in Xen section order, then index order', () => {
-    expect(hooksOf(model('hooks_only_action'))).toEqual(['apply[0]=xlp_nofunc_apply', 'postrevert[0]=xlp_nofunc_post_revert', 'revert[0]=xlp_nofunc_revert'].sort((a, b) => order(a) - order(b)));
+    expect(hooksOf(model('hooks_only_action'))).toEqual(
+      ['apply[0]=xlp_nofunc_apply', 'postrevert[0]=xlp_nofunc_post_revert', 'revert[0]=xlp_nofunc_revert'].sort(
+        (a, b) => order(a) - order(b),
+      ),
+    );
   });
 
   it('has no funcs in hooks-only payloads', () => {
@@ -97,7 +129,14 @@ describe('payload model', () => {
   });
 
   it('reads .modinfo strings and key=value entries', () => {
-    expect(model('modinfo_kv').modinfo).toMatchObject({ strings: ['version=1.2', 'author=xlp', 'ticket=XSA-999'], entries: [{ key: 'version', value: '1.2' }, { key: 'author', value: 'xlp' }, { key: 'ticket', value: 'XSA-999' }] });
+    expect(model('modinfo_kv').modinfo).toMatchObject({
+      strings: ['version=1.2', 'author=xlp', 'ticket=XSA-999'],
+      entries: [
+        { key: 'version', value: '1.2' },
+        { key: 'author', value: 'xlp' },
+        { key: 'ticket', value: 'XSA-999' },
+      ],
+    });
     const rulez = model('modinfo_rulez').modinfo!;
     expect(rulez.strings).toEqual(['LIVEPATCH_RULEZ']);
     expect(rulez.entries).toEqual([]);

@@ -37,12 +37,15 @@ describe('valid payloads', () => {
     }
   });
 
-  it.each(VALID_NAMES.filter((n) => !n.startsWith('chain_')).map((n) => [n]))('%s: no error on a matching host, and nothing left unverified', (n) => {
-    const r = preflight(bytes(n), { name: n, context: HOST });
-    expect(refusals(r.diagnostics)).toEqual([]);
-    expect(codes(r.diagnostics)).not.toContain('symbols-unverified');
-    expect(codes(r.diagnostics)).not.toContain('xen-build-id-unverified');
-  });
+  it.each(VALID_NAMES.filter((n) => !n.startsWith('chain_')).map((n) => [n]))(
+    '%s: no error on a matching host, and nothing left unverified',
+    (n) => {
+      const r = preflight(bytes(n), { name: n, context: HOST });
+      expect(refusals(r.diagnostics)).toEqual([]);
+      expect(codes(r.diagnostics)).not.toContain('symbols-unverified');
+      expect(codes(r.diagnostics)).not.toContain('xen-build-id-unverified');
+    },
+  );
 
   it('says what a host check could not verify offline', () => {
     const r = preflight(bytes('func_normal'), { name: 'x' });
@@ -65,10 +68,18 @@ describe('a dependency chain on a host', () => {
 
   it('refuses to apply out of order, and names the top of the stack', () => {
     const one = preflight(bytes('chain_1'), { name: 'chain_1' }).payload!;
-    const r = preflight(bytes('chain_3'), { name: 'chain_3', context: { ...HOST, loaded: [loadedPayloadInfo('chain_1', one)], appliedBuildIds: [one.buildId!] } });
+    const r = preflight(bytes('chain_3'), {
+      name: 'chain_3',
+      context: { ...HOST, loaded: [loadedPayloadInfo('chain_1', one)], appliedBuildIds: [one.buildId!] },
+    });
     expect(r.uploadError).toBeNull();
     const d = r.diagnostics.find((x) => x.code === 'depends-mismatch')!;
-    expect(d).toMatchObject({ group: 'apply', severity: 'error', errno: ERRNO.EINVAL, console: 'livepatch: chain_3: check against chain_1 build-id failed' });
+    expect(d).toMatchObject({
+      group: 'apply',
+      severity: 'error',
+      errno: ERRNO.EINVAL,
+      console: 'livepatch: chain_3: check against chain_1 build-id failed',
+    });
   });
 
   it('says offline that the payload needs another one below it', () => {
@@ -88,21 +99,24 @@ describe('a dependency chain on a host', () => {
 
   it('refuses two hook payloads built from the same macros (same symbol names)', () => {
     const first = preflight(bytes('hooks_only_load'), { name: 'first' }).payload!;
-    const r = preflight(bytes('hooks_load_unload_same_tag'), { name: 'second', context: { ...HOST, loaded: [loadedPayloadInfo('first', first)] } });
+    const r = preflight(bytes('hooks_load_unload_same_tag'), {
+      name: 'second',
+      context: { ...HOST, loaded: [loadedPayloadInfo('first', first)] },
+    });
     expect(r.uploadError).toMatchObject({ code: 'duplicate-symbol', errno: ERRNO.EEXIST });
     expect(r.uploadError!.console).toMatch(/^livepatch: second: duplicate new symbol: xlp_(un)?load_hooks_hooks_only_load$/);
     // Built with their own names (the builder's default), the two load together.
-    const own = preflight(bytes('hooks_load_unload'), { name: 'second', context: { ...HOST, loaded: [loadedPayloadInfo('first', first)] } });
+    const own = preflight(bytes('hooks_load_unload'), {
+      name: 'second',
+      context: { ...HOST, loaded: [loadedPayloadInfo('first', first)] },
+    });
     expect(own.uploadError).toBeNull();
   });
 });
 
 describe('Xen version order', () => {
   it('4.17 checks the hypervisor build-id after prepare_payload; HEAD first', () => {
-    const b = patch(bytes('modinfo_kv'))
-      .sectionBytes('.modinfo', 0, [0])
-      .section('.modinfo', 'sh_size', 0)
-      .bytes();
+    const b = patch(bytes('modinfo_kv')).sectionBytes('.modinfo', 0, [0]).section('.modinfo', 'sh_size', 0).bytes();
     const ctx = { xenBuildId: 'ab'.repeat(20) };
     const old = preflight(b, { name: 'p', context: ctx });
     expect(old.uploadError?.code).toBe('modinfo-empty');
@@ -116,7 +130,10 @@ describe('Xen version order', () => {
   it('4.17 maps every build-id parse error to EINVAL; 4.20 keeps ENODATA', () => {
     const b = patch(bytes('func_normal')).note('.note.gnu.build-id', 'type', 4).bytes();
     expect(preflight(b).uploadError).toMatchObject({ code: 'build-id-invalid', errno: ERRNO.EINVAL });
-    expect(preflight(b, { xenVersion: { major: 4, minor: 20 } }).uploadError).toMatchObject({ code: 'build-id-invalid', errno: ERRNO.ENODATA });
+    expect(preflight(b, { xenVersion: { major: 4, minor: 20 } }).uploadError).toMatchObject({
+      code: 'build-id-invalid',
+      errno: ERRNO.ENODATA,
+    });
   });
 
   it('ignores .alt_call_sites before 4.21', () => {
@@ -137,7 +154,11 @@ describe('findings that depend on run-time addresses', () => {
   it('warns about old_size 5..8 (ENDBR64 needs 9)', () => {
     const r = preflight(patch(bytes('func_normal')).func(0, 'old_size', 8).bytes());
     expect(r.uploadError).toBeNull();
-    expect(r.diagnostics.find((d) => d.code === 'func-old-size-endbr')).toMatchObject({ severity: 'warning', check: 'F7', field: 'old_size' });
+    expect(r.diagnostics.find((d) => d.code === 'func-old-size-endbr')).toMatchObject({
+      severity: 'warning',
+      check: 'F7',
+      field: 'old_size',
+    });
   });
 
   it('warns about an absolute old_addr, and checks its distance', () => {
@@ -161,7 +182,11 @@ describe('findings that depend on run-time addresses', () => {
     const r = preflight(bytes('expectations'));
     expect(r.diagnostics.find((d) => d.code === 'expectation-unverified')?.message).toContain('f30f1efa488d0500');
     // old_addr 0 with an expectation: upload resolves it (or fails), so APPLY never sees 0.
-    const byName = preflight(patch(bytes('func_by_name')).func(0, 'expect', 1 | (8 << 1)).bytes());
+    const byName = preflight(
+      patch(bytes('func_by_name'))
+        .func(0, 'expect', 1 | (8 << 1))
+        .bytes(),
+    );
     expect(codes(byName.diagnostics)).not.toContain('expectation-no-old-addr');
     expect(codes(byName.diagnostics)).toContain('expectation-unverified');
   });
@@ -172,7 +197,12 @@ describe('hooks Xen calls', () => {
     const b = patch(bytes('hooks_only_load')).sectionBytes('.text.xlp_only_load', 0, [0x90, 0x90, 0x90, 0x90]).bytes();
     const r = preflight(b);
     expect(r.uploadError).toBeNull();
-    expect(r.diagnostics.find((d) => d.code === 'hook-no-endbr')).toMatchObject({ severity: 'warning', symbol: 'xlp_only_load', section: '.livepatch.hooks.load', offset: 0 });
+    expect(r.diagnostics.find((d) => d.code === 'hook-no-endbr')).toMatchObject({
+      severity: 'warning',
+      symbol: 'xlp_only_load',
+      section: '.livepatch.hooks.load',
+      offset: 0,
+    });
   });
 
   it('treats a null single hook as no hook, but a null load entry as a crash', () => {
@@ -255,7 +285,10 @@ describe('sizes no file can hold', () => {
     // In a child with a deadline: walking 1.3e18 entries would never end.
     const lib = fileURLToPath(new URL('../../lib/preflight/index.ts', import.meta.url));
     const script = join(dir, 'run.mts');
-    writeFileSync(script, `import { readFileSync } from 'node:fs';\nimport { preflight } from ${JSON.stringify(lib)};\nconst r = preflight(readFileSync(${JSON.stringify(file)}), { name: 'wrap' });\nconsole.log(JSON.stringify({ fatal: r.fatal, codes: r.diagnostics.map((d) => d.code) }));\n`);
+    writeFileSync(
+      script,
+      `import { readFileSync } from 'node:fs';\nimport { preflight } from ${JSON.stringify(lib)};\nconst r = preflight(readFileSync(${JSON.stringify(file)}), { name: 'wrap' });\nconsole.log(JSON.stringify({ fatal: r.fatal, codes: r.diagnostics.map((d) => d.code) }));\n`,
+    );
     const r = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 30_000 });
     expect(r.signal, 'preflight did not finish within 30 s').toBeNull();
     expect(r.status, r.stderr).toBe(0);

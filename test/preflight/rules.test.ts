@@ -13,7 +13,10 @@ describe.each(RULE_CASES.map((c) => [`${c.code}: ${c.title}`, c] as const))('%s'
     const report = preflight(bytes, { name: 't', ...caseOptions(c, bytes) });
     const rule = RULES[c.code];
     const hits = report.diagnostics.filter((d) => d.code === c.code);
-    expect(hits.length, JSON.stringify(report.diagnostics, (_k, v) => (typeof v === 'bigint' ? String(v) : v), 1)).toBeGreaterThan(0);
+    expect(
+      hits.length,
+      JSON.stringify(report.diagnostics, (_k, v) => (typeof v === 'bigint' ? String(v) : v), 1),
+    ).toBeGreaterThan(0);
     const d = hits[0]!;
     expect(d.check).toBe(rule.check);
     expect(d.group).toBe(rule.group);
@@ -31,7 +34,9 @@ describe.each(RULE_CASES.map((c) => [`${c.code}: ${c.title}`, c] as const))('%s'
     else if (typeof c.console === 'function') expect(d.console).toBe(c.console(bytes));
     else if (c.console) expect(d.console).toMatch(c.console);
     // No other refusal, unless Xen would meet it after this one.
-    const others = report.diagnostics.filter((x) => (x.severity === 'error' || x.severity === 'fatal') && x.code !== c.code && !(c.alsoAllowed ?? []).includes(x.code as never));
+    const others = report.diagnostics.filter(
+      (x) => (x.severity === 'error' || x.severity === 'fatal') && x.code !== c.code && !(c.alsoAllowed ?? []).includes(x.code as never),
+    );
     expect(others.map((x) => x.code)).toEqual([]);
   });
 });

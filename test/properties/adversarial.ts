@@ -70,7 +70,14 @@ export function manyBadRelocations(n: number): Buffer {
     { name: '.strtab', type: 3, data: Buffer.from('\0', 'latin1'), align: 1 },
     { name: '.symtab', type: 2, data: symtab([{ name: 0, info: 0x03, shndx: 3 }]), link: 1, info: 1, entsize: 24 },
     { name: '.text', type: 1, flags: AX, data: Buffer.alloc(4 * n, 0x90) },
-    { name: '.rela.text', type: 4, data: rela(Array.from({ length: n }, (_, i) => ({ offset: 4 * i, sym: 0, type: 2 }))), link: 2, info: 3, entsize: 24 },
+    {
+      name: '.rela.text',
+      type: 4,
+      data: rela(Array.from({ length: n }, (_, i) => ({ offset: 4 * i, sym: 0, type: 2 }))),
+      link: 2,
+      info: 3,
+      entsize: 24,
+    },
     ...notes(),
     { name: '.livepatch.hooks.load', type: 1, flags: A, data: Buffer.alloc(8) },
   ]);

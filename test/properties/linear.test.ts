@@ -12,7 +12,14 @@ import { funcsInManySections, manyBadRelocations, oneLongName, sectionsSharingOn
 function work(bytes: Buffer): { units: number; ms: number } {
   readWork.units = 0;
   const t0 = performance.now();
-  const r = preflight(bytes, { name: 'adversarial', context: { xenBuildId: 'c0ffee0000000000000000000000000000001700', xenSymbols: new Map([['xen_extra_version', 0xffff82d040257a20n]]), loaded: [{ name: 'other', buildId: null, symbols: ['f1'] }] } });
+  const r = preflight(bytes, {
+    name: 'adversarial',
+    context: {
+      xenBuildId: 'c0ffee0000000000000000000000000000001700',
+      xenSymbols: new Map([['xen_extra_version', 0xffff82d040257a20n]]),
+      loaded: [{ name: 'other', buildId: null, symbols: ['f1'] }],
+    },
+  });
   const p = readPayload(bytes).payload;
   void p?.symbols.length;
   void p?.undefinedSymbols.length;

@@ -16,7 +16,18 @@ import { applyEdits, generateTargeted, type TargetedFixture, targetedFixture } f
 export const UNITS_PER_BYTE = 128;
 export const UNITS_FLOOR = 20_000;
 
-const NAMES = ['func_normal', 'func_nop', 'expectations', 'hooks_load_unload', 'hooks_only_action', 'modinfo_kv', 'chain_2', 'alternatives', 'alt_no_text', 'ex_table_12'];
+const NAMES = [
+  'func_normal',
+  'func_nop',
+  'expectations',
+  'hooks_load_unload',
+  'hooks_only_action',
+  'modinfo_kv',
+  'chain_2',
+  'alternatives',
+  'alt_no_text',
+  'ex_table_12',
+];
 const originals = new Map<string, { bytes: Buffer; slots: Slot[] }>();
 const targeted: TargetedFixture[] = [];
 
@@ -30,29 +41,35 @@ beforeAll(async () => {
 });
 
 describe('mutated payloads', () => {
-  test.prop([inputArb(NAMES)], { numRuns: Number(process.env.XLP_PROPERTY_RUNS ?? 300) })('give a well-formed report in linear work', (input) => {
-    const o = originals.get(input.fixture)!;
-    const bytes = applyMutations(o.bytes, o.slots, input);
-    readWork.units = 0;
-    expect(() => readElf(bytes)).not.toThrow();
-    const model = readPayload(bytes);
-    if (model.payload) void model.payload.symbols.length;
-    const report = preflight(bytes, optionsFor(input));
-    assertWellFormed(report);
-    expect(readWork.units).toBeLessThanOrEqual(UNITS_PER_BYTE * bytes.length + UNITS_FLOOR);
-  });
+  test.prop([inputArb(NAMES)], { numRuns: Number(process.env.XLP_PROPERTY_RUNS ?? 300) })(
+    'give a well-formed report in linear work',
+    (input) => {
+      const o = originals.get(input.fixture)!;
+      const bytes = applyMutations(o.bytes, o.slots, input);
+      readWork.units = 0;
+      expect(() => readElf(bytes)).not.toThrow();
+      const model = readPayload(bytes);
+      if (model.payload) void model.payload.symbols.length;
+      const report = preflight(bytes, optionsFor(input));
+      assertWellFormed(report);
+      expect(readWork.units).toBeLessThanOrEqual(UNITS_PER_BYTE * bytes.length + UNITS_FLOOR);
+    },
+  );
 
-  test.prop([fc.integer(), fc.nat()], { numRuns: Number(process.env.XLP_PROPERTY_RUNS ?? 300) })('mutated at the bounds the readers check, give a well-formed report in linear work', (seed, index) => {
-    // The fuzz run's targeted generator (scripts/fuzz/elf.ts runs the same, with more oracles).
-    const input = generateTargeted(new Rng(seed, index), targeted);
-    const bytes = applyEdits(targeted.find((f) => f.name === input.fixture)!.bytes, input);
-    readWork.units = 0;
-    expect(() => readElf(bytes)).not.toThrow();
-    const model = readPayload(bytes);
-    if (model.payload) void model.payload.symbols.length;
-    assertWellFormed(preflight(bytes, optionsFor(input)));
-    expect(readWork.units).toBeLessThanOrEqual(UNITS_PER_BYTE * bytes.length + UNITS_FLOOR);
-  });
+  test.prop([fc.integer(), fc.nat()], { numRuns: Number(process.env.XLP_PROPERTY_RUNS ?? 300) })(
+    'mutated at the bounds the readers check, give a well-formed report in linear work',
+    (seed, index) => {
+      // The fuzz run's targeted generator (scripts/fuzz/elf.ts runs the same, with more oracles).
+      const input = generateTargeted(new Rng(seed, index), targeted);
+      const bytes = applyEdits(targeted.find((f) => f.name === input.fixture)!.bytes, input);
+      readWork.units = 0;
+      expect(() => readElf(bytes)).not.toThrow();
+      const model = readPayload(bytes);
+      if (model.payload) void model.payload.symbols.length;
+      assertWellFormed(preflight(bytes, optionsFor(input)));
+      expect(readWork.units).toBeLessThanOrEqual(UNITS_PER_BYTE * bytes.length + UNITS_FLOOR);
+    },
+  );
 
   test.prop([fc.constantFrom(...NAMES), fc.nat()], { numRuns: 100 })('truncated anywhere, are refused, not misread', (name, n) => {
     const o = originals.get(name)!;

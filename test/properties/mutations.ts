@@ -27,13 +27,15 @@ export function fieldSlots(bytes: Uint8Array): Slot[] {
     for (const f of Object.values(SHDR_FIELDS)) out.push(...slot(s.headerOffset + f.offset, f.size));
     if (s.type === SHT_RELA) {
       const v = elf.relocations(s.index);
-      for (let i = 0; v && i < v.count; i++) for (const f of Object.values(RELA_FIELDS)) out.push(...slot(v.entryOffset(i) + f.offset, f.size));
+      for (let i = 0; v && i < v.count; i++)
+        for (const f of Object.values(RELA_FIELDS)) out.push(...slot(v.entryOffset(i) + f.offset, f.size));
     }
-    if (s.name?.startsWith('.note') || s.name?.startsWith('.livepatch.') && s.name.endsWith('depends')) {
+    if (s.name?.startsWith('.note') || (s.name?.startsWith('.livepatch.') && s.name.endsWith('depends'))) {
       for (const k of [0, 4, 8, 12]) out.push(...slot(Number(s.offset) + k, 4));
     }
     if (s.name === '.livepatch.funcs') {
-      for (let e = 0; e * 104 < Number(s.size); e++) for (const f of Object.values(FUNC_FIELDS)) out.push(...slot(Number(s.offset) + e * 104 + f.offset, f.size));
+      for (let e = 0; e * 104 < Number(s.size); e++)
+        for (const f of Object.values(FUNC_FIELDS)) out.push(...slot(Number(s.offset) + e * 104 + f.offset, f.size));
     }
   }
   const t = elf.symbols(elf.symbolTableIndex());
@@ -44,12 +46,47 @@ export function fieldSlots(bytes: Uint8Array): Slot[] {
 /** `at` and `slot` are taken modulo the file length / slot count. */
 export type Mutation = { kind: 'byte'; at: number; value: number } | { kind: 'field'; slot: number; value: bigint };
 
-export const INTERESTING = [0n, 1n, 2n, 3n, 4n, 7n, 8n, 16n, 24n, 63n, 64n, 104n, 0x7fn, 0x80n, 0xffn, 0x100n, 0x3ffn, 0x400n, 0xffffn, 0xff00n, 0xfff1n, 0xfff2n, 0x200000n, 0x7fffffffn, 0x80000000n, 0xffffffffn, 1n << 32n, (1n << 63n) - 1n, 1n << 63n, (1n << 64n) - 1n];
+export const INTERESTING = [
+  0n,
+  1n,
+  2n,
+  3n,
+  4n,
+  7n,
+  8n,
+  16n,
+  24n,
+  63n,
+  64n,
+  104n,
+  0x7fn,
+  0x80n,
+  0xffn,
+  0x100n,
+  0x3ffn,
+  0x400n,
+  0xffffn,
+  0xff00n,
+  0xfff1n,
+  0xfff2n,
+  0x200000n,
+  0x7fffffffn,
+  0x80000000n,
+  0xffffffffn,
+  1n << 32n,
+  (1n << 63n) - 1n,
+  1n << 63n,
+  (1n << 64n) - 1n,
+];
 
 export const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   // Positions without fast-check's bias towards small values: byte 0 (the magic) is not special.
   fc.record({ kind: fc.constant('byte' as const), at: fc.noBias(fc.nat()), value: fc.integer({ min: 0, max: 255 }) }),
-  fc.record({ kind: fc.constant('field' as const), slot: fc.noBias(fc.nat()), value: fc.oneof(fc.constantFrom(...INTERESTING), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n })) }),
+  fc.record({
+    kind: fc.constant('field' as const),
+    slot: fc.noBias(fc.nat()),
+    value: fc.oneof(fc.constantFrom(...INTERESTING), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n })),
+  }),
 );
 
 export interface MutatedInput {
@@ -76,8 +113,7 @@ export function applyMutations(original: Uint8Array, slots: readonly Slot[], inp
   for (const m of input.mutations) {
     if (m.kind === 'byte') {
       if (b.length) b[m.at % b.length] = m.value;
-    }
-    else if (slots.length) {
+    } else if (slots.length) {
       const s = slots[m.slot % slots.length]!;
       const v = BigInt.asUintN(s.size * 8, m.value);
       if (s.size === 1) b.writeUInt8(Number(v), s.offset);
@@ -97,7 +133,10 @@ export function optionsFor(input: Pick<MutatedInput, 'fixture' | 'head' | 'conte
       ? {
           context: {
             xenBuildId: 'c0ffee0000000000000000000000000000001700',
-            xenSymbols: new Map([['xen_extra_version', 0xffff82d040257a20n], ['printk', 0xffff82d040210000n]]),
+            xenSymbols: new Map([
+              ['xen_extra_version', 0xffff82d040257a20n],
+              ['printk', 0xffff82d040210000n],
+            ]),
             loaded: [{ name: 'other', buildId: '00'.repeat(20), symbols: ['xlp_name'] }],
             appliedBuildIds: [],
           },

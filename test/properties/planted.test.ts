@@ -26,7 +26,17 @@ describe.each(PLANTS.map((p) => [p.name, p] as const))('planted bug %s', (_name,
       else expect(found!.message).toMatch(/threw (RangeError|TypeError)/);
       expect(found!.file, 'the input is saved').not.toBeNull();
       // The same inputs, up to and including that one, pass on the real lib/.
-      const clean = await runTarget({ entry: targeted, root: ROOT, lib: join(ROOT, 'lib'), seed: 1, start: 0, count: found!.index + 1, timeLimitMs: targeted.timeLimitMs, outDir: scratchDir('xlp-planted-'), keepGoing: false });
+      const clean = await runTarget({
+        entry: targeted,
+        root: ROOT,
+        lib: join(ROOT, 'lib'),
+        seed: 1,
+        start: 0,
+        count: found!.index + 1,
+        timeLimitMs: targeted.timeLimitMs,
+        outDir: scratchDir('xlp-planted-'),
+        keepGoing: false,
+      });
       expect(clean.findings).toEqual([]);
       expect(clean.inputs).toBe(found!.index + 1);
     } finally {

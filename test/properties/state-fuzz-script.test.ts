@@ -14,7 +14,9 @@ describe('npm run fuzz: the state files', () => {
       cwd: ROOT,
       env: { ...process.env, XLP_FUZZ_STATE_RUNS: '12', XLP_FUZZ_SEED: '42' },
     });
-    expect(stdout).toMatch(/fuzz: 12 state-file inputs over \d+ files \(.*mock\/state\.json.*mock\/symbols\.json.*mock\/workflow\/in-flight\.json.*mock\/workflow\/journal\.json.*mock\/workflow\/lock.*mock\/workflow\/payloads\/[0-9a-f]+\.json.*\), seed 42/);
+    expect(stdout).toMatch(
+      /fuzz: 12 state-file inputs over \d+ files \(.*mock\/state\.json.*mock\/symbols\.json.*mock\/workflow\/in-flight\.json.*mock\/workflow\/journal\.json.*mock\/workflow\/lock.*mock\/workflow\/payloads\/[0-9a-f]+\.json.*\), seed 42/,
+    );
     expect(stdout).toMatch(/fuzz: 12 state-file inputs passed in [\d.]+s \(seed 42\)/);
     const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
     expect(pkg.scripts.fuzz).toMatch(/tsx scripts\/fuzz\/state-files\.ts/);

@@ -12,7 +12,18 @@
  * small step, so the values just inside and just outside every bound come up all the time.
  * Inputs are plain data (absolute values), so a failing one can be printed and replayed.
  */
-import { EHDR_FIELDS, readElf, RELA_FIELDS, SHDR_FIELDS, SHT_NOBITS, SHT_REL, SHT_RELA, SHT_STRTAB, SHT_SYMTAB, SYM_FIELDS } from '../../lib/elf/index.js';
+import {
+  EHDR_FIELDS,
+  readElf,
+  RELA_FIELDS,
+  SHDR_FIELDS,
+  SHT_NOBITS,
+  SHT_REL,
+  SHT_RELA,
+  SHT_STRTAB,
+  SHT_SYMTAB,
+  SYM_FIELDS,
+} from '../../lib/elf/index.js';
 import { FUNC_FIELDS } from '../../lib/payload/index.js';
 import type { Rng } from '../../scripts/fuzz/rng.js';
 
@@ -56,12 +67,37 @@ export interface TargetedInput {
 }
 
 const U64_MAX = (1n << 64n) - 1n;
-const WIDE = [0n, 1n, 0x7fn, 0x80n, 0xffn, 0x7fffn, 0x8000n, 0xffffn, 0x7fffffffn, 0x80000000n, 0xffffffffn, 1n << 32n, (1n << 53n) - 1n, 1n << 53n, (1n << 63n) - 1n, 1n << 63n, U64_MAX];
+const WIDE = [
+  0n,
+  1n,
+  0x7fn,
+  0x80n,
+  0xffn,
+  0x7fffn,
+  0x8000n,
+  0xffffn,
+  0x7fffffffn,
+  0x80000000n,
+  0xffffffffn,
+  1n << 32n,
+  (1n << 53n) - 1n,
+  1n << 53n,
+  (1n << 63n) - 1n,
+  1n << 63n,
+  U64_MAX,
+];
 
 const SIZES = new Set([1, 2, 4, 8]);
 
 /** The section header fields whose bounds the readers check most, picked more often. */
-const SHDR_FIELD_WEIGHT: Readonly<Record<string, number>> = { sh_entsize: 6, sh_size: 6, sh_offset: 4, sh_link: 2, sh_info: 2, sh_addr: 0.5 };
+const SHDR_FIELD_WEIGHT: Readonly<Record<string, number>> = {
+  sh_entsize: 6,
+  sh_size: 6,
+  sh_offset: 4,
+  sh_link: 2,
+  sh_info: 2,
+  sh_addr: 0.5,
+};
 
 /** Sections of tables and of what Xen relocates are picked more often than plain ones. */
 function sectionWeight(type: number, name: string | null): number {
@@ -76,7 +112,8 @@ export function targetedFixture(name: string, bytes: Uint8Array): TargetedFixtur
   const slots: TargetedSlot[] = [];
   const cuts = new Set<number>([0, 16, 52, 64, bytes.length]);
   const add = (group: SlotGroup, offset: number, size: number, label: string, edges: readonly bigint[], weight = 1) => {
-    if (SIZES.has(size) && offset + size <= bytes.length) slots.push({ offset, size: size as TargetedSlot['size'], group, label, edges, weight });
+    if (SIZES.has(size) && offset + size <= bytes.length)
+      slots.push({ offset, size: size as TargetedSlot['size'], group, label, edges, weight });
   };
   const { elf } = readElf(bytes);
   const shnum = BigInt(elf?.sections.length ?? 0);
@@ -103,7 +140,8 @@ export function targetedFixture(name: string, bytes: Uint8Array): TargetedFixtur
       cuts.add(Number(s.offset));
       cuts.add(Number(s.offset + s.size));
     }
-    const entry = s.type === SHT_SYMTAB ? 24n : s.type === SHT_RELA ? 24n : s.type === SHT_REL ? 16n : s.name === '.livepatch.funcs' ? 104n : s.entsize;
+    const entry =
+      s.type === SHT_SYMTAB ? 24n : s.type === SHT_RELA ? 24n : s.type === SHT_REL ? 16n : s.name === '.livepatch.funcs' ? 104n : s.entsize;
     for (const [field, f] of Object.entries(SHDR_FIELDS)) {
       const edges: bigint[] = [];
       switch (field) {
@@ -111,7 +149,15 @@ export function targetedFixture(name: string, bytes: Uint8Array): TargetedFixtur
           edges.push(len - s.size, len, len + 1n, BigInt.asUintN(64, -s.size), BigInt.asUintN(64, 1n - s.size), 0n, BigInt(shoff));
           break;
         case 'sh_size':
-          edges.push(len - s.offset, len - s.offset + 1n, 0n, BigInt.asUintN(64, -s.offset), (1n << 32n) + s.size, s.size + entry, s.size - entry);
+          edges.push(
+            len - s.offset,
+            len - s.offset + 1n,
+            0n,
+            BigInt.asUintN(64, -s.offset),
+            (1n << 32n) + s.size,
+            s.size + entry,
+            s.size - entry,
+          );
           if (entry > 0n) edges.push(entry * (1n << 32n), (entry * ((1n << 32n) + 1n)) & U64_MAX, entry - 1n);
           break;
         case 'sh_entsize':
@@ -139,7 +185,14 @@ export function targetedFixture(name: string, bytes: Uint8Array): TargetedFixtur
         default:
           break;
       }
-      add('shdr', s.headerOffset + f.offset, f.size, `${field} of ${where}`, edges, (SHDR_FIELD_WEIGHT[field] ?? 1) * sectionWeight(s.type, s.name));
+      add(
+        'shdr',
+        s.headerOffset + f.offset,
+        f.size,
+        `${field} of ${where}`,
+        edges,
+        (SHDR_FIELD_WEIGHT[field] ?? 1) * sectionWeight(s.type, s.name),
+      );
     }
     if ((s.type === SHT_RELA || s.type === SHT_REL) && s.offset + s.size <= len) {
       const v = elf.relocations(s.index);
@@ -152,7 +205,8 @@ export function targetedFixture(name: string, bytes: Uint8Array): TargetedFixtur
           if (field === 'r_offset') edges.push(tsize - 4n, tsize - 8n, tsize - 1n, tsize, BigInt.asUintN(64, -4n), U64_MAX);
           if (field === 'r_sym') edges.push(0n, symCount - 1n, symCount, 0xffffffffn);
           if (field === 'r_type') edges.push(0n, 1n, 2n, 4n, 9n, 10n, 11n, 24n, 42n, 43n);
-          if (field === 'r_addend') edges.push(0n, BigInt.asUintN(64, -4n), 1n << 31n, (1n << 31n) - 1n, BigInt.asUintN(64, -(1n << 31n)), 1n << 63n);
+          if (field === 'r_addend')
+            edges.push(0n, BigInt.asUintN(64, -4n), 1n << 31n, (1n << 31n) - 1n, BigInt.asUintN(64, -(1n << 31n)), 1n << 63n);
           add('rela', v.entryOffset(i) + f.offset, f.size, `${field} of relocation ${i} in ${where}`, edges);
         }
       }
@@ -161,21 +215,37 @@ export function targetedFixture(name: string, bytes: Uint8Array): TargetedFixtur
     if (isNote && s.offset + s.size <= len && s.size >= 12n) {
       const o = Number(s.offset);
       const size = s.size;
-      add('note', o, 4, `n_namesz of the note in ${where}`, [0n, 3n, 4n, 5n, size - 12n, size - 11n, 0xfffffffcn, 0xfffffffdn, 0xffffffffn]);
+      add('note', o, 4, `n_namesz of the note in ${where}`, [
+        0n,
+        3n,
+        4n,
+        5n,
+        size - 12n,
+        size - 11n,
+        0xfffffffcn,
+        0xfffffffdn,
+        0xffffffffn,
+      ]);
       add('note', o + 4, 4, `n_descsz of the note in ${where}`, [0n, 19n, 20n, 21n, size - 16n, size - 15n, 0xfffffffcn, 0xffffffffn]);
       add('note', o + 8, 4, `n_type of the note in ${where}`, [0n, 1n, 3n, 4n]);
     }
     if (s.name === '.livepatch.funcs' && s.offset + s.size <= len) {
       for (let e = 0; (BigInt(e) + 1n) * 104n <= s.size && e < 16; e++) {
         for (const [field, f] of Object.entries(FUNC_FIELDS)) {
-          const edges: bigint[] = field === 'version' ? [0n, 1n, 2n, 3n] : field === 'expect' ? [0n, 1n, 2n, 0x3en, 0x40n, 0x41n] : [0n, 4n, 5n, 31n, 32n, 0xffffffffn];
+          const edges: bigint[] =
+            field === 'version'
+              ? [0n, 1n, 2n, 3n]
+              : field === 'expect'
+                ? [0n, 1n, 2n, 0x3en, 0x40n, 0x41n]
+                : [0n, 4n, 5n, 31n, 32n, 0xffffffffn];
           add('funcs', Number(s.offset) + e * 104 + f.offset, Math.min(f.size, 8), `${field} of function ${e} in ${where}`, edges);
         }
       }
     }
     if (s.name?.startsWith('.livepatch.hooks') || s.name === '.altinstructions' || s.name === '.ex_table') {
       if (s.offset + s.size <= len) {
-        for (let at = 0n; at + 8n <= s.size && at < 256n; at += 4n) add('array', Number(s.offset + at), 4, `word at ${at} of ${where}`, [0n, 1n, 0xffffffffn]);
+        for (let at = 0n; at + 8n <= s.size && at < 256n; at += 4n)
+          add('array', Number(s.offset + at), 4, `word at ${at} of ${where}`, [0n, 1n, 0xffffffffn]);
       }
     }
   }
@@ -197,7 +267,14 @@ export function targetedFixture(name: string, bytes: Uint8Array): TargetedFixtur
   for (const s of elf.sections) {
     if (s.type === SHT_STRTAB && s.size > 0n && s.offset + s.size <= len) {
       cuts.add(Number(s.offset + s.size - 1n));
-      slots.push({ offset: Number(s.offset + s.size - 1n), size: 1, group: 'array', label: `last byte of string table ${s.index}`, edges: [0n, 0x41n], weight: 4 });
+      slots.push({
+        offset: Number(s.offset + s.size - 1n),
+        size: 1,
+        group: 'array',
+        label: `last byte of string table ${s.index}`,
+        edges: [0n, 0x41n],
+        weight: 4,
+      });
     }
   }
   return { name, bytes, slots, groups: groupsOf(slots), cuts: [...cuts].filter((c) => c >= 0 && c <= bytes.length).sort((a, b) => a - b) };
@@ -281,9 +358,17 @@ export function generateTargeted(rng: Rng, fixtures: readonly TargetedFixture[])
       continue;
     }
     const slot = pickSlot(rng, byGroup.get(rng.weighted(groups))!);
-    edits.push({ kind: 'set', offset: slot.offset, size: slot.size, value: valueFor(rng, slot, read(f.bytes, slot.offset, slot.size)), label: slot.label });
+    edits.push({
+      kind: 'set',
+      offset: slot.offset,
+      size: slot.size,
+      value: valueFor(rng, slot, read(f.bytes, slot.offset, slot.size)),
+      label: slot.label,
+    });
   }
-  const truncate = rng.chance(0.08) ? Math.max(0, Math.min(f.bytes.length - 1, rng.pick(f.cuts) + (rng.chance(0.7) ? rng.delta() : 0))) : null;
+  const truncate = rng.chance(0.08)
+    ? Math.max(0, Math.min(f.bytes.length - 1, rng.pick(f.cuts) + (rng.chance(0.7) ? rng.delta() : 0)))
+    : null;
   return { fixture: f.name, edits, truncate, head: rng.chance(0.5), context: rng.chance(0.5) };
 }
 
@@ -305,6 +390,8 @@ export function applyEdits(original: Uint8Array, input: TargetedInput): Buffer {
 
 /** One line per edit, for a counterexample report. */
 export function describeInput(input: TargetedInput): string {
-  const edits = input.edits.map((e) => (e.kind === 'byte' ? `byte ${e.offset} = 0x${e.value.toString(16)}` : `${e.label} = 0x${e.value.toString(16)}`));
+  const edits = input.edits.map((e) =>
+    e.kind === 'byte' ? `byte ${e.offset} = 0x${e.value.toString(16)}` : `${e.label} = 0x${e.value.toString(16)}`,
+  );
   return `${input.fixture}: ${edits.join('; ') || 'unchanged'}${input.truncate === null ? '' : `; cut to ${input.truncate} bytes`}${input.head ? '; as Xen head' : ''}${input.context ? '; with system context' : ''}`;
 }

@@ -41,7 +41,9 @@ export default function setup(): () => void {
     rmSync(mine.dir, { recursive: true, force: true });
     if (left.length > 0) {
       process.exitCode = 1;
-      throw new Error(`tests left ${left.length} entries in their temporary directory (each test removes what it creates): ${left.sort().join(', ')}`);
+      throw new Error(
+        `tests left ${left.length} entries in their temporary directory (each test removes what it creates): ${left.sort().join(', ')}`,
+      );
     }
   };
 }

@@ -18,7 +18,13 @@ beforeAll(async () => {
   P = await wfPayloads();
 });
 
-const caught = (p: Promise<unknown>) => p.then(() => { throw new Error('expected a rejection'); }, (e: unknown) => e);
+const caught = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (e: unknown) => e,
+  );
 
 describe.each(['warning', 'all'] as const)('actions at loglvl=%s', (loglvl) => {
   it('apply on APPLIED and revert on CHECKED: nothing to do, no hypercall', async () => {
@@ -64,7 +70,9 @@ describe.each(['warning', 'all'] as const)('actions at loglvl=%s', (loglvl) => {
     expect(err).toBeInstanceOf(HookVetoError);
     expect(err).toMatchObject({ hook: 'prerevert', rc: -1, code: 'EPERM', errno: 1 });
     expect((err as Error).message).toMatch(/pre-revert hook of "wf_guarded" vetoed the revert: it returned -1 \(EPERM/);
-    expect((err as HookVetoError).consoleLines).toEqual(expect.arrayContaining(['(XEN) livepatch: wf_guarded: pre-revert hook failed (rc=-1), aborting!']));
+    expect((err as HookVetoError).consoleLines).toEqual(
+      expect.arrayContaining(['(XEN) livepatch: wf_guarded: pre-revert hook failed (rc=-1), aborting!']),
+    );
     // The second attempt succeeds (the stale rc -1 does not confuse it).
     expect(await h.lp.revert('wf_guarded')).toMatchObject({ outcome: 'done', status: { state: 'CHECKED', rc: 0 } });
   });

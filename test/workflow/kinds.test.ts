@@ -26,7 +26,11 @@ describe('workflow kinds', () => {
   it('a journal of a kind this xlp does not know blocks recovery with JournalCorruptError naming the kind', async () => {
     const h = await harness();
     await writeFile(join(h.stateDir, 'journal.json'), JSON.stringify({ ...JOURNAL, workflow: 'frobnicate' }), { mode: 0o600 });
-    await expect(h.lp.recover()).rejects.toMatchObject({ name: 'JournalCorruptError', problem: 'damaged', message: expect.stringContaining('"frobnicate"') });
+    await expect(h.lp.recover()).rejects.toMatchObject({
+      name: 'JournalCorruptError',
+      problem: 'damaged',
+      message: expect.stringContaining('"frobnicate"'),
+    });
     await expect(h.lp.planRecover()).rejects.toMatchObject({ name: 'JournalCorruptError' });
     expect(h.actions()).toEqual([]);
   });
@@ -35,8 +39,18 @@ describe('workflow kinds', () => {
     const h = await harness();
     const sync = { ...JOURNAL, workflow: 'sync', command: 'sync', detail: { xenBuildId: 'zz', uploads: [], original: [] } };
     await writeFile(join(h.stateDir, 'journal.json'), JSON.stringify(sync), { mode: 0o600 });
-    await expect(h.lp.recover()).rejects.toMatchObject({ name: 'JournalCorruptError', message: expect.stringContaining('journal.detail.xenBuildId') });
-    await writeFile(join(h.stateDir, 'journal.json'), JSON.stringify({ ...sync, detail: { xenBuildId: 'aa', uploads: [{ payload: 'wf_base', file: 'relative/x', sha256: 'a'.repeat(64), size: 1 }], original: [] } }), { mode: 0o600 });
+    await expect(h.lp.recover()).rejects.toMatchObject({
+      name: 'JournalCorruptError',
+      message: expect.stringContaining('journal.detail.xenBuildId'),
+    });
+    await writeFile(
+      join(h.stateDir, 'journal.json'),
+      JSON.stringify({
+        ...sync,
+        detail: { xenBuildId: 'aa', uploads: [{ payload: 'wf_base', file: 'relative/x', sha256: 'a'.repeat(64), size: 1 }], original: [] },
+      }),
+      { mode: 0o600 },
+    );
     await expect(h.lp.recover({ complete: true })).rejects.toMatchObject({ name: 'JournalCorruptError' });
   });
 });

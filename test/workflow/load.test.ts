@@ -88,7 +88,11 @@ describe('load', () => {
     const err = await h.lp.load(P.path('base'), { timeout: 20 }).catch((e: unknown) => e);
     expect(err).toMatchObject({ name: 'TimeoutError', where: 'wait', category: 'busy' });
     expect((err as BusyError).notes.join('\n')).toMatch(/applied after all; it was reverted[\s\S]*unloaded again/);
-    expect(h.events.find((e) => e.phase === 'settling')).toMatchObject({ payload: 'wf_base', action: 'APPLY', before: 'undoing the load of wf_base' });
+    expect(h.events.find((e) => e.phase === 'settling')).toMatchObject({
+      payload: 'wf_base',
+      action: 'APPLY',
+      before: 'undoing the load of wf_base',
+    });
     // Nothing was issued while the APPLY was pending: the REVERT came after it completed, and succeeded.
     expect(h.actions()).toEqual(['APPLY wf_base', 'REVERT wf_base', 'UNLOAD wf_base']);
     expect(await h.xen.list()).toEqual([]);
@@ -110,7 +114,9 @@ describe('load', () => {
     const refused = await h.lp.apply('wf_base').catch((e: unknown) => e);
     expect(refused).toMatchObject({ name: 'JournalPendingError' });
     // The process ended: it is not called interrupted.
-    expect((refused as Error).message).toMatch(/^`load wf_base` \(pid \d+, started .*\) failed at .* and could not undo everything, so it left a journal/);
+    expect((refused as Error).message).toMatch(
+      /^`load wf_base` \(pid \d+, started .*\) failed at .* and could not undo everything, so it left a journal/,
+    );
     expect((refused as Error).message).not.toMatch(/interrupted/);
     h.clock.advance(10);
     h.autoAdvance = true;
@@ -167,13 +173,24 @@ describe('load', () => {
     const fifo = join(await tempDir(), 'pipe.livepatch');
     const { execFileSync } = await import('node:child_process');
     execFileSync('mkfifo', [fifo]);
-    await expect(h.lp.load(fifo)).rejects.toMatchObject({ name: 'PayloadFileError', category: 'usage', code: 'EINVAL', message: expect.stringMatching(/not a regular file/) });
+    await expect(h.lp.load(fifo)).rejects.toMatchObject({
+      name: 'PayloadFileError',
+      category: 'usage',
+      code: 'EINVAL',
+      message: expect.stringMatching(/not a regular file/),
+    });
   });
 
   it('says which file it cannot read, with its errno, before touching the hypervisor', async () => {
     const h = await harness();
     const missing = join(await tempDir(), 'gone.livepatch');
-    await expect(h.lp.load(missing)).rejects.toMatchObject({ name: 'PayloadFileError', code: 'ENOENT', errno: 2, payload: 'gone', file: missing });
+    await expect(h.lp.load(missing)).rejects.toMatchObject({
+      name: 'PayloadFileError',
+      code: 'ENOENT',
+      errno: 2,
+      payload: 'gone',
+      file: missing,
+    });
     expect(h.calls).toEqual([]);
   });
 });

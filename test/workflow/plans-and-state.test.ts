@@ -41,7 +41,11 @@ describe('dry-run plans change nothing and say what would happen, hooks in order
 
     // What Xen will refuse, the plan refuses: exit 1, as the apply would.
     const apply = await h.lp.planApply('wf_hooked');
-    expect(apply.refused).toMatchObject({ code: 'EINVAL', category: 'failed', message: expect.stringMatching(/wf_hooked" depends on .* the top of the applied stack is "wf_guarded"/) });
+    expect(apply.refused).toMatchObject({
+      code: 'EINVAL',
+      category: 'failed',
+      message: expect.stringMatching(/wf_hooked" depends on .* the top of the applied stack is "wf_guarded"/),
+    });
     const nodeps = await h.lp.planApply('wf_hooked', { nodeps: true });
     expect(nodeps.refused).toBeUndefined();
     expect(nodeps.steps[0]!.hooks!.map((x) => `${x.hook}${x.vetoing ? '!' : ''}`)).toEqual(['load']);
@@ -49,7 +53,11 @@ describe('dry-run plans change nothing and say what would happen, hooks in order
 
     const revert = await h.lp.planRevert('wf_guarded');
     expect(revert.steps[0]!.hooks!.map((x) => `${x.hook}${x.vetoing ? '!' : ''}`)).toEqual(['prerevert!', 'postrevert']);
-    expect((await h.lp.planRevert('wf_base')).refused).toMatchObject({ code: 'EBUSY', category: 'failed', message: expect.stringMatching(/"wf_guarded" is/) });
+    expect((await h.lp.planRevert('wf_base')).refused).toMatchObject({
+      code: 'EBUSY',
+      category: 'failed',
+      message: expect.stringMatching(/"wf_guarded" is/),
+    });
 
     // A load Xen would refuse on the dependency check is refused before upload, dry run or not.
     const dependent = await h.lp.planLoad(P.path('second'));
@@ -85,7 +93,13 @@ describe('dry-run plans change nothing and say what would happen, hooks in order
     const h = await harness();
     await h.lp.load(P.path('base'));
     const err = await h.lp.load(P.path('third')).catch((e: unknown) => e);
-    expect(err).toMatchObject({ name: 'DependencyError', code: 'EINVAL', against: 'wf_base', againstBuildId: P.buildId('base'), dependsOn: P.buildId('second') });
+    expect(err).toMatchObject({
+      name: 'DependencyError',
+      code: 'EINVAL',
+      against: 'wf_base',
+      againstBuildId: P.buildId('base'),
+      dependsOn: P.buildId('second'),
+    });
     expect(h.calls.filter((c) => c.method === 'upload').length).toBe(1);
     expect(h.actions()).toEqual(['APPLY wf_base']);
     // --nodeps: the user says it is fine.
@@ -122,7 +136,11 @@ describe('without a readable console (XSM may deny it)', () => {
     await expect(h.lp.apply('wf_guarded')).rejects.toMatchObject({ name: 'HookVetoError', rc: -13 });
     await h.xen.clearHooks();
     await h.lp.upload('wf_third', P.path('third'));
-    await expect(h.lp.apply('wf_third')).rejects.toMatchObject({ name: 'DependencyError', dependsOn: P.buildId('second'), against: 'wf_base' });
+    await expect(h.lp.apply('wf_third')).rejects.toMatchObject({
+      name: 'DependencyError',
+      dependsOn: P.buildId('second'),
+      against: 'wf_base',
+    });
     await h.lp.upload('wf_data', P.path('data'));
     await h.lp.apply('wf_data', { nodeps: true, quiesceTimeoutNs: 100_000_000 });
     await h.lp.revert('wf_data', { quiesceTimeoutNs: 100_000_000 });
@@ -130,7 +148,10 @@ describe('without a readable console (XSM may deny it)', () => {
     // Not the top: the build-ids in the registry give the order (no x dump is needed, nor readable here).
     await h.lp.upload('wf_second', P.path('second'));
     await h.lp.apply('wf_second', { quiesceTimeoutNs: 100_000_000 });
-    await expect(h.lp.revert('wf_base', { quiesceTimeoutNs: 100_000_000 })).rejects.toMatchObject({ name: 'NotTopOfStackError', top: 'wf_second' });
+    await expect(h.lp.revert('wf_base', { quiesceTimeoutNs: 100_000_000 })).rejects.toMatchObject({
+      name: 'NotTopOfStackError',
+      top: 'wf_second',
+    });
   });
 });
 
@@ -155,13 +176,22 @@ describe('the state directory', () => {
     await expect(Livepatcher.open({ backend: xen, stateDir: open })).rejects.toMatchObject({ problem: 'group-or-world-writable' });
   });
 
-  it('keeps the registry and journal private, and records what Xen keeps of a payload\'s symbols', async () => {
+  it("keeps the registry and journal private, and records what Xen keeps of a payload's symbols", async () => {
     const h = await harness();
     await h.lp.load(P.path('hooked'));
     const files = await import('node:fs/promises').then((fs) => fs.readdir(join(h.stateDir, 'payloads')));
     expect(files.length).toBe(2);
     for (const f of files) expect((await stat(join(h.stateDir, 'payloads', f))).mode & 0o777).toBe(0o600);
-    const rec = JSON.parse(await readFile(join(h.stateDir, 'payloads', files.find((f) => f.endsWith('.json'))!), 'utf8')) as { symbols: string[] };
+    const rec = JSON.parse(
+      await readFile(
+        join(
+          h.stateDir,
+          'payloads',
+          files.find((f) => f.endsWith('.json'))!,
+        ),
+        'utf8',
+      ),
+    ) as { symbols: string[] };
     const model = preflight(await P.bytes('hooked'), {}).payload!;
     expect(rec.symbols).toEqual(loadedPayloadInfo('wf_hooked', model).symbols);
     expect(rec.symbols).not.toContain(model.symbols.find((s) => s.replacesFunction)!.name);
@@ -212,8 +242,19 @@ describe('a pending journal', () => {
         uploadedByWorkflow: false,
       }),
     );
-    for (const run of [() => h.lp.revert('wf_base'), () => h.lp.unload('wf_base'), () => h.lp.upload('x', P.path('second')), () => h.lp.replace('wf_base')]) {
-      await expect(run()).rejects.toMatchObject({ name: 'JournalPendingError', code: 'JOURNAL', message: expect.stringMatching(/interrupted `replace --sequential wf_base` .*step 1 of 1 \(APPLY wf_base\) was started.*xlp recover/) });
+    for (const run of [
+      () => h.lp.revert('wf_base'),
+      () => h.lp.unload('wf_base'),
+      () => h.lp.upload('x', P.path('second')),
+      () => h.lp.replace('wf_base'),
+    ]) {
+      await expect(run()).rejects.toMatchObject({
+        name: 'JournalPendingError',
+        code: 'JOURNAL',
+        message: expect.stringMatching(
+          /interrupted `replace --sequential wf_base` .*step 1 of 1 \(APPLY wf_base\) was started.*xlp recover/,
+        ),
+      });
     }
     expect((await h.lp.planRevert('wf_base')).refused).toMatchObject({ code: 'JOURNAL' });
     expect(h.actions()).toEqual(['APPLY wf_base']);

@@ -1,12 +1,6 @@
 /** REPLACE: the hook-aware precheck, atomic and sequential, rollback, and the stack it relies on. */
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  DependencyError,
-  HookVetoError,
-  NotLoadedError,
-  RefusedError,
-  ReplaceRefusedError,
-} from '../../lib/workflow/errors.js';
+import { DependencyError, HookVetoError, NotLoadedError, RefusedError, ReplaceRefusedError } from '../../lib/workflow/errors.js';
 import { harness, noConsole, snapshot } from './support/harness.js';
 import { wfPayloads, type WfPayloads } from './support/payloads.js';
 
@@ -32,7 +26,10 @@ describe('atomic replace', () => {
     const r = await h.lp.replace('wf_cumulative');
     expect(r.steps.map((s) => `${s.action} ${s.payload} ${s.outcome}`)).toEqual(['REPLACE wf_cumulative done']);
     expect(r.steps[0]!.console).toEqual(expect.arrayContaining(['(XEN) livepatch: wf_cumulative finished REPLACE with rc=0']));
-    expect(await snapshot(h.xen)).toEqual({ applied: ['wf_cumulative'], payloads: { wf_base: 'CHECKED', wf_second: 'CHECKED', wf_cumulative: 'APPLIED' } });
+    expect(await snapshot(h.xen)).toEqual({
+      applied: ['wf_cumulative'],
+      payloads: { wf_base: 'CHECKED', wf_second: 'CHECKED', wf_cumulative: 'APPLIED' },
+    });
     // Again: it already is the stack.
     const again = await h.lp.replace('wf_cumulative');
     expect(again.steps[0]!.outcome).toBe('nothing-to-do');
@@ -83,7 +80,9 @@ describe('atomic replace', () => {
     const err = await caught(h.lp.replace('wf_cumulative'));
     expect(err).toBeInstanceOf(ReplaceRefusedError);
     expect(err).toMatchObject({ beforeHypercall: false, offenders: [{ payload: 'other', hooks: null }] });
-    expect((err as ReplaceRefusedError).consoleLines.join('\n')).toMatch(/REPLACE action is not supported on livepatches with vetoing hooks/);
+    expect((err as ReplaceRefusedError).consoleLines.join('\n')).toMatch(
+      /REPLACE action is not supported on livepatches with vetoing hooks/,
+    );
     expect(await snapshot(h.xen)).toMatchObject({ applied: ['wf_data', 'other'] });
   });
 
@@ -96,7 +95,12 @@ describe('atomic replace', () => {
     await h.lp.upload('wf_cumulative', P.path('cumulative'));
     const err = await caught(h.lp.replace('wf_cumulative'));
     expect(err).toBeInstanceOf(ReplaceRefusedError);
-    expect(err).toMatchObject({ beforeHypercall: false, code: 'EOPNOTSUPP', offenders: [{ payload: 'other', hooks: null }], consoleLines: [] });
+    expect(err).toMatchObject({
+      beforeHypercall: false,
+      code: 'EOPNOTSUPP',
+      offenders: [{ payload: 'other', hooks: null }],
+      consoleLines: [],
+    });
     expect((err as Error).message).toMatch(/"other"/);
     expect(h.actions().filter((a) => a.startsWith('REPLACE'))).toEqual(['REPLACE wf_cumulative']);
     expect(await snapshot(h.xen)).toMatchObject({ applied: ['wf_data', 'other'] });
@@ -164,13 +168,20 @@ describe('replace --sequential', () => {
     await h.xen.setHook({ payload: 'wf_cumulative_guarded', kind: 'preapply' }, { rc: -22 });
     const err = await caught(h.lp.replace('wf_cumulative_guarded', { sequential: true }));
     expect(err).toBeInstanceOf(HookVetoError);
-    expect((err as HookVetoError).notes.join('\n')).toMatch(/rolled back: the previous stack \(wf_data, wf_guarded_on_data\) is applied again/);
+    expect((err as HookVetoError).notes.join('\n')).toMatch(
+      /rolled back: the previous stack \(wf_data, wf_guarded_on_data\) is applied again/,
+    );
     expect(await snapshot(h.xen)).toEqual({
       applied: ['wf_data', 'wf_guarded_on_data'],
       payloads: { wf_guarded_on_data: 'APPLIED', wf_cumulative_guarded: 'CHECKED -22', wf_data: 'APPLIED' },
     });
     // wf_data was unloaded and uploaded again (it moved to the end of the upload order).
-    expect(h.calls.filter((c) => c.method === 'upload').map((c) => c.args[0])).toEqual(['wf_data', 'wf_guarded_on_data', 'wf_cumulative_guarded', 'wf_data']);
+    expect(h.calls.filter((c) => c.method === 'upload').map((c) => c.args[0])).toEqual([
+      'wf_data',
+      'wf_guarded_on_data',
+      'wf_cumulative_guarded',
+      'wf_data',
+    ]);
     expect(await h.lp.pendingJournal()).toBeNull();
   });
 
@@ -209,7 +220,11 @@ describe('replace --sequential', () => {
     await h.lp.load(P.path('second'));
     await h.lp.load(P.path('third'));
     const r = await h.lp.replace('wf_base', { sequential: true });
-    expect(r.steps.map((s) => `${s.action} ${s.payload} ${s.outcome}`)).toEqual(['REVERT wf_third done', 'REVERT wf_second done', 'APPLY wf_base nothing-to-do']);
+    expect(r.steps.map((s) => `${s.action} ${s.payload} ${s.outcome}`)).toEqual([
+      'REVERT wf_third done',
+      'REVERT wf_second done',
+      'APPLY wf_base nothing-to-do',
+    ]);
     expect((await snapshot(h.xen)).applied).toEqual(['wf_base']);
   });
 
@@ -219,9 +234,19 @@ describe('replace --sequential', () => {
     await h.lp.load(P.path('guarded_on_data'));
     await h.lp.load(P.path('base'), { nodeps: true });
     const plan = await h.lp.planReplace('wf_guarded_on_data', { sequential: true, nodeps: true });
-    expect(plan.steps.map((s) => `${s.action} ${s.payload}`)).toEqual(['REVERT wf_base', 'REVERT wf_guarded_on_data', 'REVERT wf_data', 'APPLY wf_guarded_on_data']);
+    expect(plan.steps.map((s) => `${s.action} ${s.payload}`)).toEqual([
+      'REVERT wf_base',
+      'REVERT wf_guarded_on_data',
+      'REVERT wf_data',
+      'APPLY wf_guarded_on_data',
+    ]);
     const r = await h.lp.replace('wf_guarded_on_data', { sequential: true, nodeps: true });
-    expect(r.steps.map((s) => `${s.action} ${s.payload}`)).toEqual(['REVERT wf_base', 'REVERT wf_guarded_on_data', 'REVERT wf_data', 'APPLY wf_guarded_on_data']);
+    expect(r.steps.map((s) => `${s.action} ${s.payload}`)).toEqual([
+      'REVERT wf_base',
+      'REVERT wf_guarded_on_data',
+      'REVERT wf_data',
+      'APPLY wf_guarded_on_data',
+    ]);
     expect((await snapshot(h.xen)).applied).toEqual(['wf_guarded_on_data']);
   });
 
@@ -259,7 +284,10 @@ describe('replace --sequential', () => {
       'APPLY wf_cumulative', // rollback
       'APPLY wf_data', // uploaded again from the registry first, NODEPS as it had no chain
     ]);
-    expect(await snapshot(h.xen)).toEqual({ applied: ['wf_cumulative', 'wf_data'], payloads: { wf_cumulative: 'APPLIED', wf_data: 'APPLIED' } });
+    expect(await snapshot(h.xen)).toEqual({
+      applied: ['wf_cumulative', 'wf_data'],
+      payloads: { wf_cumulative: 'APPLIED', wf_data: 'APPLIED' },
+    });
     expect(await h.lp.pendingJournal()).toBeNull();
   });
 
@@ -288,10 +316,15 @@ describe('stack', () => {
       [2, 'by-hand', P.buildId('second'), P.buildId('base'), null],
       [3, 'wf_third', P.buildId('third'), P.buildId('second'), []],
     ]);
-    expect(view.loaded.map((p) => `${p.name}:${p.state}`)).toEqual(['wf_base:APPLIED', 'by-hand:APPLIED', 'wf_third:APPLIED', 'wf_cumulative:CHECKED']);
+    expect(view.loaded.map((p) => `${p.name}:${p.state}`)).toEqual([
+      'wf_base:APPLIED',
+      'by-hand:APPLIED',
+      'wf_third:APPLIED',
+      'wf_cumulative:CHECKED',
+    ]);
   });
 
-  it('a registry record for a payload replaced behind xlp\'s back is not trusted', async () => {
+  it("a registry record for a payload replaced behind xlp's back is not trusted", async () => {
     const h = await harness();
     await h.lp.load(P.path('guarded')).catch(() => undefined); // depends on base: unloaded again
     await h.lp.load(P.path('base'));

@@ -40,7 +40,10 @@ describe('the x dump', () => {
       ['cumulative', 'CHECKED', P.buildId('cumulative'), WF_XEN, 2],
       ['second', 'CHECKED', P.buildId('second'), P.buildId('base'), 2],
     ]);
-    expect(parseDebugDump("(XEN) 'x' pressed - Dumping all livepatch patches\n(XEN) Lock held. Try again.\n")).toMatchObject({ incomplete: true, payloads: [] });
+    expect(parseDebugDump("(XEN) 'x' pressed - Dumping all livepatch patches\n(XEN) Lock held. Try again.\n")).toMatchObject({
+      incomplete: true,
+      payloads: [],
+    });
     expect(parseDebugDump('(XEN) nothing here\n')).toBeNull();
   });
 
@@ -78,9 +81,11 @@ describe('the x dump', () => {
   });
 
   it('reads at once: one press and one read when the dump fits or is cut; asks again only while Xen holds its lock', async () => {
-    const full = "(XEN) 'x' pressed - Dumping all livepatch patches\n(XEN) build-id: aa\n(XEN)  name=p state=APPLIED(2) ffff (.data=ffff, .rodata=ffff) using 1 pages.\n(XEN) build-id=bb\n(XEN) depend-on=aa\n";
+    const full =
+      "(XEN) 'x' pressed - Dumping all livepatch patches\n(XEN) build-id: aa\n(XEN)  name=p state=APPLIED(2) ffff (.data=ffff, .rodata=ffff) using 1 pages.\n(XEN) build-id=bb\n(XEN) depend-on=aa\n";
     const locked = "(XEN) 'x' pressed - Dumping all livepatch patches\n(XEN) build-id: aa\n(XEN) Lock held. Try again.\n";
-    const cut = "e=p0 state=APPLIED(2) ffff (.data=ffff, .rodata=ffff) using 1 pages.\n(XEN) build-id=b0\n(XEN)  name=p1 state=CHECKED(1) ffff (.data=ffff, .rodata=ffff) using 1 pages.\n(XEN) build-id=b1\n(XEN) depend-on=aa\n";
+    const cut =
+      'e=p0 state=APPLIED(2) ffff (.data=ffff, .rodata=ffff) using 1 pages.\n(XEN) build-id=b0\n(XEN)  name=p1 state=CHECKED(1) ffff (.data=ffff, .rodata=ffff) using 1 pages.\n(XEN) build-id=b1\n(XEN) depend-on=aa\n';
     const fake = (answers: string[], keys: { fail?: boolean } = {}) => {
       let pending = '';
       const calls = { keys: 0, reads: 0 };
@@ -100,7 +105,10 @@ describe('the x dump', () => {
       return { backend, calls };
     };
     const once = fake([full]);
-    expect(await readDebugDump(once.backend, new ConsoleWatcher(once.backend))).toMatchObject({ outcome: 'complete', dump: { payloads: [{ name: 'p', buildId: 'bb' }] } });
+    expect(await readDebugDump(once.backend, new ConsoleWatcher(once.backend))).toMatchObject({
+      outcome: 'complete',
+      dump: { payloads: [{ name: 'p', buildId: 'bb' }] },
+    });
     expect(once.calls).toEqual({ keys: 1, reads: 2 }); // the sync before the press, the dump after it
 
     const truncated = fake([cut]);
@@ -118,13 +126,21 @@ describe('the x dump', () => {
     expect((await readDebugDump(stuck.backend, new ConsoleWatcher(stuck.backend))).outcome).toBe('lock-held');
     expect(stuck.calls.keys).toBe(3);
     const denied = fake([], { fail: true });
-    expect(await readDebugDump(denied.backend, new ConsoleWatcher(denied.backend))).toMatchObject({ outcome: 'unavailable', reason: expect.stringMatching(/EPERM/) });
+    expect(await readDebugDump(denied.backend, new ConsoleWatcher(denied.backend))).toMatchObject({
+      outcome: 'unavailable',
+      reason: expect.stringMatching(/EPERM/),
+    });
   });
 });
 
 describe('orderStack', () => {
   const xen = 'aa';
-  const payload = (name: string, buildId: string | null, dependsOn: string | null, state: 'APPLIED' | 'CHECKED' = 'APPLIED'): LoadedPayload => ({
+  const payload = (
+    name: string,
+    buildId: string | null,
+    dependsOn: string | null,
+    state: 'APPLIED' | 'CHECKED' = 'APPLIED',
+  ): LoadedPayload => ({
     name,
     state,
     buildId,
@@ -134,7 +150,12 @@ describe('orderStack', () => {
     evidence: buildId === null ? 'unknown' : 'registry',
   });
   const order = (loaded: LoadedPayload[], known: Record<string, KnownPayload> = {}) =>
-    orderStack({ xenBuildId: xen, loaded, known: (n) => known[n] ?? (loaded.find((p) => p.name === n)?.evidence === 'registry' ? { hooks: [] } : null), dump: 'not-needed' });
+    orderStack({
+      xenBuildId: xen,
+      loaded,
+      known: (n) => known[n] ?? (loaded.find((p) => p.name === n)?.evidence === 'registry' ? { hooks: [] } : null),
+      dump: 'not-needed',
+    });
 
   it('follows the build-id chain from the hypervisor, whatever the upload order', () => {
     const v = order([payload('c', 'cc', 'bb'), payload('spare', 'ss', xen, 'CHECKED'), payload('a', 'a1', xen), payload('b', 'bb', 'a1')]);
@@ -147,10 +168,14 @@ describe('orderStack', () => {
     expect(v.orderCertain).toBe(true);
   });
 
-  it("places what --nodeps broke in the order xlp applied it, even when its depends note would fit the chain", () => {
+  it('places what --nodeps broke in the order xlp applied it, even when its depends note would fit the chain', () => {
     // a, then n (--nodeps), then b (--nodeps) whose note names a: the chain alone would put b second.
     const loaded = [payload('a', 'a1', xen), payload('n', 'n1', 'zz'), payload('b', 'bb', 'a1')];
-    const v = order(loaded, { a: { hooks: [], appliedSeq: 1 }, n: { hooks: [], appliedSeq: 2, appliedNodeps: true }, b: { hooks: [], appliedSeq: 3, appliedNodeps: true } });
+    const v = order(loaded, {
+      a: { hooks: [], appliedSeq: 1 },
+      n: { hooks: [], appliedSeq: 2, appliedNodeps: true },
+      b: { hooks: [], appliedSeq: 3, appliedNodeps: true },
+    });
     expect(v.applied.map((e) => [e.name, e.placement])).toEqual([
       ['a', 'chain'],
       ['n', 'recorded'],
@@ -174,20 +199,44 @@ describe('orderStack', () => {
 
 describe('which registry records are trusted', () => {
   const rec = (name: string, uploadedAt: string, modinfoSha256?: string): RegistryRecord =>
-    ({ version: 1, name, buildId: null, depends: null, xenDepends: null, hooks: [], vetoingHooks: [], safeToReapply: true, funcs: [], symbols: [], size: 1, sha256: '', uploadedAt, ...(modinfoSha256 ? { modinfoSha256 } : {}) }) as RegistryRecord;
+    ({
+      version: 1,
+      name,
+      buildId: null,
+      depends: null,
+      xenDepends: null,
+      hooks: [],
+      vetoingHooks: [],
+      safeToReapply: true,
+      funcs: [],
+      symbols: [],
+      size: 1,
+      sha256: '',
+      uploadedAt,
+      ...(modinfoSha256 ? { modinfoSha256 } : {}),
+    }) as RegistryRecord;
   const listed = (name: string, metadata = new Uint8Array(0)) => ({ name, state: 'CHECKED' as const, rc: 0, metadata });
   const EMPTY = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
   it('LIST must show the same .modinfo and the same upload order as the records', () => {
     const t = (s: number) => new Date(1_700_000_000_000 + s * 1000).toISOString();
-    const records = [rec('a', t(1), EMPTY), rec('b', t(2), EMPTY), rec('c', t(3), EMPTY), rec('old', t(4)), rec('odd', 'not a time', EMPTY)];
+    const records = [
+      rec('a', t(1), EMPTY),
+      rec('b', t(2), EMPTY),
+      rec('c', t(3), EMPTY),
+      rec('old', t(4)),
+      rec('odd', 'not a time', EMPTY),
+    ];
     // b was uploaded again by another tool after c (LIST puts it last); c now carries other metadata;
     // a record whose time does not parse is judged by its metadata alone, and does not end the order check.
-    const trusted = trustedRecords([listed('a'), listed('c', new Uint8Array([0x41, 0])), listed('old', new Uint8Array([0x42, 0])), listed('odd'), listed('b')], records);
+    const trusted = trustedRecords(
+      [listed('a'), listed('c', new Uint8Array([0x41, 0])), listed('old', new Uint8Array([0x42, 0])), listed('odd'), listed('b')],
+      records,
+    );
     expect([...trusted.keys()]).toEqual(['a', 'old', 'odd']);
   });
 
-  it('a payload another tool put in place of one of xlp\'s, under its name, is told from the x dump', async () => {
+  it("a payload another tool put in place of one of xlp's, under its name, is told from the x dump", async () => {
     const h = await harness();
     await h.lp.load(P.path('base'));
     await h.lp.upload('wf_second', P.path('second'));
@@ -267,7 +316,12 @@ describe('the stack view with 1,000 payloads loaded', () => {
     await byHand(h, 'other_0000', 'APPLY');
     const last = await h.lp.stack();
     expect(last.certainty.order).toBe('certain');
-    expect(last.applied.at(-1)).toMatchObject({ name: 'other_0000', placement: 'chain', evidence: 'dump', buildId: fleet.buildIds.get('other_0000') });
+    expect(last.applied.at(-1)).toMatchObject({
+      name: 'other_0000',
+      placement: 'chain',
+      evidence: 'dump',
+      buildId: fleet.buildIds.get('other_0000'),
+    });
 
     // With only xlp's payloads applied, nothing is pressed from here on.
     await byHand(h, 'other_0000', 'REVERT');
@@ -276,14 +330,21 @@ describe('the stack view with 1,000 payloads loaded', () => {
     expect(mine.applied.map((e) => e.name)).toEqual(ours);
     expect(mine.certainty).toEqual({ order: 'certain', dump: 'not-needed', notes: [] });
     expect(mine.loaded).toHaveLength(1000);
-    expect(mine.loaded.filter((p) => p.name !== 'other_0000').every((p) => p.buildId === fleet.buildIds.get(p.name) && p.evidence === 'registry')).toBe(true);
+    expect(
+      mine.loaded
+        .filter((p) => p.name !== 'other_0000')
+        .every((p) => p.buildId === fleet.buildIds.get(p.name) && p.evidence === 'registry'),
+    ).toBe(true);
     expect(await h.lp.status('spare_0007')).toEqual({ state: 'CHECKED', rc: 0 });
 
     const atomic = await h.lp.planReplace('spare_0000');
     expect(atomic).toMatchObject({ warnings: [], steps: [{ action: 'REPLACE', payload: 'spare_0000' }] });
     const sequential = await h.lp.planReplace('spare_0000', { sequential: true });
     expect(sequential.warnings).toEqual([]);
-    expect(sequential.steps.map((s) => `${s.action} ${s.payload}`)).toEqual([...[...ours].reverse().map((p) => `REVERT ${p}`), 'APPLY spare_0000']);
+    expect(sequential.steps.map((s) => `${s.action} ${s.payload}`)).toEqual([
+      ...[...ours].reverse().map((p) => `REVERT ${p}`),
+      'APPLY spare_0000',
+    ]);
 
     // An interrupted replace --sequential that had reverted the top three: recover puts them back in order.
     for (const p of [...ours].reverse().slice(0, 3)) await h.lp.revert(p);
@@ -296,7 +357,12 @@ describe('the stack view with 1,000 payloads loaded', () => {
       target: 'spare_0000',
       originalStack: ours,
       phase: 'forward',
-      steps: [...[...ours].reverse().map((p, i) => ({ action: 'REVERT' as const, payload: p, state: i < 3 ? ('done' as const) : ('pending' as const) })), { action: 'APPLY', payload: 'spare_0000', state: 'pending' }],
+      steps: [
+        ...[...ours]
+          .reverse()
+          .map((p, i) => ({ action: 'REVERT' as const, payload: p, state: i < 3 ? ('done' as const) : ('pending' as const) })),
+        { action: 'APPLY', payload: 'spare_0000', state: 'pending' },
+      ],
       uploadedByWorkflow: false,
     };
     await new JournalStore(h.stateDir).write(journal);

@@ -40,7 +40,12 @@ describe('the journal', () => {
     await symlink(elsewhere, join(h.stateDir, 'journal.json'));
     const e = await h.lp.pendingJournal().catch((x: unknown) => x);
     expect(e).toBeInstanceOf(JournalCorruptError);
-    expect(e).toMatchObject({ code: 'EJOURNAL', problem: 'unsafe', file: join(h.stateDir, 'journal.json'), message: expect.stringMatching(/symbolic link; refusing to follow it/) });
+    expect(e).toMatchObject({
+      code: 'EJOURNAL',
+      problem: 'unsafe',
+      file: join(h.stateDir, 'journal.json'),
+      message: expect.stringMatching(/symbolic link; refusing to follow it/),
+    });
     // Every mutating workflow refuses with that error, before any hypercall.
     await expect(h.lp.load(P.path('base'))).rejects.toBeInstanceOf(JournalCorruptError);
     expect(h.calls.filter((c) => c.method === 'upload' || c.method === 'action')).toEqual([]);
@@ -50,7 +55,11 @@ describe('the journal', () => {
     const h = await harness();
     const path = join(h.stateDir, 'journal.json');
     await mkdir(path);
-    await expect(h.lp.pendingJournal()).rejects.toMatchObject({ name: 'JournalCorruptError', problem: 'unsafe', message: expect.stringMatching(/not a regular file/) });
+    await expect(h.lp.pendingJournal()).rejects.toMatchObject({
+      name: 'JournalCorruptError',
+      problem: 'unsafe',
+      message: expect.stringMatching(/not a regular file/),
+    });
     await rm(path, { recursive: true });
     expect(spawnSync('mkfifo', [path]).status).toBe(0);
     await expect(h.lp.pendingJournal()).rejects.toMatchObject({ name: 'JournalCorruptError', problem: 'unsafe' });
@@ -67,10 +76,19 @@ describe('the journal', () => {
     ];
     for (const [journal, message] of cases) {
       await writeFile(path, JSON.stringify(journal), { mode: 0o600 });
-      await expect(h.lp.pendingJournal()).rejects.toMatchObject({ name: 'JournalCorruptError', problem: 'damaged', file: path, message: expect.stringMatching(message) });
+      await expect(h.lp.pendingJournal()).rejects.toMatchObject({
+        name: 'JournalCorruptError',
+        problem: 'damaged',
+        file: path,
+        message: expect.stringMatching(message),
+      });
     }
     await writeFile(path, '{"version": 1, "steps": [', { mode: 0o600 });
-    await expect(h.lp.pendingJournal()).rejects.toMatchObject({ name: 'JournalCorruptError', problem: 'damaged', message: expect.stringMatching(/expected valid JSON/) });
+    await expect(h.lp.pendingJournal()).rejects.toMatchObject({
+      name: 'JournalCorruptError',
+      problem: 'damaged',
+      message: expect.stringMatching(/expected valid JSON/),
+    });
   });
 });
 
@@ -84,13 +102,22 @@ describe('the registry and the in-flight record', () => {
     await writeFile(join(dir, record!), text.replace(/"safeToReapply": (true|false)/, '"safeToReapply": "yes"'), { mode: 0o600 });
     const e = await h.lp.stack().catch((x: unknown) => x);
     expect(e).toBeInstanceOf(StateFileError);
-    expect(e).toMatchObject({ code: 'ESTATEFILE', problem: 'damaged', file: join(dir, record!), message: expect.stringMatching(/safeToReapply: expected true or false/) });
+    expect(e).toMatchObject({
+      code: 'ESTATEFILE',
+      problem: 'damaged',
+      file: join(dir, record!),
+      message: expect.stringMatching(/safeToReapply: expected true or false/),
+    });
 
     const h2 = await harness();
     const real = join(await tempDir(), 'registry');
     await mkdir(real, { mode: 0o700 });
     await symlink(real, join(h2.stateDir, 'payloads'));
-    await expect(h2.lp.load(P.path('base'))).rejects.toMatchObject({ name: 'StateFileError', problem: 'unsafe', file: join(h2.stateDir, 'payloads') });
+    await expect(h2.lp.load(P.path('base'))).rejects.toMatchObject({
+      name: 'StateFileError',
+      problem: 'unsafe',
+      file: join(h2.stateDir, 'payloads'),
+    });
     expect(await readdir(real)).toEqual([]);
   });
 
@@ -130,7 +157,11 @@ describe('the registry and the in-flight record', () => {
     const h = await harness();
     await h.lp.upload('wf_base', P.path('base'));
     await writeFile(join(h.stateDir, 'in-flight.json'), '{"version": 1, "payload": "wf_base", "action": "UNLOAD"}', { mode: 0o600 });
-    await expect(h.lp.apply('wf_base')).rejects.toMatchObject({ name: 'StateFileError', problem: 'damaged', message: expect.stringMatching(/in-flight action record .*action: expected one of "APPLY", "REVERT", "REPLACE"/) });
+    await expect(h.lp.apply('wf_base')).rejects.toMatchObject({
+      name: 'StateFileError',
+      problem: 'damaged',
+      message: expect.stringMatching(/in-flight action record .*action: expected one of "APPLY", "REVERT", "REPLACE"/),
+    });
     expect(h.actions()).toEqual([]);
   });
 });

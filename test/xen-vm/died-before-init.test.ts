@@ -5,13 +5,13 @@ import { diedBeforeInit } from '../../scripts/xen-vm/boot.js';
 const crash = 'crash on the console: (XEN) Hardware Dom0 crashed: rebooting machine in 5 seconds.';
 
 describe('diedBeforeInit', () => {
-  it('names the crash when dom0 died before /init (the 6.12 kernel\'s early Oops on Debian 13)', () => {
-    expect(diedBeforeInit({ ok: false, events: [], failures: [crash, 'the guest command never reported its exit (dom0 died or hung?)'] })).toBe(
-      'dom0 died before /init ((XEN) Hardware Dom0 crashed: rebooting machine in 5 seconds.)',
-    );
+  it("names the crash when dom0 died before /init (the 6.12 kernel's early Oops on Debian 13)", () => {
+    expect(
+      diedBeforeInit({ ok: false, events: [], failures: [crash, 'the guest command never reported its exit (dom0 died or hung?)'] }),
+    ).toBe('dom0 died before /init ((XEN) Hardware Dom0 crashed: rebooting machine in 5 seconds.)');
   });
 
-  it('does not retry a crash after /init: that is the project\'s (or the hypervisor\'s) to answer for', () => {
+  it("does not retry a crash after /init: that is the project's (or the hypervisor's) to answer for", () => {
     expect(diedBeforeInit({ ok: false, events: [{ type: 'init', uptime: '5.1' }], failures: [crash] })).toBeNull();
   });
 

@@ -32,7 +32,9 @@ describe('the guest suite as dom0 gets it', () => {
         if (spec.startsWith('./')) {
           expect(existsSync(join(out, spec.slice(2))), `${f}: ${spec}`).toBe(true);
         } else if (spec === 'xen-livepatch' || spec.startsWith('xen-livepatch/')) {
-          expect(Object.keys(package_.exports), `${f}: ${spec}`).toContain(spec === 'xen-livepatch' ? '.' : `./${spec.slice('xen-livepatch/'.length)}`);
+          expect(Object.keys(package_.exports), `${f}: ${spec}`).toContain(
+            spec === 'xen-livepatch' ? '.' : `./${spec.slice('xen-livepatch/'.length)}`,
+          );
         } else if (spec.startsWith(`${GUEST_PACKAGE_DIR}/dist/`)) {
           // npm test compiles dist/ first; the package ships dist/ whole.
           expect(existsSync(join(ROOT, 'dist', spec.slice(`${GUEST_PACKAGE_DIR}/dist/`.length))), `${f}: ${spec}`).toBe(true);

@@ -4,7 +4,9 @@ import { formatNmSymbols, parseNmSymbols } from '../../lib/xen/symbols.js';
 
 describe('parseNmSymbols', () => {
   it('reads /proc/xen/xensyms lines, local symbols included', () => {
-    const { symbols, errors } = parseNmSymbols('ffff82d040257a20 T printk\nffff82d040200000 t common/version.c#xen_build_init\nffff82d040400000 D xen_minor_version\n');
+    const { symbols, errors } = parseNmSymbols(
+      'ffff82d040257a20 T printk\nffff82d040200000 t common/version.c#xen_build_init\nffff82d040400000 D xen_minor_version\n',
+    );
     expect(errors).toEqual([]);
     expect(symbols.get('printk')).toBe(0xffff82d040257a20n);
     expect(symbols.get('common/version.c#xen_build_init')).toBe(0xffff82d040200000n);

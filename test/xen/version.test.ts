@@ -38,7 +38,23 @@ describe('parseXenVersion: one grammar', () => {
     expect(parseXenVersion(text)).toEqual(want);
   });
 
-  it.each(['4.13', '4.23', '5.0', '4', '4.', '4.17-rc', '4.19-rc', '4.17.7.1', 'v4.17', 'master', 'HEAD', '', '4.x', '04.017x', '4.20.5-pre'])('refuses %j, naming the versions it knows', (text) => {
+  it.each([
+    '4.13',
+    '4.23',
+    '5.0',
+    '4',
+    '4.',
+    '4.17-rc',
+    '4.19-rc',
+    '4.17.7.1',
+    'v4.17',
+    'master',
+    'HEAD',
+    '',
+    '4.x',
+    '04.017x',
+    '4.20.5-pre',
+  ])('refuses %j, naming the versions it knows', (text) => {
     let err: unknown;
     try {
       parseXenVersion(text);
@@ -90,14 +106,27 @@ describe('features by version', () => {
   });
 
   it('4.21 adds the LIST buffer sizes, alt_call_sites and the rc 0 of the build-id message', () => {
-    for (const f of ['list-buffer-sizes', 'alt-call-sites', 'running-build-id-rc-zero', 'xen-build-id-first', 'upload-force-flag'] as const) expect(has('4.21.0', f)).toBe(true);
+    for (const f of ['list-buffer-sizes', 'alt-call-sites', 'running-build-id-rc-zero', 'xen-build-id-first', 'upload-force-flag'] as const)
+      expect(has('4.21.0', f)).toBe(true);
   });
 
   it('follows the backports into 4.18.4 and 4.19.1, and FORCE only from 4.19.0', () => {
     for (const f of ['xen-build-id-first', 'build-id-note-errno', 'unloaded-sections-keep-file-address', 'alternatives-refused'] as const) {
-      expect([has('4.17.7', f), has('4.18.3', f), has('4.18.4', f), has('4.18', f), has('4.19.0', f), has('4.19.1', f), has('4.20.0', f)]).toEqual([false, false, true, true, false, true, true]);
+      expect([
+        has('4.17.7', f),
+        has('4.18.3', f),
+        has('4.18.4', f),
+        has('4.18', f),
+        has('4.19.0', f),
+        has('4.19.1', f),
+        has('4.20.0', f),
+      ]).toEqual([false, false, true, true, false, true, true]);
     }
-    expect([has('4.18', 'upload-force-flag'), has('4.19.0', 'upload-force-flag'), has('4.22', 'upload-force-flag')]).toEqual([false, true, true]);
+    expect([has('4.18', 'upload-force-flag'), has('4.19.0', 'upload-force-flag'), has('4.22', 'upload-force-flag')]).toEqual([
+      false,
+      true,
+      true,
+    ]);
   });
 
   it('names every feature with the release that introduced it', () => {
@@ -132,17 +161,36 @@ describe('ABI facts', () => {
 
   it('the sysctl interface of older tools (a library/hypervisor mismatch is told apart) and none for unknown releases', () => {
     const r = (major: number, minor: number) => ({ major, minor });
-    expect([r(4, 13), r(4, 14), r(4, 15), r(4, 16), r(4, 12), r(5, 0)].map(sysctlInterfaceVersion)).toEqual([0x12, 0x13, 0x13, 0x14, null, null]);
+    expect([r(4, 13), r(4, 14), r(4, 15), r(4, 16), r(4, 12), r(5, 0)].map(sysctlInterfaceVersion)).toEqual([
+      0x12,
+      0x13,
+      0x13,
+      0x14,
+      null,
+      null,
+    ]);
   });
 
   it('generations the livepatch model covers, and which has the force flag', () => {
-    expect([{ major: 4, minor: 13 }, { major: 5, minor: 0 }].map(knownLibxenctrlGeneration)).toEqual([null, null]);
+    expect(
+      [
+        { major: 4, minor: 13 },
+        { major: 5, minor: 0 },
+      ].map(knownLibxenctrlGeneration),
+    ).toEqual([null, null]);
     expect(knownLibxenctrlGeneration(v('4.14'))).toBe('4.14-4.18');
     expect((['4.14-4.18', '4.19-4.20', '4.21+', null] as const).map(generationHasForceFlag)).toEqual([false, true, true, false]);
   });
 
   it('libxenctrl generations and sonames', () => {
-    expect([v('4.17'), v('4.18'), v('4.19'), v('4.20'), v('4.21'), v('4.22')].map(libxenctrlGeneration)).toEqual(['4.14-4.18', '4.14-4.18', '4.19-4.20', '4.19-4.20', '4.21+', '4.21+']);
+    expect([v('4.17'), v('4.18'), v('4.19'), v('4.20'), v('4.21'), v('4.22')].map(libxenctrlGeneration)).toEqual([
+      '4.14-4.18',
+      '4.14-4.18',
+      '4.19-4.20',
+      '4.19-4.20',
+      '4.21+',
+      '4.21+',
+    ]);
     expect(libxenctrlSoname(v('4.20.4'))).toBe('libxenctrl.so.4.20');
   });
 });

@@ -1,6 +1,13 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type BootUnitOptions, bootUnitState, clearBootGuard, disableBootUnit, enableBootUnit, readBootGuard } from '../../lifecycle/index.js';
+import {
+  type BootUnitOptions,
+  bootUnitState,
+  clearBootGuard,
+  disableBootUnit,
+  enableBootUnit,
+  readBootGuard,
+} from '../../lifecycle/index.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { killSwitchPaths, systemdDirOf } from '../lifecycle-options.js';
 import type { Output } from '../output.js';
@@ -24,7 +31,9 @@ export async function enable(_args: [], options: BootCommandOptions, out: Output
   const r = await enableBootUnit(systemdDirOf(options), unitOptions());
   if (r.warning) out.warn(r.warning);
   out.result({ bootUnit: unitJson(r.state), changed: r.changed }, () =>
-    r.changed ? `enabled ${r.state.path}: at boot it runs ${r.state.execStart}` : `${r.state.path} is already enabled and up to date: nothing to do`,
+    r.changed
+      ? `enabled ${r.state.path}: at boot it runs ${r.state.execStart}`
+      : `${r.state.path} is already enabled and up to date: nothing to do`,
   );
   return EXIT.OK;
 }
@@ -33,7 +42,9 @@ export async function disable(_args: [], options: BootCommandOptions, out: Outpu
   const r = await disableBootUnit(systemdDirOf(options), unitOptions());
   if (r.warning) out.warn(r.warning);
   out.result({ bootUnit: unitJson(r.state), changed: r.changed }, () =>
-    r.changed ? `disabled and removed ${r.state.path}; the patches applied now stay applied` : 'the boot unit is not installed: nothing to do',
+    r.changed
+      ? `disabled and removed ${r.state.path}; the patches applied now stay applied`
+      : 'the boot unit is not installed: nothing to do',
   );
   return EXIT.OK;
 }
@@ -61,7 +72,9 @@ export async function clearGuard(_args: [], options: BootCommandOptions, out: Ou
   const { opened, done } = await openReader(options, out);
   try {
     const had = await clearBootGuard(opened.stateDir);
-    out.result({ changed: had }, () => (had ? 'cleared the boot sync guard: the next boot sync runs again' : 'the boot sync guard is not set: nothing to do'));
+    out.result({ changed: had }, () =>
+      had ? 'cleared the boot sync guard: the next boot sync runs again' : 'the boot sync guard is not set: nothing to do',
+    );
     return EXIT.OK;
   } finally {
     await done();

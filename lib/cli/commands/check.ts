@@ -31,7 +31,6 @@ export interface CheckDeps {
   readonly known?: KnownPayloads;
 }
 
-
 function parseBuildIdOption(value: string): string | null {
   return value.toLowerCase() === 'none' ? null : parseBuildId(value, '--xen-build-id');
 }
@@ -46,7 +45,10 @@ async function readSymbolsOption(file: string): Promise<NonNullable<PreflightCon
   const { symbols, errors } = parseNmSymbols(text);
   if (errors.length || symbols.size === 0) {
     const first = errors[0];
-    throw new UsageError((`--symbols: ${file} is not an nm-format symbol ` + `table${first ? ` (line ${first.line}: ${JSON.stringify(first.text)})` : ' (no symbols)'}`));
+    throw new UsageError(
+      `--symbols: ${file} is not an nm-format symbol ` +
+        `table${first ? ` (line ${first.line}: ${JSON.stringify(first.text)})` : ' (no symbols)'}`,
+    );
   }
   return symbols;
 }
@@ -80,7 +82,11 @@ function stateDirRegistry(stateDir: string): KnownPayloads {
 }
 
 /** Builds the context: the running system unless --offline, then the flags on top. */
-async function checkContext(options: CheckOptions, { xenBuildId, xenSymbols }: ContextFlags, deps: CheckDeps): Promise<{ context: PreflightContext | undefined; json: CheckContextJson; running: SystemContext['xen'] }> {
+async function checkContext(
+  options: CheckOptions,
+  { xenBuildId, xenSymbols }: ContextFlags,
+  deps: CheckDeps,
+): Promise<{ context: PreflightContext | undefined; json: CheckContextJson; running: SystemContext['xen'] }> {
   const known = deps.known ?? stateDirRegistry(stateDirOf(options, defaultStateDir));
   const system: SystemContext = options.offline ? { context: null, notes: [] } : await loadSystemContext(deps.system, known);
   let context: PreflightContext | undefined = system.context ?? undefined;
@@ -102,7 +108,12 @@ async function checkContext(options: CheckOptions, { xenBuildId, xenSymbols }: C
   };
 }
 
-export async function runCheck(files: readonly string[], options: CheckOptions & CommonOptions, out: Output, deps: CheckDeps = {}): Promise<ExitCode> {
+export async function runCheck(
+  files: readonly string[],
+  options: CheckOptions & CommonOptions,
+  out: Output,
+  deps: CheckDeps = {},
+): Promise<ExitCode> {
   const asked = options.xenVersion === undefined ? undefined : parseXenVersionOption(options.xenVersion);
   const flags = await contextFlags(options);
   // Read every input before checking anything: a missing file is a usage error, not a finding.
@@ -121,17 +132,31 @@ export async function runCheck(files: readonly string[], options: CheckOptions &
       return { ...checkedPayloadJson(file, name, bytes.length, report, out.json), signature: await signatureReport(file, bytes, trust) };
     }),
   );
-  const doc: CheckJson = { schema: CHECK_SCHEMA, xenVersion: formatXenVersion(xenVersion), context: contextJson, ok: payloads.every((p) => p.ok), payloads };
+  const doc: CheckJson = {
+    schema: CHECK_SCHEMA,
+    xenVersion: formatXenVersion(xenVersion),
+    context: contextJson,
+    ok: payloads.every((p) => p.ok),
+    payloads,
+  };
   const colors = !out.json && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
   out.result(doc, () => checkText(doc, colors));
   // --quiet prints nothing but errors: a payload with errors still says which and why.
   if (out.quiet && !out.json) {
     for (const p of doc.payloads.filter((x) => !x.ok)) {
       const bad = p.diagnostics.filter((d) => d.severity === 'error' || d.severity === 'fatal');
-      out.error({ code: 'PREFLIGHT', message: `${p.file}: ${bad.length} ${bad.length === 1 ? 'error' : 'errors'}`, details: bad.map((d) => `${d.severity} ${d.code}${d.errnoName ? ` (${d.errnoName})` : ''}: ${d.message}`) }, EXIT.FAILED);
+      out.error(
+        {
+          code: 'PREFLIGHT',
+          message: `${p.file}: ${bad.length} ${bad.length === 1 ? 'error' : 'errors'}`,
+          details: bad.map((d) => `${d.severity} ${d.code}${d.errnoName ? ` (${d.errnoName})` : ''}: ${d.message}`),
+        },
+        EXIT.FAILED,
+      );
     }
   }
   return doc.ok ? EXIT.OK : EXIT.FAILED;
 }
 
-export const handler = (args: [string[]], options: CheckOptions & CommonOptions, out: Output): Promise<ExitCode> => runCheck(args[0], options, out);
+export const handler = (args: [string[]], options: CheckOptions & CommonOptions, out: Output): Promise<ExitCode> =>
+  runCheck(args[0], options, out);

@@ -14,7 +14,8 @@ export interface HostStatusOptions extends BackendOptions {
 /** `xlp status` without a name: the host's lifecycle state, for people, automation and monitoring. */
 export async function hostStatus(options: HostStatusOptions, out: Output): Promise<ExitCode> {
   const format = options.format ?? 'text';
-  if (format !== 'text' && format !== 'prometheus') throw new UsageError(`--format: expected text or prometheus, not ${JSON.stringify(format)}`);
+  if (format !== 'text' && format !== 'prometheus')
+    throw new UsageError(`--format: expected text or prometheus, not ${JSON.stringify(format)}`);
   if (format === 'prometheus' && out.json) throw new UsageError('--format prometheus and --json do not go together');
   const { lp, opened, done } = await openLivepatcher(options, out);
   try {
@@ -49,7 +50,13 @@ export async function hostStatus(options: HostStatusOptions, out: Output): Promi
     const data = {
       xen: { version, buildId: v.buildId },
       stack: { applied, certainty: view.certainty.order },
-      installed: installed.map((p) => ({ name: p.name, buildId: p.buildId, sha256: p.sha256, installedAt: p.installedAt, signature: p.signature?.keyId ? { keyId: p.signature.keyId, algorithm: p.signature.algorithm } : null })),
+      installed: installed.map((p) => ({
+        name: p.name,
+        buildId: p.buildId,
+        sha256: p.sha256,
+        installedAt: p.installedAt,
+        signature: p.signature?.keyId ? { keyId: p.signature.keyId, algorithm: p.signature.algorithm } : null,
+      })),
       drift,
       lastSync,
       bootGuard: guard ? { tripped: true, since: guard.startedAt } : { tripped: false },

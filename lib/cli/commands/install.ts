@@ -25,7 +25,12 @@ export async function install([files]: [string[]], options: InstallCommandOption
       store,
       trust,
       // The running build's symbols only judge a payload for that build.
-      (bytes, name, xen) => preflight(bytes, { name, xenVersion: xenVersionFromHypervisor(version), context: { xenBuildId: xen ?? version.buildId, ...(xenSymbols && xen === version.buildId ? { xenSymbols } : {}) } }),
+      (bytes, name, xen) =>
+        preflight(bytes, {
+          name,
+          xenVersion: xenVersionFromHypervisor(version),
+          context: { xenBuildId: xen ?? version.buildId, ...(xenSymbols && xen === version.buildId ? { xenSymbols } : {}) },
+        }),
       { replace: options.replace === true, dryRun: options.dryRun === true },
     );
     for (const r of results) for (const w of r.warnings) out.warn(`${r.name}: ${w}`);
@@ -35,7 +40,14 @@ export async function install([files]: [string[]], options: InstallCommandOption
       {
         xenBuildId: builds.length === 1 ? builds[0]! : null,
         ...(options.dryRun ? { dryRun: true } : {}),
-        installed: results.map((r) => ({ name: r.name, file: r.file, xenBuildId: r.xenBuildId, sha256: r.sha256, signature: r.signature, outcome: r.outcome })),
+        installed: results.map((r) => ({
+          name: r.name,
+          file: r.file,
+          xenBuildId: r.xenBuildId,
+          sha256: r.sha256,
+          signature: r.signature,
+          outcome: r.outcome,
+        })),
         changed,
       },
       () =>

@@ -31,7 +31,13 @@ export async function listInstalled(options: BackendOptions, out: Output): Promi
                 `Xen build ${b.xenBuildId}${b.running ? ' (running)' : ''}:\n` +
                 table(
                   ['#', 'NAME', 'BUILD-ID', 'SIGNED BY', 'INSTALLED'],
-                  b.patches.map((p, i) => [String(i + 1), p.name, p.buildId ?? '-', p.signature ? p.signature.keyId.slice(0, 16) : '-', p.installedAt]),
+                  b.patches.map((p, i) => [
+                    String(i + 1),
+                    p.name,
+                    p.buildId ?? '-',
+                    p.signature ? p.signature.keyId.slice(0, 16) : '-',
+                    p.installedAt,
+                  ]),
                 ),
             )
             .join('\n\n'),

@@ -28,7 +28,10 @@ export async function load([file]: [string], options: LoadCommandOptions, out: O
     const r = await lp.load(bytes, { ...opts, signal });
     const warnings = r.upload.report.diagnostics.filter((d) => d.severity !== 'info');
     // Text: each step was printed as it completed (see openLivepatcher's streamSteps).
-    out.result({ name: r.payload, upload: { bytes: r.upload.bytes, warnings: warnings.map(diagnosticJson) }, apply: actionJson(r.apply) }, () => '');
+    out.result(
+      { name: r.payload, upload: { bytes: r.upload.bytes, warnings: warnings.map(diagnosticJson) }, apply: actionJson(r.apply) },
+      () => '',
+    );
     return EXIT.OK;
   } finally {
     await done();

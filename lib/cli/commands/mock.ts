@@ -131,7 +131,8 @@ export interface HookOptions extends MockCommonOptions {
 }
 
 export async function hook([name, kind]: [string, string], o: HookOptions, out: Output): Promise<ExitCode> {
-  if (!HOOK_KINDS.includes(kind as HookKind)) throw new UsageError(`hook kind must be one of ${HOOK_KINDS.join(', ')}, not ${JSON.stringify(kind)}`);
+  if (!HOOK_KINDS.includes(kind as HookKind))
+    throw new UsageError(`hook kind must be one of ${HOOK_KINDS.join(', ')}, not ${JSON.stringify(kind)}`);
   validatePayloadName(name);
   const selector = { payload: name, kind: kind as HookKind, ...(o.symbol ? { symbol: o.symbol } : {}) };
   const mock = await openMockBackend({ stateDir: mockDir(o), ifMissing: 'error' });
@@ -155,7 +156,10 @@ export async function hook([name, kind]: [string, string], o: HookOptions, out: 
     }
     const id = await mock.setHook(selector, script);
     const rcText = script.rc === undefined ? 'rc 0' : `rc ${Array.isArray(script.rc) ? script.rc.join(' then ') : script.rc}`;
-    out.result({ id, selector, script }, () => (`${name} ${kind}${o.symbol ? ` (${o.symbol})` : ''}: ${rcText}${script.bug ? ', BUG()' : ''} ` + `(rule ${id})`));
+    out.result(
+      { id, selector, script },
+      () => `${name} ${kind}${o.symbol ? ` (${o.symbol})` : ''}: ${rcText}${script.bug ? ', BUG()' : ''} ` + `(rule ${id})`,
+    );
     return EXIT.OK;
   } finally {
     await mock.close();
@@ -171,7 +175,11 @@ export async function status(_args: [], o: MockCommonOptions, out: Output): Prom
     out.result({ ...snap, hookRules: rules, warnings }, () => {
       const l: string[] = [];
       const id = snap.identity;
-      l.push((`Xen ${id.version.major}.${id.version.minor}${id.version.extra}  ` + `build-id ${id.buildId ?? '(none)'}  ${id.cpus} CPUs  quiesce ${id.quiesceMs} ms  ` + `loglvl=${id.loglvl}`));
+      l.push(
+        `Xen ${id.version.major}.${id.version.minor}${id.version.extra}  ` +
+          `build-id ${id.buildId ?? '(none)'}  ${id.cpus} CPUs  quiesce ${id.quiesceMs} ms  ` +
+          `loglvl=${id.loglvl}`,
+      );
       if (snap.panic) l.push(`PANICKED: ${snap.panic}`);
       if (snap.payloads.length === 0) l.push('no payloads');
       for (const p of snap.payloads) {
@@ -180,7 +188,8 @@ export async function status(_args: [], o: MockCommonOptions, out: Output): Prom
         l.push(`  ${p.name.padEnd(32)} ${p.state.padEnd(8)} ${rc.padEnd(16)}${pos >= 0 ? `  stack #${pos + 1}` : ''}`);
       }
       if (snap.pending) l.push(`pending: ${snap.pending.cmd} ${snap.pending.name}`);
-      for (const r of rules) l.push((`hook rule ${r.id}: ${JSON.stringify(r.selector)} -> ${JSON.stringify(r.behaviour)} ` + `(called ${r.calls}x)`));
+      for (const r of rules)
+        l.push(`hook rule ${r.id}: ${JSON.stringify(r.selector)} -> ${JSON.stringify(r.behaviour)} ` + `(called ${r.calls}x)`);
       for (const w of warnings.slice(-10)) l.push(`warning: ${w.message}`);
       return l.join('\n');
     });
@@ -194,7 +203,16 @@ export async function calls(_args: [], o: MockCommonOptions & { since?: string }
   const mock = await openMockBackend({ stateDir: mockDir(o), ifMissing: 'error' });
   try {
     const list = await mock.hookCalls(number(o.since, '--since') ?? 0);
-    out.result({ calls: list }, () => list.map((c) => (`#${c.seq} ${c.payload} ${c.kind} ${c.symbol ?? '?'}${c.rc === null ? '' : ` rc=${c.rc}`} ` + `(payload rc ${c.payloadRc})`)).join('\n') || 'no hook calls');
+    out.result(
+      { calls: list },
+      () =>
+        list
+          .map(
+            (c) =>
+              `#${c.seq} ${c.payload} ${c.kind} ${c.symbol ?? '?'}${c.rc === null ? '' : ` rc=${c.rc}`} ` + `(payload rc ${c.payloadRc})`,
+          )
+          .join('\n') || 'no hook calls',
+    );
     return EXIT.OK;
   } finally {
     await mock.close();

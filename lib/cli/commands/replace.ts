@@ -13,7 +13,12 @@ export interface ReplaceCommandOptions extends ActionCommandOptions {
 export async function replace([name]: [string], options: ReplaceCommandOptions, out: Output): Promise<ExitCode> {
   const { lp, done, signal } = await openLivepatcher(options, out, { streamSteps: !options.dryRun });
   try {
-    const opts = { sequential: options.sequential === true, force: options.force === true, nodeps: options.nodeps === true, ...quiesceNs(options) };
+    const opts = {
+      sequential: options.sequential === true,
+      force: options.force === true,
+      nodeps: options.nodeps === true,
+      ...quiesceNs(options),
+    };
     if (options.dryRun) return printPlan(await lp.planReplace(name, opts), out);
     const r = await lp.replace(name, { ...opts, signal });
     // Text: each step was printed as it completed (see openLivepatcher's streamSteps).

@@ -16,13 +16,15 @@ export async function stack(_args: [], options: BackendOptions, out: Output): Pr
         lines.push(
           table(
             ['#', 'NAME', 'BUILD-ID', 'DEPENDS-ON', 'HOOKS'],
-            [...view.applied].reverse().map((e) => [
-              e.placement === 'chain' ? String(e.position) : `${e.position}${e.placement === 'recorded' ? '*' : '?'}`,
-              e.name,
-              e.buildId ?? '-',
-              e.dependsOn === view.xenBuildId && e.dependsOn !== null ? 'hypervisor' : (e.dependsOn ?? '-'),
-              e.hooks === null ? 'unknown' : e.hooks.length ? e.hooks.join(',') : 'none',
-            ]),
+            [...view.applied]
+              .reverse()
+              .map((e) => [
+                e.placement === 'chain' ? String(e.position) : `${e.position}${e.placement === 'recorded' ? '*' : '?'}`,
+                e.name,
+                e.buildId ?? '-',
+                e.dependsOn === view.xenBuildId && e.dependsOn !== null ? 'hypervisor' : (e.dependsOn ?? '-'),
+                e.hooks === null ? 'unknown' : e.hooks.length ? e.hooks.join(',') : 'none',
+              ]),
           ),
         );
       }
@@ -35,7 +37,11 @@ export async function stack(_args: [], options: BackendOptions, out: Output): Pr
       for (const n of view.certainty.notes) lines.push(`note: ${n}`);
       const checked = view.loaded.filter((p) => p.state === 'CHECKED').map((p) => p.name);
       // A host may keep hundreds loaded: name a few, `xlp list` has them all.
-      if (checked.length > CHECKED_SHOWN) lines.push((`loaded, not applied: ${checked.slice(0, CHECKED_SHOWN).join(', ')} ` + `and ${checked.length - CHECKED_SHOWN} more (\`xlp list\` shows them)`));
+      if (checked.length > CHECKED_SHOWN)
+        lines.push(
+          `loaded, not applied: ${checked.slice(0, CHECKED_SHOWN).join(', ')} ` +
+            `and ${checked.length - CHECKED_SHOWN} more (\`xlp list\` shows them)`,
+        );
       else if (checked.length) lines.push(`loaded, not applied: ${checked.join(', ')}`);
       return lines.join('\n');
     });

@@ -7,7 +7,8 @@ import type { HostStatusOptions } from './host-status.js';
 
 export async function status([name]: [string | undefined], options: BackendOptions & HostStatusOptions, out: Output): Promise<ExitCode> {
   if (name === undefined) return (await import('./host-status.js')).hostStatus(options, out);
-  if (options.format !== undefined || options.systemdDir !== undefined) throw new UsageError('--format and --systemd-dir apply to `xlp status` without a payload name (the host)');
+  if (options.format !== undefined || options.systemdDir !== undefined)
+    throw new UsageError('--format and --systemd-dir apply to `xlp status` without a payload name (the host)');
   const { opened, done } = await openReader(options, out);
   try {
     const { payloadStatus } = await import('../../workflow/index.js');

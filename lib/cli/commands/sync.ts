@@ -1,5 +1,16 @@
 import { join } from 'node:path';
-import { BOOT_GUARD_FILE, BootGuardTrippedError, clearBootGuard, InstalledStore, readBootGuard, readKillSwitch, setBootGuard, syncHost, type SyncReport, writeLastSync } from '../../lifecycle/index.js';
+import {
+  BOOT_GUARD_FILE,
+  BootGuardTrippedError,
+  clearBootGuard,
+  InstalledStore,
+  readBootGuard,
+  readKillSwitch,
+  setBootGuard,
+  syncHost,
+  type SyncReport,
+  writeLastSync,
+} from '../../lifecycle/index.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { killSwitchPaths, type TrustOptions, trustedKeys } from '../lifecycle-options.js';
 import type { Output } from '../output.js';
@@ -19,7 +30,13 @@ function planJson(r: SyncReport): Record<string, unknown> {
   return {
     mode: r.plan.mode,
     commonBase: r.plan.commonBase,
-    steps: r.plan.steps.map((s) => ({ action: s.action, name: s.payload, reason: s.reason, why: s.why, ...(s.replaces ? { replaces: s.replaces } : {}) })),
+    steps: r.plan.steps.map((s) => ({
+      action: s.action,
+      name: s.payload,
+      reason: s.reason,
+      why: s.why,
+      ...(s.replaces ? { replaces: s.replaces } : {}),
+    })),
     untouched: r.plan.untouched,
     warnings: r.warnings,
   };
@@ -34,7 +51,13 @@ function reportJson(r: SyncReport): Record<string, unknown> {
     before: r.before,
     after: r.after,
     plan: planJson(r),
-    ...(r.dryRun ? {} : { steps: r.steps.map((s) => (s.action === 'UPLOAD' ? { name: s.payload, action: 'UPLOAD', outcome: s.outcome, bytes: s.bytes } : actionJson(s))) }),
+    ...(r.dryRun
+      ? {}
+      : {
+          steps: r.steps.map((s) =>
+            s.action === 'UPLOAD' ? { name: s.payload, action: 'UPLOAD', outcome: s.outcome, bytes: s.bytes } : actionJson(s),
+          ),
+        }),
     drift: r.drift,
   };
 }
@@ -58,7 +81,8 @@ function reportText(r: SyncReport): string {
 }
 
 export async function sync(_args: [], options: SyncCommandOptions, out: Output): Promise<ExitCode> {
-  if (options.boot && options.prune) throw new UsageError('--boot and --prune do not go together: the boot sync only restores the installed patches');
+  if (options.boot && options.prune)
+    throw new UsageError('--boot and --prune do not go together: the boot sync only restores the installed patches');
   const { lp, opened, done, signal } = await openLivepatcher(options, out, { streamSteps: !options.dryRun });
   const stateDir = opened.stateDir;
   const at = () => new Date().toISOString();
@@ -68,7 +92,10 @@ export async function sync(_args: [], options: SyncCommandOptions, out: Output):
       const ks = await readKillSwitch(killSwitchPaths());
       if (ks.engaged) {
         await writeLastSync(stateDir, { at: at(), result: 'skipped', changed: false, boot: true, reason: ks.reason, xenBuildId: null });
-        out.result({ changed: false, skipped: { by: ks.by, reason: ks.reason } }, () => `boot sync skipped: ${ks.reason} (kill switch); nothing was changed`);
+        out.result(
+          { changed: false, skipped: { by: ks.by, reason: ks.reason } },
+          () => `boot sync skipped: ${ks.reason} (kill switch); nothing was changed`,
+        );
         return EXIT.OK;
       }
       const guard = await readBootGuard(stateDir);
@@ -82,14 +109,29 @@ export async function sync(_args: [], options: SyncCommandOptions, out: Output):
     let report: SyncReport;
     try {
       const trust = await trustedKeys(options);
-      report = await syncHost(lp, new InstalledStore(stateDir), trust, { prune: options.prune === true, boot: options.boot === true, dryRun: options.dryRun === true, signal, ...quiesceNs(options) });
+      report = await syncHost(lp, new InstalledStore(stateDir), trust, {
+        prune: options.prune === true,
+        boot: options.boot === true,
+        dryRun: options.dryRun === true,
+        signal,
+        ...quiesceNs(options),
+      });
     } catch (error) {
-      if (!options.dryRun) await writeLastSync(stateDir, { at: at(), result: 'failed', changed: false, boot, reason: error instanceof Error ? error.message : String(error), xenBuildId: null }).catch(() => undefined);
+      if (!options.dryRun)
+        await writeLastSync(stateDir, {
+          at: at(),
+          result: 'failed',
+          changed: false,
+          boot,
+          reason: error instanceof Error ? error.message : String(error),
+          xenBuildId: null,
+        }).catch(() => undefined);
       // A clean failure ends the boot sync: only a host that died during it leaves the guard set.
       if (boot) await clearBootGuard(stateDir);
       throw error;
     }
-    if (!options.dryRun) await writeLastSync(stateDir, { at: at(), result: 'ok', changed: report.changed, boot, xenBuildId: report.xenBuildId });
+    if (!options.dryRun)
+      await writeLastSync(stateDir, { at: at(), result: 'ok', changed: report.changed, boot, xenBuildId: report.xenBuildId });
     if (boot) await clearBootGuard(stateDir);
     out.result(reportJson(report), () => reportText(report));
     return EXIT.OK;

@@ -15,12 +15,20 @@ export interface UninstallCommandOptions extends BackendOptions {
  * Which build to uninstall from: --xen-build-id, else the running build if it has the patch,
  * else the only build that has it (several: a usage error listing them).
  */
-async function buildOf(store: InstalledStore, name: string, given: string | undefined, running: BuildIdHex | null): Promise<BuildIdHex | null> {
+async function buildOf(
+  store: InstalledStore,
+  name: string,
+  given: string | undefined,
+  running: BuildIdHex | null,
+): Promise<BuildIdHex | null> {
   if (given !== undefined) return parseBuildId(given, '--xen-build-id') as BuildIdHex;
   const builds = await store.buildsWith(name);
   if (running !== null && builds.includes(running)) return running;
   if (builds.length <= 1) return builds[0] ?? null;
-  throw new UsageError((`${JSON.stringify(name)} is installed for several Xen builds ` + `(${builds.join(', ')}), none of them the running one; say which with --xen-build-id`));
+  throw new UsageError(
+    `${JSON.stringify(name)} is installed for several Xen builds ` +
+      `(${builds.join(', ')}), none of them the running one; say which with --xen-build-id`,
+  );
 }
 
 export async function uninstall([name]: [string], options: UninstallCommandOptions, out: Output): Promise<ExitCode> {

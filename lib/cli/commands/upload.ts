@@ -18,7 +18,9 @@ export async function upload([name, file]: [string, string], options: UploadComm
     if (options.dryRun) return printPlan(await lp.planUpload(name, bytes, { force: options.force === true }), out);
     const r = await lp.upload(name, bytes, { force: options.force === true, signal });
     const warnings = r.report.diagnostics.filter((d) => d.severity !== 'info');
-    out.result({ name, outcome: r.outcome, bytes: r.bytes, state: 'CHECKED', rc: 0, warnings: warnings.map(diagnosticJson) }, () => uploadText(name, r.bytes, warnings));
+    out.result({ name, outcome: r.outcome, bytes: r.bytes, state: 'CHECKED', rc: 0, warnings: warnings.map(diagnosticJson) }, () =>
+      uploadText(name, r.bytes, warnings),
+    );
     return EXIT.OK;
   } finally {
     await done();

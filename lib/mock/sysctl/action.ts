@@ -37,7 +37,8 @@ function actionError(m: MockMachine, call: XenCall, p: PayloadRecord, cmd: Livep
   let reason: string | undefined;
   if (errno === ERRNO.EBUSY) {
     reason = cmd === 'REVERT' && m.top() !== p ? `not on top of the applied stack (top is ${m.top()?.name})` : 'another action is pending';
-  } else if (errno === ERRNO.EOPNOTSUPP && cmd === 'REPLACE') reason = 'REPLACE is refused while the target or an applied payload has pre/post hooks';
+  } else if (errno === ERRNO.EOPNOTSUPP && cmd === 'REPLACE')
+    reason = 'REPLACE is refused while the target or an applied payload has pre/post hooks';
   else if (errno === ERRNO.EINVAL && cmd === 'UNLOAD') reason = 'it is APPLIED';
   return new XenError(call, errno, p.name, reason ? `${XenError.describe(call, errno, p.name)}: ${reason}` : undefined);
 }

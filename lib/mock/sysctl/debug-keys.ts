@@ -20,7 +20,8 @@ function printAll(m: MockMachine): void {
   for (const p of m.state.payloads) {
     const code = PAYLOAD_STATE_CODE[p.state];
     c.printk(
-      (` name=${p.name} state=${p.state}(${code}) ${ptr(p.textAddr)} ` + `(.data=${ptr(p.rwAddr)}, .rodata=${ptr(p.roAddr)}) using ${p.pages} pages.\n`),
+      ` name=${p.name} state=${p.state}(${code}) ${ptr(p.textAddr)} ` +
+        `(.data=${ptr(p.rwAddr)}, .rodata=${ptr(p.roAddr)}) using ${p.pages} pages.\n`,
     );
     displayMetadata(m, p);
     for (const [i, f] of p.payload.funcs.entries()) {

@@ -1,5 +1,13 @@
 import { SHF_ALLOC } from '../../elf/index.js';
-import { type AddressRef, FUNC_FIELDS, FUNC_SIZE_V2, type LivepatchFunc, RelocatedSection, locatorFor, decodeFuncs } from '../../payload/index.js';
+import {
+  type AddressRef,
+  FUNC_FIELDS,
+  FUNC_SIZE_V2,
+  type LivepatchFunc,
+  RelocatedSection,
+  locatorFor,
+  decodeFuncs,
+} from '../../payload/index.js';
 import { type AddressRange, difference, exactly, LIVEPATCH_RANGE, within, XEN_WINDOW } from '../address-space.js';
 import { lp } from '../console.js';
 import { payloadRange } from './relocations.js';
@@ -30,7 +38,14 @@ export function checkFuncs(s: LoadState): void {
   }
   if (sec.size === 0n) return; // reported by check_patching_sections
   if (!(sec.flags & SHF_ALLOC)) {
-    s.findings.add('special-section-not-loaded', s.xen.has['unloaded-sections-keep-file-address'] ? (`${FUNCS} is not SHF_ALLOC: Xen reads the functions from the upload buffer without ` + `relocating them, keeps a pointer to it after freeing it, and patches through it at APPLY.`) : (`${FUNCS} is not SHF_ALLOC: Xen ${s.xen.name} reads ` + `the functions through a NULL load address and crashes.`), { section: FUNCS, field: 'sh_flags' });
+    s.findings.add(
+      'special-section-not-loaded',
+      s.xen.has['unloaded-sections-keep-file-address']
+        ? `${FUNCS} is not SHF_ALLOC: Xen reads the functions from the upload buffer without ` +
+            `relocating them, keeps a pointer to it after freeing it, and patches through it at APPLY.`
+        : `${FUNCS} is not SHF_ALLOC: Xen ${s.xen.name} reads ` + `the functions through a NULL load address and crashes.`,
+      { section: FUNCS, field: 'sh_flags' },
+    );
     return;
   }
   const locator = s.symtab ? locatorFor(s.elf!, s.symtab) : null;
@@ -47,16 +62,27 @@ function checkFunc(s: LoadState, f: LivepatchFunc, pointersValid: boolean): void
   const { findings: fs, name } = s;
   const what = `Function ${f.index}${f.name ? ` (${f.name})` : ''}`;
   if (f.version !== 2) {
-    fs.add('func-version', `${what} has version ${f.version}; Xen ${s.xen.name} takes payload version 2.`, { ...where(f, 'version'), console: lp(name, `Wrong version (${f.version}). Expected 2`) });
+    fs.add('func-version', `${what} has version ${f.version}; Xen ${s.xen.name} takes payload version 2.`, {
+      ...where(f, 'version'),
+      console: lp(name, `Wrong version (${f.version}). Expected 2`),
+    });
     return;
   }
   if (f.oldSize === 0) {
-    fs.add('func-old-size-zero', `${what} has old_size 0.`, { ...where(f, 'old_size'), console: lp(name, 'Address or size fields are zero') });
+    fs.add('func-old-size-zero', `${what} has old_size 0.`, {
+      ...where(f, 'old_size'),
+      console: lp(name, 'Address or size fields are zero'),
+    });
     return;
   }
   if (pointersValid && f.oldTarget.kind === 'null' && !checkByName(s, f, what)) return;
   if (pointersValid && f.oldTarget.kind === 'absolute' && !f.isNop) {
-    fs.add('func-old-addr-absolute', (`${what} has the absolute old_addr 0x${f.oldTarget.value.toString(16)}: Xen reads it at ` + `upload to look for ENDBR64, and an address outside the hypervisor's text crashes the host.`), where(f, 'old_addr'));
+    fs.add(
+      'func-old-addr-absolute',
+      `${what} has the absolute old_addr 0x${f.oldTarget.value.toString(16)}: Xen reads it at ` +
+        `upload to look for ENDBR64, and an address outside the hypervisor's text crashes the host.`,
+      where(f, 'old_addr'),
+    );
   }
   if (f.isNop) {
     if (f.newSize > OPAQUE_SIZE) {
@@ -74,7 +100,12 @@ function checkFunc(s: LoadState, f: LivepatchFunc, pointersValid: boolean): void
     return;
   }
   if (f.oldSize < JMP_SIZE + ENDBR_SIZE) {
-    fs.add('func-old-size-endbr', (`${what} has old_size ${f.oldSize}: if the old function starts with ENDBR64 (hypervisors ` + `built with CET-IBT), Xen needs ${JMP_SIZE + ENDBR_SIZE} and refuses the upload (EINVAL).`), where(f, 'old_size'));
+    fs.add(
+      'func-old-size-endbr',
+      `${what} has old_size ${f.oldSize}: if the old function starts with ENDBR64 (hypervisors ` +
+        `built with CET-IBT), Xen needs ${JMP_SIZE + ENDBR_SIZE} and refuses the upload (EINVAL).`,
+      where(f, 'old_size'),
+    );
   }
   if (pointersValid) checkDistance(s, f, what);
 }
@@ -83,13 +114,23 @@ function checkFunc(s: LoadState, f: LivepatchFunc, pointersValid: boolean): void
 function checkByName(s: LoadState, f: LivepatchFunc, what: string): boolean {
   const ref = f.nameTarget;
   if (ref.kind === 'null' || ref.kind === 'absolute') {
-    s.findings.add('func-name-invalid', ref.kind === 'null' ? `${what} has old_addr 0 and no name: Xen looks up the string at address 0 and crashes.` : (`${what} has old_addr 0 and a name pointer to the absolute ` + `address 0x${ref.value.toString(16)}, which Xen dereferences.`), where(f, 'name'));
+    s.findings.add(
+      'func-name-invalid',
+      ref.kind === 'null'
+        ? `${what} has old_addr 0 and no name: Xen looks up the string at address 0 and crashes.`
+        : `${what} has old_addr 0 and a name pointer to the absolute ` + `address 0x${ref.value.toString(16)}, which Xen dereferences.`,
+      where(f, 'name'),
+    );
     return false;
   }
   if (ref.kind !== 'payload' || f.name === null) return true; // a Xen string, or a relocation already reported
   const found = lookupSymbol(s, f.name);
   if (found === 'missing') {
-    s.findings.add('func-unresolved', (`${what} has old_addr 0 and its name ${f.name ? `"${f.name}"` : '(empty)'} ` + `is not a hypervisor or loaded payload symbol.`), { ...where(f, 'name'), console: lp(s.name, `Could not resolve old address of ${f.name}`) });
+    s.findings.add(
+      'func-unresolved',
+      `${what} has old_addr 0 and its name ${f.name ? `"${f.name}"` : '(empty)'} ` + `is not a hypervisor or loaded payload symbol.`,
+      { ...where(f, 'name'), console: lp(s.name, `Could not resolve old address of ${f.name}`) },
+    );
     return false;
   }
   if (found === 'unknown') s.unverified.funcNames.add(f.name);
@@ -133,8 +174,16 @@ function checkDistance(s: LoadState, f: LivepatchFunc, what: string): void {
     verdict = within(difference(or, nr), -LIVEPATCH_RANGE, LIVEPATCH_RANGE);
   }
   if (verdict === 'never') {
-    s.findings.add('func-too-far', `${what}: the new code is 2 GiB or more away from the old function, out of reach of a 32-bit jump.`, where(f, 'new_addr'));
+    s.findings.add(
+      'func-too-far',
+      `${what}: the new code is 2 GiB or more away from the old function, out of reach of a 32-bit jump.`,
+      where(f, 'new_addr'),
+    );
   } else if (verdict === 'maybe') {
-    s.findings.add('func-distance-unverified', (`${what}: whether the new code is within 2 GiB of the old ` + `function depends on where the hypervisor loads the payload.`), where(f, 'new_addr'));
+    s.findings.add(
+      'func-distance-unverified',
+      `${what}: whether the new code is within 2 GiB of the old ` + `function depends on where the hypervisor loads the payload.`,
+      where(f, 'new_addr'),
+    );
   }
 }

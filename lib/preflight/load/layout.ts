@@ -44,7 +44,11 @@ export function checkLayout(s: LoadState): void {
   for (let i = 1; i < sections.length; i++) {
     const sec = sections[i]!;
     if (sec.flags & SHF_ALLOC && regionOf(sec) === null) {
-      f.add('section-write-exec', (`Section ${i} (${label(sec)}) is loaded, writable ` + `and executable; Xen loads only RX, RW or RO sections.`), { section: label(sec), field: 'sh_flags' });
+      f.add(
+        'section-write-exec',
+        `Section ${i} (${label(sec)}) is loaded, writable ` + `and executable; Xen loads only RX, RW or RO sections.`,
+        { section: label(sec), field: 'sh_flags' },
+      );
       writableExec = true;
     }
   }
@@ -70,9 +74,14 @@ export function checkLayout(s: LoadState): void {
   for (const p of placed) base.set(p.sec.index, start[p.region] + p.offset);
 
   if (total > ALLOCATION_LIMIT) {
-    f.add('payload-allocation', (`Xen would need ${total} bytes to load the payload (text ${size.text}, RW ${size.rw}, ` + `RO ${size.ro}); the area payloads are loaded into is smaller than 1 GiB.`), {
-      console: lp(s.name, 'Could not allocate memory for payload'),
-    });
+    f.add(
+      'payload-allocation',
+      `Xen would need ${total} bytes to load the payload (text ${size.text}, RW ${size.rw}, ` +
+        `RO ${size.ro}); the area payloads are loaded into is smaller than 1 GiB.`,
+      {
+        console: lp(s.name, 'Could not allocate memory for payload'),
+      },
+    );
     return;
   }
 
@@ -83,14 +92,22 @@ export function checkLayout(s: LoadState): void {
     if (p.sec.size === 0n) continue;
     const end = p.offset + p.sec.size;
     if (end > regionEnd[p.region]) {
-      f.add('section-layout-overflow', (`Section ${p.sec.index} (${label(p.sec)}) is placed at offset ${p.offset} of ` + `the ${p.region} region, which Xen sized to ${regionEnd[p.region]} bytes: copying it ` + `writes ${end - regionEnd[p.region]} bytes past it (an alignment of 0 reset the size).`), {
-        section: label(p.sec),
-        field: 'sh_addralign',
-      });
+      f.add(
+        'section-layout-overflow',
+        `Section ${p.sec.index} (${label(p.sec)}) is placed at offset ${p.offset} of ` +
+          `the ${p.region} region, which Xen sized to ${regionEnd[p.region]} bytes: copying it ` +
+          `writes ${end - regionEnd[p.region]} bytes past it (an alignment of 0 reset the size).`,
+        {
+          section: label(p.sec),
+          field: 'sh_addralign',
+        },
+      );
     }
   }
   for (const region of ['text', 'rw', 'ro'] as const) {
-    const inRegion = placed.filter((p) => p.region === region && p.sec.size > 0n).sort((a, b) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
+    const inRegion = placed
+      .filter((p) => p.region === region && p.sec.size > 0n)
+      .sort((a, b) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
     // Sorted by start: a section overlaps an earlier one iff it starts before the furthest end so far.
     let furthest = inRegion[0];
     for (let k = 1; k < inRegion.length; k++) {
@@ -98,10 +115,15 @@ export function checkLayout(s: LoadState): void {
       const cur = inRegion[k]!;
       if (cur.offset + cur.sec.size > prev.offset + prev.sec.size) furthest = cur;
       if (cur.offset < prev.offset + prev.sec.size) {
-        f.add('section-layout-overlap', (`Sections ${prev.sec.index} (${label(prev.sec)}) and ${cur.sec.index} (${label(cur.sec)}) are ` + `placed over each other in the ${region} region (an alignment of 0 puts a section at offset 0).`), {
-          section: label(cur.sec),
-          field: 'sh_addralign',
-        });
+        f.add(
+          'section-layout-overlap',
+          `Sections ${prev.sec.index} (${label(prev.sec)}) and ${cur.sec.index} (${label(cur.sec)}) are ` +
+            `placed over each other in the ${region} region (an alignment of 0 puts a section at offset 0).`,
+          {
+            section: label(cur.sec),
+            field: 'sh_addralign',
+          },
+        );
       }
     }
   }

@@ -14,7 +14,13 @@ const FEATURE_LIMIT = 21 * 32;
 const ALT_FLAG_NOT = 0x8000;
 const ADDR = CONSOLE_ADDR;
 
-function wrongSize(s: LoadState, code: 'bug-frames-size' | 'altinstructions-size' | 'ex-table-size' | 'alt-call-sites', sec: SectionHeader, unit: number, what: string): boolean {
+function wrongSize(
+  s: LoadState,
+  code: 'bug-frames-size' | 'altinstructions-size' | 'ex-table-size' | 'alt-call-sites',
+  sec: SectionHeader,
+  unit: number,
+  what: string,
+): boolean {
   if (sec.size % BigInt(unit) === 0n) return false;
   s.findings.add(code, `${label(sec)} has ${sec.size} bytes, not a whole number of ${what} (${unit} bytes).`, {
     section: label(sec),
@@ -30,7 +36,12 @@ export function checkBugFrames(s: LoadState): void {
     const sec = s.elf!.sectionByName(`.bug_frames.${i}`);
     if (!sec || wrongSize(s, 'bug-frames-size', sec, 8, 'bug frames')) continue;
     if (sec.size > 0n && !(sec.flags & SHF_ALLOC)) {
-      s.findings.add('hook-not-loaded', (`${label(sec)} is not SHF_ALLOC: the hypervisor registers its bug frames at a NULL (or freed) ` + `address, so a BUG or WARN in the payload crashes the host.`), { section: label(sec), field: 'sh_flags' });
+      s.findings.add(
+        'hook-not-loaded',
+        `${label(sec)} is not SHF_ALLOC: the hypervisor registers its bug frames at a NULL (or freed) ` +
+          `address, so a BUG or WARN in the payload crashes the host.`,
+        { section: label(sec), field: 'sh_flags' },
+      );
     }
   }
 }
@@ -65,18 +76,28 @@ export function checkAlternatives(s: LoadState): void {
   const name = s.name;
   const layout = s.layout;
   if (layout && layout.textSize === 0n) {
-    s.findings.add('altinstructions-no-text', '.altinstructions is not empty but the payload has no executable section.', { section: label(sec), console: lpNoColon(name, 'Alternatives provided, but no .text') });
+    s.findings.add('altinstructions-no-text', '.altinstructions is not empty but the payload has no executable section.', {
+      section: label(sec),
+      console: lpNoColon(name, 'Alternatives provided, but no .text'),
+    });
     return;
   }
   const replSec = s.elf!.sectionByName('.altinstr_replacement');
   if (!replSec) {
-    s.findings.add('altinstructions-no-replacement', '.altinstructions is not empty but there is no .altinstr_replacement section.', { section: label(sec), console: lpNoColon(name, '.altinstructions provided, but no .altinstr_replacement') });
+    s.findings.add('altinstructions-no-replacement', '.altinstructions is not empty but there is no .altinstr_replacement section.', {
+      section: label(sec),
+      console: lpNoColon(name, '.altinstructions provided, but no .altinstr_replacement'),
+    });
     return;
   }
   if (!layout) return;
   if (!(sec.flags & SHF_ALLOC)) {
     if (!s.xen.has['unloaded-sections-keep-file-address']) {
-      s.findings.add('special-section-not-loaded', (`.altinstructions is not SHF_ALLOC: Xen ${s.xen.name} walks it from a NULL load address and ` + `crashes.`), { section: label(sec), field: 'sh_flags' });
+      s.findings.add(
+        'special-section-not-loaded',
+        `.altinstructions is not SHF_ALLOC: Xen ${s.xen.name} walks it from a NULL load address and ` + `crashes.`,
+        { section: label(sec), field: 'sh_flags' },
+      );
       return;
     }
   }
@@ -89,7 +110,13 @@ export function checkAlternatives(s: LoadState): void {
   let rangesOk = true;
   for (let k = 0; k < count; k++) {
     const at = k * ALT_INSTR_SIZE;
-    const e = { k, cpuid: data.bytes[at + 8]! | (data.bytes[at + 9]! << 8), origLen: data.bytes[at + 10]!, replLen: data.bytes[at + 11]!, padLen: data.bytes[at + 12]! };
+    const e = {
+      k,
+      cpuid: data.bytes[at + 8]! | (data.bytes[at + 9]! << 8),
+      origLen: data.bytes[at + 10]!,
+      replLen: data.bytes[at + 11]!,
+      padLen: data.bytes[at + 12]!,
+    };
     entries.push(e);
     // Unloaded ('unloaded-sections-keep-file-address'): the fields are read unrelocated, relative to
     // the upload buffer, which is not the payload.
@@ -97,18 +124,32 @@ export function checkAlternatives(s: LoadState): void {
     const repl = base === undefined ? 'outside' : pcRelativeTarget(s, data, base, at + 4);
     const where = { section: label(sec), offset: at };
     if (orig !== null && outside(orig, e.origLen, 0n, layout.textSize)) {
-      s.findings.add('alternative-out-of-range', (`Alternative ${k}: the ${e.origLen} original bytes are not inside the payload's text ` + `(${layout.textSize} bytes).`), {
-        ...where,
-        field: 'orig_offset',
-        console: lpNoColon(name, (`Alternative orig ${ADDR}+${hexOrZero(e.origLen)} outside payload ` + `text ${ADDR}+${hexOrZero(layout.textSize)}`)),
-      });
+      s.findings.add(
+        'alternative-out-of-range',
+        `Alternative ${k}: the ${e.origLen} original bytes are not inside the payload's text ` + `(${layout.textSize} bytes).`,
+        {
+          ...where,
+          field: 'orig_offset',
+          console: lpNoColon(
+            name,
+            `Alternative orig ${ADDR}+${hexOrZero(e.origLen)} outside payload ` + `text ${ADDR}+${hexOrZero(layout.textSize)}`,
+          ),
+        },
+      );
       rangesOk = false;
     } else if (repl !== null && (replBase === undefined || outside(repl, e.replLen, replBase, replSec.size))) {
-      s.findings.add('alternative-out-of-range', (`Alternative ${k}: the ${e.replLen} replacement bytes are not inside .altinstr_replacement ` + `(${replSec.size} bytes).`), {
-        ...where,
-        field: 'repl_offset',
-        console: lpNoColon(name, (`Alternative repl ${ADDR}+${hexOrZero(e.replLen)} outside ` + `.altinstr_replacement ${ADDR}+${hexOrZero(replSec.size)}`)),
-      });
+      s.findings.add(
+        'alternative-out-of-range',
+        `Alternative ${k}: the ${e.replLen} replacement bytes are not inside .altinstr_replacement ` + `(${replSec.size} bytes).`,
+        {
+          ...where,
+          field: 'repl_offset',
+          console: lpNoColon(
+            name,
+            `Alternative repl ${ADDR}+${hexOrZero(e.replLen)} outside ` + `.altinstr_replacement ${ADDR}+${hexOrZero(replSec.size)}`,
+          ),
+        },
+      );
       rangesOk = false;
     }
   }
@@ -120,15 +161,32 @@ export function checkAlternatives(s: LoadState): void {
     // the original: the payload's text is not a registered region yet, so the bare address).
     const problem =
       e.replLen > total
-        ? { why: `its replacement (${e.replLen} bytes) is longer than the original plus padding (${total})`, errno: ERRNO.ENOSPC, alt: `replacement size ${cHex(e.replLen)} larger than origin ${cHex(total)}` }
+        ? {
+            why: `its replacement (${e.replLen} bytes) is longer than the original plus padding (${total})`,
+            errno: ERRNO.ENOSPC,
+            alt: `replacement size ${cHex(e.replLen)} larger than origin ${cHex(total)}`,
+          }
         : total > MAX_PATCH_LEN
-          ? { why: `original plus padding is ${total} bytes, more than ${MAX_PATCH_LEN}`, errno: ERRNO.ENOSPC, alt: `origin size ${cHex(total)} bigger than buffer ${cHex(MAX_PATCH_LEN)}` }
+          ? {
+              why: `original plus padding is ${total} bytes, more than ${MAX_PATCH_LEN}`,
+              errno: ERRNO.ENOSPC,
+              alt: `origin size ${cHex(total)} bigger than buffer ${cHex(MAX_PATCH_LEN)}`,
+            }
           : feat >= FEATURE_LIMIT
-            ? { why: `feature ${feat} is outside the feature set (${FEATURE_LIMIT})`, errno: ERRNO.ERANGE, alt: `feature ${cHex(feat)} outside of featureset range ${cHex(FEATURE_LIMIT)}` }
+            ? {
+                why: `feature ${feat} is outside the feature set (${FEATURE_LIMIT})`,
+                errno: ERRNO.ERANGE,
+                alt: `feature ${cHex(feat)} outside of featureset range ${cHex(FEATURE_LIMIT)}`,
+              }
             : null;
     if (!problem) continue;
     const where = { section: label(sec), offset: e.k * ALT_INSTR_SIZE };
-    if (!s.xen.has['alternatives-refused']) s.findings.add('alternative-invalid', (`Alternative ${e.k}: ${problem.why}; Xen ${s.xen.name} hits a BUG_ON in apply_alternatives and ` + `the host crashes.`), where);
+    if (!s.xen.has['alternatives-refused'])
+      s.findings.add(
+        'alternative-invalid',
+        `Alternative ${e.k}: ${problem.why}; Xen ${s.xen.name} hits a BUG_ON in apply_alternatives and ` + `the host crashes.`,
+        where,
+      );
     else {
       s.findings.add('alternative-invalid', `Alternative ${e.k}: ${problem.why}; apply_alternatives refuses it.`, {
         ...where,
@@ -154,7 +212,10 @@ export function checkAltCallSites(s: LoadState): void {
   const layout = s.layout;
   if (!layout) return;
   if (layout.textSize === 0n) {
-    s.findings.add('alt-call-sites', '.alt_call_sites is not empty but the payload has no executable section.', { section: label(sec), console: lpNoColon(s.name, 'Alternative calls provided, but no .text') });
+    s.findings.add('alt-call-sites', '.alt_call_sites is not empty but the payload has no executable section.', {
+      section: label(sec),
+      console: lpNoColon(s.name, 'Alternative calls provided, but no .text'),
+    });
     return;
   }
   const base = layout.base.get(sec.index);
@@ -162,11 +223,15 @@ export function checkAltCallSites(s: LoadState): void {
   for (let at = 0; at + 4 <= data.size; at += 4) {
     const orig = base === undefined ? 'outside' : pcRelativeTarget(s, data, base, at);
     if (orig !== null && outside(orig, 6, 0n, layout.textSize)) {
-      s.findings.add('alt-call-sites', (`Alternative call site ${at / 4} is not a 6-byte call inside the payload's text ` + `(${layout.textSize} bytes).`), {
-        section: label(sec),
-        offset: at,
-        console: lp(s.name, `Alternative call ${ADDR}+0x6 outside payload text ${ADDR}+${hexOrZero(layout.textSize)}`),
-      });
+      s.findings.add(
+        'alt-call-sites',
+        `Alternative call site ${at / 4} is not a 6-byte call inside the payload's text ` + `(${layout.textSize} bytes).`,
+        {
+          section: label(sec),
+          offset: at,
+          console: lp(s.name, `Alternative call ${ADDR}+0x6 outside payload text ${ADDR}+${hexOrZero(layout.textSize)}`),
+        },
+      );
     }
   }
 }
@@ -176,9 +241,18 @@ export function checkExTable(s: LoadState): void {
   const sec = s.elf!.sectionByName('.ex_table');
   if (!sec || wrongSize(s, 'ex-table-size', sec, 8, 'exception table entries') || sec.size === 0n || sec.flags & SHF_ALLOC) return;
   if (sec.size >= 16n && !s.xen.has['unloaded-sections-keep-file-address']) {
-    s.findings.add('special-section-not-loaded', `.ex_table is not SHF_ALLOC: Xen ${s.xen.name} sorts it at a NULL load address and crashes.`, { section: label(sec), field: 'sh_flags' });
+    s.findings.add(
+      'special-section-not-loaded',
+      `.ex_table is not SHF_ALLOC: Xen ${s.xen.name} sorts it at a NULL load address and crashes.`,
+      { section: label(sec), field: 'sh_flags' },
+    );
   } else {
-    s.findings.add('hook-not-loaded', ('.ex_table is not SHF_ALLOC: the hypervisor registers it at a NULL (or freed) address, so a ' + 'fault in the payload that needs a fixup crashes the host.'), { section: label(sec), field: 'sh_flags' });
+    s.findings.add(
+      'hook-not-loaded',
+      '.ex_table is not SHF_ALLOC: the hypervisor registers it at a NULL (or freed) address, so a ' +
+        'fault in the payload that needs a fixup crashes the host.',
+      { section: label(sec), field: 'sh_flags' },
+    );
   }
 }
 
@@ -190,13 +264,20 @@ export function checkModinfo(s: LoadState): void {
   const sec = s.elf!.sectionByName('.modinfo');
   if (!sec) return;
   if (sec.size === 0n) {
-    s.findings.add('modinfo-empty', ('.modinfo is empty: Xen checks its last byte at offset 0xffffffff (a 32-bit length of 0, minus ' + '1) and crashes with a fatal page fault.'), { section: '.modinfo', field: 'sh_size' });
+    s.findings.add(
+      'modinfo-empty',
+      '.modinfo is empty: Xen checks its last byte at offset 0xffffffff (a 32-bit length of 0, minus ' +
+        '1) and crashes with a fatal page fault.',
+      { section: '.modinfo', field: 'sh_size' },
+    );
     return;
   }
   if (!(sec.flags & SHF_ALLOC)) {
     s.findings.add(
       'special-section-not-loaded',
-      s.xen.has['unloaded-sections-keep-file-address'] ? ('.modinfo is not SHF_ALLOC: Xen keeps a pointer into the upload buffer, which it frees, and ' + 'LIST copies from it.') : (`.modinfo is not SHF_ALLOC: Xen ${s.xen.name} checks its last byte through a NULL load address ` + `and crashes.`),
+      s.xen.has['unloaded-sections-keep-file-address']
+        ? '.modinfo is not SHF_ALLOC: Xen keeps a pointer into the upload buffer, which it frees, and ' + 'LIST copies from it.'
+        : `.modinfo is not SHF_ALLOC: Xen ${s.xen.name} checks its last byte through a NULL load address ` + `and crashes.`,
       { section: '.modinfo', field: 'sh_flags' },
     );
     if (!s.xen.has['unloaded-sections-keep-file-address']) return;
@@ -204,6 +285,10 @@ export function checkModinfo(s: LoadState): void {
   const data = s.elf!.data(sec);
   const last = data ? data[data.length - 1] : 0; // NOBITS reads as zeros
   if (last !== 0) {
-    s.findings.add('modinfo-unterminated', `.modinfo's last byte is 0x${last!.toString(16)}, not NUL: Xen wants NUL-terminated strings.`, { section: '.modinfo', offset: Number(sec.size) - 1, console: lp(s.name, 'Incorrect metadata format detected') });
+    s.findings.add('modinfo-unterminated', `.modinfo's last byte is 0x${last!.toString(16)}, not NUL: Xen wants NUL-terminated strings.`, {
+      section: '.modinfo',
+      offset: Number(sec.size) - 1,
+      console: lp(s.name, 'Incorrect metadata format detected'),
+    });
   }
 }

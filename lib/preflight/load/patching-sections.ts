@@ -22,12 +22,20 @@ export function checkPatchingSections(s: LoadState): void {
     const sec = s.elf!.sectionByName(n);
     if (!sec) continue;
     if (sec.size === 0n) {
-      s.findings.add('patching-section-empty', `${n} is present but empty.`, { section: n, field: 'sh_size', console: lp(s.name, `${n} is empty`) });
+      s.findings.add('patching-section-empty', `${n} is present but empty.`, {
+        section: n,
+        field: 'sh_size',
+        console: lp(s.name, `${n} is empty`),
+      });
       continue;
     }
     found = true;
   }
   if (!found && !s.findings.has('patching-section-empty')) {
-    s.findings.add('nothing-to-patch', ('The payload has neither .livepatch.funcs nor any ' + '.livepatch.hooks.* section: there is nothing to patch.'), { console: lp(s.name, 'Nothing to patch. Aborting...') });
+    s.findings.add(
+      'nothing-to-patch',
+      'The payload has neither .livepatch.funcs nor any ' + '.livepatch.hooks.* section: there is nothing to patch.',
+      { console: lp(s.name, 'Nothing to patch. Aborting...') },
+    );
   }
 }

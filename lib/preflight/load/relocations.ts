@@ -1,4 +1,18 @@
-import { R_X86_64_64, R_X86_64_NONE, R_X86_64_PC32, R_X86_64_PLT32, RELA_SIZE, REL_SIZE, relocationTypeName, saturate, SHF_ALLOC, SHN_ABS, SHN_UNDEF, SHT_REL, SHT_RELA } from '../../elf/index.js';
+import {
+  R_X86_64_64,
+  R_X86_64_NONE,
+  R_X86_64_PC32,
+  R_X86_64_PLT32,
+  RELA_SIZE,
+  REL_SIZE,
+  relocationTypeName,
+  saturate,
+  SHF_ALLOC,
+  SHN_ABS,
+  SHN_UNDEF,
+  SHT_REL,
+  SHT_RELA,
+} from '../../elf/index.js';
 import { type AddressRange, difference, exactly, within, XEN_VIRT_START, XEN_WINDOW } from '../address-space.js';
 import { cInt, lp } from '../console.js';
 import { label, type LoadState } from './state.js';
@@ -44,29 +58,45 @@ export function checkRelocations(s: LoadState): void {
     if (r.info >= shnum) continue;
     const where = { section: label(r) };
     if (r.info === 0) {
-      f.add('relocation-target-null', (`Relocation section ${i} (${label(r)}) applies to section ` + `0: Xen reads section 0's header through a NULL pointer.`), { ...where, field: 'sh_info' });
+      f.add(
+        'relocation-target-null',
+        `Relocation section ${i} (${label(r)}) applies to section ` + `0: Xen reads section 0's header through a NULL pointer.`,
+        { ...where, field: 'sh_info' },
+      );
       continue;
     }
     const base = elf.sections[r.info]!;
     if (!(base.flags & SHF_ALLOC)) continue;
     if (r.link !== s.symtabIndex) {
-      f.add('relocation-symtab-link', (`Relocation section ${i} (${label(r)}) links to section ${r.link}, ` + `not to the symbol table (section ${s.symtabIndex}).`), {
-        ...where,
-        field: 'sh_link',
-        console: lp(name, `Relative link of ${label(r)} is incorrect (${cInt(r.link)}, expected=${s.symtabIndex})`),
-      });
+      f.add(
+        'relocation-symtab-link',
+        `Relocation section ${i} (${label(r)}) links to section ${r.link}, ` + `not to the symbol table (section ${s.symtabIndex}).`,
+        {
+          ...where,
+          field: 'sh_link',
+          console: lp(name, `Relative link of ${label(r)} is incorrect (${cInt(r.link)}, expected=${s.symtabIndex})`),
+        },
+      );
       s.relocationsFailed.add(r.info);
       continue;
     }
     if (r.size === 0n) continue;
     const min = BigInt(r.type === SHT_RELA ? RELA_SIZE : REL_SIZE);
     if (r.entsize < min || r.size % r.entsize) {
-      f.add('relocation-section-corrupted', (`Relocation section ${i} (${label(r)}) has entry size ${r.entsize} ` + `for ${r.size} bytes (needs a multiple of at least ${min}).`), { ...where, field: 'sh_entsize', console: lp(name, 'Section relative header is corrupted') });
+      f.add(
+        'relocation-section-corrupted',
+        `Relocation section ${i} (${label(r)}) has entry size ${r.entsize} ` + `for ${r.size} bytes (needs a multiple of at least ${min}).`,
+        { ...where, field: 'sh_entsize', console: lp(name, 'Section relative header is corrupted') },
+      );
       s.relocationsFailed.add(r.info);
       continue;
     }
     if (r.type === SHT_REL) {
-      f.add('relocation-rel-unsupported', `Relocation section ${i} (${label(r)}) is SHT_REL; x86 Xen only applies SHT_RELA.`, { ...where, field: 'sh_type', console: lp(name, 'SHT_REL relocation unsupported') });
+      f.add('relocation-rel-unsupported', `Relocation section ${i} (${label(r)}) is SHT_REL; x86 Xen only applies SHT_RELA.`, {
+        ...where,
+        field: 'sh_type',
+        console: lp(name, 'SHT_REL relocation unsupported'),
+      });
       s.relocationsFailed.add(r.info);
       continue;
     }
@@ -133,47 +163,71 @@ function checkRelaEntries(s: LoadState, index: number): void {
     const sym = words ? words[w + 3]! : view.sym(j);
     const type = words ? words[w + 2]! : view.type(j);
     if (sym === 0) {
-      f.add('relocation-null-symbol', `Relocation ${j} of ${label(r)} refers to symbol 0 (STN_UNDEF).`, { ...whereOf(j), field: 'r_info', console: lp(name, 'Encountered STN_UNDEF') });
+      f.add('relocation-null-symbol', `Relocation ${j} of ${label(r)} refers to symbol 0 (STN_UNDEF).`, {
+        ...whereOf(j),
+        field: 'r_info',
+        console: lp(name, 'Encountered STN_UNDEF'),
+      });
       failed();
       continue;
     }
     if (sym >= t.count) {
-      f.add('relocation-symbol-out-of-range', `Relocation ${j} of ${label(r)} refers to symbol ${sym}; the symbol table has ${t.count}.`, { ...whereOf(j), field: 'r_info', console: lp(name, `Relative relocation wants symbol@${sym} which is past end`) });
+      f.add('relocation-symbol-out-of-range', `Relocation ${j} of ${label(r)} refers to symbol ${sym}; the symbol table has ${t.count}.`, {
+        ...whereOf(j),
+        field: 'r_info',
+        console: lp(name, `Relative relocation wants symbol@${sym} which is past end`),
+      });
       failed();
       continue;
     }
     if (ignored[sym]) {
       const n = t.name(sym) ?? '';
       const sec = elf.sections[t.shndx(sym)];
-      f.add('relocation-ignored-symbol', (`Relocation ${j} of ${label(r)} refers to ${n || `symbol ${sym}`}, ` + `defined in ${label(sec)}, which Xen does not load.`), {
-        ...whereOf(j),
-        symbol: n,
-        field: 'r_info',
-        console: lp(name, `Relocation against ignored symbol ${n} cannot be resolved`),
-      });
+      f.add(
+        'relocation-ignored-symbol',
+        `Relocation ${j} of ${label(r)} refers to ${n || `symbol ${sym}`}, ` + `defined in ${label(sec)}, which Xen does not load.`,
+        {
+          ...whereOf(j),
+          symbol: n,
+          field: 'r_info',
+          console: lp(name, `Relocation against ignored symbol ${n} cannot be resolved`),
+        },
+      );
       failed();
       continue;
     }
     if (type === R_X86_64_NONE) continue;
     const width = type === R_X86_64_64 ? 8 : type === R_X86_64_PC32 || type === R_X86_64_PLT32 ? 4 : 0;
     if (width === 0) {
-      f.add('relocation-type-unsupported', (`Relocation ${j} of ${label(r)} is ${relocationTypeName(type)}; ` + `Xen applies only R_X86_64_NONE, _64, _PC32 and _PLT32.`), {
-        ...whereOf(j),
-        symbol: t.name(sym),
-        field: 'r_info',
-        console: lp(name, `Unhandled relocation ${type}`),
-      });
+      f.add(
+        'relocation-type-unsupported',
+        `Relocation ${j} of ${label(r)} is ${relocationTypeName(type)}; ` + `Xen applies only R_X86_64_NONE, _64, _PC32 and _PLT32.`,
+        {
+          ...whereOf(j),
+          symbol: t.name(sym),
+          field: 'r_info',
+          console: lp(name, `Unhandled relocation ${type}`),
+        },
+      );
       failed();
       continue;
     }
-    const off = words ? (words[w + 1]! >= 0x20_0000 ? Number.POSITIVE_INFINITY : words[w + 1]! * 0x1_0000_0000 + words[w]!) : view.offsetNumber(j);
+    const off = words
+      ? words[w + 1]! >= 0x20_0000
+        ? Number.POSITIVE_INFINITY
+        : words[w + 1]! * 0x1_0000_0000 + words[w]!
+      : view.offsetNumber(j);
     if (off >= size || off + width > size) {
-      f.add('relocation-offset', (`Relocation ${j} of ${label(r)} writes ${width} bytes at ` + `offset ${view.offset(j)} of ${label(base)}, which has ${base.size}.`), {
-        ...whereOf(j),
-        symbol: t.name(sym),
-        field: 'r_offset',
-        console: lp(name, `Relative relocation offset is past ${label(base)} section`),
-      });
+      f.add(
+        'relocation-offset',
+        `Relocation ${j} of ${label(r)} writes ${width} bytes at ` + `offset ${view.offset(j)} of ${label(base)}, which has ${base.size}.`,
+        {
+          ...whereOf(j),
+          symbol: t.name(sym),
+          field: 'r_offset',
+          console: lp(name, `Relative relocation offset is past ${label(base)} section`),
+        },
+      );
       failed();
       continue;
     }
@@ -211,11 +265,21 @@ function checkPc32(s: LoadState, index: number, j: number, sym: number, off: big
   const n = s.symtab!.name(sym) ?? '';
   const where = { section: label(r), offset: j * s.elf!.relocations(index)!.entsize, symbol: n, field: 'r_addend' };
   if (verdict === 'never') {
-    s.findings.add('relocation-overflow', (`Relocation ${j} of ${label(r)} ` + `to ${n}${addend ? ` ${addend < 0n ? '-' : '+'} ${addend < 0n ? -addend : addend}` : ''} cannot ` + `reach it from ${label(base)}: the PC-relative value${value} does not fit in 32 bits.`), {
-      ...where,
-      console: lp(s.name, `Overflow in relocation ${j} in ${label(r)} for ${label(base)}`),
-    });
+    s.findings.add(
+      'relocation-overflow',
+      `Relocation ${j} of ${label(r)} ` +
+        `to ${n}${addend ? ` ${addend < 0n ? '-' : '+'} ${addend < 0n ? -addend : addend}` : ''} cannot ` +
+        `reach it from ${label(base)}: the PC-relative value${value} does not fit in 32 bits.`,
+      {
+        ...where,
+        console: lp(s.name, `Overflow in relocation ${j} in ${label(r)} for ${label(base)}`),
+      },
+    );
   } else {
-    s.findings.add('relocation-overflow-unverified', (`Relocation ${j} of ${label(r)} to ${n} reaches its target ` + `only if the hypervisor places it within 2 GiB of the payload.`), where);
+    s.findings.add(
+      'relocation-overflow-unverified',
+      `Relocation ${j} of ${label(r)} to ${n} reaches its target ` + `only if the hypervisor places it within 2 GiB of the payload.`,
+      where,
+    );
   }
 }

@@ -54,7 +54,9 @@ function reportUnverified(s: LoadState): void {
   const parts: string[] = [];
   if (symbols.count) parts.push(`${symbols.count} undefined symbol${symbols.count === 1 ? '' : 's'} (${preview(symbols)})`);
   if (funcNames.count) parts.push(`${funcNames.count} function${funcNames.count === 1 ? '' : 's'} found by name (${preview(funcNames)})`);
-  const what = parts.length ? (`${parts.join(' and ')} could not be resolved, and the ` + `payload's symbols could not be checked for duplicates`) : "the payload's symbols could not be checked for duplicates";
+  const what = parts.length
+    ? `${parts.join(' and ')} could not be resolved, and the ` + `payload's symbols could not be checked for duplicates`
+    : "the payload's symbols could not be checked for duplicates";
   s.findings.add('symbols-unverified', `Without the hypervisor's symbol table (--symbols, or /proc/xen/xensyms on the host), ${what}.`);
 }
 

@@ -27,12 +27,17 @@ export function checkSymbolTable(s: LoadState): void {
     const inXen = xen ? (xen.get(n) ?? 0n) !== 0n : false;
     if (inXen || loaded.has(n)) {
       const owner = inXen ? 'the hypervisor' : `loaded payload "${loaded.get(n)}"`;
-      s.findings.add('duplicate-symbol', (`Symbol ${n} (in ${label(elf.sections[t.shndx(i)])}) would be added to ` + `the hypervisor's symbol table, but ${owner} already has one of that name.`), {
-        section: label(elf.sections[s.symtabIndex]),
-        offset: i * t.entsize,
-        symbol: n,
-        console: lp(s.name, `duplicate new symbol: ${n}`),
-      });
+      s.findings.add(
+        'duplicate-symbol',
+        `Symbol ${n} (in ${label(elf.sections[t.shndx(i)])}) would be added to ` +
+          `the hypervisor's symbol table, but ${owner} already has one of that name.`,
+        {
+          section: label(elf.sections[s.symtabIndex]),
+          offset: i * t.entsize,
+          symbol: n,
+          console: lp(s.name, `duplicate new symbol: ${n}`),
+        },
+      );
     }
   }
 }

@@ -30,14 +30,25 @@ export function resolveSymbols(s: LoadState): void {
     const where = whereOf(i);
     if (idx === SHN_COMMON) {
       const n = t.name(i) ?? '';
-      f.add('common-symbol', `Symbol ${i} (${n}) is a COMMON symbol; build with -fno-common.`, { ...where, symbol: n, console: lp(name, `Unexpected common symbol: ${n}`) });
+      f.add('common-symbol', `Symbol ${i} (${n}) is a COMMON symbol; build with -fno-common.`, {
+        ...where,
+        symbol: n,
+        console: lp(name, `Unexpected common symbol: ${n}`),
+      });
       bad[i] = 1;
     } else if (idx === SHN_UNDEF) {
       const n = t.name(i) ?? '';
       const found = lookupSymbol(s, n);
       if (found === 'missing') {
-        const what = n === '' ? 'has an empty name, which the hypervisor never resolves' : 'is neither in the hypervisor symbol table nor among the loaded payloads\' symbols';
-        f.add('undefined-symbol', `Undefined symbol ${i} (${n || '""'}) ${what}.`, { ...where, symbol: n, console: lp(name, `Unknown symbol: ${n}`) });
+        const what =
+          n === ''
+            ? 'has an empty name, which the hypervisor never resolves'
+            : "is neither in the hypervisor symbol table nor among the loaded payloads' symbols";
+        f.add('undefined-symbol', `Undefined symbol ${i} (${n || '""'}) ${what}.`, {
+          ...where,
+          symbol: n,
+          console: lp(name, `Unknown symbol: ${n}`),
+        });
         bad[i] = 1;
       } else if (found === 'unknown') s.unverified.symbols.add(n);
     } else if (idx === SHN_ABS) {
@@ -45,11 +56,17 @@ export function resolveSymbols(s: LoadState): void {
     } else if (idx >= SHN_LORESERVE || idx >= shnum) {
       const reserved = idx >= SHN_LORESERVE;
       const n = t.name(i) ?? '';
-      f.add(reserved ? 'symbol-section-reserved' : 'symbol-section-out-of-range', reserved ? `Symbol ${i} (${n}) has the reserved section index ${cHex(idx)}.` : `Symbol ${i} (${n}) is in section ${idx}, but there are only ${shnum} sections.`, {
-        ...where,
-        symbol: n,
-        console: lp(name, `Out of bounds symbol section ${cHex(idx)}`),
-      });
+      f.add(
+        reserved ? 'symbol-section-reserved' : 'symbol-section-out-of-range',
+        reserved
+          ? `Symbol ${i} (${n}) has the reserved section index ${cHex(idx)}.`
+          : `Symbol ${i} (${n}) is in section ${idx}, but there are only ${shnum} sections.`,
+        {
+          ...where,
+          symbol: n,
+          console: lp(name, `Out of bounds symbol section ${cHex(idx)}`),
+        },
+      );
       bad[i] = 1;
     }
   }

@@ -16,7 +16,8 @@ export function effectiveName(name: string): string {
 export function checkUpload(f: Findings, size: number, name: string | undefined, context: PreflightContext | undefined): boolean {
   if (name !== undefined) {
     const bytes = Buffer.byteLength(effectiveName(name), 'utf8');
-    if (bytes > PAYLOAD_NAME_MAX) f.add('name-too-long', `The name is ${bytes} bytes long; the most Xen takes is ${PAYLOAD_NAME_MAX}.`, { field: 'name' });
+    if (bytes > PAYLOAD_NAME_MAX)
+      f.add('name-too-long', `The name is ${bytes} bytes long; the most Xen takes is ${PAYLOAD_NAME_MAX}.`, { field: 'name' });
   }
   if (size === 0) {
     f.add('payload-empty', 'The payload file is empty.');

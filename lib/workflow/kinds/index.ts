@@ -19,7 +19,8 @@ export function workflowKind(journal: Journal, journalPath: string): WorkflowKin
   throw new JournalCorruptError(
     journalPath,
     'damaged',
-    (`the journal at ${journalPath} was written by a workflow this xlp does not know ` + `(${JSON.stringify(journal.workflow)}; it knows ${WORKFLOW_KIND_NAMES.join(', ')}): `) +
+    `the journal at ${journalPath} was written by a workflow this xlp does not know ` +
+      `(${JSON.stringify(journal.workflow)}; it knows ${WORKFLOW_KIND_NAMES.join(', ')}): ` +
       'recover it with the xlp that wrote it, or bring the hypervisor to the state you want by hand and delete it',
   );
 }

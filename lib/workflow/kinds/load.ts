@@ -21,9 +21,13 @@ export const loadKind: WorkflowKind = {
 
   async planRecover(_ws, journal, mode, inventory, h) {
     const st = await h.status(journal.target);
-    if (mode === 'complete') return st && st.state !== 'APPLIED' ? [applyStep(journal.target, inventory, journal.steps[1]?.nodeps ? 'NODEPS' : undefined)] : [];
+    if (mode === 'complete')
+      return st && st.state !== 'APPLIED' ? [applyStep(journal.target, inventory, journal.steps[1]?.nodeps ? 'NODEPS' : undefined)] : [];
     if (!st) return [];
-    return [...(st.state === 'APPLIED' ? [revertStep(journal.target, inventory)] : []), simpleStep('UNLOAD', journal.target, 'the interrupted load uploaded it')];
+    return [
+      ...(st.state === 'APPLIED' ? [revertStep(journal.target, inventory)] : []),
+      simpleStep('UNLOAD', journal.target, 'the interrupted load uploaded it'),
+    ];
   },
 
   async recover(ws, journal, mode, req) {

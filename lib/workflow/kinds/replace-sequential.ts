@@ -23,7 +23,15 @@ export const replaceSequentialKind: WorkflowKind = {
         if (s.action === 'REVERT' && st?.state === 'APPLIED') remaining.push(s);
         if (s.action === 'APPLY' && st?.state !== 'APPLIED') remaining.push(s);
       }
-      return journalPlanSteps(remaining, await reloadsFor(ws, remaining.filter((s) => s.action === 'APPLY').map((s) => s.payload), h.status), inventory);
+      return journalPlanSteps(
+        remaining,
+        await reloadsFor(
+          ws,
+          remaining.filter((s) => s.action === 'APPLY').map((s) => s.payload),
+          h.status,
+        ),
+        inventory,
+      );
     }
     const { revert, apply } = await restoreDiff(ws, journal.originalStack, h.stack);
     const reloads = await reloadsFor(ws, apply, h.status);
@@ -41,7 +49,8 @@ export const replaceSequentialKind: WorkflowKind = {
     const steps: ActionResult[] = [];
     for (const s of journal.steps) {
       if (s.action === 'REVERT') steps.push(await runAction(ws.context(), s.payload, 'REVERT', req));
-      else if (s.action === 'APPLY') steps.push(...(await applyRestoring(ws, s.payload, { ...req, ...(s.nodeps ? { nodeps: true } : {}) })));
+      else if (s.action === 'APPLY')
+        steps.push(...(await applyRestoring(ws, s.payload, { ...req, ...(s.nodeps ? { nodeps: true } : {}) })));
     }
     return steps;
   },

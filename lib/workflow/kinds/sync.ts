@@ -71,7 +71,8 @@ export interface XlpPayloadFacts {
 }
 
 /** One step's outcome: a hypercall's result, or an upload. */
-export type SyncStepResult = ActionResult | { readonly payload: string; readonly action: 'UPLOAD'; readonly outcome: 'done'; readonly bytes: number };
+export type SyncStepResult =
+  ActionResult | { readonly payload: string; readonly action: 'UPLOAD'; readonly outcome: 'done'; readonly bytes: number };
 
 type SyncDetail = {
   readonly xenBuildId: string;
@@ -83,18 +84,33 @@ type SyncDetail = {
 const sha256Hex = matching(/^[0-9a-f]{64}$/, 'a SHA-256 in lowercase hex');
 const detailDecoder: Decoder<SyncDetail> = object({
   xenBuildId: matching(/^(?:[0-9a-f]{2}){1,128}$/, 'a build-id in lowercase hex'),
-  uploads: array(object({ payload: workflowName, file: matching(/^\/[^\0]{1,4095}$/, 'an absolute path'), sha256: sha256Hex, size: integer(1, PAYLOAD_MAX_SIZE) }), 4096),
+  uploads: array(
+    object({
+      payload: workflowName,
+      file: matching(/^\/[^\0]{1,4095}$/, 'an absolute path'),
+      sha256: sha256Hex,
+      size: integer(1, PAYLOAD_MAX_SIZE),
+    }),
+    4096,
+  ),
   original: array(object({ name: workflowName, sha256: nullable(sha256Hex) }), 4096),
 }) as Decoder<SyncDetail>;
 
 function detailOf(ws: Workspace, journal: Journal): SyncDetail {
   try {
     const d = detailDecoder(journal.detail, 'the journal.detail');
-    for (const u of d.uploads) if (!isAbsolute(u.file)) throw new DecodeError('the journal.detail.uploads', `absolute paths, not ${JSON.stringify(u.file)}`);
+    for (const u of d.uploads)
+      if (!isAbsolute(u.file)) throw new DecodeError('the journal.detail.uploads', `absolute paths, not ${JSON.stringify(u.file)}`);
     return d;
   } catch (error) {
     if (!(error instanceof DecodeError)) throw error;
-    throw new JournalCorruptError(ws.journal.path, 'damaged', (`the journal of \`${journal.command}\` is damaged: ${error.message}; inspect ` + `it, bring the hypervisor to the state you want by hand, then delete it`), { cause: error });
+    throw new JournalCorruptError(
+      ws.journal.path,
+      'damaged',
+      `the journal of \`${journal.command}\` is damaged: ${error.message}; inspect ` +
+        `it, bring the hypervisor to the state you want by hand, then delete it`,
+      { cause: error },
+    );
   }
 }
 
@@ -103,7 +119,9 @@ export async function xlpPayloadFacts(ws: Workspace): Promise<(name: string) => 
   const records = new Map((await ws.registry.all()).map((r) => [r.name, r]));
   return (name) => {
     const r = records.get(name);
-    return r ? { sha256: r.sha256, appliedSinceUpload: r.appliedSeq !== undefined, safeToReapply: r.safeToReapply, vetoingHooks: r.vetoingHooks } : null;
+    return r
+      ? { sha256: r.sha256, appliedSinceUpload: r.appliedSeq !== undefined, safeToReapply: r.safeToReapply, vetoingHooks: r.vetoingHooks }
+      : null;
   };
 }
 
@@ -127,20 +145,33 @@ async function storedCopy(u: SyncDetail['uploads'][number]): Promise<{ bytes: Ui
     data = await readPrivateFile(u.file, { maxBytes: PAYLOAD_MAX_SIZE });
   } catch (error) {
     if (!(error instanceof PrivateFileError)) throw error;
-    throw new RefusedError((`cannot upload ${JSON.stringify(u.payload)}: its ` + `installed copy ${u.file} cannot be read (${error.message})`), { payload: u.payload });
+    throw new RefusedError(
+      `cannot upload ${JSON.stringify(u.payload)}: its ` + `installed copy ${u.file} cannot be read (${error.message})`,
+      { payload: u.payload },
+    );
   }
   if (!data || data.length !== u.size || createHash('sha256').update(data).digest('hex') !== u.sha256) {
     throw new RefusedError(
-      (`cannot upload ${JSON.stringify(u.payload)}: its installed copy ${u.file} ` + `is ${data ? 'not the bytes the sync verified' : 'gone'} (it was ` + `uninstalled or replaced since); run \`xlp recover\` to roll back instead`),
+      `cannot upload ${JSON.stringify(u.payload)}: its installed copy ${u.file} ` +
+        `is ${data ? 'not the bytes the sync verified' : 'gone'} (it was ` +
+        `uninstalled or replaced since); run \`xlp recover\` to roll back instead`,
       { payload: u.payload },
     );
   }
   const model = readPayload(data).payload;
-  if (!model) throw new RefusedError(`cannot upload ${JSON.stringify(u.payload)}: its installed copy ${u.file} is not a payload`, { payload: u.payload });
+  if (!model)
+    throw new RefusedError(`cannot upload ${JSON.stringify(u.payload)}: its installed copy ${u.file} is not a payload`, {
+      payload: u.payload,
+    });
   return { bytes: new Uint8Array(data.buffer, data.byteOffset, data.length), model };
 }
 
-async function runStep(ws: Workspace, step: SyncStepSpec, req: ActionRequest, bytesOf: (name: string) => Promise<{ bytes: Uint8Array; model: Payload }>): Promise<SyncStepResult[]> {
+async function runStep(
+  ws: Workspace,
+  step: SyncStepSpec,
+  req: ActionRequest,
+  bytesOf: (name: string) => Promise<{ bytes: Uint8Array; model: Payload }>,
+): Promise<SyncStepResult[]> {
   switch (step.action) {
     case 'REVERT':
     case 'UNLOAD':
@@ -173,7 +204,13 @@ async function forgetUnloaded(ws: Workspace, journal: Journal): Promise<void> {
  * it was (as `replace --sequential` does) and rethrows; when the rollback fails too, the journal
  * stays for `xlp recover`. The caller holds the host lock and found no pending journal.
  */
-export async function runSync(ws: Workspace, work: SyncWork, view: StackView, records: (name: string) => XlpPayloadFacts | null, options: ActionRequest): Promise<SyncStepResult[]> {
+export async function runSync(
+  ws: Workspace,
+  work: SyncWork,
+  view: StackView,
+  records: (name: string) => XlpPayloadFacts | null,
+  options: ActionRequest,
+): Promise<SyncStepResult[]> {
   const originalStack = view.applied.map((e) => e.name);
   const originalNodeps = view.applied.filter((e) => !e.chained).map((e) => e.name);
   const uploads = work.steps
@@ -279,7 +316,12 @@ async function rollback(ws: Workspace, journal: Journal, req: ActionRequest): Pr
 }
 
 /** The journal's steps not yet in effect, with the hypervisor as `status` says. */
-async function remainingSteps(ws: Workspace, journal: Journal, status: (name: string) => Promise<{ state: string } | null>, d: SyncDetail): Promise<JournalStep[]> {
+async function remainingSteps(
+  ws: Workspace,
+  journal: Journal,
+  status: (name: string) => Promise<{ state: string } | null>,
+  d: SyncDetail,
+): Promise<JournalStep[]> {
   /** The payload is loaded as the installed copy this sync uploads. */
   const uploadedCopy = async (name: string): Promise<boolean> => {
     const u = d.uploads.find((x) => x.payload === name);
@@ -312,7 +354,14 @@ export const syncKind: WorkflowKind = {
       for (const s of await remainingSteps(ws, journal, h.status, d)) {
         if (s.action === 'REVERT') steps.push(revertStep(s.payload, inventory));
         else if (s.action === 'APPLY') steps.push(applyStep(s.payload, inventory));
-        else if (s.action === 'REPLACE') steps.push(replaceStep(s.payload, [...h.stack].reverse().filter((n) => n !== s.payload), inventory));
+        else if (s.action === 'REPLACE')
+          steps.push(
+            replaceStep(
+              s.payload,
+              [...h.stack].reverse().filter((n) => n !== s.payload),
+              inventory,
+            ),
+          );
         else steps.push(simpleStep(s.action, s.payload, s.action === 'UPLOAD' ? 'the installed copy' : undefined));
       }
       return steps;
@@ -323,7 +372,8 @@ export const syncKind: WorkflowKind = {
     const steps = [...revert.map((p) => revertStep(p, inventory)), ...apply.map((p) => applyStep(p, inventory))];
     const original = new Set(journal.originalStack);
     for (const u of d.uploads) {
-      if (!original.has(u.payload) && (await h.status(u.payload))) steps.push(simpleStep('UNLOAD', u.payload, 'the interrupted sync uploaded it'));
+      if (!original.has(u.payload) && (await h.status(u.payload)))
+        steps.push(simpleStep('UNLOAD', u.payload, 'the interrupted sync uploaded it'));
     }
     return steps;
   },
@@ -338,7 +388,11 @@ export const syncKind: WorkflowKind = {
       const copies = new Map(d.uploads.map((u) => [u.payload, u]));
       const bytesOf = (name: string) => {
         const u = copies.get(name);
-        if (!u) throw new RefusedError((`the journal of \`${journal.command}\` does not say ` + `where the installed copy of ${JSON.stringify(name)} is`), { payload: name });
+        if (!u)
+          throw new RefusedError(
+            `the journal of \`${journal.command}\` does not say ` + `where the installed copy of ${JSON.stringify(name)} is`,
+            { payload: name },
+          );
         return storedCopy(u);
       };
       for (const s of await remainingSteps(ws, journal, (n) => ws.statusOrNull(n), d)) {

@@ -31,7 +31,10 @@ export async function planApply({ ws }: OperationContext, name: string, options:
       );
     }
   }
-  return withRefusal({ command, steps: [applyStep(name, await ws.inventory(), options.nodeps ? 'NODEPS' : undefined)], warnings: [] }, refusal);
+  return withRefusal(
+    { command, steps: [applyStep(name, await ws.inventory(), options.nodeps ? 'NODEPS' : undefined)], warnings: [] },
+    refusal,
+  );
 }
 
 /** `Livepatcher.planRevert`. */
@@ -56,7 +59,11 @@ export async function planUnload({ ws }: OperationContext, name: string): Promis
   const refusal =
     (await ws.journalRefusal()) ??
     (status.state === 'APPLIED'
-      ? new WrongStateError(name, `${JSON.stringify(name)} is applied; revert it before unloading it (Xen refuses with EINVAL)`, ERRNO.EINVAL)
+      ? new WrongStateError(
+          name,
+          `${JSON.stringify(name)} is applied; revert it before unloading it (Xen refuses with EINVAL)`,
+          ERRNO.EINVAL,
+        )
       : null);
   return withRefusal({ command: `unload ${name}`, steps: [simpleStep('UNLOAD', name, 'no hooks run at unload')], warnings: [] }, refusal);
 }

@@ -4,7 +4,13 @@ import { abortedError, failureOf, LockedError } from '../errors.js';
 import type { Workspace } from '../workspace.js';
 
 /** Runs a mutating workflow under the host lock, refusing while a journal awaits recovery. */
-export async function underHostLock<T>(ws: Workspace, timeoutMs: number, purpose: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+export async function underHostLock<T>(
+  ws: Workspace,
+  timeoutMs: number,
+  purpose: string,
+  signal: AbortSignal | undefined,
+  fn: () => Promise<T>,
+): Promise<T> {
   const lockPath = join(ws.stateDir, 'lock');
   let lock: Lock;
   try {
@@ -17,7 +23,11 @@ export async function underHostLock<T>(ws: Workspace, timeoutMs: number, purpose
           ? `another xlp holds the host lock: pid ${h.pid}${h.hostname ? ` on ${h.hostname}` : ''} (${h.purpose}) since ${h.acquiredAt}; ` +
               `gave up after ${error.waitedMs} ms (--lock-timeout)`
           : `the host lock ${error.path} is held; gave up after ${error.waitedMs} ms (--lock-timeout)`,
-        { holder: h ? { pid: h.pid, hostname: h.hostname, purpose: h.purpose, acquiredAt: h.acquiredAt } : null, lockPath, waitedMs: error.waitedMs },
+        {
+          holder: h ? { pid: h.pid, hostname: h.hostname, purpose: h.purpose, acquiredAt: h.acquiredAt } : null,
+          lockPath,
+          waitedMs: error.waitedMs,
+        },
       );
     }
     if (signal?.aborted) abortedError(signal, `xlp ${purpose} (waiting for the host lock)`);

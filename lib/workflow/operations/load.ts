@@ -136,7 +136,8 @@ async function undoLoad(ws: Workspace, name: string, journal: Journal, error: un
   } catch (undoError) {
     note(
       error,
-      (`undoing the load of ${name} failed ` + `(${undoError instanceof Error ? undoError.message : String(undoError)}); its journal is kept: run \`xlp recover\``),
+      `undoing the load of ${name} failed ` +
+        `(${undoError instanceof Error ? undoError.message : String(undoError)}); its journal is kept: run \`xlp recover\``,
     );
     await ws.endJournal(failureOf(error));
   }

@@ -22,14 +22,16 @@ export async function planRecover({ ws }: OperationContext, options: RecoverOpti
   const refusal = mode === 'complete' ? await completeRefusal(ws, journal) : null;
   const pending = await ws.pendingAction(journal);
   const now = await hypothesis(ws, null);
-  if (!pending) return { ...withRefusal({ command, steps: await recoverSteps(ws, journal, mode, inventory, now), warnings: [] }, refusal), journal };
+  if (!pending)
+    return { ...withRefusal({ command, steps: await recoverSteps(ws, journal, mode, inventory, now), warnings: [] }, refusal), journal };
   const completes = await recoverSteps(ws, journal, mode, inventory, await hypothesis(ws, pending));
   const fails = await recoverSteps(ws, journal, mode, inventory, now);
   const plan: Plan = {
     command,
     steps: completes,
     warnings: [
-      (`the ${pending.action} of ${pending.payload} (issued by pid ${pending.pid} ` + `at ${pending.issuedAt}) is still pending in the hypervisor: `) +
+      `the ${pending.action} of ${pending.payload} (issued by pid ${pending.pid} ` +
+        `at ${pending.issuedAt}) is still pending in the hypervisor: ` +
         'recovery first waits for it (up to --timeout), then takes the steps for how it ended',
     ],
     pending: { action: pending.action, payload: pending.payload, issuedAt: pending.issuedAt, pid: pending.pid },
@@ -83,7 +85,13 @@ async function hypothesis(ws: Workspace, pending: InFlightAction | null): Promis
   };
 }
 
-async function recoverSteps(ws: Workspace, journal: Journal, mode: RecoverMode, inventory: HookInventory, h: Hypothesis): Promise<PlanStep[]> {
+async function recoverSteps(
+  ws: Workspace,
+  journal: Journal,
+  mode: RecoverMode,
+  inventory: HookInventory,
+  h: Hypothesis,
+): Promise<PlanStep[]> {
   return workflowKind(journal, ws.journal.path).planRecover(ws, journal, mode, inventory, h);
 }
 
@@ -92,7 +100,8 @@ async function completeRefusal(ws: Workspace, journal: Journal): Promise<Workflo
   const kind = workflowKind(journal, ws.journal.path);
   if (journal.phase === 'rollback' && !kind.completesAfterFailure) {
     return new RefusedError(
-      (`the interrupted \`${journal.command}\` had already ` + `failed${journal.failure ? ` (${journal.failure.message})` : ''} and begun rolling back; `) +
+      `the interrupted \`${journal.command}\` had already ` +
+        `failed${journal.failure ? ` (${journal.failure.message})` : ''} and begun rolling back; ` +
         'it can only be rolled back: run `xlp recover`',
       { payload: journal.target },
     );

@@ -20,7 +20,12 @@ export function diagnosticWarnings(report: PreflightReport, refused: boolean, co
   for (const d of report.diagnostics) {
     if (d.severity === 'warning') out.push(`${d.code}: ${d.message}`);
     else if (d.severity === 'error' && !refused) {
-      const why = d.group === 'apply' ? (command === 'upload' ? 'it concerns APPLY, not this upload' : 'applied with --nodeps') : 'uploaded anyway: --force';
+      const why =
+        d.group === 'apply'
+          ? command === 'upload'
+            ? 'it concerns APPLY, not this upload'
+            : 'applied with --nodeps'
+          : 'uploaded anyway: --force';
       out.push(`preflight error ${d.code} (${why}): ${d.message}`);
     }
   }

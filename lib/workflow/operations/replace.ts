@@ -15,7 +15,10 @@ export async function planReplace({ ws }: OperationContext, name: string, option
   const command = `replace ${options.sequential ? '--sequential ' : ''}${name}`;
   const refusal = (await ws.journalRefusal()) ?? d.refusal;
   if (d.nothingToDo) {
-    return withRefusal({ command, steps: [], warnings: [`${name} already is the only applied payload: nothing to do`, ...d.warnings] }, refusal);
+    return withRefusal(
+      { command, steps: [], warnings: [`${name} already is the only applied payload: nothing to do`, ...d.warnings] },
+      refusal,
+    );
   }
   if (!options.sequential) {
     const others = d.current.filter((n) => n !== name);
@@ -33,7 +36,15 @@ export async function replace(ops: OperationContext, name: string, options: Repl
     const d = await decideReplace(ws, name, options);
     if (d.nothingToDo) {
       const status = await statusOf(ws.backend, name);
-      const nothing: ActionResult = { payload: name, action: 'REPLACE', outcome: 'nothing-to-do', status, console: [], hooks: [], elapsedMs: 0 };
+      const nothing: ActionResult = {
+        payload: name,
+        action: 'REPLACE',
+        outcome: 'nothing-to-do',
+        status,
+        console: [],
+        hooks: [],
+        elapsedMs: 0,
+      };
       ws.emit({ phase: 'done', payload: name, action: 'REPLACE', outcome: 'nothing-to-do', status });
       return { payload: name, sequential: options.sequential === true, steps: [nothing] };
     }

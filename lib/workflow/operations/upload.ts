@@ -53,6 +53,14 @@ export async function uploadChecked(ws: Workspace, name: string, bytes: Uint8Arr
   }
   if (report.payload) await ws.registry.record(name, bytes, report.payload);
   const findings = report.diagnostics.filter((d) => d.severity === 'warning' || d.severity === 'error');
-  ws.emit({ phase: 'done', payload: name, action: 'UPLOAD', outcome: 'done', status: { state: 'CHECKED', rc: 0 }, bytes: bytes.length, findings });
+  ws.emit({
+    phase: 'done',
+    payload: name,
+    action: 'UPLOAD',
+    outcome: 'done',
+    status: { state: 'CHECKED', rc: 0 },
+    bytes: bytes.length,
+    findings,
+  });
   return { payload: name, outcome: 'done', bytes: bytes.length, report };
 }

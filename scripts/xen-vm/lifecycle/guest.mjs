@@ -81,7 +81,8 @@ async function boot1() {
   });
   check('boot 1: a second sync changes nothing', (problems) => {
     const r = xlp('sync');
-    if (r.code !== 0 || r.json?.changed !== false || r.json?.plan?.steps?.length !== 0) problems.push(`second sync ${JSON.stringify(r.json)} ${r.err}`);
+    if (r.code !== 0 || r.json?.changed !== false || r.json?.plan?.steps?.length !== 0)
+      problems.push(`second sync ${JSON.stringify(r.json)} ${r.err}`);
     return { sync: r.json };
   });
   check('boot 1: the state directory is saved to the disk', (problems) => {
@@ -111,7 +112,7 @@ async function boot2() {
     if (!r.json?.changed || !same(r.json?.after, CHAIN)) problems.push(`boot sync ${JSON.stringify(r.json)}`);
     return { sync: r.json };
   });
-  check("boot 2: xlp stack shows the installed build-ids, in order", (problems) => {
+  check('boot 2: xlp stack shows the installed build-ids, in order', (problems) => {
     const s = xlp('stack');
     const got = (s.json?.applied ?? []).map((e) => `${e.name}:${e.buildId}`);
     const expected = CHAIN.map((n) => `${n}:${want(n)}`);
@@ -130,7 +131,14 @@ async function boot2() {
     if (r.code !== 0 || r.json?.changed !== false) problems.push(`second sync ${JSON.stringify(r.json)} ${r.err}`);
     const st = xlp('status');
     const j = st.json;
-    if (st.code !== 0 || !same(j?.stack?.applied, CHAIN) || j?.drift?.installedNotApplied?.length || j?.drift?.appliedNotInstalled?.length || j?.lastSync?.result !== 'ok' || j?.bootGuard?.tripped) {
+    if (
+      st.code !== 0 ||
+      !same(j?.stack?.applied, CHAIN) ||
+      j?.drift?.installedNotApplied?.length ||
+      j?.drift?.appliedNotInstalled?.length ||
+      j?.lastSync?.result !== 'ok' ||
+      j?.bootGuard?.tripped
+    ) {
       problems.push(`status ${JSON.stringify(j)} ${st.err}`);
     }
     return { status: j };

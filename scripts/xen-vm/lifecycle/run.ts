@@ -55,7 +55,14 @@ async function main(): Promise<number> {
     if (!r.ok) break;
   }
   const failed = results.filter((x) => !x.ok).length;
-  const report = { ok: failures.length === 0 && failed === 0, target: target.id, xen: prepared.plan.xen.buildId, failures, results, wholeSec: (Date.now() - t0) / 1000 };
+  const report = {
+    ok: failures.length === 0 && failed === 0,
+    target: target.id,
+    xen: prepared.plan.xen.buildId,
+    failures,
+    results,
+    wholeSec: (Date.now() - t0) / 1000,
+  };
   writeFileSync(join(cacheDir(), `lifecycle-report-${target.id}.json`), `${JSON.stringify(report, null, 2)}\n`);
   for (const f of failures) process.stderr.write(`failure: ${f}\n`);
   process.stdout.write(`${results.length - failed} passed, ${failed + failures.length} failed\n`);

@@ -23,7 +23,12 @@ const readSys = (p) => readFileSync(`/sys/hypervisor/${p}`, 'utf8').trim();
 function listed(name) {
   const out = xlp('list').out;
   const line = out.split('\n').find((l) => l.startsWith(name.padEnd(40)));
-  return line ? line.slice(40).replace(/^\|\s*/, '').trim() : '';
+  return line
+    ? line
+        .slice(40)
+        .replace(/^\|\s*/, '')
+        .trim()
+    : '';
 }
 
 /**
@@ -78,7 +83,12 @@ step('smoke-upload', () => {
 step('smoke-apply', () => {
   const r = xlp('apply', 'xlp_smoke');
   const extra = readSys('version/extra');
-  return { ok: expectCode(r, 0, 'completed') && extra === plan.extras.xlp_smoke && listed('xlp_smoke').startsWith('APPLIED'), r, extra, list: xlp('list').out };
+  return {
+    ok: expectCode(r, 0, 'completed') && extra === plan.extras.xlp_smoke && listed('xlp_smoke').startsWith('APPLIED'),
+    r,
+    extra,
+    list: xlp('list').out,
+  };
 });
 step('stack-upload-apply', () => {
   const u = xlp('upload', 'xlp_stack', P('xlp_stack'));
@@ -105,9 +115,16 @@ step('replace', () => {
   const extra = readSys('version/extra');
   const list = xlp('list').out;
   return {
-    ok: expectCode(u, 0) && expectCode(r, 0, 'completed') && extra === plan.extras.xlp_replace &&
-      listed('xlp_smoke').startsWith('CHECKED') && listed('xlp_replace').startsWith('APPLIED'),
-    u, r, extra, list,
+    ok:
+      expectCode(u, 0) &&
+      expectCode(r, 0, 'completed') &&
+      extra === plan.extras.xlp_replace &&
+      listed('xlp_smoke').startsWith('CHECKED') &&
+      listed('xlp_replace').startsWith('APPLIED'),
+    u,
+    r,
+    extra,
+    list,
   };
 });
 step('debug-key-x-replaced', () => {
@@ -120,7 +137,18 @@ step('replace-revert-unload', () => {
   const extra = readSys('version/extra');
   const u1 = xlp('unload', 'xlp_replace');
   const u2 = xlp('unload', 'xlp_smoke');
-  return { ok: expectCode(r, 0, 'completed') && extra === extra0 && expectCode(u1, 0) && expectCode(u2, 0) && xlp('list').out.includes('Nothing to list'), r, extra, u1, u2 };
+  return {
+    ok:
+      expectCode(r, 0, 'completed') &&
+      extra === extra0 &&
+      expectCode(u1, 0) &&
+      expectCode(u2, 0) &&
+      xlp('list').out.includes('Nothing to list'),
+    r,
+    extra,
+    u1,
+    u2,
+  };
 });
 
 // -- a pre-apply hook's veto
@@ -129,7 +157,18 @@ step('veto', () => {
   const a = xlp('apply', 'xlp_veto');
   const state = listed('xlp_veto');
   const un = xlp('unload', 'xlp_veto');
-  return { ok: expectCode(u, 0) && a.code !== 0 && a.out.includes('Error 22') && state.startsWith('CHECKED (22, Invalid argument)') && expectCode(un, 0), u, a, state, un };
+  return {
+    ok:
+      expectCode(u, 0) &&
+      a.code !== 0 &&
+      a.out.includes('Error 22') &&
+      state.startsWith('CHECKED (22, Invalid argument)') &&
+      expectCode(un, 0),
+    u,
+    a,
+    state,
+    un,
+  };
 });
 
 // -- NOP patching at an absolute address taken from xensyms
@@ -141,7 +180,15 @@ if (plan.nop) {
     const r = xlp('revert', 'xlp_nop');
     const minorAfter = readSys('version/minor');
     const un = xlp('unload', 'xlp_nop');
-    return { ok: expectCode(u, 0) && expectCode(a, 0, 'completed') && expectCode(r, 0, 'completed') && minorAfter === minor0 && expectCode(un, 0), u, a, minorPatched, r, minorAfter, un };
+    return {
+      ok: expectCode(u, 0) && expectCode(a, 0, 'completed') && expectCode(r, 0, 'completed') && minorAfter === minor0 && expectCode(un, 0),
+      u,
+      a,
+      minorPatched,
+      r,
+      minorAfter,
+      un,
+    };
   });
 }
 
@@ -152,14 +199,27 @@ step('expect-match', () => {
   const extra = readSys('version/extra');
   const r = xlp('revert', 'xlp_expect');
   const un = xlp('unload', 'xlp_expect');
-  return { ok: expectCode(u, 0) && expectCode(a, 0, 'completed') && extra === plan.extras.xlp_expect && expectCode(r, 0) && expectCode(un, 0), u, a, extra, r, un };
+  return {
+    ok: expectCode(u, 0) && expectCode(a, 0, 'completed') && extra === plan.extras.xlp_expect && expectCode(r, 0) && expectCode(un, 0),
+    u,
+    a,
+    extra,
+    r,
+    un,
+  };
 });
 step('expect-mismatch', () => {
   const u = xlp('upload', 'xlp_expect_bad', P('xlp_expect_bad'));
   const a = xlp('apply', 'xlp_expect_bad');
   const state = listed('xlp_expect_bad');
   const un = xlp('unload', 'xlp_expect_bad');
-  return { ok: expectCode(u, 0) && a.code !== 0 && a.out.includes('Error 22') && state.startsWith('CHECKED') && expectCode(un, 0), u, a, state, un };
+  return {
+    ok: expectCode(u, 0) && a.code !== 0 && a.out.includes('Error 22') && state.startsWith('CHECKED') && expectCode(un, 0),
+    u,
+    a,
+    state,
+    un,
+  };
 });
 
 // -- action hooks without the hypervisor's struct layout
@@ -171,7 +231,20 @@ step('action-hooks', () => {
   const r = xlp('revert', 'xlp_action');
   const extraAfter = readSys('version/extra');
   const un = xlp('unload', 'xlp_action');
-  return { ok: expectCode(a, 0, 'completed') && extra === plan.extras.xlp_action && expectCode(r, 0, 'completed') && extraAfter === extra0 && expectCode(un, 0), u, a, extra, r, extraAfter, un };
+  return {
+    ok:
+      expectCode(a, 0, 'completed') &&
+      extra === plan.extras.xlp_action &&
+      expectCode(r, 0, 'completed') &&
+      extraAfter === extra0 &&
+      expectCode(un, 0),
+    u,
+    a,
+    extra,
+    r,
+    extraAfter,
+    un,
+  };
 });
 step('norevert-hooks', () => {
   const u = xlp('upload', 'xlp_norevert', P('xlp_norevert'));
@@ -183,9 +256,21 @@ step('norevert-hooks', () => {
   const extraAfter = readSys('version/extra');
   const un = xlp('unload', 'xlp_norevert');
   return {
-    ok: expectCode(a, 0, 'completed') && extra === plan.extras.xlp_norevert && r.code !== 0 && r.out.includes('Error 22') &&
-      state.startsWith('CHECKED (22') && extraAfter === extra0 && expectCode(un, 0),
-    u, a, extra, r, state, extraAfter, un,
+    ok:
+      expectCode(a, 0, 'completed') &&
+      extra === plan.extras.xlp_norevert &&
+      r.code !== 0 &&
+      r.out.includes('Error 22') &&
+      state.startsWith('CHECKED (22') &&
+      extraAfter === extra0 &&
+      expectCode(un, 0),
+    u,
+    a,
+    extra,
+    r,
+    state,
+    extraAfter,
+    un,
   };
 });
 

@@ -26,7 +26,9 @@ async function main(): Promise<number> {
   const expectBytes = readImageBytes(image, extraSym.addr, 8);
   const noteSym = symbol(syms, '__note_gnu_build_id_start');
   const noteBytes = readImageBytes(image, noteSym.addr, 36);
-  const noteOk = noteBytes.subarray(0, 16).equals(Buffer.from('040000001400000003000000474e5500', 'hex')) && noteBytes.subarray(16).toString('hex') === xen;
+  const noteOk =
+    noteBytes.subarray(0, 16).equals(Buffer.from('040000001400000003000000474e5500', 'hex')) &&
+    noteBytes.subarray(16).toString('hex') === xen;
   if (!noteOk) throw new Error('virtual-address -> image-offset map failed its self-check on __note_gnu_build_id_start');
   const minorSym = symbol(syms, 'xen_minor_version');
 
@@ -35,7 +37,11 @@ async function main(): Promise<number> {
   const out = join(stage, 'payloads');
   mkdirSync(out, { recursive: true });
   const extras: Record<string, string> = {
-    xlp_smoke: '-xlp-smoke', xlp_replace: '-xlp-replace', xlp_expect: '-xlp-expect', xlp_action: '-xlp-action', xlp_norevert: '-xlp-norevert',
+    xlp_smoke: '-xlp-smoke',
+    xlp_replace: '-xlp-replace',
+    xlp_expect: '-xlp-expect',
+    xlp_action: '-xlp-action',
+    xlp_norevert: '-xlp-norevert',
   };
   // Parameters of the smoke sources (-D...), on top of the shared scripts/payloads/livepatch.h.
   const defs = (name: string, more: Record<string, string> = {}) => ({
@@ -64,8 +70,15 @@ async function main(): Promise<number> {
         XLP_NOP_LEN: '5',
         XLP_OLD_SIZE: String(gapToNext(syms, 'xen_minor_version')),
       }),
-      one('xlp_expect', 'xlp_expect.c', { XLP_EXPECT_LEN: '8', XLP_EXPECT_BYTES: [...expectBytes].map((b) => `0x${b.toString(16)}`).join(',') }),
-      one('xlp_expect_bad', 'xlp_expect.c', { XLP_EXTRA: '"-xlp-expect-bad"', XLP_EXPECT_LEN: '6', XLP_EXPECT_BYTES: '0xde,0xad,0xc0,0xde,0xba,0xbe' }),
+      one('xlp_expect', 'xlp_expect.c', {
+        XLP_EXPECT_LEN: '8',
+        XLP_EXPECT_BYTES: [...expectBytes].map((b) => `0x${b.toString(16)}`).join(','),
+      }),
+      one('xlp_expect_bad', 'xlp_expect.c', {
+        XLP_EXTRA: '"-xlp-expect-bad"',
+        XLP_EXPECT_LEN: '6',
+        XLP_EXPECT_BYTES: '0xde,0xad,0xc0,0xde,0xba,0xbe',
+      }),
       one('xlp_action', 'xlp_action.c'),
       { ...one('xlp_noxen', 'xlp_stack.c'), xenDepends: null, depends: xen },
       { ...one('xlp_otherxen', 'xlp_stack.c'), xenDepends: 'f'.repeat(40), depends: xen },
@@ -85,22 +98,50 @@ async function main(): Promise<number> {
     'smoke-apply': [`${L}xlp_smoke: Applying 1 functions`, 'xlp-smoke: load hook ran', `${L}xlp_smoke finished APPLY with rc=0`],
     'stack-upload-apply': [`${L}xlp_stack: Applying 0 functions`, 'xlp-stack: load hook ran', `${L}xlp_stack finished APPLY with rc=0`],
     'debug-key-x-stacked': [
-      "'x' pressed - Dumping all livepatch patches", `build-id: ${xen}`,
-      ' name=xlp_smoke state=APPLIED(2) ', ' name=xlp_stack state=APPLIED(2) ',
-      `build-id=${ids.xlp_smoke}`, `build-id=${ids.xlp_stack}`, `depend-on=${ids.xlp_smoke}`, `depend-on=${xen}`, `depend-on-xen=${xen}`,
+      "'x' pressed - Dumping all livepatch patches",
+      `build-id: ${xen}`,
+      ' name=xlp_smoke state=APPLIED(2) ',
+      ' name=xlp_stack state=APPLIED(2) ',
+      `build-id=${ids.xlp_smoke}`,
+      `build-id=${ids.xlp_stack}`,
+      `depend-on=${ids.xlp_smoke}`,
+      `depend-on=${xen}`,
+      `depend-on-xen=${xen}`,
       `    xen_extra_version patch ffff82d0`,
     ],
     'revert-not-top': [`${L}xlp_smoke: can't unload. Top is xlp_stack`],
     'stack-revert-unload': [`${L}xlp_stack: Reverting`, `${L}xlp_stack finished REVERT with rc=0`],
-    replace: [`${L}xlp_smoke: Reverting`, 'xlp-smoke: unload hook ran', `${L}xlp_replace: Applying 1 functions`, `${L}xlp_replace finished REPLACE with rc=0`],
+    replace: [
+      `${L}xlp_smoke: Reverting`,
+      'xlp-smoke: unload hook ran',
+      `${L}xlp_replace: Applying 1 functions`,
+      `${L}xlp_replace finished REPLACE with rc=0`,
+    ],
     'debug-key-x-replaced': [' name=xlp_replace state=APPLIED(2) ', ' name=xlp_smoke state=CHECKED(1) '],
     'replace-revert-unload': [`${L}xlp_replace: Reverting`, `${L}xlp_replace finished REVERT with rc=0`],
-    veto: [`${L}xlp_veto: Calling pre-apply hook function`, 'xlp-veto: pre-apply hook vetoes with -22', `${L}xlp_veto: pre-apply hook failed (rc=-22), aborting!`],
+    veto: [
+      `${L}xlp_veto: Calling pre-apply hook function`,
+      'xlp-veto: pre-apply hook vetoes with -22',
+      `${L}xlp_veto: pre-apply hook failed (rc=-22), aborting!`,
+    ],
     nop: [`${L}xlp_nop: Applying 1 functions`, `${L}xlp_nop finished APPLY with rc=0`, `${L}xlp_nop finished REVERT with rc=0`],
     'expect-match': [`${L}xlp_expect: Verifying enabled expectations for all functions`, `${L}xlp_expect finished APPLY with rc=0`],
-    'expect-mismatch': [`${L}xen_extra_version: expectation failed: expected:deadc0debabe, actual:${expectBytes.subarray(0, 6).toString('hex')}`],
-    'action-hooks': [`${L}xlp_action: Calling apply action hook function`, 'xlp-action: apply action hook calls apply_payload', `${L}xlp_action finished APPLY with rc=0`, `${L}xlp_action: Calling revert action hook function`, `${L}xlp_action finished REVERT with rc=0`],
-    'norevert-hooks': [`${L}xlp_norevert: Calling revert action hook function`, 'xlp-norevert: revert action hook refuses with -22', `${L}xlp_norevert finished REVERT with rc=-22`, 'xlp-norevert: post-revert hook: revert_payload rc=0'],
+    'expect-mismatch': [
+      `${L}xen_extra_version: expectation failed: expected:deadc0debabe, actual:${expectBytes.subarray(0, 6).toString('hex')}`,
+    ],
+    'action-hooks': [
+      `${L}xlp_action: Calling apply action hook function`,
+      'xlp-action: apply action hook calls apply_payload',
+      `${L}xlp_action finished APPLY with rc=0`,
+      `${L}xlp_action: Calling revert action hook function`,
+      `${L}xlp_action finished REVERT with rc=0`,
+    ],
+    'norevert-hooks': [
+      `${L}xlp_norevert: Calling revert action hook function`,
+      'xlp-norevert: revert action hook refuses with -22',
+      `${L}xlp_norevert finished REVERT with rc=-22`,
+      'xlp-norevert: post-revert hook: revert_payload rc=0',
+    ],
     'no-xen-depends': [`${L}xlp_noxen: .livepatch.xen_depends is missing`],
     'other-xen-depends': [`${L}xlp_otherxen: check against hypervisor build-id failed`],
     'debug-key-x-empty': ["'x' pressed - Dumping all livepatch patches", `build-id: ${xen}`],
@@ -129,7 +170,8 @@ async function main(): Promise<number> {
   const failures = [...r.failures];
   for (const [stepName, wanted] of Object.entries(expectConsole)) {
     const got = stepLines.get(stepName) ?? [];
-    for (const w of wanted) if (!got.some((l) => l.includes(w))) failures.push(`step ${stepName}: no console line containing ${JSON.stringify(w)}`);
+    for (const w of wanted)
+      if (!got.some((l) => l.includes(w))) failures.push(`step ${stepName}: no console line containing ${JSON.stringify(w)}`);
   }
   const blob = r.blobs.get('xensyms');
   let xensymsInfo: Record<string, unknown> = { received: false };
@@ -140,7 +182,9 @@ async function main(): Promise<number> {
     xensymsInfo = { received: true, bytes: blob.data.length, symbols: parsed.length, path: stored.path, matchedCache: stored.matchedCache };
     if (stored.matchedCache === false) failures.push('xensyms from dom0 differs from the cached copy for this image');
   }
-  const steps = r.events.filter((e) => e.type === 'result').map((e) => ({ ...e, ok: e.ok === true, xen: stepLines.get(String(e.name)) ?? [] }));
+  const steps = r.events
+    .filter((e) => e.type === 'result')
+    .map((e) => ({ ...e, ok: e.ok === true, xen: stepLines.get(String(e.name)) ?? [] }));
   const report = {
     ok: failures.length === 0,
     failures,

@@ -50,7 +50,17 @@ export interface XenFacts {
 /** Disassembles `len` bytes of the image at a hypervisor address with binutils' objdump. */
 export function disassemble(image: XenImage, addr: bigint, len: number): Insn[] {
   const off = virtToFileOffset(image, addr);
-  const out = run('objdump', ['-D', '-b', 'binary', '-m', 'i386:x86-64', '-w', `--start-address=${off}`, `--stop-address=${off + len}`, image.path]).stdout;
+  const out = run('objdump', [
+    '-D',
+    '-b',
+    'binary',
+    '-m',
+    'i386:x86-64',
+    '-w',
+    `--start-address=${off}`,
+    `--stop-address=${off + len}`,
+    image.path,
+  ]).stdout;
   const insns: Insn[] = [];
   for (const line of out.split('\n')) {
     const m = /^\s*([0-9a-f]+):\t([0-9a-f ]+?)\s*\t(.*)$/.exec(line);

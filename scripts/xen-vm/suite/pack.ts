@@ -3,7 +3,19 @@
 // the guest suite imports, so the prebuilt addon, the compiled dist/ and the runtime dependencies
 // are exactly what runs in dom0. Each step is skipped when its inputs did not change.
 import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, relative } from 'node:path';
 import { REPO_ROOT, cacheDir, log, run, sha256 } from '../common.js';
 
@@ -33,7 +45,14 @@ function hashTree(h: ReturnType<typeof createHash>, path: string): void {
 
 function npmEnv(): NodeJS.ProcessEnv {
   // node-gyp builds against the distribution's headers, never downloading them (as .ci/run does).
-  return { ...process.env, npm_config_nodedir: '/usr', JOBS: 'max', npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };
+  return {
+    ...process.env,
+    npm_config_nodedir: '/usr',
+    JOBS: 'max',
+    npm_config_update_notifier: 'false',
+    npm_config_fund: 'false',
+    npm_config_audit: 'false',
+  };
 }
 
 /**
@@ -52,7 +71,8 @@ function prebuildify(): number {
   const copy = join(cacheDir(), 'prebuild-work');
   rmSync(copy, { recursive: true, force: true });
   mkdirSync(copy, { recursive: true });
-  for (const entry of ['package.json', '.npmrc', 'binding.gyp', 'native']) cpSync(join(REPO_ROOT, entry), join(copy, entry), { recursive: true });
+  for (const entry of ['package.json', '.npmrc', 'binding.gyp', 'native'])
+    cpSync(join(REPO_ROOT, entry), join(copy, entry), { recursive: true });
   symlinkSync(join(REPO_ROOT, 'node_modules'), join(copy, 'node_modules'), 'dir');
   log('npm run prebuildify');
   run('npm', ['run', 'prebuildify'], { cwd: copy, env: npmEnv() });
@@ -73,7 +93,9 @@ export function packProject(): Packed {
   for (const f of readdirSync(packDir)) if (f.endsWith('.tgz')) rmSync(join(packDir, f));
   log('npm pack');
   const out = run('npm', ['pack', '--json', '--pack-destination', packDir], { cwd: REPO_ROOT, env: npmEnv() }).stdout;
-  const info = (JSON.parse(out.slice(out.indexOf('['))) as Array<{ name: string; version: string; filename: string; files: Array<{ path: string }> }>)[0]!;
+  const info = (
+    JSON.parse(out.slice(out.indexOf('['))) as Array<{ name: string; version: string; filename: string; files: Array<{ path: string }> }>
+  )[0]!;
   if (!info.files.some((f) => f.path === ADDON)) throw new Error(`the packed tarball has no ${ADDON}`);
   const tarball = join(packDir, info.filename);
   const tarballSha256 = sha256(readFileSync(tarball));
@@ -92,7 +114,8 @@ export function packProject(): Packed {
     run('npm', ['install', '--omit=dev', '--no-package-lock', '--prefer-offline', tarball], { cwd: tmp, env: npmEnv() });
     const pkgDir = join(tmp, 'node_modules', info.name);
     if (!existsSync(join(pkgDir, ADDON))) throw new Error(`the installed package has no ${ADDON}`);
-    if (existsSync(join(pkgDir, 'build'))) throw new Error('the installed package has a build/ directory: something compiled the addon at install time');
+    if (existsSync(join(pkgDir, 'build')))
+      throw new Error('the installed package has a build/ directory: something compiled the addon at install time');
     for (const dev of ['typescript', 'vitest', 'tsx', 'node-gyp', 'prebuildify']) {
       if (existsSync(join(tmp, 'node_modules', dev))) throw new Error(`--omit=dev installed the dev dependency ${dev}`);
     }
@@ -101,7 +124,8 @@ export function packProject(): Packed {
     renameSync(tmp, appDir);
     installSec = (Date.now() - t1) / 1000;
     // Old installs are of no further use.
-    for (const d of readdirSync(cacheDir('suite-app'))) if (d !== tarballSha256.slice(0, 16)) rmSync(join(cacheDir('suite-app'), d), { recursive: true, force: true });
+    for (const d of readdirSync(cacheDir('suite-app')))
+      if (d !== tarballSha256.slice(0, 16)) rmSync(join(cacheDir('suite-app'), d), { recursive: true, force: true });
   }
   return { name: info.name, version: info.version, tarball, tarballSha256, appDir, timings: { prebuildifySec, packSec, installSec } };
 }

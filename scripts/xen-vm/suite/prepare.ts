@@ -74,7 +74,8 @@ function realSkips(f: XenFacts): Record<string, string> {
   const skips: Record<string, string> = {};
   for (const s of PARITY_SCENARIOS) {
     if (s.needsXenInternals && !f.structPayload.ok) {
-      skips[s.id] = `its payload pokes at struct payload (${s.needsXenInternals}), and this binary's revert_payload does not show the 4.17 x86-64 offsets: ${f.structPayload.evidence.join('; ')}`;
+      skips[s.id] =
+        `its payload pokes at struct payload (${s.needsXenInternals}), and this binary's revert_payload does not show the 4.17 x86-64 offsets: ${f.structPayload.evidence.join('; ')}`;
     }
     if (s.requires?.includes('mock')) {
       skips[s.id] =
@@ -106,7 +107,12 @@ function otherTarget(t: XenTarget): XenTarget {
  * release (xen/common/livepatch.c): 4.17 resolves symbols long before it compares build-ids (in
  * `xen_build_id_dep`, one line); 4.20 compares first (`check_xen_buildid`, a three-line block).
  */
-function crossExpectations(t: XenTarget, name: string, running: string, other: string): Record<'plain' | 'unknownSymbol', CrossCase['expect']> {
+function crossExpectations(
+  t: XenTarget,
+  name: string,
+  running: string,
+  other: string,
+): Record<'plain' | 'unknownSymbol', CrossCase['expect']> {
   // 4.20's block is indented with U+00A0 NO-BREAK SPACEs, as its format string is (xen/common/livepatch.c L512-514).
   const mismatch =
     t.id === '4.17'
@@ -114,7 +120,10 @@ function crossExpectations(t: XenTarget, name: string, running: string, other: s
       : [`(XEN) livepatch: ${name}: build-id mismatch:`, `(XEN) \u00a0 livepatch: ${other}`, `(XEN) ${'\u00a0'.repeat(7)} xen: ${running}`];
   return {
     plain: { errno: ERRNO.EINVAL, console: mismatch },
-    unknownSymbol: t.id === '4.17' ? { errno: ERRNO.ENOENT, console: [`(XEN) livepatch: ${name}: Unknown symbol: xen_extra_versiox`] } : { errno: ERRNO.EINVAL, console: mismatch },
+    unknownSymbol:
+      t.id === '4.17'
+        ? { errno: ERRNO.ENOENT, console: [`(XEN) livepatch: ${name}: Unknown symbol: xen_extra_versiox`] }
+        : { errno: ERRNO.EINVAL, console: mismatch },
   };
 }
 
@@ -148,7 +157,16 @@ export async function prepareSuite(options: { sections?: string[]; target?: XenT
   transpileGuest(join(stage, 'suite'));
   // Raw LIST sysctls for the list-paging scenario (libxenctrl offers none): a small C helper.
   mkdirSync(join(stage, 'bin'), { recursive: true });
-  run('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', join(stage, 'bin', 'xlp-rawlist'), join(REPO_ROOT, 'scripts', 'xen-vm', 'suite', 'rawlist.c'), '-ldl']);
+  run('gcc', [
+    '-O2',
+    '-Wall',
+    '-Wextra',
+    '-Werror',
+    '-o',
+    join(stage, 'bin', 'xlp-rawlist'),
+    join(REPO_ROOT, 'scripts', 'xen-vm', 'suite', 'rawlist.c'),
+    '-ldl',
+  ]);
   const st = new Stager(stage);
   const payloadCache = cacheDir('payloads');
   const opts = { cacheDir: payloadCache };
@@ -172,14 +190,20 @@ export async function prepareSuite(options: { sections?: string[]; target?: XenT
   };
   const { valid, special } = fixtureSpecs(xen);
   for (const s of valid) {
-    add({ id: `valid:${s.name}`, kind: 'valid', title: `valid fixture ${s.name}`, code: null, expectFatal: false, name: s.name, before: [] }, (await fixture(s.name, build)).bytes);
+    add(
+      { id: `valid:${s.name}`, kind: 'valid', title: `valid fixture ${s.name}`, code: null, expectFatal: false, name: s.name, before: [] },
+      (await fixture(s.name, build)).bytes,
+    );
   }
   for (const c of RULE_CASES) {
     const rule = RULES[c.code as RuleCode];
     const bytes = await c.bytes(build);
     const options = typeof c.options === 'function' ? c.options(bytes) : c.options;
     const consoleLine = typeof c.console === 'function' ? c.console(bytes) : c.console;
-    const ctx = options?.context || options?.xenVersion ? ' (the catalogue checks it against an imagined system; here preflight gets the real one)' : '';
+    const ctx =
+      options?.context || options?.xenVersion
+        ? ' (the catalogue checks it against an imagined system; here preflight gets the real one)'
+        : '';
     const entry: Omit<FixtureCase, 'file'> = {
       id: `rule:${c.code}:${c.title}`,
       kind: 'rule',
@@ -194,15 +218,40 @@ export async function prepareSuite(options: { sections?: string[]; target?: XenT
     add(entry, bytes);
   }
   for (const s of special) {
-    add({ id: `special:${s.name}`, kind: 'special', title: `special fixture ${s.name}`, code: null, expectFatal: false, name: 't', before: [] }, (await fixture(s.name, build)).bytes);
+    add(
+      {
+        id: `special:${s.name}`,
+        kind: 'special',
+        title: `special fixture ${s.name}`,
+        code: null,
+        expectFatal: false,
+        name: 't',
+        before: [],
+      },
+      (await fixture(s.name, build)).bytes,
+    );
   }
   // Context reproductions: the system state a rule describes, made real.
   const normal = Buffer.from((await fixture('func_normal', build)).bytes);
   const normalFile = st.write('payloads/fixtures/ctx-func_normal.livepatch', normal);
   const ctxCase = (code: string, title: string, name: string, bytes: Uint8Array, before: FixtureCase['before'], note: string) =>
     add({ id: `context:${code}:${title}`, kind: 'context', title, code, expectFatal: false, name, before, note }, bytes);
-  ctxCase('duplicate-name', 'a name already uploaded', 'hello', normal, [{ name: 'hello', file: normalFile }], 'func_normal uploaded as hello twice');
-  ctxCase('duplicate-build-id', 'a build-id already uploaded', 't', normal, [{ name: 'other', file: normalFile }], 'func_normal uploaded as other, then as t');
+  ctxCase(
+    'duplicate-name',
+    'a name already uploaded',
+    'hello',
+    normal,
+    [{ name: 'hello', file: normalFile }],
+    'func_normal uploaded as hello twice',
+  );
+  ctxCase(
+    'duplicate-build-id',
+    'a build-id already uploaded',
+    't',
+    normal,
+    [{ name: 'other', file: normalFile }],
+    'func_normal uploaded as other, then as t',
+  );
   {
     const model = readPayload(normal).payload!;
     const other = Buffer.from(normal);
@@ -210,7 +259,14 @@ export async function prepareSuite(options: { sections?: string[]; target?: XenT
     const flipped = Buffer.from(id);
     flipped[0] = flipped[0]! ^ 0xff;
     if (replaceAll(other, id.toString('latin1'), flipped.toString('latin1')) !== 1) throw new Error('build-id bytes not found once');
-    ctxCase('duplicate-symbol', 'a payload symbol a loaded payload added', 't', other, [{ name: 'first', file: normalFile }], 'func_normal as first, then func_normal with another build-id: same symbols');
+    ctxCase(
+      'duplicate-symbol',
+      'a payload symbol a loaded payload added',
+      't',
+      other,
+      [{ name: 'first', file: normalFile }],
+      'func_normal as first, then func_normal with another build-id: same symbols',
+    );
     const mine = loadedPayloadInfo('t', model).symbols;
     const xenNames = new Set(syms.filter((s) => /^[TD]$/.test(s.type) && /^[a-z_][a-z0-9_]*$/.test(s.name)).map((s) => s.name));
     let done = false;
@@ -219,7 +275,14 @@ export async function prepareSuite(options: { sections?: string[]; target?: XenT
       if (!theirs) continue;
       const renamed = Buffer.from(normal);
       if (replaceAll(renamed, `\0${m}\0`, `\0${theirs}\0`) < 1) continue;
-      ctxCase('duplicate-symbol', `a payload symbol Xen has (${m} renamed ${theirs})`, 't', renamed, [], `symbol ${m} renamed to the hypervisor's ${theirs}`);
+      ctxCase(
+        'duplicate-symbol',
+        `a payload symbol Xen has (${m} renamed ${theirs})`,
+        't',
+        renamed,
+        [],
+        `symbol ${m} renamed to the hypervisor's ${theirs}`,
+      );
       done = true;
       break;
     }
@@ -228,9 +291,17 @@ export async function prepareSuite(options: { sections?: string[]; target?: XenT
     replaceAll(unknown, '\0xen_extra_version\0', '\0xen_extra_versiox\0');
     ctxCase('undefined-symbol', 'an undefined symbol Xen lacks (xen_extra_versiox)', 't', unknown, [], 'the undefined symbol renamed');
     const byName = Buffer.from((await fixture('func_by_name', build)).bytes);
-    if (replaceAll(byName, 'xen_extra_version\0', 'xen_extra_versiox\0') < 1) throw new Error('func_by_name has no function name to rename');
+    if (replaceAll(byName, 'xen_extra_version\0', 'xen_extra_versiox\0') < 1)
+      throw new Error('func_by_name has no function name to rename');
     ctxCase('func-unresolved', 'a function by name Xen lacks (xen_extra_versiox)', 't', byName, [], 'the function name string renamed');
-    ctxCase('xen-build-id-mismatch', 'built for another hypervisor', 't', (await fixture('func_normal', { ...build, xenBuildId: OTHER_XEN_BUILD_ID })).bytes, [], `func_normal built with xen_depends ${OTHER_XEN_BUILD_ID}`);
+    ctxCase(
+      'xen-build-id-mismatch',
+      'built for another hypervisor',
+      't',
+      (await fixture('func_normal', { ...build, xenBuildId: OTHER_XEN_BUILD_ID })).bytes,
+      [],
+      `func_normal built with xen_depends ${OTHER_XEN_BUILD_ID}`,
+    );
   }
 
   // The other hypervisor's payloads: refused here in this version's order and words.
@@ -238,10 +309,17 @@ export async function prepareSuite(options: { sections?: string[]; target?: XenT
   {
     const forOther = Buffer.from((await fixture('func_normal', { ...build, xenBuildId: other.buildId })).bytes);
     const unknown = Buffer.from(forOther);
-    if (replaceAll(unknown, '\0xen_extra_version\0', '\0xen_extra_versiox\0') < 1) throw new Error('func_normal has no xen_extra_version symbol to rename');
+    if (replaceAll(unknown, '\0xen_extra_version\0', '\0xen_extra_versiox\0') < 1)
+      throw new Error('func_normal has no xen_extra_version symbol to rename');
     const add = (id: string, title: string, name: string, bytes: Buffer, expect: CrossCase['expect']) =>
       cross.push({ id, title, name, file: st.write(`payloads/cross/${name}.livepatch`, bytes), builtFor: other.buildId, expect });
-    add('built-for-other-xen', `func_normal built for Xen ${other.target} (${other.buildId})`, 'for_other', forOther, crossExpectations(target, 'for_other', xen, other.buildId).plain);
+    add(
+      'built-for-other-xen',
+      `func_normal built for Xen ${other.target} (${other.buildId})`,
+      'for_other',
+      forOther,
+      crossExpectations(target, 'for_other', xen, other.buildId).plain,
+    );
     add(
       'built-for-other-xen-and-unknown-symbol',
       `func_normal built for Xen ${other.target}, needing a symbol this Xen lacks (xen_extra_versiox)`,
@@ -258,7 +336,12 @@ export async function prepareSuite(options: { sections?: string[]; target?: XenT
       { name: 'hello', sources: [ex('hello')], xenDepends: xen },
       { name: 'guarded', sources: [ex('guarded')], xenDepends: xen, depends: { on: 'hello' } },
       { name: 'cumulative', sources: [ex('cumulative')], xenDepends: xen },
-      { name: 'veto', sources: [join(REPO_ROOT, 'scripts', 'xen-vm', 'suite', 'payloads', 'veto.c')], xenDepends: xen, depends: { on: 'hello' } },
+      {
+        name: 'veto',
+        sources: [join(REPO_ROOT, 'scripts', 'xen-vm', 'suite', 'payloads', 'veto.c')],
+        xenDepends: xen,
+        depends: { on: 'hello' },
+      },
       { name: 'bench', sources: [ex('cumulative')], xenDepends: xen },
     ],
     opts,
@@ -297,6 +380,8 @@ export async function prepareSuite(options: { sections?: string[]; target?: XenT
   };
   writeFileSync(join(stage, 'plan.json'), `${JSON.stringify(plan, null, 2)}\n`);
   lap('stageSec', t0);
-  log(`staged ${Object.keys(parity).length} parity payloads, ${cases.length} preflight cases, ${cross.length} cross-version cases, ${BULK_PAYLOADS} list payloads, the package ${packed.name}@${packed.version}`);
+  log(
+    `staged ${Object.keys(parity).length} parity payloads, ${cases.length} preflight cases, ${cross.length} cross-version cases, ${BULK_PAYLOADS} list payloads, the package ${packed.name}@${packed.version}`,
+  );
   return { stage, plan, fetched, packed, timings };
 }

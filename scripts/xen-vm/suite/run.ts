@@ -46,7 +46,9 @@ async function main(): Promise<number> {
   const target = xenTarget(values.xen);
   const t0 = Date.now();
   const sections = values.bench ? ['bench'] : values.sections?.split(',');
-  log(`Xen ${target.id} (Debian ${target.debian.release}, ${target.userland === 'debian' ? "the release's own node and libraries in dom0" : "the host's node in dom0"})`);
+  log(
+    `Xen ${target.id} (Debian ${target.debian.release}, ${target.userland === 'debian' ? "the release's own node and libraries in dom0" : "the host's node in dom0"})`,
+  );
   const prepared = await prepareSuite({ target, ...(sections ? { sections } : {}) });
   const prepSec = (Date.now() - t0) / 1000;
   log(`prepared in ${prepSec.toFixed(1)}s ${JSON.stringify(prepared.timings)}`);
@@ -82,13 +84,28 @@ async function main(): Promise<number> {
   const missing: string[] = [];
   if (!values.filter) {
     const count = (prefix: string) => results.filter((x) => x.name.startsWith(prefix)).length;
-    const want: Record<string, number> = { parity: PARITY_SCENARIOS.length, preflight: prepared.plan.fixtures.length, cross: prepared.plan.cross.length, cli: 1, native: 1, bench: 3 };
-    const prefix: Record<string, string> = { parity: 'parity ', preflight: 'preflight ', cross: 'cross ', cli: 'xlp ', native: 'native ', bench: 'bench ' };
+    const want: Record<string, number> = {
+      parity: PARITY_SCENARIOS.length,
+      preflight: prepared.plan.fixtures.length,
+      cross: prepared.plan.cross.length,
+      cli: 1,
+      native: 1,
+      bench: 3,
+    };
+    const prefix: Record<string, string> = {
+      parity: 'parity ',
+      preflight: 'preflight ',
+      cross: 'cross ',
+      cli: 'xlp ',
+      native: 'native ',
+      bench: 'bench ',
+    };
     const exact = new Set(['parity', 'preflight', 'cross']);
     for (const section of prepared.plan.sections) {
       const got = count(prefix[section] ?? `${section} `);
       const need = want[section] ?? 1;
-      if (exact.has(section) ? got !== need : got < need) missing.push(`section ${section}: ${got} checks reported, expected ${exact.has(section) ? '' : 'at least '}${need}`);
+      if (exact.has(section) ? got !== need : got < need)
+        missing.push(`section ${section}: ${got} checks reported, expected ${exact.has(section) ? '' : 'at least '}${need}`);
     }
   }
   if (missing.length) results.push({ type: 'result', name: 'every planned check reported', ok: false, problems: missing });
@@ -113,7 +130,8 @@ async function main(): Promise<number> {
   log(`report: ${reportPath}`);
 
   if (r.retried) process.stdout.write(`\nThe first boot was retried: ${r.retried.reason} (its serial log: ${r.retried.serialLog}).\n`);
-  if (values.bench) printBench(blobs['bench-results.json'] as BenchResults | undefined, `Xen ${target.id} (Debian ${target.debian.release})`);
+  if (values.bench)
+    printBench(blobs['bench-results.json'] as BenchResults | undefined, `Xen ${target.id} (Debian ${target.debian.release})`);
   const skipped = results.filter((x) => x.skipped);
   if (skipped.length) {
     process.stdout.write(`\nParity scenarios not run on the real hypervisor (${skipped.length}):\n`);
@@ -121,7 +139,8 @@ async function main(): Promise<number> {
   }
   if (failed.length || !r.ok) {
     process.stdout.write(`\nFAILED (${failed.length} of ${results.length} checks${r.ok ? '' : `; run: ${r.failures.join('; ')}`}):\n`);
-    for (const f of failed) process.stdout.write(`  ${f.name}\n${(f.problems ?? []).map((p) => `    - ${p.replace(/\n/g, '\n      ')}`).join('\n')}\n`);
+    for (const f of failed)
+      process.stdout.write(`  ${f.name}\n${(f.problems ?? []).map((p) => `    - ${p.replace(/\n/g, '\n      ')}`).join('\n')}\n`);
   }
   log(`Xen ${target.id}: boot-to-poweroff ${r.timings.totalSec.toFixed(1)}s (${r.timings.accel}), whole run ${report.timings.wholeSec}s`);
   const passed = results.length - failed.length;
@@ -150,12 +169,14 @@ function printBench(b: BenchResults | undefined, xen: string): void {
   process.stdout.write(`${'what'.padEnd(62)}${'median'.padStart(10)}${'p90'.padStart(10)}${'min'.padStart(10)}   n\n`);
   for (const s of b.series) {
     const redone = s.timeouts ? ` (+${s.timeouts} redone: missed the 30 ms rendezvous)` : '';
-    process.stdout.write(`${s.what.padEnd(62)}${`${s.median} ${s.unit}`.padStart(10)}${`${s.p90} ${s.unit}`.padStart(10)}${`${s.min} ${s.unit}`.padStart(10)}   ${s.n}${redone}\n`);
+    process.stdout.write(
+      `${s.what.padEnd(62)}${`${s.median} ${s.unit}`.padStart(10)}${`${s.p90} ${s.unit}`.padStart(10)}${`${s.min} ${s.unit}`.padStart(10)}   ${s.n}${redone}\n`,
+    );
   }
   process.stdout.write('\nratios:\n');
   for (const [k, v] of Object.entries(b.ratios)) process.stdout.write(`  ${k.padEnd(50)} ${v}\n`);
   for (const [k, v] of Object.entries(b.breakdowns ?? {})) process.stdout.write(`\n${k}: ${JSON.stringify(v)}\n`);
-  process.stdout.write('\n(the CLI figures are whole node processes: under TCG emulation node\'s own start-up dominates them)\n');
+  process.stdout.write("\n(the CLI figures are whole node processes: under TCG emulation node's own start-up dominates them)\n");
 }
 
 main().then(

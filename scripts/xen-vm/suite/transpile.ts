@@ -27,7 +27,8 @@ const PUBLIC_ENTRIES: Record<string, string> = {
 
 function rewrite(spec: string, fromFile: string): string {
   if (spec.startsWith('node:')) return spec;
-  if (!spec.startsWith('.')) throw new Error(`${relative(REPO_ROOT, fromFile)}: guest code cannot import ${spec} (dom0 has only node and the installed package)`);
+  if (!spec.startsWith('.'))
+    throw new Error(`${relative(REPO_ROOT, fromFile)}: guest code cannot import ${spec} (dom0 has only node and the installed package)`);
   const abs = resolve(dirname(fromFile), spec);
   const rel = relative(REPO_ROOT, abs).split('\\').join('/');
   if (rel === 'scripts/xen-vm/guest/guest.mjs') return `${GUEST_HARNESS_DIR}/guest.mjs`;
@@ -47,8 +48,10 @@ export function transpileGuest(outDir: string): string[] {
       fileName: file,
       compilerOptions: { target: ts.ScriptTarget.ES2023, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: true, sourceMap: false },
     });
-    const js = out.outputText
-      .replace(/(\bfrom\s+|\bimport\s*\(\s*|\bimport\s+)(['"])([^'"]+)\2/g, (_m, pre: string, q: string, spec: string) => `${pre}${q}${rewrite(spec, file)}${q}`);
+    const js = out.outputText.replace(
+      /(\bfrom\s+|\bimport\s*\(\s*|\bimport\s+)(['"])([^'"]+)\2/g,
+      (_m, pre: string, q: string, spec: string) => `${pre}${q}${rewrite(spec, file)}${q}`,
+    );
     const dest = join(outDir, name.replace(/\.ts$/, '.mjs'));
     writeFileSync(dest, js);
     written.push(dest);

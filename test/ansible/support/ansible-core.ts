@@ -44,5 +44,11 @@ export function trixieAnsible(): AnsibleCore {
   const pkg = fetchPackage(XEN_TARGETS['4.20'], 'ansible-core');
   const env = { PYTHONPATH: join(pkg.root, 'usr', 'lib', 'python3', 'dist-packages') };
   const playbook = join(pkg.root, 'usr', 'bin', 'ansible-playbook');
-  return { version: versionOf(playbook, env), origin: `Debian 13 package ${pkg.version}, unpacked`, playbook, galaxy: join(pkg.root, 'usr', 'bin', 'ansible-galaxy'), env };
+  return {
+    version: versionOf(playbook, env),
+    origin: `Debian 13 package ${pkg.version}, unpacked`,
+    playbook,
+    galaxy: join(pkg.root, 'usr', 'bin', 'ansible-galaxy'),
+    env,
+  };
 }

@@ -95,7 +95,10 @@ export class Fleet {
   async installCollection(): Promise<string> {
     const out = join(this.dir, 'dist');
     await run(this.core.galaxy, ['collection', 'build', COLLECTION_DIR, '--output-path', out], { env: this.env() });
-    const tarball = join(out, readdirSync(out).find((f) => f.endsWith('.tar.gz'))!);
+    const tarball = join(
+      out,
+      readdirSync(out).find((f) => f.endsWith('.tar.gz'))!,
+    );
     await run(this.core.galaxy, ['collection', 'install', tarball, '-p', this.collections], { env: this.env() });
     return tarball;
   }
@@ -114,7 +117,14 @@ export class Fleet {
   addBrokenHost(name: string, extra: { env?: Record<string, string>; xlpPath?: string }): Host {
     const base = join(this.dir, 'hosts', name);
     mkdirSync(base, { recursive: true, mode: 0o700 });
-    const host: Host = { name, xen: '', mockState: join(base, 'mock'), stateDir: join(base, 'xlp'), incoming: join(base, 'incoming'), ...extra };
+    const host: Host = {
+      name,
+      xen: '',
+      mockState: join(base, 'mock'),
+      stateDir: join(base, 'xlp'),
+      incoming: join(base, 'incoming'),
+      ...extra,
+    };
     this.hosts.push(host);
     return host;
   }
@@ -173,10 +183,15 @@ export class Fleet {
   /** Runs a playbook against the inventory; never throws on a failed play (the exit code is asserted). */
   async playbook(playbook: string, args: readonly string[] = []): Promise<PlaybookRun> {
     const r = await new Promise<{ code: number; out: string }>((resolve) => {
-      execFile(this.core.playbook, ['-i', this.inventory, playbook, ...args], { env: this.env(), maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-        resolve({ code, out: `${stdout}\n${stderr}` });
-      });
+      execFile(
+        this.core.playbook,
+        ['-i', this.inventory, playbook, ...args],
+        { env: this.env(), maxBuffer: 64 * 1024 * 1024 },
+        (error, stdout, stderr) => {
+          const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+          resolve({ code, out: `${stdout}\n${stderr}` });
+        },
+      );
     });
     return { ...r, recap: parseRecap(r.out) };
   }
@@ -190,9 +205,22 @@ export class Fleet {
 
   /** The compiled xlp against one host's mock and state directory. */
   async xlp<T = Record<string, unknown>>(host: Host, args: readonly string[]): Promise<T> {
-    const { stdout } = await run(process.execPath, [XLP, ...args, '--json', '--backend', 'mock', '--mock-state', host.mockState, ...(args[0] === 'mock' ? [] : ['--state-dir', host.stateDir])], {
-      env: { ...process.env, NO_COLOR: '1' },
-    });
+    const { stdout } = await run(
+      process.execPath,
+      [
+        XLP,
+        ...args,
+        '--json',
+        '--backend',
+        'mock',
+        '--mock-state',
+        host.mockState,
+        ...(args[0] === 'mock' ? [] : ['--state-dir', host.stateDir]),
+      ],
+      {
+        env: { ...process.env, NO_COLOR: '1' },
+      },
+    );
     return JSON.parse(stdout) as T;
   }
 

@@ -81,7 +81,7 @@ describe('upload', () => {
     expect(s.trace()).toContain(`upload name=${hex('view')} size=4 force=${NO_FORCE} sum=${fnv1a(Buffer.from('3456'))}`);
   });
 
-  it('uploads 2 MiB, and refuses one byte more with Xen\'s EINVAL without calling the library', async () => {
+  it("uploads 2 MiB, and refuses one byte more with Xen's EINVAL without calling the library", async () => {
     const s = await session();
     const max = new Uint8Array(2 * 1024 * 1024).fill(0x5a);
     await s.backend.upload('max', max);
@@ -92,7 +92,7 @@ describe('upload', () => {
     expect(s.trace().filter((l) => l.startsWith('upload'))).toHaveLength(1);
   });
 
-  it('lets an empty payload reach the library, so the EINVAL is Xen\'s', async () => {
+  it("lets an empty payload reach the library, so the EINVAL is Xen's", async () => {
     const s = await session();
     const e = await xenError(s.backend.upload('empty', new Uint8Array(0)));
     expect(e).toMatchObject({ errno: ERRNO.EINVAL, call: 'upload', payload: 'empty' });
@@ -182,7 +182,7 @@ describe('actions', () => {
     expect(s.trace()).toContain(`action cmd=${code} name=${hex('p')} timeout=123456789 flags=1`);
   });
 
-  it('defaults to timeout 0 (Xen\'s 30 ms) and no flags', async () => {
+  it("defaults to timeout 0 (Xen's 30 ms) and no flags", async () => {
     const s = await session(new FakeScript().payload('p'));
     await s.backend.action('p', 'APPLY');
     await s.backend.action('p', 'REVERT', { nodeps: false });
@@ -220,10 +220,15 @@ describe('actions', () => {
     await expect(s.backend.upload('q', Buffer.from('x'), { force: 'yes' as unknown as boolean })).rejects.toThrow(TypeError);
   });
 
-  it('surfaces the hypervisor\'s refusals with call and payload', async () => {
+  it("surfaces the hypervisor's refusals with call and payload", async () => {
     const s = await session(new FakeScript().payload('on', { state: 2 }));
     expect(await xenError(s.backend.unload('on'))).toMatchObject({ errno: ERRNO.EINVAL, call: 'unload', payload: 'on' });
-    expect(await xenError(s.backend.apply('missing'))).toMatchObject({ errno: ERRNO.ENOENT, code: 'ENOENT', call: 'apply', payload: 'missing' });
+    expect(await xenError(s.backend.apply('missing'))).toMatchObject({
+      errno: ERRNO.ENOENT,
+      code: 'ENOENT',
+      call: 'apply',
+      payload: 'missing',
+    });
     expect(await xenError(s.backend.replace('missing'))).toMatchObject({ call: 'replace' });
     expect(await xenError(s.backend.revert('missing'))).toMatchObject({ call: 'revert' });
   });

@@ -81,7 +81,14 @@ describe('a payload larger than Xen takes', () => {
     delete env.LD_PRELOAD;
     const r = spawnSync(
       '/bin/sh',
-      ['-c', 'ulimit -v 3000000 && exec "$0" --input-type=module -e "$1" "$2" "$3"', process.execPath, child, distNativeEntry(), fakeLibrary(17, { sanitize: false })],
+      [
+        '-c',
+        'ulimit -v 3000000 && exec "$0" --input-type=module -e "$1" "$2" "$3"',
+        process.execPath,
+        child,
+        distNativeEntry(),
+        fakeLibrary(17, { sanitize: false }),
+      ],
       { env, encoding: 'utf8' },
     );
     expect({ status: r.status, signal: r.signal, stderr: r.stderr }).toEqual({ status: 0, signal: null, stderr: '' });

@@ -40,8 +40,16 @@ describe('concurrent calls on one handle', () => {
       s.backend.get('p0'),
     ]);
     expect(all.map((r) => r.status)).toEqual([
-      'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled',
-      'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
     ]);
     expect((all[2] as PromiseRejectedResult).reason).toMatchObject({ code: 'ENOENT', call: 'get', payload: 'missing' });
     expect((all[8] as PromiseFulfilledResult<{ name: string }[]>).value.map((e) => e.name)).toContain('new');

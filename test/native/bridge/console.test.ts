@@ -14,7 +14,9 @@ describe('readConsole', () => {
   });
 
   it('reads incrementally: everything first, then only what is new', async () => {
-    const s = await session(new FakeScript().console('boot\n').after('readconsole', 1, cmd.console('one\n')).after('readconsole', 3, cmd.console('two\n')));
+    const s = await session(
+      new FakeScript().console('boot\n').after('readconsole', 1, cmd.console('one\n')).after('readconsole', 3, cmd.console('two\n')),
+    );
     expect(await s.backend.readConsole({ incremental: true })).toBe('boot\n');
     expect(await s.backend.readConsole({ incremental: true })).toBe('one\n');
     expect(await s.backend.readConsole({ incremental: true })).toBe('');
@@ -37,13 +39,18 @@ describe('readConsole', () => {
   });
 
   it('starts over from the oldest kept text when its incremental position was overwritten', async () => {
-    const s = await session(new FakeScript().consoleSize(64).console('a'.repeat(10)).after('readconsole', 1, cmd.console('b'.repeat(100))));
+    const s = await session(
+      new FakeScript()
+        .consoleSize(64)
+        .console('a'.repeat(10))
+        .after('readconsole', 1, cmd.console('b'.repeat(100))),
+    );
     expect(await s.backend.readConsole({ incremental: true })).toBe('a'.repeat(10));
     expect(await s.backend.readConsole({ incremental: true })).toBe('b'.repeat(64));
   });
 
   it('reads a ring larger than its 64 KiB buffer in several calls', async () => {
-    const text = Array.from({ length: 200 * 1024 / 16 }, (_, i) => `${String(i).padStart(15, '0')}\n`).join('');
+    const text = Array.from({ length: (200 * 1024) / 16 }, (_, i) => `${String(i).padStart(15, '0')}\n`).join('');
     const s = await session(new FakeScript().consoleSize(256 * 1024).console(text));
     const full = await s.backend.readConsole();
     expect(full.length).toBe(text.length);

@@ -52,6 +52,11 @@ describe('errno', () => {
   it.each(calls)('names the call and payload when %s fails (%s)', async (fakeCall, call, run, payload) => {
     const s = await session(new FakeScript().fail(fakeCall, ERRNO.EBUSY));
     const e = await rejection(run(s));
-    expect({ errno: e.errno, code: e.code, call: e.call, payload: e.payload }).toEqual({ errno: ERRNO.EBUSY, code: 'EBUSY', call, payload });
+    expect({ errno: e.errno, code: e.code, call: e.call, payload: e.payload }).toEqual({
+      errno: ERRNO.EBUSY,
+      code: 'EBUSY',
+      call,
+      payload,
+    });
   });
 });

@@ -75,7 +75,7 @@ describe.each([
   [21, 20],
   [20, 21],
 ] as const)('a 4.%i library on a 4.%i hypervisor (sysctl interface 0x15 against 0x16)', (libraryMinor, xenMinor) => {
-  it('opens (XENVER_version is no sysctl), and every livepatch call is Xen\'s EACCES, explained', async () => {
+  it("opens (XENVER_version is no sysctl), and every livepatch call is Xen's EACCES, explained", async () => {
     const s = await session(new FakeScript().version(4, xenMinor).payload('p'), libraryMinor as FakeMinor);
     expect(s.backend.info.xen.minor).toBe(xenMinor);
     expect((await s.backend.xenVersion()).minor).toBe(xenMinor);

@@ -103,7 +103,11 @@ describe('a failed open', () => {
     `;
     const script = writeScript(new FakeScript().openFail(ERRNO.ENOENT, { noErrno: true }));
     const env = cleanEnv({ XLP_FAKE_XENCTRL_SCRIPT: script, LD_PRELOAD: shim });
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', child, distNativeEntry(), fakeLibrary(SUITE_MINOR, { sanitize: false })], { env, encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', child, distNativeEntry(), fakeLibrary(SUITE_MINOR, { sanitize: false })],
+      { env, encoding: 'utf8' },
+    );
     expect(r.status, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout) as { reason: string; code: string; message: string };
     expect(result).toMatchObject({ reason: 'not-xen', code: 'ENOENT' });
@@ -124,11 +128,15 @@ describe('handles never closed', () => {
       globalThis.gc();
     `;
     const script = writeScript(new FakeScript());
-    const r = spawnSync(process.execPath, ['--expose-gc', '--trace-gc-verbose', '--input-type=module', '-e', child, distNativeEntry(), fakeLibrary(SUITE_MINOR)], {
-      encoding: 'utf8',
-      env: { ...process.env, XLP_FAKE_XENCTRL_SCRIPT: script },
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    const r = spawnSync(
+      process.execPath,
+      ['--expose-gc', '--trace-gc-verbose', '--input-type=module', '-e', child, distNativeEntry(), fakeLibrary(SUITE_MINOR)],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, XLP_FAKE_XENCTRL_SCRIPT: script },
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
     expect(r.stderr).not.toMatch(SANITIZER);
     expect(r.status, r.stderr).toBe(0);
     const reported = [...r.stdout.matchAll(/External memory reported: +(\d+) KB/g)].map((m) => Number(m[1]));

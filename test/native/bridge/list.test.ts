@@ -20,9 +20,7 @@ describe('list', () => {
   it('returns nothing for an empty hypervisor, after one size probe', async () => {
     const s = await session(new FakeScript());
     expect(await s.backend.list()).toEqual([]);
-    expect(s.trace().filter((l) => l.startsWith('list'))).toEqual([
-      'list-probe idx=0 nr=0 rc=0 version=1 left=0 names=0 meta=0',
-    ]);
+    expect(s.trace().filter((l) => l.startsWith('list'))).toEqual(['list-probe idx=0 nr=0 rc=0 version=1 left=0 names=0 meta=0']);
   });
 
   it('returns state, rc, name and metadata with embedded NULs, byte for byte', async () => {
@@ -123,7 +121,7 @@ describe('list', () => {
     expect(listCalls(s)).toBe(3);
   });
 
-  it('never pairs names with other payloads\' states when a torn walk passes every size check', async () => {
+  it("never pairs names with other payloads' states when a torn walk passes every size check", async () => {
     // Uniform name and metadata lengths and one payload swapped for another of the same sizes:
     // libxenctrl's restarted walk then returns the right names with the states of other entries,
     // and only a second, agreeing read tells the difference.
@@ -133,25 +131,22 @@ describe('list', () => {
     script.preempt(10).before('list-batch', 2, cmd.unload('p14')).before('list-batch', 2, cmd.upload('r14', 'm\0'));
     const s = await session(script);
     const result = await s.backend.list();
-    const expected = list
-      .map((name, i) => ({ name, state: i % 2 ? 'APPLIED' : 'CHECKED', rc: -i || 0 }))
-      .filter((e) => e.name !== 'p14');
+    const expected = list.map((name, i) => ({ name, state: i % 2 ? 'APPLIED' : 'CHECKED', rc: -i || 0 })).filter((e) => e.name !== 'p14');
     expected.push({ name: 'r14', state: 'CHECKED', rc: 0 });
     expect(result.map(({ name, state, rc }) => ({ name, state, rc }))).toEqual(expected);
     expect(listCalls(s)).toBe(3);
   });
 
   it('takes an unload and an upload of the same sizes between probe and list as the new list', async () => {
-    const s = await session(seeded(['aa', 'bb']).after('list-probe', 1, cmd.unload('aa')).after('list-probe', 1, cmd.upload('cc', 'name=cc\0')));
+    const s = await session(
+      seeded(['aa', 'bb']).after('list-probe', 1, cmd.unload('aa')).after('list-probe', 1, cmd.upload('cc', 'name=cc\0')),
+    );
     expect((await s.backend.list()).map((e) => e.name)).toEqual(['bb', 'cc']);
   });
 
   it('on 4.21 restarts after ENOBUFS when new metadata outgrows its buffer', async () => {
     const big = 'k='.padEnd(200 * 1024, 'v') + '\0';
-    const s = await session(
-      seeded(['a', 'b']).after('list-probe', 1, cmd.unload('b')).after('list-probe', 1, cmd.upload('big', big)),
-      21,
-    );
+    const s = await session(seeded(['a', 'b']).after('list-probe', 1, cmd.unload('b')).after('list-probe', 1, cmd.upload('big', big)), 21);
     const list = await s.backend.list();
     expect(list.map((e) => e.name)).toEqual(['a', 'big']);
     expect(Buffer.from(list[1]!.metadata).toString()).toBe(big);
@@ -166,7 +161,10 @@ describe('list', () => {
     // fakeSessions() requires there be none).
     const big = Buffer.alloc(1536 * 1024, 0x61);
     big[big.length - 1] = 0;
-    const s = await session(seeded(['a', 'b']).after('list-probe', 1, cmd.unload('b')).after('list-probe', 1, cmd.upload('big', big)), minor);
+    const s = await session(
+      seeded(['a', 'b']).after('list-probe', 1, cmd.unload('b')).after('list-probe', 1, cmd.upload('big', big)),
+      minor,
+    );
     const list = await s.backend.list();
     expect(list.map((e) => e.name)).toEqual(['a', 'big']);
     expect(Buffer.from(list[1]!.metadata).equals(big)).toBe(true);
@@ -201,7 +199,7 @@ describe('list', () => {
     expect(listCalls(s)).toBe(3);
   });
 
-  it('restarts after an error caused by the list shrinking under Xen\'s index', async () => {
+  it("restarts after an error caused by the list shrinking under Xen's index", async () => {
     const s = await session(seeded(['a', 'b']).after('list-probe', 1, cmd.upload('x')).fail('list-batch', ERRNO.EINVAL));
     expect((await s.backend.list()).map((e) => e.name)).toEqual(['a', 'b', 'x']);
   });
@@ -220,7 +218,9 @@ describe('list', () => {
   });
 
   it('reports E2BIG when even single entries are refused', async () => {
-    const s = await session(seeded(['a', 'b']).fail('list-batch', ERRNO.E2BIG).fail('list-batch', ERRNO.E2BIG).fail('list-batch', ERRNO.E2BIG));
+    const s = await session(
+      seeded(['a', 'b']).fail('list-batch', ERRNO.E2BIG).fail('list-batch', ERRNO.E2BIG).fail('list-batch', ERRNO.E2BIG),
+    );
     const e = await s.backend.list().catch((x: unknown) => x);
     expect(e).toMatchObject({ code: 'E2BIG', call: 'list' });
   });
@@ -238,7 +238,9 @@ describe('a lying library', () => {
     const e = (await s.backend.list().catch((x: unknown) => x)) as XenError;
     expect(e).toBeInstanceOf(XenError);
     expect(e).toMatchObject({ errno: ERRNO.ENOMEM, code: 'ENOMEM', call: 'list' });
-    expect(e.message).toContain(`libxenctrl reported ${sizes[0]} payloads with ${sizes[1]} bytes of names and ${sizes[2]} bytes of metadata`);
+    expect(e.message).toContain(
+      `libxenctrl reported ${sizes[0]} payloads with ${sizes[1]} bytes of names and ${sizes[2]} bytes of metadata`,
+    );
     expect(listCalls(s)).toBe(0);
   });
 

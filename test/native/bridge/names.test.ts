@@ -18,7 +18,11 @@ const REPLACEMENT_UTF8 = Buffer.from('\uFFFD'); // ef bf bd
 
 /** Three payloads that all read "\uFFFD", with different states to tell them apart. */
 const readAlike = (): FakeScript =>
-  new FakeScript().payload(FF, { state: 1, rc: -1 }).payload(FE, { state: 2, rc: -2 }).payload(REPLACEMENT_UTF8, { state: 1, rc: -3 }).payload('plain');
+  new FakeScript()
+    .payload(FF, { state: 1, rc: -1 })
+    .payload(FE, { state: 2, rc: -2 })
+    .payload(REPLACEMENT_UTF8, { state: 1, rc: -3 })
+    .payload('plain');
 
 const actions = (lines: string[]): string[] => lines.filter((l) => l.startsWith('action') || l.startsWith('get '));
 
@@ -42,7 +46,10 @@ describe('names that are not UTF-8', () => {
     ]);
     await s.backend.apply(list[0]!.nameBytes!);
     await s.backend.revert(FE);
-    expect(actions(s.trace()).filter((l) => l.startsWith('action'))).toEqual(['action cmd=3 name=ff timeout=0 flags=0', 'action cmd=2 name=fe timeout=0 flags=0']);
+    expect(actions(s.trace()).filter((l) => l.startsWith('action'))).toEqual([
+      'action cmd=3 name=ff timeout=0 flags=0',
+      'action cmd=2 name=fe timeout=0 flags=0',
+    ]);
     expect((await s.backend.list()).map((e) => e.state)).toEqual(['APPLIED', 'CHECKED', 'CHECKED', 'CHECKED']);
   });
 

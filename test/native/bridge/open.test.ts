@@ -5,7 +5,18 @@ import { loadAddon } from '../../../lib/native/binding.js';
 import { openNative } from '../../../lib/native/index.js';
 import { ERRNO } from '../../../lib/xen/errno.js';
 import { XenUnavailableError } from '../../../lib/xen/errors.js';
-import { FakeScript, GENERATIONS, SUITE_MINOR, fakeLibrary, generationOf, openFake, openFakeError, scratchDir, symbolVersion, writeScript } from '../support/fake-xenctrl.js';
+import {
+  FakeScript,
+  GENERATIONS,
+  SUITE_MINOR,
+  fakeLibrary,
+  generationOf,
+  openFake,
+  openFakeError,
+  scratchDir,
+  symbolVersion,
+  writeScript,
+} from '../support/fake-xenctrl.js';
 import { RELEASE_ADDON } from '../support/paths.js';
 
 function unavailable(error: unknown): XenUnavailableError {
@@ -37,7 +48,7 @@ describe('opening the interface', () => {
     [20, '4.19-4.20'],
     [21, '4.21+'],
     [24, '4.21+'],
-  ] as const)('takes the generation from the library, not from the hypervisor\'s 4.%i', async (xenMinor, xenGeneration) => {
+  ] as const)("takes the generation from the library, not from the hypervisor's 4.%i", async (xenMinor, xenGeneration) => {
     const s = await openFake(new FakeScript().version(4, xenMinor));
     expect(s.backend.info.generation).toBe(generationOf(SUITE_MINOR));
     expect(s.backend.info.library).toMatchObject({ minor: SUITE_MINOR, generation: generationOf(SUITE_MINOR) });

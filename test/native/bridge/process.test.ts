@@ -70,7 +70,7 @@ describe('opening from a new process', () => {
     expect(result.message).toContain('No such file or directory');
   });
 
-  it('keeps libxenctrl\'s own complaint off stderr (the fake prints it there without our logger)', () => {
+  it("keeps libxenctrl's own complaint off stderr (the fake prints it there without our logger)", () => {
     const script = writeScript(new FakeScript().openFail(ERRNO.EACCES));
     const { result, stderr } = openInChild({ XEN_LIVEPATCH_LIBXENCTRL: fakeLibrary(17), XLP_FAKE_XENCTRL_SCRIPT: script });
     expect(stderr).toBe('');
@@ -111,16 +111,31 @@ describe('opening from a new process', () => {
       await tryOpen('notAddon', { addon: {} });
       console.log(JSON.stringify(out));
     `;
-    const env: NodeJS.ProcessEnv = { ...process.env, XEN_LIVEPATCH_ADDON: '/nonexistent/xen_livepatch.node', XLP_FAKE_XENCTRL_SCRIPT: script };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      XEN_LIVEPATCH_ADDON: '/nonexistent/xen_livepatch.node',
+      XLP_FAKE_XENCTRL_SCRIPT: script,
+    };
     delete env.XEN_LIVEPATCH_LIBXENCTRL;
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', child, distNativeEntry(), fakeLibrary(20), RELEASE_ADDON], { env, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', child, distNativeEntry(), fakeLibrary(20), RELEASE_ADDON], {
+      env,
+      encoding: 'utf8',
+    });
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as Record<string, Record<string, unknown>>;
     // The environment alone names a missing addon; either injection is used instead of it.
-    expect(out.env).toMatchObject({ name: 'XenUnavailableError', reason: 'library-not-found', message: expect.stringContaining('/nonexistent/xen_livepatch.node') });
+    expect(out.env).toMatchObject({
+      name: 'XenUnavailableError',
+      reason: 'library-not-found',
+      message: expect.stringContaining('/nonexistent/xen_livepatch.node'),
+    });
     expect(out.path).toEqual({ addonPath: RELEASE_ADDON, xen: 20 });
     expect(out.object).toMatchObject({ xen: 20 });
-    expect(out.notAddon).toMatchObject({ name: 'XenUnavailableError', reason: 'library-not-found', message: expect.stringContaining('is not the xen-livepatch addon') });
+    expect(out.notAddon).toMatchObject({
+      name: 'XenUnavailableError',
+      reason: 'library-not-found',
+      message: expect.stringContaining('is not the xen-livepatch addon'),
+    });
   });
 
   it('closes the interface of a handle that is garbage-collected without close()', () => {
@@ -139,10 +154,18 @@ describe('opening from a new process', () => {
       console.log(readFileSync(process.argv[2], 'utf8').includes('close') ? 'closed' : 'open');
     `;
     const env = { ...process.env, XEN_LIVEPATCH_LIBXENCTRL: fakeLibrary(17), XLP_FAKE_XENCTRL_SCRIPT: script };
-    const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', child, distNativeEntry(), trace], { env, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', child, distNativeEntry(), trace], {
+      env,
+      encoding: 'utf8',
+    });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('closed');
-    expect(readFileSync(trace, 'utf8').trim().split('\n')).toEqual(['open flags=0', 'version cmd=0', `get name=${Buffer.from('p').toString('hex')}`, 'close']);
+    expect(readFileSync(trace, 'utf8').trim().split('\n')).toEqual([
+      'open flags=0',
+      'version cmd=0',
+      `get name=${Buffer.from('p').toString('hex')}`,
+      'close',
+    ]);
   });
 });

@@ -124,10 +124,16 @@ describe.each(['terminate', 'exit'] as const)('a worker ended by %s() with work 
     for (const p of planned) {
       const lines = readFileSync(p.trace, 'utf8').trim().split('\n');
       // The interface was closed exactly once, last: by the teardown, or by the close in flight.
-      expect(lines.filter((l) => l === 'close'), `${p.kind}: ${lines.join(' | ')}`).toEqual(['close']);
+      expect(
+        lines.filter((l) => l === 'close'),
+        `${p.kind}: ${lines.join(' | ')}`,
+      ).toEqual(['close']);
       expect(lines.at(-1), p.kind).toBe('close');
       // The call queued behind the one in flight never ran.
-      expect(lines.some((l) => l === `get name=${hex('queued')}`), `${p.kind}: ${lines.join(' | ')}`).toBe(false);
+      expect(
+        lines.some((l) => l === `get name=${hex('queued')}`),
+        `${p.kind}: ${lines.join(' | ')}`,
+      ).toBe(false);
     }
   });
 });

@@ -44,7 +44,6 @@ export function versionFloor(file: string): { glibc: string | null; glibcxx: str
   return { glibc: newest('GLIBC'), glibcxx: newest('GLIBCXX') };
 }
 
-
 /**
  * The checks every shipped .node must pass: no Xen library among its NEEDED entries (libxenctrl
  * is dlopen'ed), no xc_ symbol at all (a mangled one would mean xenctrl.h was included without
@@ -68,4 +67,3 @@ export function expectHygienic(file: string): { glibc: string | null; glibcxx: s
   expect(compareVersions(floor.glibc!, '2.34')).toBeLessThanOrEqual(0);
   return floor;
 }
-

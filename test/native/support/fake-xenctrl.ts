@@ -38,7 +38,8 @@ export type FakeDelay = FakeCall | 'open' | 'close';
  */
 export const SUITE_MINOR: FakeMinor = ((): FakeMinor => {
   const v = Number(process.env.XLP_FAKE_XEN_MINOR ?? '17');
-  if (!(GENERATIONS as readonly number[]).includes(v)) throw new Error(`XLP_FAKE_XEN_MINOR=${process.env.XLP_FAKE_XEN_MINOR} is not one of ${GENERATIONS.join(', ')}`);
+  if (!(GENERATIONS as readonly number[]).includes(v))
+    throw new Error(`XLP_FAKE_XEN_MINOR=${process.env.XLP_FAKE_XEN_MINOR} is not one of ${GENERATIONS.join(', ')}`);
   return v as FakeMinor;
 })();
 
@@ -72,12 +73,23 @@ export interface FakeLibraryOptions {
 /** Builds (or reuses) the fake library for one generation; returns its path. */
 export function fakeLibrary(minor: FakeMinor = SUITE_MINOR, options: FakeLibraryOptions = {}): string {
   const identity = options.identity ?? 'real';
-  const sources = readdirSync(SOURCE_DIR).filter((f) => f.endsWith('.c') || f.endsWith('.h')).sort();
+  const sources = readdirSync(SOURCE_DIR)
+    .filter((f) => f.endsWith('.c') || f.endsWith('.h'))
+    .sort();
   const soname = `libxenctrl.so.4.${minor}`;
   const versionScript = `${symbolVersion(minor)} { global: *; };\n`;
   const flags = [
-    '-std=gnu11', '-shared', '-fPIC', '-O1', '-g', '-Wall', '-Wextra', '-Werror', '-fvisibility=hidden',
-    `-DFAKE_XEN_MINOR=${minor}`, ...sanitizeFlags(options.sanitize),
+    '-std=gnu11',
+    '-shared',
+    '-fPIC',
+    '-O1',
+    '-g',
+    '-Wall',
+    '-Wextra',
+    '-Werror',
+    '-fvisibility=hidden',
+    `-DFAKE_XEN_MINOR=${minor}`,
+    ...sanitizeFlags(options.sanitize),
   ];
   const hash = createHash('sha256');
   hash.update(flags.join(' ')).update(identity).update(versionScript);
@@ -220,7 +232,10 @@ export async function openFake(script: FakeScript = new FakeScript(), minor: Fak
     return {
       backend,
       library,
-      trace: () => readFileSync(tracePath, 'utf8').split('\n').filter((l) => l !== ''),
+      trace: () =>
+        readFileSync(tracePath, 'utf8')
+          .split('\n')
+          .filter((l) => l !== ''),
     };
   } finally {
     if (previous === undefined) delete process.env.XLP_FAKE_XENCTRL_SCRIPT;

@@ -44,7 +44,9 @@ function debianPackageVersion(): string | null {
 describe('the ABI header', () => {
   it.skipIf(!PRESENT && OPTED_OUT)('matches the real xenctrl.h in every prototype, layout and constant', () => {
     if (!PRESENT) {
-      throw new Error(`${HEADER} is missing: install libxen-dev (apt-get install libxen-dev) or set XLP_SKIP_ABI_CHECK=1 to skip this check`);
+      throw new Error(
+        `${HEADER} is missing: install libxen-dev (apt-get install libxen-dev) or set XLP_SKIP_ABI_CHECK=1 to skip this check`,
+      );
     }
     const version = debianPackageVersion();
     // Debian's 4.17 must be checked against the 4.14-4.18 prototypes, not merely "one of them".
@@ -63,7 +65,11 @@ describe('the ABI header', () => {
     const include = join(dev.root, 'usr', 'include');
     expect(existsSync(join(include, 'xenctrl.h')), `${include}/xenctrl.h`).toBe(true);
     const v = parseXenVersion(trixie.id);
-    const r = compile([`-I${include}`, '-DXLP_ABI_EXPECT_GEN419', `-DXLP_ABI_EXPECT_SYSCTL_INTERFACE=0x${sysctlInterfaceVersion(v)!.toString(16)}`]);
+    const r = compile([
+      `-I${include}`,
+      '-DXLP_ABI_EXPECT_GEN419',
+      `-DXLP_ABI_EXPECT_SYSCTL_INTERFACE=0x${sysctlInterfaceVersion(v)!.toString(16)}`,
+    ]);
     expect(r.ok, r.output).toBe(true);
     const run = spawnSync(r.binary, { encoding: 'utf8' });
     expect(run.status).toBe(0);
@@ -73,7 +79,9 @@ describe('the ABI header', () => {
     const wrong = compile([`-I${include}`, '-DXLP_ABI_EXPECT_GEN414']);
     expect(wrong.ok).toBe(false);
     expect(wrong.output).toContain('expected the 4.14-4.18 xc_livepatch_upload');
-    console.log(`ABI check: xen_abi.h matches Debian ${trixie.debian.release}'s xenctrl.h (libxen-dev ${dev.version}, generation ${run.stdout.trim()})`);
+    console.log(
+      `ABI check: xen_abi.h matches Debian ${trixie.debian.release}'s xenctrl.h (libxen-dev ${dev.version}, generation ${run.stdout.trim()})`,
+    );
   });
 
   it.skipIf(!PRESENT && OPTED_OUT)('fails to compile when a prototype does not match', () => {

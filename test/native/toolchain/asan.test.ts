@@ -15,7 +15,7 @@ describe('the instrumented run', () => {
       encoding: 'utf8',
       maxBuffer: 64 * 1024 * 1024,
     });
-    // eslint-disable-next-line no-control-regex
+
     const output = `${r.stdout}${r.stderr}`.replace(/\x1b\[[0-9;]*m/g, '');
     expect(output).not.toMatch(/AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:/);
     expect(r.status, output.slice(-4000)).toBe(0);

@@ -44,12 +44,18 @@ async function moduleMain(body) {
     } catch (error) {
       throw new ModuleFailure(`cannot read the module arguments from ${argsFile}: ${error.message}`);
     }
-    if (args === null || typeof args !== 'object' || Array.isArray(args)) throw new ModuleFailure('the module arguments are not a JSON object');
+    if (args === null || typeof args !== 'object' || Array.isArray(args))
+      throw new ModuleFailure('the module arguments are not a JSON object');
     result = await body(args);
   } catch (error) {
-    result = error instanceof ModuleFailure
-      ? { failed: true, changed: false, msg: error.message, ...error.fields }
-      : { failed: true, changed: false, msg: `internal error in the module (please report it): ${error && error.stack ? error.stack : String(error)}` };
+    result =
+      error instanceof ModuleFailure
+        ? { failed: true, changed: false, msg: error.message, ...error.fields }
+        : {
+            failed: true,
+            changed: false,
+            msg: `internal error in the module (please report it): ${error && error.stack ? error.stack : String(error)}`,
+          };
   }
   process.stdout.write(`${JSON.stringify(result)}\n`);
   process.exitCode = result.failed ? 1 : 0;
@@ -87,12 +93,18 @@ function parseOptions(args, spec) {
       else if (typeof value === 'string' && /^(no|false|off|0)$/i.test(value)) value = false;
       if (typeof value !== 'boolean') throw new ModuleFailure(`option ${key}: expected a boolean, got ${JSON.stringify(value)}`);
     } else if (type === 'list') {
-      if (typeof value === 'string') value = value.split(',').map((s) => s.trim()).filter(Boolean);
-      if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v === '')) throw new ModuleFailure(`option ${key}: expected a list of non-empty strings, got ${JSON.stringify(value)}`);
+      if (typeof value === 'string')
+        value = value
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
+      if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v === ''))
+        throw new ModuleFailure(`option ${key}: expected a list of non-empty strings, got ${JSON.stringify(value)}`);
     } else if (typeof value !== 'string' || value === '') {
       throw new ModuleFailure(`option ${key}: expected a non-empty string, got ${JSON.stringify(value)}`);
     }
-    if (choices && !choices.includes(value)) throw new ModuleFailure(`option ${key}: ${JSON.stringify(value)} is not one of ${choices.join(', ')}`);
+    if (choices && !choices.includes(value))
+      throw new ModuleFailure(`option ${key}: ${JSON.stringify(value)} is not one of ${choices.join(', ')}`);
     options[key] = value;
   }
   return options;
@@ -109,14 +121,22 @@ async function runXlp(xlpPath, args) {
   const argv = [...args, '--json'];
   const command = `xlp ${args.filter((a) => !a.startsWith('/')).join(' ')}`.trim();
   const { error, stdout, stderr } = await new Promise((resolve) => {
-    execFile(xlpPath, argv, { maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (error, stdout, stderr) => resolve({ error, stdout, stderr }));
+    execFile(xlpPath, argv, { maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (error, stdout, stderr) =>
+      resolve({ error, stdout, stderr }),
+    );
   });
   if (error && typeof error.code === 'string') {
     if (error.code === 'ENOENT') {
-      const where = xlpPath.includes('/') ? `${xlpPath} does not exist` : `"${xlpPath}" is not on the target's PATH (${process.env.PATH || 'PATH is empty'})`;
-      throw new ModuleFailure(`xlp not found: ${where}. The target needs xen-livepatch installed (npm install -g xen-livepatch, Node >= 20.19), or set the module option xlp_path to its xlp.`, { xlp_path: xlpPath });
+      const where = xlpPath.includes('/')
+        ? `${xlpPath} does not exist`
+        : `"${xlpPath}" is not on the target's PATH (${process.env.PATH || 'PATH is empty'})`;
+      throw new ModuleFailure(
+        `xlp not found: ${where}. The target needs xen-livepatch installed (npm install -g xen-livepatch, Node >= 20.19), or set the module option xlp_path to its xlp.`,
+        { xlp_path: xlpPath },
+      );
     }
-    if (error.code === 'EACCES') throw new ModuleFailure(`xlp cannot be run: ${xlpPath} is not executable by this user (EACCES)`, { xlp_path: xlpPath });
+    if (error.code === 'EACCES')
+      throw new ModuleFailure(`xlp cannot be run: ${xlpPath} is not executable by this user (EACCES)`, { xlp_path: xlpPath });
     throw new ModuleFailure(`xlp could not be started (${xlpPath}): ${error.message}`, { xlp_path: xlpPath });
   }
   const rc = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
@@ -125,7 +145,10 @@ async function runXlp(xlpPath, args) {
     answer = JSON.parse(stdout);
   } catch {
     const said = (stderr || stdout || '').trim().split('\n').slice(-5).join(' | ');
-    throw new ModuleFailure(`\`${command}\` did not answer in JSON (exit ${rc}): ${said || 'no output'}. The target needs xen-livepatch with the install/sync/status commands, run by Node >= 20.19.`, { rc, stdout, stderr });
+    throw new ModuleFailure(
+      `\`${command}\` did not answer in JSON (exit ${rc}): ${said || 'no output'}. The target needs xen-livepatch with the install/sync/status commands, run by Node >= 20.19.`,
+      { rc, stdout, stderr },
+    );
   }
   if (answer && typeof answer === 'object' && answer.error && typeof answer.error === 'object') {
     throw new ModuleFailure(describeXlpError(command, rc, answer.error), { rc, error: answer.error, stderr });
@@ -172,8 +195,10 @@ async function converge(args) {
   const check = args._ansible_check_mode === true;
   const path = await import('node:path');
   if (o.state === 'synced') {
-    if (o.name || o.xen_build_id || o.with_dependants) throw new ModuleFailure('state=synced takes payloads, not name/xen_build_id/with_dependants (those are for state=absent)');
-    if (!o.payloads.length) throw new ModuleFailure('state=synced needs payloads: the payload files (on the target) to install for this host');
+    if (o.name || o.xen_build_id || o.with_dependants)
+      throw new ModuleFailure('state=synced takes payloads, not name/xen_build_id/with_dependants (those are for state=absent)');
+    if (!o.payloads.length)
+      throw new ModuleFailure('state=synced needs payloads: the payload files (on the target) to install for this host');
     const relative = o.payloads.filter((p) => !path.isAbsolute(p));
     if (relative.length) throw new ModuleFailure(`payloads must be absolute paths on the target: ${relative.join(', ')}`);
     o.payloads = await payloadFiles(o.payloads);
@@ -186,13 +211,21 @@ async function converge(args) {
   const syncArgs = ['sync', ...(o.prune ? ['--prune'] : [])];
   // The store change, against xlp's state directory or (check mode) a scratch copy of it.
   const changeStore = async (stateArgs) => {
-    if (o.state === 'synced') return runXlp(o.xlp_path, ['install', ...(o.replace_installed ? ['--replace'] : []), ...o.payloads, ...stateArgs]);
+    if (o.state === 'synced')
+      return runXlp(o.xlp_path, ['install', ...(o.replace_installed ? ['--replace'] : []), ...o.payloads, ...stateArgs]);
     // Absent means absent for every Xen build, unless one is named: `xlp uninstall` alone takes
     // one build per call (the running one first), so a second run would still change something.
     const builds = o.xen_build_id ? [o.xen_build_id] : await buildsWith(o.xlp_path, o.name, stateArgs);
     const removed = [];
     for (const xen of builds) {
-      const r = await runXlp(o.xlp_path, ['uninstall', o.name, '--xen-build-id', xen, ...(o.with_dependants ? ['--with-dependants'] : []), ...stateArgs]);
+      const r = await runXlp(o.xlp_path, [
+        'uninstall',
+        o.name,
+        '--xen-build-id',
+        xen,
+        ...(o.with_dependants ? ['--with-dependants'] : []),
+        ...stateArgs,
+      ]);
       for (const name of Array.isArray(r.removed) ? r.removed : []) removed.push({ name, xenBuildId: xen });
     }
     return { name: o.name, removed, changed: removed.length > 0 };
@@ -300,7 +333,10 @@ async function payloadFiles(paths) {
       files.push(p);
       continue;
     }
-    const found = (await fs.readdir(p, { recursive: true })).filter((f) => f.endsWith('.livepatch')).sort().map((f) => path.join(p, f));
+    const found = (await fs.readdir(p, { recursive: true }))
+      .filter((f) => f.endsWith('.livepatch'))
+      .sort()
+      .map((f) => path.join(p, f));
     if (!found.length) throw new ModuleFailure(`payloads: the directory ${p} holds no *.livepatch file`);
     files.push(...found);
   }
@@ -318,9 +354,11 @@ async function inScratchCopy(xlpPath, common, fn) {
   const scratch = path.join(root, 'state');
   try {
     // The host lock is left behind: the copy belongs to this process alone.
-    await fs.cp(info.stateDir, scratch, { recursive: true, filter: (src) => path.relative(info.stateDir, src) !== 'lock' }).catch((error) => {
-      if (error.code !== 'ENOENT') throw error; // no state yet: the copy starts empty
-    });
+    await fs
+      .cp(info.stateDir, scratch, { recursive: true, filter: (src) => path.relative(info.stateDir, src) !== 'lock' })
+      .catch((error) => {
+        if (error.code !== 'ENOENT') throw error; // no state yet: the copy starts empty
+      });
     await fs.mkdir(scratch, { recursive: true, mode: 0o700 });
     await fs.chmod(scratch, 0o700);
     return await fn(scratch);

@@ -29,12 +29,18 @@ async function moduleMain(body) {
     } catch (error) {
       throw new ModuleFailure(`cannot read the module arguments from ${argsFile}: ${error.message}`);
     }
-    if (args === null || typeof args !== 'object' || Array.isArray(args)) throw new ModuleFailure('the module arguments are not a JSON object');
+    if (args === null || typeof args !== 'object' || Array.isArray(args))
+      throw new ModuleFailure('the module arguments are not a JSON object');
     result = await body(args);
   } catch (error) {
-    result = error instanceof ModuleFailure
-      ? { failed: true, changed: false, msg: error.message, ...error.fields }
-      : { failed: true, changed: false, msg: `internal error in the module (please report it): ${error && error.stack ? error.stack : String(error)}` };
+    result =
+      error instanceof ModuleFailure
+        ? { failed: true, changed: false, msg: error.message, ...error.fields }
+        : {
+            failed: true,
+            changed: false,
+            msg: `internal error in the module (please report it): ${error && error.stack ? error.stack : String(error)}`,
+          };
   }
   process.stdout.write(`${JSON.stringify(result)}\n`);
   process.exitCode = result.failed ? 1 : 0;
@@ -72,12 +78,18 @@ function parseOptions(args, spec) {
       else if (typeof value === 'string' && /^(no|false|off|0)$/i.test(value)) value = false;
       if (typeof value !== 'boolean') throw new ModuleFailure(`option ${key}: expected a boolean, got ${JSON.stringify(value)}`);
     } else if (type === 'list') {
-      if (typeof value === 'string') value = value.split(',').map((s) => s.trim()).filter(Boolean);
-      if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v === '')) throw new ModuleFailure(`option ${key}: expected a list of non-empty strings, got ${JSON.stringify(value)}`);
+      if (typeof value === 'string')
+        value = value
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
+      if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v === ''))
+        throw new ModuleFailure(`option ${key}: expected a list of non-empty strings, got ${JSON.stringify(value)}`);
     } else if (typeof value !== 'string' || value === '') {
       throw new ModuleFailure(`option ${key}: expected a non-empty string, got ${JSON.stringify(value)}`);
     }
-    if (choices && !choices.includes(value)) throw new ModuleFailure(`option ${key}: ${JSON.stringify(value)} is not one of ${choices.join(', ')}`);
+    if (choices && !choices.includes(value))
+      throw new ModuleFailure(`option ${key}: ${JSON.stringify(value)} is not one of ${choices.join(', ')}`);
     options[key] = value;
   }
   return options;
@@ -94,14 +106,22 @@ async function runXlp(xlpPath, args) {
   const argv = [...args, '--json'];
   const command = `xlp ${args.filter((a) => !a.startsWith('/')).join(' ')}`.trim();
   const { error, stdout, stderr } = await new Promise((resolve) => {
-    execFile(xlpPath, argv, { maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (error, stdout, stderr) => resolve({ error, stdout, stderr }));
+    execFile(xlpPath, argv, { maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (error, stdout, stderr) =>
+      resolve({ error, stdout, stderr }),
+    );
   });
   if (error && typeof error.code === 'string') {
     if (error.code === 'ENOENT') {
-      const where = xlpPath.includes('/') ? `${xlpPath} does not exist` : `"${xlpPath}" is not on the target's PATH (${process.env.PATH || 'PATH is empty'})`;
-      throw new ModuleFailure(`xlp not found: ${where}. The target needs xen-livepatch installed (npm install -g xen-livepatch, Node >= 20.19), or set the module option xlp_path to its xlp.`, { xlp_path: xlpPath });
+      const where = xlpPath.includes('/')
+        ? `${xlpPath} does not exist`
+        : `"${xlpPath}" is not on the target's PATH (${process.env.PATH || 'PATH is empty'})`;
+      throw new ModuleFailure(
+        `xlp not found: ${where}. The target needs xen-livepatch installed (npm install -g xen-livepatch, Node >= 20.19), or set the module option xlp_path to its xlp.`,
+        { xlp_path: xlpPath },
+      );
     }
-    if (error.code === 'EACCES') throw new ModuleFailure(`xlp cannot be run: ${xlpPath} is not executable by this user (EACCES)`, { xlp_path: xlpPath });
+    if (error.code === 'EACCES')
+      throw new ModuleFailure(`xlp cannot be run: ${xlpPath} is not executable by this user (EACCES)`, { xlp_path: xlpPath });
     throw new ModuleFailure(`xlp could not be started (${xlpPath}): ${error.message}`, { xlp_path: xlpPath });
   }
   const rc = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
@@ -110,7 +130,10 @@ async function runXlp(xlpPath, args) {
     answer = JSON.parse(stdout);
   } catch {
     const said = (stderr || stdout || '').trim().split('\n').slice(-5).join(' | ');
-    throw new ModuleFailure(`\`${command}\` did not answer in JSON (exit ${rc}): ${said || 'no output'}. The target needs xen-livepatch with the install/sync/status commands, run by Node >= 20.19.`, { rc, stdout, stderr });
+    throw new ModuleFailure(
+      `\`${command}\` did not answer in JSON (exit ${rc}): ${said || 'no output'}. The target needs xen-livepatch with the install/sync/status commands, run by Node >= 20.19.`,
+      { rc, stdout, stderr },
+    );
   }
   if (answer && typeof answer === 'object' && answer.error && typeof answer.error === 'object') {
     throw new ModuleFailure(describeXlpError(command, rc, answer.error), { rc, error: answer.error, stderr });
@@ -149,9 +172,10 @@ async function report(args) {
   const o = parseOptions(args, OPTIONS);
   const status = await runXlp(o.xlp_path, ['status', ...(o.state_dir ? ['--state-dir', o.state_dir] : [])]);
   const drift = status.drift || {};
-  const inSync = !(drift.installedNotApplied && drift.installedNotApplied.length)
-    && !(drift.appliedNotInstalled && drift.appliedNotInstalled.length)
-    && !drift.orderDiffers;
+  const inSync =
+    !(drift.installedNotApplied && drift.installedNotApplied.length) &&
+    !(drift.appliedNotInstalled && drift.appliedNotInstalled.length) &&
+    !drift.orderDiffers;
   const facts = {
     xen_build_id: status.xen && status.xen.buildId,
     xen_version: status.xen && status.xen.version,

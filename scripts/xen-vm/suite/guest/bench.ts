@@ -61,7 +61,15 @@ class Sampler {
     const f = unit === 'us' ? 1000 : 1;
     const r = (v: number) => +(v * f).toFixed(unit === 'us' ? 0 : 1);
     const t = this.timeouts.get(what);
-    return { what, unit, n: xs.length, median: r(median(xs)), p90: r(percentile(xs, 90)), min: r(Math.min(...xs)), ...(t ? { timeouts: t } : {}) };
+    return {
+      what,
+      unit,
+      n: xs.length,
+      median: r(median(xs)),
+      p90: r(percentile(xs, 90)),
+      min: r(Math.min(...xs)),
+      ...(t ? { timeouts: t } : {}),
+    };
   }
 }
 
@@ -136,7 +144,9 @@ async function ensure(backend: NativeBackend, state: 'APPLIED' | 'CHECKED'): Pro
   throw new Error(`cannot bring ${NAME} to ${state}`);
 }
 
-export async function runBench(backend: NativeBackend): Promise<{ series: Series[]; ratios: Record<string, number>; breakdowns: Record<string, unknown> }> {
+export async function runBench(
+  backend: NativeBackend,
+): Promise<{ series: Series[]; ratios: Record<string, number>; breakdowns: Record<string, unknown> }> {
   const breakdowns: Record<string, unknown> = {};
   const it = plan.bench.iterations;
   const s = new Sampler();
@@ -222,15 +232,28 @@ export async function runBench(backend: NativeBackend): Promise<{ series: Series
     // Where the library's time goes: its hypercalls (per method, per apply+revert pair) vs the rest.
     const pairs = (s.samples.get('lp apply')?.length ?? 0) + (s.timeouts.get('lp apply') ?? 0);
     const lpTotal = [...(s.samples.get('lp apply') ?? []), ...(s.samples.get('lp revert') ?? [])].reduce((a, b) => a + b, 0);
-    const breakdown = Object.fromEntries([...counted.calls].map(([k, v]) => [k, { perPair: +(v.n / pairs).toFixed(1), msPerPair: +(v.ms / pairs).toFixed(1) }]));
+    const breakdown = Object.fromEntries(
+      [...counted.calls].map(([k, v]) => [k, { perPair: +(v.n / pairs).toFixed(1), msPerPair: +(v.ms / pairs).toFixed(1) }]),
+    );
     const inCalls = [...counted.calls.values()].reduce((a, v) => a + v.ms, 0);
-    const libraryBreakdown = { pairs, msPerPair: +(lpTotal / pairs).toFixed(1), inBackendCallsMsPerPair: +(inCalls / pairs).toFixed(1), calls: breakdown };
+    const libraryBreakdown = {
+      pairs,
+      msPerPair: +(lpTotal / pairs).toFixed(1),
+      inBackendCallsMsPerPair: +(inCalls / pairs).toFixed(1),
+      calls: breakdown,
+    };
     ratios['Livepatcher.apply / xen-livepatch apply'] = r2(out.lpApply.median / out.toolApply.median);
     ratios['Livepatcher.revert / xen-livepatch revert'] = r2(out.lpRevert.median / out.toolRevert.median);
     ratios['Backend+poll apply / xen-livepatch apply'] = r2(out.rawApply.median / out.toolApply.median);
     ratios['Backend+poll revert / xen-livepatch revert'] = r2(out.rawRevert.median / out.toolRevert.median);
-    if (out.lpApply.median > out.toolApply.median / 2) problems.push(`Livepatcher.apply median ${out.lpApply.median} ms is more than half of xen-livepatch apply's ${out.toolApply.median} ms`);
-    if (out.lpRevert.median > out.toolRevert.median / 2) problems.push(`Livepatcher.revert median ${out.lpRevert.median} ms is more than half of xen-livepatch revert's ${out.toolRevert.median} ms`);
+    if (out.lpApply.median > out.toolApply.median / 2)
+      problems.push(
+        `Livepatcher.apply median ${out.lpApply.median} ms is more than half of xen-livepatch apply's ${out.toolApply.median} ms`,
+      );
+    if (out.lpRevert.median > out.toolRevert.median / 2)
+      problems.push(
+        `Livepatcher.revert median ${out.lpRevert.median} ms is more than half of xen-livepatch revert's ${out.toolRevert.median} ms`,
+      );
     breakdowns.library = libraryBreakdown;
     return { ...out, libraryBreakdown };
   });

@@ -32,10 +32,13 @@ async function xlp(...args: string[]): Promise<XlpRun> {
   return { ...r, json, args };
 }
 
-type J = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type J = Record<string, any>;
 
 function expectExit(problems: string[], r: XlpRun, code: number): void {
-  if (r.code !== code) problems.push(`xlp ${r.args.join(' ')}: exit ${r.code}, expected ${code}; stdout ${r.stdout.slice(0, 1500)} stderr ${r.stderr.slice(0, 800)}`);
+  if (r.code !== code)
+    problems.push(
+      `xlp ${r.args.join(' ')}: exit ${r.code}, expected ${code}; stdout ${r.stdout.slice(0, 1500)} stderr ${r.stderr.slice(0, 800)}`,
+    );
 }
 
 const summary = (r: XlpRun) => ({ args: r.args, code: r.code, ms: Math.round(r.ms), json: r.json, stderr: r.stderr.slice(0, 2000) });
@@ -55,7 +58,8 @@ export async function runCli(backend: Backend, originalExtra: string): Promise<v
     const j = r.json as J;
     if (j?.backend !== 'native') problems.push(`backend ${j?.backend}, expected native (the default on a dom0)`);
     if (j?.xen?.buildId !== xen) problems.push(`build-id ${j?.xen?.buildId}, expected ${xen}`);
-    if (`${j?.xen?.major}.${j?.xen?.minor}` !== plan.target.id) problems.push(`version ${JSON.stringify(j?.xen)}, expected Xen ${plan.target.id}`);
+    if (`${j?.xen?.major}.${j?.xen?.minor}` !== plan.target.id)
+      problems.push(`version ${JSON.stringify(j?.xen)}, expected Xen ${plan.target.id}`);
     return summary(r);
   });
 
@@ -128,7 +132,8 @@ export async function runCli(backend: Backend, originalExtra: string): Promise<v
     const actionLines = consoleText.split('\n').filter((l) => /REPLACE action is not supported|livepatch: cumulative[: ]/.test(l));
     if (actionLines.length) problems.push(`the hypervisor saw a REPLACE: ${JSON.stringify(actionLines)}`);
     const s = await states(backend);
-    if (s.hello !== 'APPLIED' || s.guarded !== 'APPLIED' || s.cumulative !== 'CHECKED') problems.push(`states changed: ${JSON.stringify(s)}`);
+    if (s.hello !== 'APPLIED' || s.guarded !== 'APPLIED' || s.cumulative !== 'CHECKED')
+      problems.push(`states changed: ${JSON.stringify(s)}`);
     return { ...summary(r), console: consoleText };
   });
 
@@ -170,7 +175,8 @@ export async function runCli(backend: Backend, originalExtra: string): Promise<v
     const s = await states(backend);
     if (s.cumulative !== 'CHECKED') problems.push(`cumulative is ${s.cumulative}`);
     const v = await backend.xenVersion();
-    if (v.extra !== originalExtra) problems.push(`xen_extra_version returns ${JSON.stringify(v.extra)}, expected the original ${JSON.stringify(originalExtra)}`);
+    if (v.extra !== originalExtra)
+      problems.push(`xen_extra_version returns ${JSON.stringify(v.extra)}, expected the original ${JSON.stringify(originalExtra)}`);
     return { ...summary(r), states: s };
   });
 

@@ -19,7 +19,7 @@ interface Answer {
   console: string[];
 }
 
-type J = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type J = Record<string, any>;
 
 const show = (a: Answer | null) => (a ? `${a.errno ? errnoCode(a.errno) : 'accepted'} ${JSON.stringify(a.console)}` : 'none');
 const lines = (text: string) => text.split('\n').filter((l) => l.length > 0);
@@ -37,7 +37,12 @@ async function upload(backend: Backend, c: CrossCase): Promise<Answer> {
   return { errno, console: verdictLines(lines(await backend.readConsole({ incremental: true }))) };
 }
 
-export async function runCross(backend: Backend, version: XenVersionInfo, xensyms: Map<string, bigint>, only?: (id: string) => boolean): Promise<void> {
+export async function runCross(
+  backend: Backend,
+  version: XenVersionInfo,
+  xensyms: Map<string, bigint>,
+  only?: (id: string) => boolean,
+): Promise<void> {
   for (const c of plan.cross) {
     if (only && !only(`cross ${c.id}`)) continue;
     await check(`cross ${c.id}`, async (problems) => {
@@ -56,23 +61,38 @@ export async function runCross(backend: Backend, version: XenVersionInfo, xensym
       const predicted: Answer | null = doc ? { errno: e?.errno ?? 0, console: predictedConsole(e ? (e as never) : null) ?? [] } : null;
       if (doc) {
         if (run.code !== 1) problems.push(`xlp check exited ${run.code}, expected 1 (a payload with errors)`);
-        if (doc.context?.source !== 'system') problems.push(`xlp check did not read the running system: context ${JSON.stringify(doc.context)}`);
-        if (!String(doc.xenVersion).startsWith(`${version.major}.${version.minor}`)) problems.push(`xlp check checked as Xen ${doc.xenVersion}, the hypervisor is ${version.major}.${version.minor}${version.extra}`);
-        if (JSON.stringify(predicted) !== JSON.stringify(want)) problems.push(`xlp check predicts ${show(predicted)}, Xen ${plan.target.id} answers ${show(want)}`);
+        if (doc.context?.source !== 'system')
+          problems.push(`xlp check did not read the running system: context ${JSON.stringify(doc.context)}`);
+        if (!String(doc.xenVersion).startsWith(`${version.major}.${version.minor}`))
+          problems.push(`xlp check checked as Xen ${doc.xenVersion}, the hypervisor is ${version.major}.${version.minor}${version.extra}`);
+        if (JSON.stringify(predicted) !== JSON.stringify(want))
+          problems.push(`xlp check predicts ${show(predicted)}, Xen ${plan.target.id} answers ${show(want)}`);
       }
 
       // 2. The mock told this hypervisor's version and build-id.
       const mock = new MockHypervisor({ identity: mockIdentity(version, xensyms), clock: new ManualClock(1) });
       const mocked = await upload(mock, c);
       const mockAnswer = { errno: mocked.errno, console: mocked.console };
-      if (JSON.stringify(mockAnswer) !== JSON.stringify(want)) problems.push(`the mock told Xen ${version.major}.${version.minor}${version.extra} answers ${show(mockAnswer)}, Xen ${plan.target.id} answers ${show(want)}`);
+      if (JSON.stringify(mockAnswer) !== JSON.stringify(want))
+        problems.push(
+          `the mock told Xen ${version.major}.${version.minor}${version.extra} answers ${show(mockAnswer)}, Xen ${plan.target.id} answers ${show(want)}`,
+        );
 
       // 3. The hypervisor.
       const real = await upload(backend, c);
       const realAnswer = { errno: real.errno, console: real.console.map((l) => l.replace(/\b[0-9a-f]{16}\b/g, '<addr>')) };
-      if (JSON.stringify(realAnswer) !== JSON.stringify(want)) problems.push(`the hypervisor answered ${show(realAnswer)}, the plan says Xen ${plan.target.id} answers ${show(want)}`);
-      for (const p of await backend.list()) await backend.action(p.name, 'UNLOAD').catch((err: unknown) => problems.push(`clean-up: unload ${p.name}: ${String(err)}`));
-      return { builtFor: c.builtFor, expected: want, xlpCheck: predicted, xlpCheckVersion: doc?.xenVersion, mock: mockAnswer, real: realAnswer };
+      if (JSON.stringify(realAnswer) !== JSON.stringify(want))
+        problems.push(`the hypervisor answered ${show(realAnswer)}, the plan says Xen ${plan.target.id} answers ${show(want)}`);
+      for (const p of await backend.list())
+        await backend.action(p.name, 'UNLOAD').catch((err: unknown) => problems.push(`clean-up: unload ${p.name}: ${String(err)}`));
+      return {
+        builtFor: c.builtFor,
+        expected: want,
+        xlpCheck: predicted,
+        xlpCheckVersion: doc?.xenVersion,
+        mock: mockAnswer,
+        real: realAnswer,
+      };
     });
   }
 }

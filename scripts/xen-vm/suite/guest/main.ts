@@ -18,13 +18,23 @@ const version = await backend.xenVersion();
 const xensyms = readXensyms();
 let ready = false;
 await check('hypervisor identity', async (problems) => {
-  if (`${version.major}.${version.minor}` !== plan.target.id) problems.push(`running Xen ${version.major}.${version.minor}${version.extra}, the suite was prepared for Xen ${plan.target.id}`);
-  if (version.buildId !== plan.xen.buildId) problems.push(`running build-id ${version.buildId}, the payloads were built for ${plan.xen.buildId}`);
-  if (xensyms.get('xen_extra_version')?.toString(16) !== BigInt(`0x${plan.xen.extraVersion.addr}`).toString(16)) problems.push('xensyms differs from the one the payloads were built from');
+  if (`${version.major}.${version.minor}` !== plan.target.id)
+    problems.push(`running Xen ${version.major}.${version.minor}${version.extra}, the suite was prepared for Xen ${plan.target.id}`);
+  if (version.buildId !== plan.xen.buildId)
+    problems.push(`running build-id ${version.buildId}, the payloads were built for ${plan.xen.buildId}`);
+  if (xensyms.get('xen_extra_version')?.toString(16) !== BigInt(`0x${plan.xen.extraVersion.addr}`).toString(16))
+    problems.push('xensyms differs from the one the payloads were built from');
   const left = await backend.list();
   if (left.length) problems.push(`payloads already loaded: ${left.map((e) => e.name).join(', ')}`);
   ready = problems.length === 0;
-  return { version, addon: backend.info, xensyms: xensyms.size, node: process.version, nodeExecPath: process.execPath, debian: plan.target.debian };
+  return {
+    version,
+    addon: backend.info,
+    xensyms: xensyms.size,
+    node: process.version,
+    nodeExecPath: process.execPath,
+    debian: plan.target.debian,
+  };
 });
 
 if (ready) {

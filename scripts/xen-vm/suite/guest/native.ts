@@ -32,11 +32,13 @@ export async function runNative(backend: NativeBackend, version: XenVersionInfo)
     const listed = (await backend.list()).map((e) => `${e.name} ${e.state} ${e.rc}`);
     if (takesForce) {
       if (r !== 'ok') problems.push(`upload with force on Xen ${version.major}.${version.minor}: ${r}, expected it accepted`);
-      if (JSON.stringify(listed) !== JSON.stringify(['forced CHECKED 0'])) problems.push(`after the forced upload the list is ${JSON.stringify(listed)}`);
+      if (JSON.stringify(listed) !== JSON.stringify(['forced CHECKED 0']))
+        problems.push(`after the forced upload the list is ${JSON.stringify(listed)}`);
       if (consoleText.includes('livepatch')) problems.push(`the forced upload printed ${JSON.stringify(consoleText)}`);
       await backend.action('forced', 'UNLOAD');
     } else {
-      if (r === 'ok') problems.push(`upload with force on Xen ${version.major}.${version.minor} was accepted; this library cannot send the flag`);
+      if (r === 'ok')
+        problems.push(`upload with force on Xen ${version.major}.${version.minor} was accepted; this library cannot send the flag`);
       if (listed.length) problems.push(`a refused forced upload left ${JSON.stringify(listed)}`);
     }
     return { takesForce, result: r, console: consoleText };
@@ -47,7 +49,8 @@ export async function runNative(backend: NativeBackend, version: XenVersionInfo)
     const up = await errnoOf(backend.upload(n127, new Uint8Array(small)));
     if (up !== 'ok') problems.push(`upload with a 127-byte name: ${up}`);
     const got = await backend.get(n127).catch((e: unknown) => String(e));
-    if (JSON.stringify(got) !== JSON.stringify({ state: 'CHECKED', rc: 0 })) problems.push(`get of the 127-byte name: ${JSON.stringify(got)}`);
+    if (JSON.stringify(got) !== JSON.stringify({ state: 'CHECKED', rc: 0 }))
+      problems.push(`get of the 127-byte name: ${JSON.stringify(got)}`);
     const listed = (await backend.list()).map((e) => e.name);
     if (!listed.includes(n127)) problems.push('list does not return the 127-byte name whole');
     const n128 = 'n'.repeat(128);
@@ -58,7 +61,8 @@ export async function runNative(backend: NativeBackend, version: XenVersionInfo)
     } catch (e) {
       err128 = e;
     }
-    if (!(err128 instanceof RangeError)) problems.push(`upload with a 128-byte name: ${String(err128)} (expected a RangeError from the addon, before any hypercall)`);
+    if (!(err128 instanceof RangeError))
+      problems.push(`upload with a 128-byte name: ${String(err128)} (expected a RangeError from the addon, before any hypercall)`);
     const get128 = await errnoOf(backend.get(n128));
     if (!get128.startsWith('RangeError')) problems.push(`get with a 128-byte name: ${get128}`);
     const unl = await errnoOf(backend.action(n127, 'UNLOAD'));
@@ -87,7 +91,12 @@ export async function runNative(backend: NativeBackend, version: XenVersionInfo)
       const calls: Array<Promise<unknown>> = [];
       for (let i = 0; i < 50; i++) {
         calls.push(backend.get('conc_a'), backend.list(), other.get('conc_a'), other.list());
-        if (i % 10 === 0) calls.push(backend.xenVersion(), other.readConsole({ incremental: true }), backend.get('missing').catch((e: unknown) => (e as XenError).code));
+        if (i % 10 === 0)
+          calls.push(
+            backend.xenVersion(),
+            other.readConsole({ incremental: true }),
+            backend.get('missing').catch((e: unknown) => (e as XenError).code),
+          );
       }
       const results = await Promise.all(calls);
       const ms = nowMs() - t0;
@@ -124,7 +133,9 @@ export async function runNative(backend: NativeBackend, version: XenVersionInfo)
     const names = list.map((e) => e.name);
     if (JSON.stringify(names) !== JSON.stringify(plan.bulk.names)) {
       const firstBad = names.findIndex((n, i) => n !== plan.bulk.names[i]);
-      problems.push(`list returned ${names.length} names, expected ${plan.bulk.names.length} in upload order (first difference at ${firstBad})`);
+      problems.push(
+        `list returned ${names.length} names, expected ${plan.bulk.names.length} in upload order (first difference at ${firstBad})`,
+      );
     }
     if (list.some((e) => e.state !== 'CHECKED' || e.rc !== 0)) problems.push('some entries are not CHECKED/0');
     // The C tool lists the same payloads with one xc_livepatch_list call of its own.

@@ -44,12 +44,18 @@ export function mockIdentity(version: XenVersionInfo, xensyms: Map<string, bigin
   });
 }
 
-export async function runParity(real: Backend, version: XenVersionInfo, xensyms: Map<string, bigint>, only?: (id: string) => boolean): Promise<ParityOutcome> {
+export async function runParity(
+  real: Backend,
+  version: XenVersionInfo,
+  xensyms: Map<string, bigint>,
+  only?: (id: string) => boolean,
+): Promise<ParityOutcome> {
   const payloads = provider();
   const xen = plan.xen.buildId;
   // Version-dependent expectations follow the running hypervisor, which must be the planned branch.
   const xenVersion = xenVersionFromHypervisor(version);
-  if (xenVersion.major !== parseXenVersion(plan.target.id).major || xenVersion.minor !== parseXenVersion(plan.target.id).minor) throw new Error(`running Xen ${version.major}.${version.minor}, planned ${plan.target.id}`);
+  if (xenVersion.major !== parseXenVersion(plan.target.id).major || xenVersion.minor !== parseXenVersion(plan.target.id).minor)
+    throw new Error(`running Xen ${version.major}.${version.minor}, planned ${plan.target.id}`);
   const ctx = { xenBuildId: xen, buildIdOf: (id: ParityPayloadId) => payloads.buildId(id), xenVersion };
   const records: ParityOutcome['records'] = [];
   // The native backend, plus raw LIST pages through the staged helper (for the list-paging scenario).
@@ -65,7 +71,12 @@ export async function runParity(real: Backend, version: XenVersionInfo, xensyms:
       const clock = new ManualClock(1_000);
       const mock = new MockHypervisor({ identity: { ...mockIdentity(version, xensyms), ...scenario.mock?.identity }, clock });
       for (const h of scenario.mock?.hooks ?? []) await mock.setHook(h.selector, h.script);
-      const mockRecord = await runParityScenario(scenario, { backend: mock, payloads, hookLog: mock, sleep: async (ms) => clock.advance(ms) });
+      const mockRecord = await runParityScenario(scenario, {
+        backend: mock,
+        payloads,
+        hookLog: mock,
+        sleep: async (ms) => clock.advance(ms),
+      });
       records.push({ scenario: scenario.id, real: realRecord, mock: mockRecord });
 
       for (const p of checkScenarioRecord(scenario, mockRecord, ctx)) problems.push(`mock vs scenario: ${p}`);
@@ -76,7 +87,8 @@ export async function runParity(real: Backend, version: XenVersionInfo, xensyms:
       for (const p of checkScenarioRecord(scenario, realRecord, ctx)) problems.push(`real vs scenario: ${p}`);
       for (const d of diffScenarioRecords(mockRecord, realRecord)) problems.push(`mock vs real: ${d}`);
       const left = await real.list();
-      if (left.length) problems.push(`the real hypervisor still has payloads after the clean-up: ${left.map((e) => `${e.name} ${e.state}`).join(', ')}`);
+      if (left.length)
+        problems.push(`the real hypervisor still has payloads after the clean-up: ${left.map((e) => `${e.name} ${e.state}`).join(', ')}`);
       return { steps: realRecord.steps.length, cleanup: realRecord.cleanup };
     });
   }

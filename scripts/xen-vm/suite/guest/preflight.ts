@@ -7,7 +7,14 @@ import type { Backend } from '../../../../lib/mock/index.js';
 import { XenError } from '../../../../lib/mock/index.js';
 // Not on a public entry point: the symbols a loaded payload adds, as Xen counts them.
 import { loadedPayloadInfo } from '../../../../lib/payload/index.js';
-import { preflight, type Diagnostic, type LoadedPayloadInfo, type PreflightReport, type XenVersionInfo, xenVersionFromHypervisor } from '../../../../lib/index.js';
+import {
+  preflight,
+  type Diagnostic,
+  type LoadedPayloadInfo,
+  type PreflightReport,
+  type XenVersionInfo,
+  xenVersionFromHypervisor,
+} from '../../../../lib/index.js';
 import type { FixtureCase } from '../plan.js';
 import { check, plan, readStaged, runChild, sleep, stagePath } from './common.js';
 import { TCG_QUIESCE_NS } from './rawlist.js';
@@ -42,7 +49,12 @@ async function realUpload(backend: Backend, name: string, bytes: Buffer, file: s
     // hands it to libxenctrl, whose verdict is the one to compare with.
     const r = await runChild('xen-livepatch', ['upload', name, stagePath(file)]);
     const m = /Error (\d+)/.exec(r.stdout + r.stderr);
-    return { errno: r.code === 0 ? 0 : m ? Number(m[1]) : -1, console: lines(await backend.readConsole({ incremental: true })), via: 'xen-livepatch', message: (r.stdout + r.stderr).trim() };
+    return {
+      errno: r.code === 0 ? 0 : m ? Number(m[1]) : -1,
+      console: lines(await backend.readConsole({ incremental: true })),
+      via: 'xen-livepatch',
+      message: (r.stdout + r.stderr).trim(),
+    };
   }
   let errno = 0;
   let message: string | undefined;
@@ -104,7 +116,12 @@ export function predictedConsole(d: Diagnostic | null): string[] | null {
   return d.console.split('\n').map((l) => `(XEN) ${l}`);
 }
 
-export async function runPreflightCases(backend: Backend, version: XenVersionInfo, xensyms: Map<string, bigint>, only?: (c: FixtureCase) => boolean): Promise<Array<Record<string, unknown>>> {
+export async function runPreflightCases(
+  backend: Backend,
+  version: XenVersionInfo,
+  xensyms: Map<string, bigint>,
+  only?: (c: FixtureCase) => boolean,
+): Promise<Array<Record<string, unknown>>> {
   const out: Array<Record<string, unknown>> = [];
   const xen = plan.xen.buildId;
   // Preflight checks as the running hypervisor loads payloads (Debian 13's 4.20.5-pre: as 4.20.4).
@@ -115,7 +132,11 @@ export async function runPreflightCases(backend: Backend, version: XenVersionInf
       const loaded: LoadedPayloadInfo[] = [];
       for (const b of c.before) {
         const bytes = readStaged(b.file);
-        const pre = preflight(new Uint8Array(bytes), { name: b.name, xenVersion, context: { xenBuildId: xen, xenSymbols: xensyms, loaded: [...loaded], appliedBuildIds: [] } });
+        const pre = preflight(new Uint8Array(bytes), {
+          name: b.name,
+          xenVersion,
+          context: { xenBuildId: xen, xenSymbols: xensyms, loaded: [...loaded], appliedBuildIds: [] },
+        });
         if (pre.fatal || pre.uploadError) throw new Error(`set-up payload ${b.name} is not uploadable: ${show(pre.uploadError)}`);
         await backend.upload(b.name, new Uint8Array(bytes));
         if (pre.payload) loaded.push(loadedPayloadInfo(b.name, pre.payload));
@@ -137,7 +158,13 @@ export async function runPreflightCases(backend: Backend, version: XenVersionInf
       if (report.fatal || c.expectFatal) {
         // Never uploaded: the hypervisor would crash (the catalogue's rule says so, verified or read in Xen's code).
         if (!report.fatal) problems.push(`the catalogue marks ${c.code} fatal (it crashes Xen) but preflight does not: NOT uploaded`);
-        else if (!c.expectFatal) problems.push(`preflight rates it fatal (${report.diagnostics.filter((d) => d.severity === 'fatal').map((d) => d.code).join(', ')}) but the catalogue does not: not uploaded, so not compared`);
+        else if (!c.expectFatal)
+          problems.push(
+            `preflight rates it fatal (${report.diagnostics
+              .filter((d) => d.severity === 'fatal')
+              .map((d) => d.code)
+              .join(', ')}) but the catalogue does not: not uploaded, so not compared`,
+          );
         data.uploaded = false;
         await cleanUp(backend, problems);
         out.push({ id: c.id, ...data, problems: [...problems] });
@@ -146,12 +173,17 @@ export async function runPreflightCases(backend: Backend, version: XenVersionInf
       const real = await realUpload(backend, c.name, bytes, c.file);
       data.real = real;
       const want = predicted?.errno ?? 0;
-      if (want !== real.errno) problems.push(`preflight says ${show(predicted)}, the hypervisor ${real.errno ? `refused it with errno ${real.errno}` : 'accepted it'}`);
+      if (want !== real.errno)
+        problems.push(
+          `preflight says ${show(predicted)}, the hypervisor ${real.errno ? `refused it with errno ${real.errno}` : 'accepted it'}`,
+        );
       const consoleWanted = predictedConsole(predicted);
       const realLp = verdictLines(real.console);
       if (consoleWanted !== null && real.errno === want) {
-        const same = consoleWanted.length === realLp.length && consoleWanted.every((l, i) => l === realLp[i]!.replace(/\b[0-9a-f]{16}\b/g, '<addr>'));
-        if (!same) problems.push(`console: preflight predicts ${JSON.stringify(consoleWanted)}, the hypervisor printed ${JSON.stringify(realLp)}`);
+        const same =
+          consoleWanted.length === realLp.length && consoleWanted.every((l, i) => l === realLp[i]!.replace(/\b[0-9a-f]{16}\b/g, '<addr>'));
+        if (!same)
+          problems.push(`console: preflight predicts ${JSON.stringify(consoleWanted)}, the hypervisor printed ${JSON.stringify(realLp)}`);
       } else if (consoleWanted === null && predicted && realLp.length) {
         problems.push(`console: preflight says the hypervisor prints nothing for ${predicted.code}, it printed ${JSON.stringify(realLp)}`);
       }
@@ -160,7 +192,10 @@ export async function runPreflightCases(backend: Backend, version: XenVersionInf
       if (real.errno === 0 && applyError) {
         const applied = await realApply(backend, c.name);
         data.apply = { preflight: { code: applyError.code, errno: applyError.errno }, real: applied };
-        if (applied.errno !== applyError.errno) problems.push(`at APPLY preflight says ${show(applyError)}, the hypervisor ${applied.errno ? `failed with errno ${applied.errno}` : 'applied it'}`);
+        if (applied.errno !== applyError.errno)
+          problems.push(
+            `at APPLY preflight says ${show(applyError)}, the hypervisor ${applied.errno ? `failed with errno ${applied.errno}` : 'applied it'}`,
+          );
       }
       await cleanUp(backend, problems);
       out.push({ id: c.id, ...data, problems: [...problems] });

@@ -39,7 +39,12 @@ export function realParityBackend(backend: Backend, version: XenVersionInfo): Ba
       remaining: a.nr,
       nameTotalSize: a.nameTotalSize,
       metadataTotalSize: a.metadataTotalSize,
-      entries: a.entries.map((e) => ({ name: e.name, state: e.state === 2 ? 'APPLIED' : 'CHECKED', rc: e.rc, metadata: new Uint8Array(Buffer.from(e.metadata, 'hex')) })),
+      entries: a.entries.map((e) => ({
+        name: e.name,
+        state: e.state === 2 ? 'APPLIED' : 'CHECKED',
+        rc: e.rc,
+        metadata: new Uint8Array(Buffer.from(e.metadata, 'hex')),
+      })),
     };
   };
   // Delegate every Backend method (bound to the native backend) and add listPage.
