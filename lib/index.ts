@@ -4,16 +4,19 @@
  * - `Livepatcher`: the hook-aware workflows (load, apply, revert, unload, replace, recover, stack,
  *   plans for --dry-run) on any `Backend`, with typed errors that explain themselves.
  * - `openNative()`: the backend over libxenctrl (loaded at run time; importing this module does
- *   not load the addon). `xen-livepatch/mock` has the simulator backend.
+ *   not load the addon). `openMockBackend()`: the simulator kept in a state directory
+ *   (`xen-livepatch/mock` has the rest of the simulator: `MockHypervisor`, its clock, hook scripts).
  * - `preflight()` / `readPayload()`: what the hypervisor would say about a payload, and its model.
  *
+ * This list is deliberate (a test pins it): what is not here is internal and may change.
  * See docs/cli.md for the `xlp` command line built on the same API.
+ *
+ * @packageDocumentation
  */
 
 // --- workflows ---------------------------------------------------------------------------------
 export {
   Livepatcher,
-  readSource,
   type ApplyOptions,
   type LivepatcherOptions,
   type LoadOptions,
@@ -29,7 +32,7 @@ export {
 } from './workflow/livepatcher.js';
 export type { ActionResult } from './workflow/run-action.js';
 export type { Outcome, ProgressEvent } from './workflow/progress.js';
-export { describeHook, formatPlan, type Plan, type PlanAction, type PlannedHook, type PlanStep } from './workflow/plan.js';
+export { formatPlan, type Plan, type PlanAction, type PlannedHook, type PlanStep } from './workflow/plan.js';
 export type {
   DumpUse,
   LoadedPayload,
@@ -41,11 +44,9 @@ export type {
   StackView,
 } from './workflow/stack.js';
 export type { StackOptions } from './workflow/read-stack.js';
-export type { DebugDump, DumpedFunc, DumpedPayload } from './workflow/debug-dump.js';
 export type { Journal, JournalAction, JournalStep, StepState } from './workflow/journal.js';
-export { JournalCorruptError } from './workflow/journal.js';
-export { StateFileError, type StateFileProblem } from './workflow/state-file.js';
-export { InvalidNameError, validatePayloadName } from './workflow/names.js';
+
+// --- errors ------------------------------------------------------------------------------------
 export {
   AbortedError,
   ActionFailedError,
@@ -68,42 +69,25 @@ export {
   WorkflowError,
   WrongStateError,
 } from './workflow/errors.js';
+export { JournalCorruptError } from './workflow/journal.js';
+export { StateFileError, type StateFileProblem } from './workflow/state-file.js';
+export { InvalidNameError } from './workflow/names.js';
 export { PrivateDirError, type PrivateDirProblem } from './fs/private-dir.js';
+export { type XenCall, XenError, XenUnavailableError, type XenUnavailableReason } from './xen/errors.js';
 
 // --- the hypervisor's domain -------------------------------------------------------------------
 export {
   type BuildIdHex,
-  DEFAULT_ACTION_TIMEOUT_NS,
-  HOOK_KINDS,
   type HookKind,
   type LivepatchAction,
   PAYLOAD_MAX_SIZE,
-  PAYLOAD_NAME_MAX,
   type PayloadState,
   type PayloadStatus,
   VETOING_HOOK_KINDS,
   type XenVersionInfo,
 } from './xen/domain.js';
 export { ERRNO, type ErrnoCode, type ErrnoName, errnoCode, errnoMessage } from './xen/errno.js';
-export { type XenCall, XenError, XenUnavailableError, type XenUnavailableReason } from './xen/errors.js';
-export {
-  compareXenVersions,
-  DEFAULT_XEN_VERSION,
-  formatXenVersion,
-  hasXenFeature,
-  HEAD_XEN_VERSION,
-  KNOWN_XEN_BRANCHES,
-  libxenctrlGeneration,
-  libxenctrlSoname,
-  parseXenVersion,
-  sysctlInterfaceVersion,
-  XEN_FEATURES,
-  type XenFeature,
-  type XenFeatures,
-  xenFeatures,
-  XenVersionError,
-  xenVersionFromHypervisor,
-} from './xen/version.js';
+export { DEFAULT_XEN_VERSION, formatXenVersion, parseXenVersion, type XenVersion, XenVersionError, xenVersionFromHypervisor } from './xen/version.js';
 
 // --- backends ----------------------------------------------------------------------------------
 export type {
@@ -116,21 +100,20 @@ export type {
   UploadOptions as BackendUploadOptions,
 } from './backend/backend.js';
 export { AmbiguousNameError, NativeBackend, openNative, type NativeBackendInfo, type NativeOpenOptions, type XenInterfaceGeneration } from './native/index.js';
+export { openMockBackend, type OpenMockOptions } from './mock/open.js';
 
 // --- payloads and preflight --------------------------------------------------------------------
 export {
   type CheckGroup,
   type Diagnostic,
   type LoadedPayloadInfo,
-  parseNmSymbols,
   preflight,
   type PreflightContext,
   type PreflightOptions,
   type PreflightReport,
   type Severity,
   type SymbolTable,
-  type XenVersion,
 } from './preflight/index.js';
 export { readPayload, type PayloadReadResult } from './payload/read-payload.js';
-export { loadedPayloadInfo } from './payload/index.js';
+export { parseNmSymbols } from './xen/symbols.js';
 export type { FuncExpectation, LivepatchFunc, Modinfo, Payload, PayloadHook, PayloadSymbol } from './payload/model.js';

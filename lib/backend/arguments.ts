@@ -88,7 +88,7 @@ export function requireU32(value: unknown, what: string): number {
   return value;
 }
 
-/** An optional boolean option (the native backend's optionalBoolean). */
+/** An optional boolean option (`force`, `nodeps`, `incremental`): absent is false. */
 export function optionalBoolean(value: unknown, what: string): boolean {
   if (value === undefined) return false;
   if (typeof value !== 'boolean') throw new TypeError(`${what} must be a boolean`);

@@ -1,6 +1,6 @@
 import type { Payload } from '../payload/index.js';
 import type { Diagnostic, PreflightReport } from '../preflight/index.js';
-import { errnoCode } from '../xen/errno.js';
+import { errnoCode } from '../xen/index.js';
 
 /**
  * The `xlp check --json` document (schema "xlp-check/1", documented in docs/check-json.md).

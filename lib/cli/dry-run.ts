@@ -1,5 +1,5 @@
-import type { Plan } from '../workflow/plan.js';
-import { formatPlan } from '../workflow/plan.js';
+import type { Plan } from '../workflow/index.js';
+import { formatPlan } from '../workflow/index.js';
 import { exitCodeFor } from './error-report.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import type { Output } from './output.js';

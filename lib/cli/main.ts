@@ -5,15 +5,9 @@
 import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { EXIT, EXIT_CODES_HELP, type ExitCode } from './exit-codes.js';
+import type { CommandHandler, CommonOptions } from './command-options.js';
 import { Output } from './output.js';
 
-/** Options every command takes. */
-export interface CommonOptions {
-  readonly json?: boolean;
-  readonly quiet?: boolean;
-}
-
-export type CommandHandler<A extends unknown[], O> = (args: A, options: O & CommonOptions, out: Output) => Promise<ExitCode>;
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };

@@ -1,3 +1,5 @@
+import type { BackendChoice } from '../host/index.js';
+import { parseBuildIdHex } from '../xen/index.js';
 import { UsageError } from './usage-error.js';
 
 /** `30s`, `500ms`, `2m`, or a bare number of seconds, as milliseconds. */
@@ -12,12 +14,11 @@ export function parseDuration(text: string, option: string): number {
 
 /** A build-id as lowercase hex (even length, 1..64 bytes; a leading 0x is accepted). */
 export function parseBuildId(text: string, option: string): string {
-  const hex = text.trim().toLowerCase().replace(/^0x/, '');
-  if (!/^(?:[0-9a-f]{2}){1,64}$/.test(hex)) throw new UsageError(`${option}: not a build-id in hex: ${JSON.stringify(text)}`);
+  const hex = parseBuildIdHex(text);
+  if (hex === null) throw new UsageError(`${option}: not a build-id in hex: ${JSON.stringify(text)}`);
   return hex;
 }
 
-export type BackendChoice = 'native' | 'mock';
 
 export function parseBackend(text: string, option: string): BackendChoice {
   if (text === 'native' || text === 'mock') return text;

@@ -1,8 +1,9 @@
-import type { PayloadListEntry } from '../backend/backend.js';
-import type { Diagnostic } from '../preflight/types.js';
-import type { ActionResult } from '../workflow/run-action.js';
-import { errnoCode } from '../xen/errno.js';
-import type { LivepatchAction, PayloadStatus } from '../xen/domain.js';
+import type { PayloadListEntry } from '../backend/index.js';
+import { modinfoStrings } from '../payload/index.js';
+import type { Diagnostic } from '../preflight/index.js';
+import type { ActionResult } from '../workflow/index.js';
+import { errnoCode } from '../xen/index.js';
+import type { LivepatchAction, PayloadStatus } from '../xen/index.js';
 import type { Output } from './output.js';
 
 /** JSON for one action's result (part of the documented schema, docs/cli.md). */
@@ -63,14 +64,6 @@ export function rcText(status: PayloadStatus): string {
   return status.rc === 0 ? '0' : `${status.rc} (${errnoCode(status.rc)})`;
 }
 
-/** `.modinfo` as the strings it holds (NUL-separated in the section). */
-export function metadataStrings(metadata: Uint8Array): string[] {
-  const text = Buffer.from(metadata).toString('utf8');
-  const parts = text.split('\0');
-  if (parts.at(-1) === '') parts.pop();
-  return parts;
-}
-
 export function listEntryJson(p: PayloadListEntry): Record<string, unknown> {
-  return { name: p.name, state: p.state, rc: p.rc, metadata: metadataStrings(p.metadata) };
+  return { name: p.name, state: p.state, rc: p.rc, metadata: modinfoStrings(p.metadata) };
 }

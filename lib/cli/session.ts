@@ -1,15 +1,11 @@
 import { realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Backend } from '../backend/backend.js';
-import type { SymbolTable } from '../preflight/types.js';
-import { defaultStateDir } from '../workflow/state-dir.js';
-import { isXenDom0, PRIVCMD_PATH, readXenSymbolsText, runsOnXen } from '../xen/dom0.js';
-import { ERRNO } from '../xen/errno.js';
-import type { Livepatcher } from '../workflow/livepatcher.js';
-import type { ProgressEvent } from '../workflow/progress.js';
-import { XenUnavailableError } from '../xen/errors.js';
+import type { Backend } from '../backend/index.js';
+import { type BackendChoice, defaultStateDir, hostBackendChoice, PRIVCMD_PATH, readXenSymbols } from '../host/index.js';
+import type { Livepatcher, ProgressEvent } from '../workflow/index.js';
+import type { SymbolTable } from '../xen/index.js';
 import type { Output } from './output.js';
-import { type BackendChoice, parseBackend, parseDuration } from './parse.js';
+import { parseBackend, parseDuration } from './parse.js';
 import { actionText, uploadText } from './render.js';
 import { Spinner } from './spinner.js';
 import { UsageError } from './usage-error.js';
@@ -36,34 +32,17 @@ export interface OpenedBackend {
 
 
 /**
- * The backend: --backend, else XLP_BACKEND, else native on a Xen dom0 and the simulator anywhere
- * without Xen (`implied`: the command says so on stderr). A machine that runs on Xen but lacks
- * the privcmd device is never given the simulator silently: that is a broken dom0 (or a guest).
+ * The backend: --backend, else XLP_BACKEND, else what this machine gets (native on a Xen dom0, the
+ * simulator anywhere without Xen, `implied`: the command says so on stderr; see lib/host).
  */
 export function chooseBackend(options: BackendOptions): { kind: BackendChoice; implied: boolean } {
   if (options.backend !== undefined) return { kind: parseBackend(options.backend, '--backend'), implied: false };
   if (process.env.XLP_BACKEND) return { kind: parseBackend(process.env.XLP_BACKEND, 'XLP_BACKEND'), implied: false };
-  if (isXenDom0()) return { kind: 'native', implied: false };
-  if (runsOnXen()) {
-    throw new XenUnavailableError(
-      'not-xen',
-      `this machine runs on Xen but ${PRIVCMD_PATH} is missing (not a dom0, or the privcmd driver is not loaded); ` +
-        'xlp does not fall back to the simulator here: pass --backend mock (or XLP_BACKEND=mock) to use it',
-      { errno: ERRNO.ENOENT },
-    );
-  }
-  return { kind: 'mock', implied: true };
-}
-
-async function readXensyms(): Promise<SymbolTable | undefined> {
-  const text = await readXenSymbolsText();
-  if (text === null) return undefined;
-  const { parseNmSymbols } = await import('../preflight/symbols.js');
-  return parseNmSymbols(text).symbols;
+  return hostBackendChoice();
 }
 
 /** --state-dir, else XLP_STATE_DIR, else `fallback`. */
-function stateDirOf(options: BackendOptions, fallback: () => string): string {
+export function stateDirOf(options: BackendOptions, fallback: () => string): string {
   return resolve(options.stateDir ?? (process.env.XLP_STATE_DIR || fallback()));
 }
 
@@ -72,9 +51,9 @@ export async function openBackend(options: BackendOptions, out?: Output): Promis
   if (kind === 'native') {
     const { openNative } = await import('../native/index.js');
     const backend = await openNative();
-    return { backend, kind, stateDir: stateDirOf(options, defaultStateDir), xenSymbols: readXensyms };
+    return { backend, kind, stateDir: stateDirOf(options, defaultStateDir), xenSymbols: readXenSymbols };
   }
-  const { openMockBackend, resolveMockStateDir } = await import('../mock/open.js');
+  const { openMockBackend, resolveMockStateDir } = await import('../mock/index.js');
   const mockStateDir = resolveMockStateDir(options.mockState);
   if (implied) out?.notice(`no Xen here (${PRIVCMD_PATH} is missing): using the simulated hypervisor in ${mockStateDir} (--backend mock; --backend native insists on Xen)`);
   // Both keep their lock in a file named `lock`: sharing a directory, a workflow would wait for
@@ -113,7 +92,7 @@ function timings(options: BackendOptions): { lockTimeoutMs?: number; waitTimeout
  * `xlp recover`). A state directory that does not exist yet, or is not private, has nothing to say.
  */
 async function reportInterrupted(stateDir: string, out: Output): Promise<void> {
-  const { interruptedJournal, journalOrigin, JournalCorruptError } = await import('../workflow/journal.js');
+  const { interruptedJournal, journalOrigin, JournalCorruptError } = await import('../workflow/index.js');
   let pending;
   try {
     pending = await interruptedJournal(stateDir);
@@ -159,7 +138,7 @@ export async function openLivepatcher(options: BackendOptions, out: Output, how:
   const opened = await openBackend(options, out);
   let lp: Livepatcher;
   try {
-    const { Livepatcher } = await import('../workflow/livepatcher.js');
+    const { Livepatcher } = await import('../workflow/index.js');
     lp = await Livepatcher.open({
       backend: opened.backend,
       stateDir: opened.stateDir,

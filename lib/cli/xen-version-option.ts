@@ -1,4 +1,4 @@
-import { parseXenVersion, type XenVersion, XenVersionError } from '../xen/version.js';
+import { parseXenVersion, type XenVersion, XenVersionError } from '../xen/index.js';
 import { UsageError } from './usage-error.js';
 
 /** `--xen-version` of every command: the version model's one grammar; anything else is a usage error (exit 2). */

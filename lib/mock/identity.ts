@@ -3,8 +3,8 @@
  * prints. Set a real host's build-id (and symbol table) and payloads built for that host load
  * unchanged.
  */
-import type { SymbolTable } from '../preflight/types.js';
-import type { BuildIdHex } from '../xen/domain.js';
+import type { SymbolTable } from '../xen/symbols.js';
+import { type BuildIdHex, parseBuildIdHex } from '../xen/domain.js';
 import { DEFAULT_XEN_VERSION, defaultExtraVersion, formatXenVersion, isSupportedXenVersion, knownXenVersionsText, parseXenVersion, type XenFeatures, xenFeatures, type XenVersion, XenVersionError, xenVersionFromHypervisor } from '../xen/version.js';
 import { DEFAULT_CONRING_SIZE } from './console-ring.js';
 import { MockConfigError } from './errors.js';
@@ -63,16 +63,14 @@ export const DEFAULT_IDENTITY: MockIdentity = {
   vmEventWaitqueueDomain: null,
 };
 
-const HEX = /^(?:[0-9a-f]{2})+$/;
-
 /** The longest quiesce delay the mock takes (an hour: longer only ever comes from a typo or a damaged state). */
 export const MAX_QUIESCE_MS = 3_600_000;
 /** The longest rendezvous (an hour, in ns). */
 export const MAX_RENDEZVOUS_NS = 3_600_000_000_000;
 
 export function normaliseBuildId(id: string, what = 'build-id'): BuildIdHex {
-  const hex = id.trim().toLowerCase().replace(/^0x/, '');
-  if (!HEX.test(hex) || hex.length > 128) throw new MockConfigError(`${what} must be an even number of hex digits (at most 64 bytes): ${JSON.stringify(id)}`);
+  const hex = parseBuildIdHex(id);
+  if (hex === null) throw new MockConfigError(`${what} must be an even number of hex digits (at most 64 bytes): ${JSON.stringify(id)}`);
   return hex;
 }
 

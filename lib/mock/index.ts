@@ -25,7 +25,9 @@ export {
   type HookSelector,
   type XenHelperCall,
   parseRcSequence,
+  checkHookScript,
 } from './hooks.js';
+export { readNmSymbols } from './symbols-file.js';
 export { MockConfigError, MockPanicError, MockStateError, type MockStateProblem } from './errors.js';
 export type { MockWarning, MockWarningKind, PendingWork } from './state.js';
 export type { PreflightFn } from './machine.js';
@@ -35,20 +37,3 @@ export type { Backend, PayloadListEntry } from '../backend/backend.js';
 export type { ListPage, ListPageRequest, PagedListBackend } from '../backend/paged-list.js';
 export { hasPagedList } from '../backend/paged-list.js';
 export { XenError } from '../xen/errors.js';
-
-// The parity scenarios and their backend-neutral runner, so the real-hypervisor run can import them.
-export {
-  PARITY_SCENARIOS,
-  runParityScenario,
-  checkScenarioRecord,
-  diffScenarioRecords,
-  normaliseConsoleLine,
-  parityIdentity,
-  type ParityScenario,
-  type ParityStep,
-  type ParityPayloadId,
-  type PayloadProvider,
-  type ScenarioRecord,
-  type StepRecord,
-  type ParityRunOptions,
-} from '../parity/index.js';

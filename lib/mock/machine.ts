@@ -5,10 +5,11 @@
  * the idle loop (`check_for_livepatch_work`) and is run before every call.
  */
 import { createHash } from 'node:crypto';
-import type { PayloadListEntry } from '../backend/backend.js';
-import { checkPayloadName, checkUploadSize } from '../backend/names.js';
+import type { ActionOptions, PayloadListEntry } from '../backend/backend.js';
+import { checkPayloadName, checkUploadSize } from './xen-names.js';
 import type { ListPage, ListPageRequest } from '../backend/paged-list.js';
 import { loadedPayloadInfo } from '../payload/loaded-info.js';
+import { modinfoStrings } from '../payload/modinfo.js';
 import type { PayloadHook } from '../payload/model.js';
 import type { PreflightContext, PreflightOptions, PreflightReport } from '../preflight/types.js';
 import {
@@ -37,11 +38,6 @@ import { HOOK_CALLS_KEPT, type MachineState, type MockWarningKind, type PayloadR
 
 /** The preflight verdict function the mock delegates every upload-time check to. */
 export type PreflightFn = (bytes: Uint8Array, options: PreflightOptions) => PreflightReport;
-
-export interface ActionRequest {
-  readonly timeoutNs?: number;
-  readonly nodeps?: boolean;
-}
 
 const EAGAIN = -ERRNO.EAGAIN;
 const EBUSY = -ERRNO.EBUSY;
@@ -300,7 +296,8 @@ export class MockMachine {
     if (!Number.isInteger(idx) || idx < 0 || !Number.isInteger(nr) || nr < 0 || idx > 0xffff_ffff || nr > 0xffff_ffff) {
       throw new RangeError('listPage: idx and nr are u32');
     }
-    const iface = sysctlInterfaceVersion(xenVersionFromHypervisor(this.identity.version));
+    // The mock's identity is always a version the model covers (4.14 on), so the table knows it.
+    const iface = sysctlInterfaceVersion(xenVersionFromHypervisor(this.identity.version))!;
     if (req.interfaceVersion !== undefined && req.interfaceVersion !== iface) {
       // do_sysctl refuses tools built for another sysctl interface before looking at the op.
       throw new XenError('list', ERRNO.EACCES, undefined, `list: sysctl interface 0x${req.interfaceVersion.toString(16)}, this hypervisor speaks 0x${iface.toString(16)} (EACCES)`);
@@ -339,7 +336,7 @@ export class MockMachine {
 
   // ---------------------------------------------------------------- ACTION (livepatch_action)
 
-  action(name: string, cmd: LivepatchAction, req: ActionRequest, now: number): void {
+  action(name: string, cmd: LivepatchAction, req: ActionOptions, now: number): void {
     const call = cmd.toLowerCase() as XenCall;
     const timeout = req.timeoutNs ?? 0;
     if (!Number.isInteger(timeout) || timeout < 0 || timeout > MAX_ACTION_TIMEOUT_NS) {
@@ -666,13 +663,7 @@ export class MockMachine {
     const raw = p.payload.modinfo?.raw;
     if (!raw || raw.length === 0) return;
     this.console.printk(msg.metadataHeader());
-    let start = 0;
-    while (start < raw.length) {
-      let end = raw.indexOf(0, start);
-      if (end === -1) end = raw.length;
-      this.console.printk(msg.metadataLine(Buffer.from(raw.subarray(start, end)).toString('latin1')));
-      start = end + 1;
-    }
+    for (const line of modinfoStrings(raw, 'latin1')) this.console.printk(msg.metadataLine(line));
   }
 
   // ---------------------------------------------------------------- hooks

@@ -4,7 +4,7 @@
  * function rewrites those bytes as `arch_livepatch_apply` does (a `jmp rel32`, or NOPs, after an
  * ENDBR64 if the function starts with one), so a later expectation sees the patched code.
  */
-import type { SymbolTable } from '../preflight/types.js';
+import type { SymbolTable } from '../xen/symbols.js';
 
 /** Where synthetic hypervisor symbols live (Xen's x86-64 text starts at 0xffff82d040200000). */
 const SYNTHETIC_TEXT = 0xffff_82d0_4020_0000n;

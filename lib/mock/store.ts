@@ -24,7 +24,7 @@ import { DecodeError, isPlainObject, parseJson } from '../fs/decode.js';
 import { acquireLock } from '../fs/lock.js';
 import { checkPrivateDir, ensurePrivateDir, PrivateDirError } from '../fs/private-dir.js';
 import { PrivateFileError, readPrivateFile } from '../fs/private-file.js';
-import type { SymbolTable } from '../preflight/types.js';
+import type { SymbolTable } from '../xen/symbols.js';
 import { PAYLOAD_MAX_SIZE } from '../xen/domain.js';
 import { decodeJson, encodeJson } from './codec.js';
 import { MockStateError } from './errors.js';

@@ -1,7 +1,6 @@
 /** Reads a hypervisor symbol table in `nm` format for a mock identity (preflight's parser). */
 import { readFile } from 'node:fs/promises';
-import { parseNmSymbols } from '../preflight/symbols.js';
-import type { SymbolTable } from '../preflight/types.js';
+import { parseNmSymbols, type SymbolTable } from '../xen/symbols.js';
 import { MockConfigError } from './errors.js';
 
 export async function readNmSymbols(path: string): Promise<SymbolTable> {

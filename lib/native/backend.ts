@@ -6,6 +6,7 @@ import type {
   PayloadName,
   UploadOptions,
 } from '../backend/backend.js';
+import { optionalBoolean } from '../backend/arguments.js';
 import { ERRNO } from '../xen/errno.js';
 import {
   LIVEPATCH_ACTION_APPLY_NODEPS,
@@ -18,10 +19,11 @@ import {
 } from '../xen/domain.js';
 import { XenError, XenUnavailableError, type XenCall, type XenUnavailableReason } from '../xen/errors.js';
 import { isRawCallError, isRawOpenError, loadAddon, type LoadedAddon, type RawHandle } from './binding.js';
-import { generationOf, hasForceFlag, releaseName, sysctlInterfaceOf, type XenInterfaceGeneration } from './generation.js';
+import { formatXenVersion, generationHasForceFlag, knownLibxenctrlGeneration, type LibxenctrlGeneration, sysctlInterfaceVersion } from '../xen/version.js';
 import { nameText, needsLookup, resolveName } from './names.js';
 
-export type { XenInterfaceGeneration } from './generation.js';
+/** The libxenctrl interface generations (the upload prototype and LIST semantics differ): the version model's. */
+export type XenInterfaceGeneration = LibxenctrlGeneration;
 
 export interface NativeOpenOptions {
   /**
@@ -29,6 +31,12 @@ export interface NativeOpenOptions {
    * `libxenctrl.so.4.NN` from the newest to 4.14.
    */
   readonly library?: string;
+  /**
+   * The native binding: an addon object already loaded (what `require` of `xen_livepatch.node`
+   * returns) or the path of a `.node` file. Default: `$XEN_LIVEPATCH_ADDON`, else the package's own
+   * build (`build/Release/`, then `prebuilds/`).
+   */
+  readonly addon?: object | string;
 }
 
 export interface NativeBackendInfo {
@@ -109,12 +117,6 @@ function stateName(code: number, call: XenCall, name: PayloadName): PayloadState
 
 const ACTION_CALL: Readonly<Record<LivepatchAction, XenCall>> = { APPLY: 'apply', REVERT: 'revert', UNLOAD: 'unload', REPLACE: 'replace' };
 
-function optionalBoolean(value: unknown, what: string): boolean {
-  if (value === undefined) return false;
-  if (typeof value !== 'boolean') throw new TypeError(`${what} must be a boolean`);
-  return value;
-}
-
 /**
  * The `Backend` over the native addon: libxenctrl's livepatch sysctls with the hypervisor's raw
  * semantics. The addon reports facts (which library, which hypervisor); what follows from them is
@@ -146,9 +148,9 @@ export class NativeBackend implements Backend {
     };
     const library = { major: raw.libraryMajor, minor: raw.libraryMinor };
     const xen = { major: raw.xenMajor, minor: raw.xenMinor };
-    if (sysctlInterfaceOf(library) !== sysctlInterfaceOf(xen)) {
+    if (sysctlInterfaceVersion(library) !== sysctlInterfaceVersion(xen)) {
       this.#mismatch =
-        `libxenctrl ${releaseName(library)} (${raw.libraryPath}) and the running Xen ${releaseName(xen)} speak different ` +
+        `libxenctrl ${formatXenVersion(library)} (${raw.libraryPath}) and the running Xen ${formatXenVersion(xen)} speak different ` +
         'sysctl interface versions, so Xen refuses every livepatch call; use the tools that match the running ' +
         'hypervisor, or boot the hypervisor that matches the tools';
     }
@@ -164,19 +166,19 @@ export class NativeBackend implements Backend {
   static async open(options: NativeOpenOptions = {}): Promise<NativeBackend> {
     let addon: LoadedAddon;
     try {
-      addon = loadAddon();
+      addon = loadAddon(options.addon);
     } catch (error) {
       const why = error instanceof Error ? error.message.trim() : String(error);
       throw new XenUnavailableError('library-not-found', `the xen-livepatch native addon could not be loaded: ${why}`);
     }
     const raw = await settle(() => addon.addon.open(options.library === undefined ? {} : { library: options.library }));
     const xen = { major: raw.xenMajor, minor: raw.xenMinor };
-    const xenGeneration = generationOf(xen);
+    const xenGeneration = knownLibxenctrlGeneration(xen);
     if (xenGeneration === null) {
       await raw.close().catch(() => undefined);
       throw new XenUnavailableError(
         'unsupported-version',
-        `Xen ${releaseName(xen)} (through ${raw.libraryPath}) is not supported: this build knows the livepatch interface ` +
+        `Xen ${formatXenVersion(xen)} (through ${raw.libraryPath}) is not supported: this build knows the livepatch interface ` +
           'of Xen 4.14 to 4.18, 4.19 to 4.20, and 4.21 onwards',
       );
     }
@@ -187,9 +189,9 @@ export class NativeBackend implements Backend {
   #checkForce(name: PayloadName): void {
     const { library, xen } = this.info;
     let why: string | undefined;
-    if (!hasForceFlag(library.generation)) {
+    if (!generationHasForceFlag(library.generation)) {
       why = `this libxenctrl ${library.major}.${library.minor} has no force parameter (it came with 4.19)`;
-    } else if (!hasForceFlag(xen.generation)) {
+    } else if (!generationHasForceFlag(xen.generation)) {
       why = `the running Xen ${xen.major}.${xen.minor} refuses any upload flag (the force flag came with Xen 4.19)`;
     }
     if (library.generation !== xen.generation) {

@@ -4,7 +4,7 @@
  *
  * The addon is found by node-gyp-build from the package root (`build/Release/`, then
  * `prebuilds/linux-x64/`), or taken from `$XEN_LIVEPATCH_ADDON` (an absolute path to a `.node`,
- * e.g. the ASan build in `build-asan/`).
+ * e.g. the ASan build in `build-asan/`), or injected by `openNative({ addon })`.
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -117,10 +117,21 @@ export interface LoadedAddon {
 
 let loaded: LoadedAddon | undefined;
 
-/** Loads the addon once per process; throws the loader's error if there is none or it is broken. */
-export function loadAddon(): LoadedAddon {
-  if (loaded) return loaded;
+/**
+ * The addon to use instead of the one found by default: an addon object already loaded (what
+ * `require` of a `.node` file returns), or the path of a `.node` file.
+ */
+export type AddonSource = object | string;
+
+/**
+ * Loads the addon: the one given, else (once per process) `$XEN_LIVEPATCH_ADDON` or the package's
+ * own build. Throws the loader's error if there is none, or if what it got is not this addon.
+ */
+export function loadAddon(source?: AddonSource): LoadedAddon {
+  if (typeof source === 'object') return checked(source, '(an addon object passed to openNative)');
   const require = createRequire(import.meta.url);
+  if (typeof source === 'string') return checked(require(source) as unknown, source);
+  if (loaded) return loaded;
   const override = process.env[ADDON_PATH_ENV];
   let path: string;
   if (override) {
@@ -129,10 +140,13 @@ export function loadAddon(): LoadedAddon {
     const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };
     path = nodeGypBuild.resolve(PACKAGE_ROOT);
   }
-  const addon: unknown = require(path);
+  loaded = checked(require(path) as unknown, path);
+  return loaded;
+}
+
+function checked(addon: unknown, path: string): LoadedAddon {
   if (typeof addon !== 'object' || addon === null || typeof (addon as { open?: unknown }).open !== 'function') {
     throw new Error(`${path} is not the xen-livepatch addon (it exports no open())`);
   }
-  loaded = { addon: addon as RawAddon, path };
-  return loaded;
+  return { addon: addon as RawAddon, path };
 }

@@ -6,7 +6,8 @@ export { decodeFuncs, FUNC_FIELDS, FUNC_SIZE_V1, FUNC_SIZE_V2, type FuncField, f
 export { vetoingHookKinds } from './hooks.js';
 export { KSYM_NAME_LEN, loadedPayloadInfo, truncateSymbolName } from './loaded-info.js';
 export type { FuncExpectation, LivepatchFunc, Modinfo, Payload, PayloadHook, PayloadSymbol } from './model.js';
-export { parseModinfo } from './modinfo.js';
+export { modinfoStrings, parseModinfo } from './modinfo.js';
+export { payloadNameOf } from './file-name.js';
 export { isPayloadSymbol } from './payload-symbols.js';
 export { BUILD_ID_SECTIONS, buildIdOf, loadedBytes, payloadFromElf, type PayloadReadResult, readPayload, rwSectionNames } from './read-payload.js';
 export { RelocatedSection, stringAt } from './relocated-fields.js';

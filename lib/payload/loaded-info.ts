@@ -1,4 +1,4 @@
-import type { LoadedPayloadInfo } from '../preflight/types.js';
+import type { LoadedPayloadInfo } from '../xen/domain.js';
 import type { Payload } from './model.js';
 
 /**

@@ -4,8 +4,6 @@
  */
 export { preflight, firstUploadError, UNNAMED } from './preflight.js';
 export { type Rule, type RuleCode, RULE_CODES, RULES, ruleOf } from './rules.js';
-export { type NmLineError, type NmParse, formatNmSymbols, parseNmSymbols } from './symbols.js';
-export { defaultSystemDeps, loadSystemContext, type SystemContext, type SystemContextDeps } from './system-context.js';
 // The Xen version model lives in lib/xen/version.ts; these are re-exported for preflight's callers.
 export { DEFAULT_XEN_VERSION, formatXenVersion, HEAD_XEN_VERSION, parseXenVersion, xenFeatures, type XenFeatures } from '../xen/version.js';
 export type {

@@ -1,5 +1,6 @@
 import type { Payload } from '../payload/model.js';
-import type { BuildIdHex } from '../xen/domain.js';
+import type { BuildIdHex, LoadedPayloadInfo } from '../xen/domain.js';
+import type { SymbolTable } from '../xen/symbols.js';
 import type { XenVersion } from '../xen/version.js';
 
 /**
@@ -33,8 +34,7 @@ export type CheckGroup =
   | 'apply' // checks the hypervisor runs at APPLY/REPLACE time (dependencies, expectations)
   | 'advice'; // not a hypervisor check: what is legal but risky
 
-/** The hypervisor symbol table: name -> address (from `/proc/xen/xensyms` or an `nm` listing). */
-export type SymbolTable = ReadonlyMap<string, bigint>;
+export type { SymbolTable } from '../xen/symbols.js';
 
 export interface Diagnostic {
   /** Stable kebab-case identifier, e.g. `hook-section-size`. Part of the JSON schema. */
@@ -60,13 +60,7 @@ export interface Diagnostic {
   readonly console?: string;
 }
 
-/** A payload already uploaded to the hypervisor, as far as upload-time checks care. */
-export interface LoadedPayloadInfo {
-  readonly name: string;
-  readonly buildId: BuildIdHex | null;
-  /** Symbols it added to the hypervisor's symbol table (its non-`new_addr` ALLOC symbols). */
-  readonly symbols: readonly string[];
-}
+export type { LoadedPayloadInfo } from '../xen/domain.js';
 
 /** Facts about the running system; absent means an offline check of the file alone. */
 export interface PreflightContext {

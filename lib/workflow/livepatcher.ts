@@ -18,7 +18,7 @@ import type { ProgressEvent } from './progress.js';
 import { PayloadRegistry } from './registry.js';
 import { decideReplace, replaceAtomic, replaceSequential } from './replace.js';
 import { applyRestoring, reloadsFor, restoreDiff, restoreStack } from './restore.js';
-import { type ActionResult, runAction } from './run-action.js';
+import { type ActionRequest, type ActionResult, runAction } from './run-action.js';
 import { readSource } from './source.js';
 import { payloadStatus, statusOf } from './status.js';
 import type { StackOptions } from './read-stack.js';
@@ -38,7 +38,7 @@ import type {
   UploadResult,
   WaitOptions,
 } from './types.js';
-import { type ActionRequest, Workspace } from './workspace.js';
+import { Workspace } from './workspace.js';
 
 export type * from './types.js';
 export { readSource } from './source.js';
@@ -73,7 +73,7 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
     this.ws = new Workspace({
       backend: options.backend,
       stateDir: options.stateDir,
-      registry: new PayloadRegistry(join(options.stateDir, 'payloads')),
+      registry: PayloadRegistry.inStateDir(options.stateDir),
       journal: new JournalStore(options.stateDir),
       console: new ConsoleWatcher(options.backend),
       waitMs: options.waitTimeoutMs ?? DEFAULT_WAIT_MS,

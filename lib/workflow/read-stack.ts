@@ -1,11 +1,11 @@
 import type { Backend, PayloadListEntry } from '../backend/backend.js';
-import { parseModinfo } from '../payload/modinfo.js';
+import { modinfoStrings } from '../payload/modinfo.js';
 import type { ConsoleWatcher } from './console-watcher.js';
 import type { DebugDump } from './debug-dump.js';
 import { readDebugDump } from './read-dump.js';
 import { modinfoHash, type PayloadRegistry, type RegistryRecord } from './registry.js';
 import { type DumpUse, type KnownPayload, type LoadedPayload, orderStack, type StackView } from './stack.js';
-import { allSettled } from './all-settled.js';
+import { allSettled } from '../host/all-settled.js';
 
 export interface StackOptions {
   /**
@@ -58,7 +58,7 @@ export async function readStack(src: StackSources, options: StackOptions = {}): 
       buildId: r?.buildId ?? null,
       dependsOn: r?.depends ?? null,
       dependsOnXen: r?.xenDepends ?? null,
-      metadata: parseModinfo(p.metadata).strings,
+      metadata: modinfoStrings(p.metadata),
       evidence: r ? 'registry' : 'unknown',
     };
   });

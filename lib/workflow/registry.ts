@@ -94,6 +94,11 @@ export interface RegistryOptions {
 export class PayloadRegistry {
   private readonly durable: boolean;
 
+  /** The registry of the workflows' state directory `stateDir` (its `payloads/`). */
+  static inStateDir(stateDir: string, options: RegistryOptions = {}): PayloadRegistry {
+    return new PayloadRegistry(join(stateDir, 'payloads'), options);
+  }
+
   constructor(
     private readonly dir: string,
     options: RegistryOptions = {},

@@ -2,8 +2,8 @@ import type { PayloadStatus } from '../xen/domain.js';
 import { errnoMessage } from '../xen/errno.js';
 import { XenError } from '../xen/errors.js';
 import { NotReapplyableError, RefusedError, UploadFailedError } from './errors.js';
-import { type ActionResult, runAction } from './run-action.js';
-import type { ActionRequest, Workspace } from './workspace.js';
+import { type ActionRequest, type ActionResult, runAction } from './run-action.js';
+import type { Workspace } from './workspace.js';
 
 /**
  * Putting payloads back: the rollback of a sequential REPLACE or of an interrupted workflow, and

@@ -48,6 +48,7 @@ export interface ActionContext {
   readonly inFlight?: InFlightStore;
 }
 
+/** What one action is asked: how long to wait, the hypervisor's quiesce timeout, cancellation, NODEPS. */
 export interface ActionRequest {
   readonly nodeps?: boolean | undefined;
   /** Hypervisor-side quiesce timeout (ns); 0 means Xen's default. */

@@ -1,21 +1,15 @@
-import { constants as fsConstants } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { readRegularFile, ReadFileError } from '../fs/read-file.js';
+import { payloadNameOf } from '../payload/file-name.js';
 import { PAYLOAD_MAX_SIZE } from '../xen/domain.js';
 import { ERRNO, errnoMessage } from '../xen/errno.js';
 import { PayloadFileError, PreflightError } from './errors.js';
 import { validatePayloadName } from './names.js';
 import type { PayloadSource } from './types.js';
 
-/** The name the C tool's `load` uploads a file as: its base name without the last extension. */
-export function payloadNameOf(file: string): string {
-  return basename(file).replace(/(.)\.[^.]*$/, '$1');
-}
 
 /**
- * Reads a payload from a file (size-checked before it is read whole: Xen takes at most 2 MiB) or
- * takes the bytes given, and settles its name. The file is opened without blocking (a FIFO or a
- * device is refused, not waited on) and read in a loop up to the size it had when checked.
+ * Reads a payload from a file (size-checked before it is read whole: Xen takes at most 2 MiB; a
+ * FIFO or a device is refused, not waited on) or takes the bytes given, and settles its name.
  */
 export async function readSource(source: PayloadSource, name?: string): Promise<{ bytes: Uint8Array; name: string }> {
   if (typeof source !== 'string') {
@@ -26,27 +20,12 @@ export async function readSource(source: PayloadSource, name?: string): Promise<
   }
   const derived = name ?? payloadNameOf(source);
   validatePayloadName(derived);
-  let fh;
   try {
-    fh = await open(source, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOCTTY);
+    return { bytes: await readRegularFile(source, { maxSize: PAYLOAD_MAX_SIZE }), name: derived };
   } catch (e) {
-    const errno = -((e as NodeJS.ErrnoException).errno ?? -ERRNO.EIO);
-    throw new PayloadFileError(source, derived, errno, errnoMessage(errno).toLowerCase());
-  }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw new PayloadFileError(source, derived, st.isDirectory() ? ERRNO.EISDIR : ERRNO.EINVAL, 'not a regular file');
-    if (st.size > PAYLOAD_MAX_SIZE) throw tooLarge(derived, `${source} is ${st.size} bytes`);
-    const bytes = Buffer.alloc(st.size);
-    let filled = 0;
-    while (filled < st.size) {
-      const { bytesRead } = await fh.read(bytes, filled, st.size - filled, filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-    return { bytes: bytes.subarray(0, filled), name: derived };
-  } finally {
-    await fh.close();
+    if (!(e instanceof ReadFileError)) throw e;
+    if (e.problem === 'too-large') throw tooLarge(derived, `${source} is ${e.size} bytes`);
+    throw new PayloadFileError(source, derived, e.errno, e.problem === 'not-regular' ? 'not a regular file' : errnoMessage(e.errno).toLowerCase());
   }
 }
 

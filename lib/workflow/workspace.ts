@@ -9,16 +9,12 @@ import { type Journal, journalOrigin, type JournalStore, markStep } from './jour
 import type { HookInventory } from './plan.js';
 import type { ProgressEvent } from './progress.js';
 import { hookInventory, type PayloadRegistry, type RegistryRecord } from './registry.js';
-import type { ActionContext } from './run-action.js';
+import type { ActionContext, ActionRequest } from './run-action.js';
 import { readStack, type StackOptions } from './read-stack.js';
 import type { StackView } from './stack.js';
 import { statusOf } from './status.js';
 import type { WaitOptions } from './types.js';
-import { allSettled } from './all-settled.js';
-import { xenVersionFromHypervisor } from '../xen/version.js';
-
-/** What one action is asked: how long to wait, the hypervisor's quiesce timeout, cancellation, NODEPS. */
-export type ActionRequest = { waitMs: number; timeoutNs?: number; signal?: AbortSignal; nodeps?: boolean };
+import { hypervisorContext } from '../host/context.js';
 
 export interface WorkspaceParts {
   readonly backend: Backend;
@@ -94,7 +90,7 @@ export class Workspace {
    * workflow), waiting for a still pending action at least `settleMs`, whatever --timeout was.
    */
   undoRequest(req: ActionRequest): ActionRequest {
-    return { ...req, signal: undefined, waitMs: Math.max(req.waitMs, this.settleMs) } as ActionRequest;
+    return { ...req, signal: undefined, waitMs: Math.max(req.waitMs, this.settleMs) };
   }
 
   context(): ActionContext {
@@ -172,33 +168,15 @@ export class Workspace {
    * order is certain, since that check is against its top.
    */
   async preflightWithContext(bytes: Uint8Array, name: string, options: { stack?: boolean } = {}): Promise<PreflightReport> {
-    const [version, listed, records, xenSymbols] = await allSettled([
-      this.backend.xenVersion(),
-      this.backend.list(),
-      this.registry.all(),
-      this.xenSymbols(),
-    ]);
+    const { context, version } = await hypervisorContext({ backend: this.backend, known: this.registry, xenSymbols: this.xenSymbols });
     let appliedBuildIds: (BuildIdHex | null)[] | undefined;
     if (options.stack) {
       const { view, warnings } = await this.stackForWorkflow();
       if (warnings.length === 0 && view.orderCertain && view.applied.every((e) => e.buildId !== null)) appliedBuildIds = view.applied.map((e) => e.buildId);
     }
-    const byName = new Map(records.map((r) => [r.name, r]));
     // Imported here, not with the workflows: reading commands (list, status, stack) never need it.
     const { preflight } = await import('../preflight/preflight.js');
-    return preflight(bytes, {
-      name,
-      xenVersion: xenVersionFromHypervisor(version),
-      context: {
-        xenBuildId: version.buildId,
-        loaded: listed.map((p) => {
-          const r = byName.get(p.name);
-          return { name: p.name, buildId: r?.buildId ?? null, symbols: r?.symbols ?? [] };
-        }),
-        ...(appliedBuildIds ? { appliedBuildIds } : {}),
-        ...(xenSymbols ? { xenSymbols } : {}),
-      },
-    });
+    return preflight(bytes, { name, xenVersion: version, context: { ...context, ...(appliedBuildIds ? { appliedBuildIds } : {}) } });
   }
 
   async journalRefusal(): Promise<JournalPendingError | null> {

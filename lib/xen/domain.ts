@@ -81,6 +81,23 @@ export const MAX_ACTION_TIMEOUT_NS = 0xffff_ffff;
 /** A build-id as lowercase hex, the form `readelf -n` and Xen's `x` debug key print. */
 export type BuildIdHex = string;
 
+/**
+ * A build-id as it is typed (hex, either case, an optional `0x`, spaces around) in its canonical
+ * form, or null when it is not 1 to 64 whole bytes (GNU ld's ids are 20; 64 leaves room for any hash).
+ */
+export function parseBuildIdHex(text: string): BuildIdHex | null {
+  const hex = text.trim().toLowerCase().replace(/^0x/, '');
+  return /^(?:[0-9a-f]{2}){1,64}$/.test(hex) ? hex : null;
+}
+
+/** A payload already uploaded to the hypervisor, as far as later uploads' checks care. */
+export interface LoadedPayloadInfo {
+  readonly name: string;
+  readonly buildId: BuildIdHex | null;
+  /** Symbols it added to the hypervisor's symbol table (its non-`new_addr` ALLOC symbols). */
+  readonly symbols: readonly string[];
+}
+
 /** The hypervisor's identity, as `xen_version` reports it. */
 export interface XenVersionInfo {
   readonly major: number;

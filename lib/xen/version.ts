@@ -169,9 +169,18 @@ export function xenFeatures(v: XenVersion): XenFeatures {
   return Object.fromEntries((Object.keys(XEN_FEATURES) as XenFeature[]).map((f) => [f, hasXenFeature(v, f)])) as XenFeatures;
 }
 
-/** `XEN_SYSCTL_INTERFACE_VERSION`: 0x15 from 4.17 (before: older ABIs the model does not list), 0x16 from 4.21. */
-export function sysctlInterfaceVersion(v: XenVersion): number {
-  return compareXenVersions(v, { major: 4, minor: 21, patch: 0 }) >= 0 ? 0x16 : 0x15;
+/**
+ * `XEN_SYSCTL_INTERFACE_VERSION` of a release's hypervisor and tools. Xen refuses every sysctl
+ * (EACCES) from tools built for another value, whatever the call: 4.17 to 4.20 share 0x15, 4.21
+ * moved to 0x16. Null for a release the table does not know (before 4.13, another major).
+ */
+export function sysctlInterfaceVersion(v: Pick<XenVersion, 'major' | 'minor'>): number | null {
+  if (v.major !== 4) return null;
+  if (v.minor >= 21) return 0x16;
+  if (v.minor >= 17) return 0x15;
+  if (v.minor === 16) return 0x14;
+  if (v.minor >= 14) return 0x13;
+  return v.minor === 13 ? 0x12 : null;
 }
 
 /**
@@ -182,10 +191,20 @@ export function sysctlInterfaceVersion(v: XenVersion): number {
  */
 export type LibxenctrlGeneration = '4.14-4.18' | '4.19-4.20' | '4.21+';
 
-export function libxenctrlGeneration(v: XenVersion): LibxenctrlGeneration {
+export function libxenctrlGeneration(v: Pick<XenVersion, 'major' | 'minor'>): LibxenctrlGeneration {
   if (v.minor <= 18 && v.major === 4) return '4.14-4.18';
   if (v.minor <= 20 && v.major === 4) return '4.19-4.20';
   return '4.21+';
+}
+
+/** The generation of a release the livepatch interface model covers (4.14 on), or null (4.13 and older, another major). */
+export function knownLibxenctrlGeneration(v: Pick<XenVersion, 'major' | 'minor'>): LibxenctrlGeneration | null {
+  return v.major === 4 && v.minor >= OLDEST_XEN_VERSION.minor ? libxenctrlGeneration(v) : null;
+}
+
+/** The force flag (`LIVEPATCH_FLAG_FORCE`, `bool force`) exists from 4.19's generation on, in the library and in Xen. */
+export function generationHasForceFlag(generation: LibxenctrlGeneration | null): boolean {
+  return generation === '4.19-4.20' || generation === '4.21+';
 }
 
 /** The libxenctrl soname a version's tools ship (`libxenctrl.so.4.20`). */

@@ -7,12 +7,12 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../lib/backend/backend.js';
 import { runCheck } from '../../lib/cli/commands/check.js';
-import { payloadNameOf } from '../../lib/workflow/source.js';
+import { payloadNameOf } from '../../lib/payload/index.js';
 import type { CheckJson } from '../../lib/cli/check-json.js';
 import { Output } from '../../lib/cli/output.js';
-import { formatNmSymbols } from '../../lib/preflight/index.js';
+import { formatNmSymbols } from '../../lib/xen/symbols.js';
 import { readElf } from '../../lib/elf/index.js';
-import type { SystemContextDeps } from '../../lib/preflight/system-context.js';
+import type { SystemContextDeps } from '../../lib/host/index.js';
 import { fixture, OTHER_XEN_BUILD_ID, XEN_BUILD_ID } from '../fixtures/catalogue.js';
 import { patch } from '../helpers/patch-elf.js';
 import { scratchDir } from '../support/scratch.js';
@@ -164,6 +164,36 @@ describe('xlp check on a Xen host (injected)', () => {
     expect(host.closed()).toBe(true);
   });
 
+  it("sees xlp's registry on a dom0: the build-id and symbols of a payload it uploaded, as load does", async () => {
+    const { readPayload } = await import('../../lib/payload/index.js');
+    const { readFile } = await import('node:fs/promises');
+    const model = readPayload(await readFile(good)).payload!;
+    const uploaded = { name: 'earlier', buildId: model.buildId, symbols: ['xen_extra_version'] };
+    const c = capture(true);
+    await runCheck([good], { json: true }, c.out, {
+      system: fakeHost({ list: async () => [{ name: 'earlier', state: 'CHECKED', rc: 0, metadata: new Uint8Array() }] }),
+      known: { all: async () => [uploaded] },
+    });
+    const doc = JSON.parse(c.stdout()) as CheckJson;
+    expect(doc.context).toMatchObject({ source: 'system', loaded: ['earlier'] });
+    expect(doc.payloads[0]!.diagnostics.map((d) => d.code)).toContain('duplicate-build-id');
+    // Without the registry, LIST names the payload but says nothing of its build-id.
+    const bare = capture(true);
+    await runCheck([good], { json: true }, bare.out, {
+      system: fakeHost({ list: async () => [{ name: 'earlier', state: 'CHECKED', rc: 0, metadata: new Uint8Array() }] }),
+      known: { all: async () => [] },
+    });
+    expect((JSON.parse(bare.stdout()) as CheckJson).payloads[0]!.diagnostics.map((d) => d.code)).not.toContain('duplicate-build-id');
+  });
+
+  it("notes a registry it cannot read and checks without it", async () => {
+    const c = capture(true);
+    await runCheck([good], { json: true }, c.out, { system: fakeHost({ list: async () => [] }), known: { all: async () => Promise.reject(new Error('unsafe')) } });
+    const doc = JSON.parse(c.stdout()) as CheckJson;
+    expect(doc.context.notes).toContainEqual(expect.stringContaining("xlp's registry could not be read (unsafe)"));
+    expect(doc.context.source).toBe('system');
+  });
+
   it('lets flags override the system', async () => {
     const c = capture(true);
     await runCheck([good], { json: true, xenBuildId: OTHER_XEN_BUILD_ID }, c.out, { system: fakeHost({ list: async () => [] }) });
@@ -206,7 +236,7 @@ describe('xlp check on a Xen host (injected)', () => {
 
 describe('the native backend behind xlp check', () => {
   it('is reported unavailable, with the reason, when libxenctrl cannot be loaded; check then goes offline with a note', async () => {
-    const { openNativeBackend, loadSystemContext } = await import('../../lib/preflight/system-context.js');
+    const { openNativeBackend, loadSystemContext } = await import('../../lib/host/index.js');
     const saved = process.env.XEN_LIVEPATCH_LIBXENCTRL;
     process.env.XEN_LIVEPATCH_LIBXENCTRL = '/nonexistent/libxenctrl.so';
     try {

@@ -11,7 +11,7 @@ import type { CheckJson } from '../../lib/cli/check-json.js';
 import { runCheck } from '../../lib/cli/commands/check.js';
 import { Output } from '../../lib/cli/output.js';
 import { openMockBackend } from '../../lib/mock/index.js';
-import type { SystemContextDeps } from '../../lib/preflight/system-context.js';
+import type { SystemContextDeps } from '../../lib/host/index.js';
 import { fixture, OTHER_XEN_BUILD_ID, XEN_BUILD_ID } from '../fixtures/catalogue.js';
 import { assertBuilt, cleanEnv, xlp } from './support/xlp.js';
 

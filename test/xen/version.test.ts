@@ -9,6 +9,8 @@ import {
   formatXenVersion,
   hasXenFeature,
   KNOWN_XEN_BRANCHES,
+  generationHasForceFlag,
+  knownLibxenctrlGeneration,
   libxenctrlGeneration,
   libxenctrlSoname,
   parseXenVersion,
@@ -126,6 +128,17 @@ describe('the running hypervisor as the model reads it', () => {
 describe('ABI facts', () => {
   it('sysctl interface 0x15 up to 4.20, 0x16 from 4.21', () => {
     expect([v('4.17'), v('4.20'), v('4.21.0'), v('head')].map(sysctlInterfaceVersion)).toEqual([0x15, 0x15, 0x16, 0x16]);
+  });
+
+  it('the sysctl interface of older tools (a library/hypervisor mismatch is told apart) and none for unknown releases', () => {
+    const r = (major: number, minor: number) => ({ major, minor });
+    expect([r(4, 13), r(4, 14), r(4, 15), r(4, 16), r(4, 12), r(5, 0)].map(sysctlInterfaceVersion)).toEqual([0x12, 0x13, 0x13, 0x14, null, null]);
+  });
+
+  it('generations the livepatch model covers, and which has the force flag', () => {
+    expect([{ major: 4, minor: 13 }, { major: 5, minor: 0 }].map(knownLibxenctrlGeneration)).toEqual([null, null]);
+    expect(knownLibxenctrlGeneration(v('4.14'))).toBe('4.14-4.18');
+    expect((['4.14-4.18', '4.19-4.20', '4.21+', null] as const).map(generationHasForceFlag)).toEqual([false, true, true, false]);
   });
 
   it('libxenctrl generations and sonames', () => {

@@ -1,19 +1,22 @@
-import { readFileSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
-import { parseNmSymbols, preflight, type PreflightContext } from '../../preflight/index.js';
-import { loadSystemContext, type SystemContext, type SystemContextDeps } from '../../preflight/system-context.js';
-import { DEFAULT_XEN_VERSION, formatXenVersion, type XenVersion } from '../../xen/version.js';
+import { readFile } from 'node:fs/promises';
+import { readRegularFile, ReadFileError } from '../../fs/index.js';
+import { defaultStateDir, type KnownPayloads, loadSystemContext, type SystemContext, type SystemContextDeps } from '../../host/index.js';
+import { preflight, type PreflightContext } from '../../preflight/index.js';
+import { DEFAULT_XEN_VERSION, ERRNO, formatXenVersion, parseNmSymbols, type XenVersion } from '../../xen/index.js';
 import { type CheckedPayloadJson, checkedPayloadJson, type CheckContextJson, type CheckJson, CHECK_SCHEMA } from '../check-json.js';
 import { checkText } from '../check-report.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
-import type { CommonOptions } from '../main.js';
+import type { CommonOptions } from '../command-options.js';
 import type { Output } from '../output.js';
 import { UsageError } from '../usage-error.js';
 import { parseXenVersionOption } from '../xen-version-option.js';
 import { parseBuildId } from '../parse.js';
-import { payloadNameOf } from '../../workflow/source.js';
+import { payloadNameOf } from '../../payload/index.js';
+import { stateDirOf } from '../session.js';
 
 export interface CheckOptions {
+  /** Whose registry (build-ids and symbols of the payloads xlp uploaded) a dom0's context includes. */
+  readonly stateDir?: string;
   readonly xenBuildId?: string;
   readonly symbols?: string;
   readonly xenVersion?: string;
@@ -23,6 +26,8 @@ export interface CheckOptions {
 export interface CheckDeps {
   /** How to read the running system; absent means the real one. */
   readonly system?: SystemContextDeps;
+  /** xlp's registry of the payloads it uploaded; absent means the one in the state directory. */
+  readonly known?: KnownPayloads;
 }
 
 
@@ -45,16 +50,13 @@ async function readSymbolsOption(file: string): Promise<NonNullable<PreflightCon
   return symbols;
 }
 
+/** The file as `check` reads it: whole, whatever its size (preflight reports one Xen would refuse). */
 async function readPayloadFile(file: string): Promise<Buffer> {
   try {
-    const s = await stat(file);
-    if (!s.isFile()) throw new UsageError(`${file}: not a regular file`);
-    // One synchronous read: fs.promises.readFile goes in 512 KiB chunks, each an event-loop turn,
-    // which costs a large payload more than checking it does.
-    return readFileSync(file);
+    return await readRegularFile(file);
   } catch (e) {
-    if (e instanceof UsageError) throw e;
-    throw new UsageError(`${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    if (!(e instanceof ReadFileError)) throw e;
+    throw new UsageError(e.problem === 'not-regular' ? e.message : `${file}: ${e.errno === ERRNO.ENOENT ? 'no such file' : e.message}`);
   }
 }
 
@@ -71,9 +73,15 @@ async function contextFlags(options: CheckOptions): Promise<ContextFlags> {
   };
 }
 
+/** xlp's registry in `stateDir`, loaded only when a dom0's context is read (most checks run offline). */
+function stateDirRegistry(stateDir: string): KnownPayloads {
+  return { all: async () => (await import('../../workflow/index.js')).PayloadRegistry.inStateDir(stateDir).all() };
+}
+
 /** Builds the context: the running system unless --offline, then the flags on top. */
 async function checkContext(options: CheckOptions, { xenBuildId, xenSymbols }: ContextFlags, deps: CheckDeps): Promise<{ context: PreflightContext | undefined; json: CheckContextJson; running: SystemContext['xen'] }> {
-  const system: SystemContext = options.offline ? { context: null, notes: [] } : await loadSystemContext(deps.system);
+  const known = deps.known ?? stateDirRegistry(stateDirOf(options, defaultStateDir));
+  const system: SystemContext = options.offline ? { context: null, notes: [] } : await loadSystemContext(deps.system, known);
   let context: PreflightContext | undefined = system.context ?? undefined;
   if (xenBuildId !== undefined || xenSymbols !== undefined) {
     context = { ...(context ?? {}), ...(xenBuildId !== undefined ? { xenBuildId } : {}), ...(xenSymbols ? { xenSymbols } : {}) };

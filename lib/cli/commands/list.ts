@@ -1,6 +1,7 @@
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
-import { listEntryJson, metadataStrings, rcText, stateText } from '../render.js';
+import { modinfoStrings } from '../../payload/index.js';
+import { listEntryJson, rcText, stateText } from '../render.js';
 import { type BackendOptions, openReader } from '../session.js';
 import { table } from '../table.js';
 
@@ -13,7 +14,7 @@ export async function list(_args: [], options: BackendOptions, out: Output): Pro
         ? 'no payloads loaded'
         : table(
             ['NAME', 'STATE', 'RC', 'METADATA'],
-            payloads.map((p) => [p.name, p.state, rcText(p), metadataStrings(p.metadata).join(';')]),
+            payloads.map((p) => [p.name, p.state, rcText(p), modinfoStrings(p.metadata).join(';')]),
             { 1: (cell) => stateText(cell, out) },
           ),
     );

@@ -2,17 +2,25 @@
  * `xlp mock ...`: create and steer the mock hypervisor kept in a state directory (--mock-state,
  * XLP_MOCK_STATE, default $XDG_STATE_HOME/xen-livepatch/mock).
  */
-import { HOOK_KINDS, type HookKind } from '../../xen/domain.js';
-import { errnoCode } from '../../xen/errno.js';
-import { checkHookScript, type HookScript, parseRcSequence, type XenHelperCall } from '../../mock/hooks.js';
-import { MockConfigError } from '../../mock/errors.js';
-import { initMockState, openMockBackend, resolveMockStateDir } from '../../mock/open.js';
-import { type MockIdentityInput, mockXenVersion, resolveIdentity } from '../../mock/identity.js';
-import { readNmSymbols } from '../../mock/symbols-file.js';
-import { validatePayloadName } from '../../workflow/names.js';
+import {
+  checkHookScript,
+  type HookScript,
+  initMockState,
+  MockConfigError,
+  type MockIdentityInput,
+  mockXenVersion,
+  openMockBackend,
+  parseRcSequence,
+  readNmSymbols,
+  resolveIdentity,
+  resolveMockStateDir,
+  type XenHelperCall,
+} from '../../mock/index.js';
+import { validatePayloadName } from '../../workflow/index.js';
+import { errnoCode, HOOK_KINDS, type HookKind } from '../../xen/index.js';
 import { parseBackend } from '../parse.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
-import type { CommonOptions } from '../main.js';
+import type { CommonOptions } from '../command-options.js';
 import type { Output } from '../output.js';
 import { UsageError } from '../usage-error.js';
 import { parseXenVersionOption } from '../xen-version-option.js';

@@ -1,10 +1,9 @@
-import type { ActionCommandOptions } from '../command-options.js';
+import { type ActionCommandOptions, quiesceNs } from '../command-options.js';
 import { printPlan } from '../dry-run.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { actionJson, actionText } from '../render.js';
 import { openLivepatcher } from '../session.js';
-import { quiesceNs } from './apply.js';
 
 export async function revert([name]: [string], options: ActionCommandOptions, out: Output): Promise<ExitCode> {
   const { lp, done, signal } = await openLivepatcher(options, out);

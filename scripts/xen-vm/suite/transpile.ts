@@ -1,8 +1,8 @@
 // The guest suite is TypeScript type-checked against the repository's sources (lib/), but in dom0 it
 // must run against the *installed package*. Each guest module is transpiled on its own (types
 // erased, nothing bundled) and its imports are rewritten:
-//   lib/index.js, lib/mock/index.js, lib/native/index.js -> the package's public entry points
-//                                          (xen-livepatch, xen-livepatch/mock, xen-livepatch/native)
+//   lib/index.js, lib/{mock,native,parity}/index.js -> the package's public entry points
+//                                          (xen-livepatch, xen-livepatch/mock, /native, /parity)
 //   any other lib/... module               -> that module of the installed package's dist/ (no public entry)
 //   ../../guest/guest.mjs                  -> the harness's serial protocol in the initramfs
 //   ./x.js                                 -> ./x.mjs (another guest module)
@@ -22,6 +22,7 @@ const PUBLIC_ENTRIES: Record<string, string> = {
   'lib/index.js': 'xen-livepatch',
   'lib/mock/index.js': 'xen-livepatch/mock',
   'lib/native/index.js': 'xen-livepatch/native',
+  'lib/parity/index.js': 'xen-livepatch/parity',
 };
 
 function rewrite(spec: string, fromFile: string): string {

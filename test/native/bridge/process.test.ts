@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ERRNO } from '../../../lib/xen/errno.js';
 import { FakeScript, fakeLibrary, scratchDir, writeScript } from '../support/fake-xenctrl.js';
-import { distNativeEntry } from '../support/paths.js';
+import { distNativeEntry, RELEASE_ADDON } from '../support/paths.js';
 
 const CHILD = `
 const { openNative } = await import(process.argv[1]);
@@ -92,6 +92,35 @@ describe('opening from a new process', () => {
     const { result, stderr } = openInChild({ XEN_LIVEPATCH_LIBXENCTRL: fakeLibrary(20), XLP_FAKE_XENCTRL_SCRIPT: script });
     expect(stderr).toBe('');
     expect(result.opened).toMatchObject({ libraryPath: fakeLibrary(20), generation: '4.19-4.20', xen: { major: 4, minor: 20 } });
+  });
+
+  it('takes the binding injected by openNative({ addon }) (a path or a loaded object) over the environment', () => {
+    const script = writeScript(new FakeScript().version(4, 20));
+    const child = `
+      const { createRequire } = await import('node:module');
+      const { openNative } = await import(process.argv[1]);
+      const [library, addonPath] = process.argv.slice(2);
+      const out = {};
+      const tryOpen = async (what, options) => {
+        try { const b = await openNative({ library, ...options }); out[what] = { addonPath: b.info.addonPath, xen: b.info.xen.minor }; await b.close(); }
+        catch (e) { out[what] = { name: e.name, reason: e.reason, message: e.message }; }
+      };
+      await tryOpen('env', {});
+      await tryOpen('path', { addon: addonPath });
+      await tryOpen('object', { addon: createRequire(import.meta.url)(addonPath) });
+      await tryOpen('notAddon', { addon: {} });
+      console.log(JSON.stringify(out));
+    `;
+    const env: NodeJS.ProcessEnv = { ...process.env, XEN_LIVEPATCH_ADDON: '/nonexistent/xen_livepatch.node', XLP_FAKE_XENCTRL_SCRIPT: script };
+    delete env.XEN_LIVEPATCH_LIBXENCTRL;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', child, distNativeEntry(), fakeLibrary(20), RELEASE_ADDON], { env, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as Record<string, Record<string, unknown>>;
+    // The environment alone names a missing addon; either injection is used instead of it.
+    expect(out.env).toMatchObject({ name: 'XenUnavailableError', reason: 'library-not-found', message: expect.stringContaining('/nonexistent/xen_livepatch.node') });
+    expect(out.path).toEqual({ addonPath: RELEASE_ADDON, xen: 20 });
+    expect(out.object).toMatchObject({ xen: 20 });
+    expect(out.notAddon).toMatchObject({ name: 'XenUnavailableError', reason: 'library-not-found', message: expect.stringContaining('is not the xen-livepatch addon') });
   });
 
   it('closes the interface of a handle that is garbage-collected without close()', () => {

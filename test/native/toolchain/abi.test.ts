@@ -63,7 +63,7 @@ describe('the ABI header', () => {
     const include = join(dev.root, 'usr', 'include');
     expect(existsSync(join(include, 'xenctrl.h')), `${include}/xenctrl.h`).toBe(true);
     const v = parseXenVersion(trixie.id);
-    const r = compile([`-I${include}`, '-DXLP_ABI_EXPECT_GEN419', `-DXLP_ABI_EXPECT_SYSCTL_INTERFACE=0x${sysctlInterfaceVersion(v).toString(16)}`]);
+    const r = compile([`-I${include}`, '-DXLP_ABI_EXPECT_GEN419', `-DXLP_ABI_EXPECT_SYSCTL_INTERFACE=0x${sysctlInterfaceVersion(v)!.toString(16)}`]);
     expect(r.ok, r.output).toBe(true);
     const run = spawnSync(r.binary, { encoding: 'utf8' });
     expect(run.status).toBe(0);

@@ -4,7 +4,8 @@
 // addon must hand back every entry in order).
 import { openNative, type NativeBackend } from '../../../../lib/native/index.js';
 import { XenError, type Backend } from '../../../../lib/mock/index.js';
-import { hasXenFeature, type XenVersionInfo, xenVersionFromHypervisor } from '../../../../lib/index.js';
+import { type XenVersionInfo, xenVersionFromHypervisor } from '../../../../lib/index.js';
+import { hasXenFeature } from '../../../../lib/xen/index.js';
 import { check, nowMs, plan, readStaged, runChild } from './common.js';
 
 async function errnoOf(p: Promise<unknown>): Promise<string> {

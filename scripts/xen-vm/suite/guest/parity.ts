@@ -1,19 +1,17 @@
 // The parity scenarios on the real hypervisor (native addon) and on the mock in the same process:
 // each record is checked against the scenario's expectations, and the two records are diffed step
 // by step (result, status, list, every console line). Any difference is reported.
+import { ManualClock, MockHypervisor, type Backend } from '../../../../lib/mock/index.js';
 import {
   checkScenarioRecord,
   diffScenarioRecords,
-  ManualClock,
-  MockHypervisor,
   PARITY_SCENARIOS,
   parityIdentity,
-  type Backend,
+  type ParityPayloadId,
   type PayloadProvider,
+  runParityScenario,
   type ScenarioRecord,
-} from '../../../../lib/mock/index.js';
-import type { ParityPayloadId } from '../../../../lib/mock/index.js';
-import { runParityScenario } from '../../../../lib/mock/index.js';
+} from '../../../../lib/parity/index.js';
 import type { XenVersionInfo } from '../../../../lib/index.js';
 import { parseXenVersion, xenVersionFromHypervisor } from '../../../../lib/index.js';
 import { check, plan, readStaged } from './common.js';

@@ -6,7 +6,7 @@
 import type { Backend } from '../../../../lib/mock/index.js';
 import { XenError } from '../../../../lib/mock/index.js';
 // Not on a public entry point: the symbols a loaded payload adds, as Xen counts them.
-import { loadedPayloadInfo } from '../../../../lib/index.js';
+import { loadedPayloadInfo } from '../../../../lib/payload/index.js';
 import { preflight, type Diagnostic, type LoadedPayloadInfo, type PreflightReport, type XenVersionInfo, xenVersionFromHypervisor } from '../../../../lib/index.js';
 import type { FixtureCase } from '../plan.js';
 import { check, plan, readStaged, runChild, sleep, stagePath } from './common.js';

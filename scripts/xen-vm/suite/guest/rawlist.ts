@@ -7,7 +7,8 @@
 //     that sets its own timeout (the timeout scenario's 1 ns) keeps it.
 import type { Backend, ListPage, ListPageRequest, PagedListBackend } from '../../../../lib/mock/index.js';
 import { XenError } from '../../../../lib/mock/index.js';
-import { sysctlInterfaceVersion, type XenVersionInfo, xenVersionFromHypervisor } from '../../../../lib/index.js';
+import { type XenVersionInfo, xenVersionFromHypervisor } from '../../../../lib/index.js';
+import { sysctlInterfaceVersion } from '../../../../lib/xen/index.js';
 import { runChild, stagePath } from './common.js';
 
 interface RawAnswer {
@@ -26,7 +27,7 @@ export const TCG_QUIESCE_NS = 1_000_000_000;
 
 export function realParityBackend(backend: Backend, version: XenVersionInfo): Backend & PagedListBackend {
   // The XEN_SYSCTL_INTERFACE_VERSION the running hypervisor speaks, from the version model.
-  const iface = sysctlInterfaceVersion(xenVersionFromHypervisor(version));
+  const iface = sysctlInterfaceVersion(xenVersionFromHypervisor(version))!;
   const listPage = async (req: ListPageRequest): Promise<ListPage> => {
     const r = await runChild(stagePath('bin/xlp-rawlist'), [`0x${iface.toString(16)}`, String(req.idx), String(req.nr)]);
     if (r.code !== 0) throw new Error(`xlp-rawlist exited ${r.code}: ${r.stderr}`);

@@ -1,6 +1,6 @@
 /** The nm-format symbol table reader shared by the CLI, the mock and the system context. */
 import { describe, expect, it } from 'vitest';
-import { formatNmSymbols, parseNmSymbols } from '../../lib/preflight/index.js';
+import { formatNmSymbols, parseNmSymbols } from '../../lib/xen/symbols.js';
 
 describe('parseNmSymbols', () => {
   it('reads /proc/xen/xensyms lines, local symbols included', () => {

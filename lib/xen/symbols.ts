@@ -1,4 +1,10 @@
-import type { SymbolTable } from './types.js';
+/**
+ * The hypervisor's symbol table as dom0 sees it (`/proc/xen/xensyms`, `nm xen-syms`): what
+ * preflight resolves undefined symbols against and the mock simulates.
+ */
+
+/** The hypervisor symbol table: name -> address (from `/proc/xen/xensyms` or an `nm` listing). */
+export type SymbolTable = ReadonlyMap<string, bigint>;
 
 /** A line of an `nm`-format listing that could not be read. */
 export interface NmLineError {

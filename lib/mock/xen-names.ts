@@ -1,7 +1,7 @@
 /**
  * Payload names and sizes as they reach the hypervisor (the mock's model of libxenctrl and Xen).
  * Both backends first refuse what no hypercall can carry with a TypeError/RangeError
- * (backend/arguments.ts, as the native addon does), so of these rules only the size checks and
+ * (lib/backend/arguments.ts, as the native addon does), so of these rules only the size checks and
  * the name's hypervisor-side semantics are ever reached through a `Backend`.
  *
  * libxenctrl sends `strlen(name) + 1` bytes and refuses more than `XEN_LIVEPATCH_NAME_SIZE` (128,
