@@ -28,7 +28,7 @@ describe('a lock holder', () => {
     await writeFile(path, JSON.stringify(remote), { mode: 0o600 });
     const err = await acquireLock(path, { timeoutMs: 30 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LockTimeoutError);
-    expect(err).toMatchObject({ path, holder: { hostname: remote.hostname, pid: remote.pid } });
+    expect(err).toMatchObject({ name: 'LockTimeoutError', code: 'ELOCKTIMEOUT', path, holder: { hostname: remote.hostname, pid: remote.pid } });
     expect((err as LockTimeoutError).waitedMs).toBeGreaterThanOrEqual(30);
     expect((await readLockHolder(path))?.nonce).toBe('remote');
   });
@@ -98,4 +98,26 @@ describe('a lock holder', () => {
     await second.release();
     expect(await readLockHolder(path)).toBeNull();
   });
+
+  it('an unreadable lock file times out saying only that it is held', async () => {
+    const dir = scratchDir('xlp-fs-');
+    const path = join(dir, 'lock');
+    await writeFile(path, 'garbage', { mode: 0o600 });
+    const err = await acquireLock(path, { timeoutMs: 20, unreadableStaleMs: 60_000 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ELOCKTIMEOUT', holder: null });
+    expect((err as Error).message).toMatch(new RegExp(`^lock ${path} is held; gave up after \\d+ ms$`));
+  });
+
+  it('a breaker that died mid-way does not keep a stale lock from being broken', async () => {
+    const dir = scratchDir('xlp-fs-');
+    const path = join(dir, 'lock');
+    const me = await ownHolder(dir);
+    const dead = { ...me, bootId: BOOT_ID.replace(/^./, (c) => (c === '0' ? '1' : '0')) };
+    await writeFile(path, JSON.stringify({ ...dead, nonce: 'dead-holder' }), { mode: 0o600 });
+    await writeFile(`${path}.break`, JSON.stringify({ ...dead, nonce: 'dead-breaker' }), { mode: 0o600 });
+    const l = await acquireLock(path, { timeoutMs: 2000 });
+    expect((await readLockHolder(path))?.nonce).toBe(l.holder.nonce);
+    expect(await readLockHolder(`${path}.break`)).toBeNull();
+    await l.release();
+  }, 10_000); // left there, the dead breaker would make every waiter loop forever
 });
