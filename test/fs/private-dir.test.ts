@@ -3,6 +3,7 @@
  * user's own 0700 directory under safe ancestors is accepted; another owner, a group- or
  * world-writable directory or ancestor, or a file in the way is refused, typed and explained.
  */
+import { existsSync } from 'node:fs';
 import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -74,6 +75,7 @@ describe('private state directories', () => {
     // Nothing is created under an unsafe ancestor.
     await chmod(parent, 0o777);
     await expect(ensurePrivateDir(join(parent, 'a', 'b'))).rejects.toMatchObject({ problem: 'unsafe-ancestor' });
+    expect(existsSync(join(parent, 'a'))).toBe(false);
     await expect(checkPrivateDir(parent, { uid: null })).rejects.toMatchObject({ problem: 'group-or-world-writable' });
   });
 });
