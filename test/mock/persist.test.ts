@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { chmod, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initMockState, MockStateError, openMockBackend } from '../../lib/mock/index.js';
+import { initMockState, ManualClock, MockStateError, openMockBackend } from '../../lib/mock/index.js';
 import { parityIdentity } from '../../lib/parity/index.js';
 import { ERRNO } from '../../lib/xen/errno.js';
 import { acquireLock, readLockHolder } from '../../lib/fs/lock.js';
@@ -64,12 +64,14 @@ describe('a mock state directory', () => {
 
   it('completes pending work in whichever process touches it next', async () => {
     const dir = await stateDir({ quiesceMs: 40 });
-    const a = await openMockBackend({ stateDir: dir, timers: false });
-    const b = await openMockBackend({ stateDir: dir, timers: false });
+    // A clock the test moves: on the wall clock, a slow machine can let the 40 ms pass before b looks.
+    const clock = new ManualClock(Date.now());
+    const a = await openMockBackend({ stateDir: dir, clock });
+    const b = await openMockBackend({ stateDir: dir, clock });
     await a.upload('nop', await payloadBytes('nop'));
     await a.action('nop', 'APPLY');
     expect(await b.get('nop')).toEqual({ state: 'CHECKED', rc: -ERRNO.EAGAIN });
-    await sleep(60);
+    clock.advance(60);
     expect(await b.get('nop')).toEqual({ state: 'APPLIED', rc: 0 });
     expect(await a.readConsole()).toContain('nop finished APPLY with rc=0');
   });
