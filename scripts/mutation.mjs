@@ -63,7 +63,14 @@ for (const { name, n, ms } of results) {
   for (const k of Object.keys(total)) total[k] += n[k];
   if (score(n) < THRESHOLD) failed = true;
 }
-if (results.length > 1) console.log(line('total', total, results.reduce((s, r) => s + r.ms, 0)));
+if (results.length > 1)
+  console.log(
+    line(
+      'total',
+      total,
+      results.reduce((s, r) => s + r.ms, 0),
+    ),
+  );
 if (results.length && score(total) < THRESHOLD) failed = true;
 if (failed) console.log(`mutation score below ${THRESHOLD}% (or a run failed)`);
 process.exit(failed ? 1 : 0);

@@ -96,8 +96,20 @@ describe('state-file decoders', () => {
   it('arrays and nullables name the entry that is wrong', () => {
     expect(array(integer())([1, 2], 'a')).toEqual([1, 2]);
     expect(array(integer(), 2)([1, 2], 'a')).toEqual([1, 2]);
-    expect(array(integer())(Array.from({ length: 1 << 20 }, () => 0), 'a')).toHaveLength(1 << 20);
-    expect(refusal(() => array(integer())(Array.from({ length: (1 << 20) + 1 }, () => 0), 'a'))).toBe(`a: expected at most ${1 << 20} entries`);
+    expect(
+      array(integer())(
+        Array.from({ length: 1 << 20 }, () => 0),
+        'a',
+      ),
+    ).toHaveLength(1 << 20);
+    expect(
+      refusal(() =>
+        array(integer())(
+          Array.from({ length: (1 << 20) + 1 }, () => 0),
+          'a',
+        ),
+      ),
+    ).toBe(`a: expected at most ${1 << 20} entries`);
     expect(refusal(() => array(integer(), 2)([1, 2, 3], 'a'))).toBe('a: expected at most 2 entries');
     expect(refusal(() => array(integer())([1, 'x'], 'm.list'))).toBe('m.list[1]: expected an integer, not string');
     expect(refusal(() => array(integer())({ 0: 1 }, 'a'))).toBe('a: expected an array, not object');
@@ -140,7 +152,9 @@ describe('state-file decoders', () => {
     expect(refusal(() => d([], 'r'))).toBe('r: expected an object, not an array');
     expect(dictionary(string(), integer(), 2)({ a: 1, b: 2 }, 'r')).toEqual({ a: 1, b: 2 });
     expect(refusal(() => dictionary(string(), integer(), 2)({ a: 1, b: 2, c: 3 }, 'r'))).toBe('r: expected at most 2 entries');
-    expect(Object.keys(dictionary(string(), integer())(Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`k${i}`, i])), 'r'))).toHaveLength(10);
+    expect(
+      Object.keys(dictionary(string(), integer())(Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`k${i}`, i])), 'r')),
+    ).toHaveLength(10);
   });
 
   it('tagged shapes are told apart by their tag; an unknown tag lists the known ones', () => {

@@ -28,7 +28,12 @@ describe('a lock holder', () => {
     await writeFile(path, JSON.stringify(remote), { mode: 0o600 });
     const err = await acquireLock(path, { timeoutMs: 30 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LockTimeoutError);
-    expect(err).toMatchObject({ name: 'LockTimeoutError', code: 'ELOCKTIMEOUT', path, holder: { hostname: remote.hostname, pid: remote.pid } });
+    expect(err).toMatchObject({
+      name: 'LockTimeoutError',
+      code: 'ELOCKTIMEOUT',
+      path,
+      holder: { hostname: remote.hostname, pid: remote.pid },
+    });
     expect((err as LockTimeoutError).waitedMs).toBeGreaterThanOrEqual(30);
     expect((await readLockHolder(path))?.nonce).toBe('remote');
   });
@@ -66,7 +71,15 @@ describe('a lock holder', () => {
     const dir = scratchDir('xlp-fs-');
     const path = join(dir, 'lock');
     const me = await ownHolder(dir);
-    for (const bad of [{ ...me, pid: 0 }, { ...me, pid: -1 }, { ...me, pid: 1.5 }, { ...me, nonce: undefined }, { ...me, hostname: 7 }, null, [me]]) {
+    for (const bad of [
+      { ...me, pid: 0 },
+      { ...me, pid: -1 },
+      { ...me, pid: 1.5 },
+      { ...me, nonce: undefined },
+      { ...me, hostname: 7 },
+      null,
+      [me],
+    ]) {
       await writeFile(path, JSON.stringify(bad), { mode: 0o600 });
       expect(await readLockHolder(path)).toBeNull();
     }
@@ -87,7 +100,7 @@ describe('a lock holder', () => {
     await held.release();
   });
 
-  it('released twice, or after another holder took over, never removes the other holder\'s lock', async () => {
+  it("released twice, or after another holder took over, never removes the other holder's lock", async () => {
     const dir = scratchDir('xlp-fs-');
     const path = join(dir, 'lock');
     const first = await acquireLock(path);

@@ -28,23 +28,38 @@ describe('private state directories', () => {
     const dir = join(scratchDir('xlp-fs-'), 'state');
     await mkdir(dir, { mode: 0o700 });
     const e = await refusal(checkPrivateDir(dir, { uid: OTHER }));
-    expect(e).toMatchObject({ path: dir, problem: 'foreign-owner', message: `${dir} belongs to uid ${ME}, not to this user (uid ${OTHER}); refusing to use it` });
+    expect(e).toMatchObject({
+      path: dir,
+      problem: 'foreign-owner',
+      message: `${dir} belongs to uid ${ME}, not to this user (uid ${OTHER}); refusing to use it`,
+    });
     await chown(dir, OTHER, OTHER);
     await expect(checkPrivateDir(dir, { uid: OTHER })).resolves.toBeUndefined();
     expect((await refusal(checkPrivateDir(dir))).problem).toBe('foreign-owner');
     // uid null: where there are no uids, ownership is not checked; the mode still is.
     await expect(checkPrivateDir(dir, { uid: null })).resolves.toBeUndefined();
     await chmod(dir, 0o770);
-    expect(await refusal(checkPrivateDir(dir, { uid: null }))).toMatchObject({ problem: 'group-or-world-writable', message: `${dir} is writable by other users (mode 770); refusing to use it` });
+    expect(await refusal(checkPrivateDir(dir, { uid: null }))).toMatchObject({
+      problem: 'group-or-world-writable',
+      message: `${dir} is writable by other users (mode 770); refusing to use it`,
+    });
   });
 
   it('a file where the directory should be is refused, as is a path below a file', async () => {
     const base = scratchDir('xlp-fs-');
     const file = join(base, 'f');
     await writeFile(file, '');
-    expect(await refusal(checkPrivateDir(file))).toMatchObject({ path: file, problem: 'not-a-directory', message: `${file} is not a directory` });
+    expect(await refusal(checkPrivateDir(file))).toMatchObject({
+      path: file,
+      problem: 'not-a-directory',
+      message: `${file} is not a directory`,
+    });
     const below = join(file, 'state');
-    expect(await refusal(checkAncestors(below))).toMatchObject({ path: below, problem: 'not-a-directory', message: `${file} (above ${below}) is not a directory` });
+    expect(await refusal(checkAncestors(below))).toMatchObject({
+      path: below,
+      problem: 'not-a-directory',
+      message: `${file} (above ${below}) is not a directory`,
+    });
     await expect(ensurePrivateDir(below)).rejects.toMatchObject({ code: 'ENOTDIR' });
   });
 

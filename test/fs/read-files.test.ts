@@ -42,7 +42,12 @@ describe('readPrivateFile', () => {
       [join(dir, 'fifo'), { maxBytes: 10 }, 'not-a-file', /fifo is not a regular file$/],
       [join(dir, 'dir'), { maxBytes: 10 }, 'not-a-file', /dir is not a regular file$/],
       [f, { maxBytes: 3 }, 'too-large', /f is 4 bytes, more than the 3 accepted$/],
-      [f, { maxBytes: 10, uid: 12345 }, 'foreign-owner', new RegExp(`f belongs to uid ${process.getuid!()}, not to this user \\(uid 12345\\)$`)],
+      [
+        f,
+        { maxBytes: 10, uid: 12345 },
+        'foreign-owner',
+        new RegExp(`f belongs to uid ${process.getuid!()}, not to this user \\(uid 12345\\)$`),
+      ],
     ];
     for (const [path, options, problem, message] of cases) {
       const e = await refusal(readPrivateFile(path, options));
