@@ -193,7 +193,7 @@ async function abandoned(path: string, holder: LockHolder | null, unreadableStal
  * Removes a stale lock, serialised by the breaker lock `<path>.break`. `seen` is the holder the
  * caller found dead (null: an unreadable file), and only that lock file is removed.
  */
-async function breakStale(path: string, seen: LockHolder | null, me: LockHolder, unreadableStaleMs: number): Promise<void> {
+async function breakStale(path: string, seen: LockHolder | null, me: LockHolder, unreadableStaleMs: number): Promise<boolean> {
   const breaker = `${path}.break`;
   const tmp = join(dirname(path), `.${basename(breaker)}.${me.nonce}`);
   await writeFile(tmp, JSON.stringify(me), { mode: 0o600 });
@@ -204,8 +204,9 @@ async function breakStale(path: string, seen: LockHolder | null, me: LockHolder,
       if (await abandoned(breaker, other, unreadableStaleMs)) {
         if (other) await unlinkIfNonce(breaker, other.nonce);
         else await unlink(breaker).catch(() => undefined);
+        return true;
       }
-      return;
+      return false; // a live breaker is at work: wait like any waiter
     }
     try {
       const current = await readLockHolder(path);
@@ -214,6 +215,7 @@ async function breakStale(path: string, seen: LockHolder | null, me: LockHolder,
     } finally {
       await unlinkIfNonce(breaker, me.nonce);
     }
+    return true;
   } finally {
     await unlink(tmp).catch(() => undefined);
   }
@@ -233,10 +235,8 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
       options.signal?.throwIfAborted();
       if (await tryLink(tmp, path)) break;
       const holder = await readLockHolder(path);
-      if (await abandoned(path, holder, unreadableStaleMs)) {
-        await breakStale(path, holder, me, unreadableStaleMs);
-        continue;
-      }
+      // Retry at once after breaking; while another breaker works (or is stuck), wait and time out as usual.
+      if ((await abandoned(path, holder, unreadableStaleMs)) && (await breakStale(path, holder, me, unreadableStaleMs))) continue;
       const waited = Date.now() - started;
       if (waited >= timeoutMs) throw new LockTimeoutError(path, holder, waited);
       await sleep(Math.min(delay, timeoutMs - waited) * (0.5 + Math.random()));

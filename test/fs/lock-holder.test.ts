@@ -133,4 +133,17 @@ describe('a lock holder', () => {
     expect(await readLockHolder(`${path}.break`)).toBeNull();
     await l.release();
   }, 10_000); // left there, the dead breaker would make every waiter loop forever
+
+  it('a live breaker that never finishes makes waiters time out, not spin', async () => {
+    const dir = scratchDir('xlp-fs-');
+    const path = join(dir, 'lock');
+    const me = await ownHolder(dir);
+    const dead = { ...me, bootId: BOOT_ID.replace(/^./, (c) => (c === '0' ? '1' : '0')) };
+    await writeFile(path, JSON.stringify({ ...dead, nonce: 'dead-holder' }), { mode: 0o600 });
+    await writeFile(`${path}.break`, JSON.stringify({ ...me, nonce: 'live-breaker' }), { mode: 0o600 });
+    const started = Date.now();
+    await expect(acquireLock(path, { timeoutMs: 300 })).rejects.toBeInstanceOf(LockTimeoutError);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect((await readLockHolder(`${path}.break`))?.nonce).toBe('live-breaker');
+  }, 10_000);
 });
