@@ -158,7 +158,10 @@ describe('state-file decoders', () => {
   });
 
   it('tagged shapes are told apart by their tag; an unknown tag lists the known ones', () => {
-    const d = tagged('kind', { one: object({ kind: literal('one'), x: integer() }), two: object({ kind: literal('two') }) });
+    const d = tagged<{ kind: 'one'; x: number } | { kind: 'two' }>('kind', {
+      one: object({ kind: literal('one'), x: integer() }),
+      two: object({ kind: literal('two') }),
+    });
     expect(d({ kind: 'one', x: 1 }, 't')).toEqual({ kind: 'one', x: 1 });
     expect(d({ kind: 'two', x: 1 }, 't')).toEqual({ kind: 'two' });
     expect(refusal(() => d({ kind: 'three' }, 't'))).toBe('t.kind: expected one of one, two');
