@@ -18,8 +18,10 @@ if (tsc.status !== 0) {
   process.exit(tsc.status ?? 1);
 }
 
-// The linter and the formatter's check (npm run lint, npm run format:check) gate the suite as the build does.
+// The type check of tests and scripts, the linter and the formatter's check (npm run typecheck, lint,
+// format:check) gate the suite as the build does: vitest runs tests without checking their types.
 for (const [what, cmd, args] of [
+  ['typecheck', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']],
   ['lint', bin('eslint'), ['.']],
   ['format:check', bin('prettier'), ['--check', '.']],
 ]) {
