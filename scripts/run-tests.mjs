@@ -11,11 +11,17 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const report = join(root, '.vitest-result.json');
 const bin = (name) => join(root, 'node_modules', '.bin', name);
 
-const tsc = spawnSync(bin('tsc'), ['-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
-if (tsc.status !== 0) {
-  console.error('TypeScript build failed; no test was run.');
-  console.log('0 passed, 1 failed');
-  process.exit(tsc.status ?? 1);
+// tsc gives dist/ (the library entries); build-cli.mjs bundles the `xlp` that bin/xlp.js runs.
+for (const [what, cmd, args] of [
+  ['TypeScript build', bin('tsc'), ['-p', 'tsconfig.build.json']],
+  ['CLI bundle', process.execPath, [join(root, 'scripts', 'build-cli.mjs')]],
+]) {
+  const built = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+  if (built.status !== 0) {
+    console.error(`${what} failed; no test was run.`);
+    console.log('0 passed, 1 failed');
+    process.exit(built.status ?? 1);
+  }
 }
 
 // The type check of tests and scripts, the linter and the formatter's check (npm run typecheck, lint,

@@ -7,9 +7,10 @@ import { readFileSync } from 'node:fs';
 import { EXIT, EXIT_CODES_HELP, type ExitCode } from './exit-codes.js';
 import type { CommandHandler, CommonOptions } from './command-options.js';
 import { Output } from './output.js';
+import { PACKAGE_ROOT_URL } from './package-root.js';
 
 function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('package.json', PACKAGE_ROOT_URL), 'utf8')) as { version: string };
   return pkg.version;
 }
 

@@ -14,19 +14,24 @@
  * hypervisor's console); and whether the whole-process run rewrote the mock's state file at all
  * (the mock writes it on any hypercall that changes the hypervisor, an `x` press included).
  *
- * A command is one row of ROWS: a later command (`sync` with nothing to do) is one more row.
+ * A command is one row of ROWS. `sync` runs with nothing to do: the fleet's applied stack is also
+ * installed (`xlp install`, outside the measurement), so the installed set already is the stack.
+ * Rows marked `mustNotChange` fail the benchmark (exit 1) if, at any size, the in-process run
+ * makes a mutating hypercall or the whole-process run rewrites the mock's state file.
  *
  * Environment: BENCH_SIZES (default 10,100,1000), BENCH_RUNS (default 15). A run that fails is
  * reported with its exit code (and timed all the same), not hidden.
  */
 import { spawn } from 'node:child_process';
-import { cp, mkdtemp, rm, stat } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Backend } from '../../lib/backend/backend.js';
+import { InstalledStore, loadTrustedKeys, syncHost } from '../../lib/lifecycle/index.js';
 import { openMockBackend } from '../../lib/mock/index.js';
 import { Livepatcher } from '../../lib/workflow/livepatcher.js';
+import { PayloadRegistry } from '../../lib/workflow/registry.js';
 import { payloadStatus } from '../../lib/workflow/status.js';
 import { type Fleet, setUpFleet } from './fleet.js';
 
@@ -43,7 +48,14 @@ interface Row {
   readonly mutates: boolean;
   /** The same work in-process (what the command calls), for counting hypercalls. */
   readonly inProcess: (lp: Livepatcher, backend: Backend, f: Fleet) => Promise<unknown>;
+  /** It has nothing to do here: a mutating hypercall or a rewritten state file fails the benchmark. */
+  readonly mustNotChange?: boolean;
+  /** Makes the host this command runs on from a copy of the fleet (default: the fleet itself). */
+  readonly host?: (f: Fleet, dir: string) => Promise<void>;
 }
+
+/** An empty directory of trusted keys: payloads need no signature (XLP_TRUST_DIR for every run). */
+let trustDir = '';
 
 const top = (f: Fleet) => f.stack.at(-1)!;
 const ROWS: readonly Row[] = [
@@ -75,7 +87,40 @@ const ROWS: readonly Row[] = [
     mutates: false,
     inProcess: (lp, _b, f) => lp.revert(f.checked[0]!),
   },
+  {
+    name: 'sync (nothing to do)',
+    args: () => ['sync'],
+    mutates: false,
+    mustNotChange: true,
+    // A synced host: the applied stack is the installed set, and the payloads loaded besides it
+    // are another tool's (no record in xlp's registry), which sync reports as drift and leaves.
+    // (Had xlp uploaded them, sync would unload them: they are not installed.)
+    host: async (f, dir) => {
+      const registry = PayloadRegistry.inStateDir(join(dir, 'workflow'), { durable: false });
+      for (const name of f.checked) await registry.forget(name);
+      await installStack(f, dir);
+    },
+    // What `xlp sync` calls (lib/cli/commands/sync.ts), on the same installed store.
+    inProcess: async (lp) => {
+      const report = await syncHost(lp, new InstalledStore(lp.stateDir), await loadTrustedKeys(trustDir));
+      if (report.changed || report.plan.steps.length)
+        throw new Error(`sync had something to do: ${report.plan.steps.map((s) => `${s.action} ${s.payload}`).join(', ')}`);
+    },
+  },
 ];
+
+/** Installs the fleet's applied stack (`xlp install`) on the host in `dir` (a copy of the fleet). */
+async function installStack(f: Fleet, dir: string): Promise<void> {
+  const files = join(dirname(dir), `${basename(dir)}-installed-files`);
+  await mkdir(files, { recursive: true });
+  const paths: string[] = [];
+  for (const name of f.stack) {
+    paths.push(join(files, `${name}.livepatch`));
+    await writeFile(paths.at(-1)!, f.bytes.get(name)!);
+  }
+  const r = await run([XLP, 'install', ...paths], envFor(dir));
+  if (r.code !== 0) throw new Error(`xlp install of the fleet's stack exited ${r.code}: ${r.err}`);
+}
 
 function run(args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; ms: number; err: string }> {
   const t0 = performance.now();
@@ -91,7 +136,7 @@ function run(args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ code: n
 const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 function envFor(mockDir: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', XLP_BACKEND: 'mock', XLP_MOCK_STATE: mockDir };
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', XLP_BACKEND: 'mock', XLP_MOCK_STATE: mockDir, XLP_TRUST_DIR: trustDir };
   for (const k of Object.keys(env)) if (k.startsWith('XLP_FAULT')) delete env[k];
   return env;
 }
@@ -148,6 +193,8 @@ async function mockFirstCall(mockDir: string, f: Fleet): Promise<number> {
 }
 
 const tmp = await mkdtemp(join(tmpdir(), 'xlp-growth-'));
+trustDir = join(tmp, 'trusted-keys');
+await mkdir(trustDir, { mode: 0o700 });
 const results = new Map<number, Map<string, Measured>>();
 const nodeFloor = new Map<number, number>();
 const mockCost = new Map<number, { ms: number; stateBytes: number }>();
@@ -156,6 +203,15 @@ try {
     const t0 = performance.now();
     const pristine = join(tmp, `fleet-${size}`, 'mock');
     const fleet = await setUpFleet(pristine, { loaded: size, applied: Math.max(1, Math.round(size / 10)) });
+    // Each row's host: the fleet, or a copy made for it.
+    const hostOf = new Map<string, string>();
+    for (const row of ROWS) {
+      if (!row.host) continue;
+      const dir = join(tmp, `fleet-${size}`, `host-${hostOf.size}`);
+      await cp(pristine, dir, { recursive: true });
+      await row.host(fleet, dir);
+      hostOf.set(row.name, dir);
+    }
     console.error(`${size} payloads loaded, ${fleet.stack.length} applied (set up in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     mockCost.set(size, { ms: await mockFirstCall(pristine, fleet), stateBytes: Number((await stat(join(pristine, 'state.json'))).size) });
 
@@ -163,7 +219,7 @@ try {
     const counted = new Map<string, { hypercalls: number; mutating: number; xPresses: number; threw: string | null }>();
     for (const row of ROWS) {
       const dir = join(tmp, `count-${size}`);
-      await cp(pristine, dir, { recursive: true });
+      await cp(hostOf.get(row.name) ?? pristine, dir, { recursive: true });
       const mock = await openMockBackend({ stateDir: dir, ifMissing: 'error', durable: false });
       const { backend, counts } = counting(mock);
       const lp = await Livepatcher.open({ backend, stateDir: join(dir, 'workflow') });
@@ -172,6 +228,8 @@ try {
         await row.inProcess(lp, backend, fleet);
       } catch (error) {
         threw = error instanceof Error ? error.name : String(error);
+        if (row.mustNotChange)
+          console.error(`${row.name} (${size} loaded), in-process: ${error instanceof Error ? error.message : String(error)}`);
       }
       await lp.close();
       await rm(dir, { recursive: true, force: true });
@@ -193,14 +251,15 @@ try {
       const floor = await run(['-e', '0'], env);
       if (i > 0) samples.get('node -e 0')!.push(floor.ms);
       for (const row of ROWS) {
-        let dir = pristine;
+        const host = hostOf.get(row.name) ?? pristine;
+        let dir = host;
         if (row.mutates) {
           dir = join(tmp, `run-${size}`);
           await rm(dir, { recursive: true, force: true });
-          await cp(pristine, dir, { recursive: true });
+          await cp(host, dir, { recursive: true });
         }
         const before = await stateStamp(dir);
-        const r = await run([XLP, ...row.args(fleet)], row.mutates ? envFor(dir) : env);
+        const r = await run([XLP, ...row.args(fleet)], dir === pristine ? env : envFor(dir));
         if (r.code !== 0) {
           if (!failed.has(row.name)) console.error(`xlp ${row.args(fleet).join(' ')} (${size} loaded) exited ${r.code}: ${r.err.trim()}`);
           failed.set(row.name, r.code ?? -1);
@@ -261,4 +320,28 @@ for (const row of ROWS) {
     );
   });
   console.log(`${row.name.padEnd(32)}${cells.join('')}`);
+}
+
+// Commands with nothing to do must change nothing, at every size.
+const changed = ROWS.filter((r) => r.mustNotChange).flatMap((row) =>
+  SIZES.flatMap((size) => {
+    const m = results.get(size)!.get(row.name)!;
+    const why = [
+      m.mutating ? `${m.mutating} mutating hypercall(s)` : '',
+      m.stateWritten ? 'the state file rewritten' : '',
+      m.threw ? `threw ${m.threw}` : '',
+      m.failedWith !== null ? `exit ${m.failedWith}` : '',
+    ].filter(Boolean);
+    return why.length ? [`${row.name} with ${size} loaded: ${why.join(', ')}`] : [];
+  }),
+);
+if (changed.length) {
+  console.log(`\nNOT met: a command with nothing to do changed the hypervisor or failed:\n  ${changed.join('\n  ')}`);
+  process.exitCode = 1;
+} else {
+  console.log(
+    `\n${ROWS.filter((r) => r.mustNotChange)
+      .map((r) => r.name)
+      .join(', ')}: no mutating hypercall and the state file untouched at ${SIZES.join(', ')} payloads: met`,
+  );
 }

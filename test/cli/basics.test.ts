@@ -1,10 +1,10 @@
 /** The `xlp` command line itself: help, version, usage errors, exit codes, no Xen on this machine. */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { wfPayloads } from '../workflow/support/payloads.js';
-import { assertBuilt, cleanEnv, expectSchema, mockHost, ROOT, staleOutputs, tempDir, xlp } from './support/xlp.js';
+import { assertBuilt, cleanEnv, expectSchema, mockHost, ROOT, sourcesNewerThanBundle, staleOutputs, tempDir, xlp } from './support/xlp.js';
 
 let P_BASE: () => string;
 beforeAll(async () => {
@@ -33,6 +33,26 @@ describe('the CLI tests run what lib/ compiles to', () => {
     at(join(lib, 'workflow', 'replace.ts'), 1000); // new, never built
     expect(staleOutputs(lib, dist)).toEqual(['workflow/replace.ts', 'workflow/restore.ts']);
     expect(staleOutputs()).toEqual([]); // and this checkout's dist/ is current (npm test builds it first)
+  });
+
+  it('the bundled xlp (dist/xlp/xlp.js) is stale when missing or older than any source under lib/', async () => {
+    const root = await tempDir();
+    const lib = join(root, 'lib');
+    const bundle = join(root, 'dist', 'xlp', 'xlp.js');
+    for (const d of [join(lib, 'cli'), join(lib, 'mock'), dirname(bundle)]) mkdirSync(d, { recursive: true });
+    const at = (path: string, seconds: number) => {
+      writeFileSync(path, '');
+      utimesSync(path, seconds, seconds);
+    };
+    at(join(lib, 'cli', 'main.ts'), 1000);
+    at(join(lib, 'mock', 'machine.ts'), 1000);
+    at(join(lib, 'mock', 'machine.test.ts'), 9000); // tests are not in it
+    expect(sourcesNewerThanBundle(lib, bundle)).toEqual(['cli/main.ts', 'mock/machine.ts']); // never built
+    at(bundle, 2000);
+    expect(sourcesNewerThanBundle(lib, bundle)).toEqual([]);
+    at(join(lib, 'mock', 'machine.ts'), 3000); // edited after the bundle was built
+    expect(sourcesNewerThanBundle(lib, bundle)).toEqual(['mock/machine.ts']);
+    expect(sourcesNewerThanBundle()).toEqual([]); // this checkout's bundle is current (npm test builds it first)
   });
 });
 

@@ -11,6 +11,7 @@ import {
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { killSwitchPaths, systemdDirOf } from '../lifecycle-options.js';
 import type { Output } from '../output.js';
+import { PACKAGE_ROOT_URL } from '../package-root.js';
 import { type BackendOptions, openReader } from '../session.js';
 
 export interface BootCommandOptions extends BackendOptions {
@@ -19,7 +20,7 @@ export interface BootCommandOptions extends BackendOptions {
 
 /** This node and this xlp, as absolute real paths: what the unit runs at boot. */
 export function unitOptions(): BootUnitOptions {
-  const xlp = realpathSync(fileURLToPath(new URL('../../../bin/xlp.js', import.meta.url)));
+  const xlp = realpathSync(fileURLToPath(new URL('bin/xlp.js', PACKAGE_ROOT_URL)));
   return { node: realpathSync(process.execPath), xlp, disableFile: killSwitchPaths().disableFile };
 }
 

@@ -1,5 +1,5 @@
 /**
- * Running the compiled `xlp` (bin/xlp.js over dist/, which `npm test` builds first) as users do,
+ * Running the compiled `xlp` (bin/xlp.js over dist/xlp/xlp.js, which `npm test` builds first) as users do,
  * against a mock hypervisor kept in a temporary state directory, and validating its JSON.
  */
 import { spawn } from 'node:child_process';
@@ -29,9 +29,20 @@ export function staleOutputs(lib = join(ROOT, 'lib'), dist = join(ROOT, 'dist'))
   return stale.sort();
 }
 
+/**
+ * The sources under `lib` (relative paths) newer than the bundled CLI, `dist/xlp/xlp.js` (all of
+ * them when it is missing): it is built from most of lib/, so any of them may be in it.
+ */
+export function sourcesNewerThanBundle(lib = join(ROOT, 'lib'), bundle = join(ROOT, 'dist', 'xlp', 'xlp.js')): string[] {
+  const builtAt = existsSync(bundle) ? statSync(bundle).mtimeMs : -Infinity;
+  return readdirSync(lib, { recursive: true, encoding: 'utf8' })
+    .filter((rel) => rel.endsWith('.ts') && !rel.endsWith('.d.ts') && !rel.endsWith('.test.ts') && statSync(join(lib, rel)).mtimeMs > builtAt)
+    .sort();
+}
+
 /** Fails early and clearly when dist/ is missing or older than any source under lib/ (the CLI tests run dist/). */
 export function assertBuilt(): void {
-  const stale = staleOutputs();
+  const stale = [...new Set([...staleOutputs(), ...sourcesNewerThanBundle()])].sort();
   if (stale.length > 0) {
     throw new Error(
       `dist/ is missing or older than ${stale.length} file(s) under lib/ (${stale.slice(0, 5).join(', ')}${stale.length > 5 ? ', ...' : ''}): ` +
