@@ -42,7 +42,9 @@ const result = await build({
   metafile: true,
 });
 
-const packages = [...new Set(Object.keys(result.metafile.inputs).flatMap((p) => p.match(/^node_modules\/((?:@[^/]+\/)?[^/]+)\//)?.[1] ?? []))].sort();
+const packages = [
+  ...new Set(Object.keys(result.metafile.inputs).flatMap((p) => p.match(/^node_modules\/((?:@[^/]+\/)?[^/]+)\//)?.[1] ?? [])),
+].sort();
 const notices = packages.map((name) => {
   const dir = join(root, 'node_modules', name);
   const file = readdirSync(dir).find((f) => /^licen[cs]e/i.test(f));
@@ -50,4 +52,7 @@ const notices = packages.map((name) => {
   const { version, license } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
   return `${name}@${version} (${license})\n\n${readFileSync(join(dir, file), 'utf8').trim()}\n`;
 });
-writeFileSync(join(root, 'dist', 'xlp', 'THIRD-PARTY-LICENSES.txt'), `Packages bundled into xlp.js:\n\n${notices.join(`\n${'-'.repeat(72)}\n\n`)}`);
+writeFileSync(
+  join(root, 'dist', 'xlp', 'THIRD-PARTY-LICENSES.txt'),
+  `Packages bundled into xlp.js:\n\n${notices.join(`\n${'-'.repeat(72)}\n\n`)}`,
+);

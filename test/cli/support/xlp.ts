@@ -36,7 +36,9 @@ export function staleOutputs(lib = join(ROOT, 'lib'), dist = join(ROOT, 'dist'))
 export function sourcesNewerThanBundle(lib = join(ROOT, 'lib'), bundle = join(ROOT, 'dist', 'xlp', 'xlp.js')): string[] {
   const builtAt = existsSync(bundle) ? statSync(bundle).mtimeMs : -Infinity;
   return readdirSync(lib, { recursive: true, encoding: 'utf8' })
-    .filter((rel) => rel.endsWith('.ts') && !rel.endsWith('.d.ts') && !rel.endsWith('.test.ts') && statSync(join(lib, rel)).mtimeMs > builtAt)
+    .filter(
+      (rel) => rel.endsWith('.ts') && !rel.endsWith('.d.ts') && !rel.endsWith('.test.ts') && statSync(join(lib, rel)).mtimeMs > builtAt,
+    )
     .sort();
 }
 
