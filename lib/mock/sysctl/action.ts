@@ -58,16 +58,8 @@ function dispatch(m: MockMachine, p: PayloadRecord, cmd: LivepatchAction, nodeps
         m.console.printk(msg.cantUnloadTop(p.name, top?.name ?? '?'));
         return EBUSY;
       }
-      const pre = singleHook(p, 'prerevert');
-      if (pre) {
-        m.console.printk(msg.callingPreRevert(p.name));
-        const rc = runHook(m, p, pre) ?? 0;
-        if (rc) {
-          m.console.printk(msg.preRevertFailed(p.name, rc));
-          setRc(m, p, rc);
-          return rc;
-        }
-      }
+      const vetoed = runPreHook(m, p, 'prerevert');
+      if (vetoed) return vetoed;
       setRc(m, p, EAGAIN);
       return scheduleWork(m, p, 'REVERT', timeoutNs, now);
     }
@@ -86,16 +78,8 @@ function dispatch(m: MockMachine, p: PayloadRecord, cmd: LivepatchAction, nodeps
       }
       const erc = checkExpectations(m, p);
       if (erc) return erc;
-      const pre = singleHook(p, 'preapply');
-      if (pre) {
-        m.console.printk(msg.callingPreApply(p.name));
-        const rc = runHook(m, p, pre) ?? 0;
-        if (rc) {
-          m.console.printk(msg.preApplyFailed(p.name, rc));
-          setRc(m, p, rc);
-          return rc;
-        }
-      }
+      const vetoed = runPreHook(m, p, 'preapply');
+      if (vetoed) return vetoed;
       setRc(m, p, EAGAIN);
       return scheduleWork(m, p, 'APPLY', timeoutNs, now);
     }
@@ -112,6 +96,22 @@ function dispatch(m: MockMachine, p: PayloadRecord, cmd: LivepatchAction, nodeps
       return scheduleWork(m, p, 'REPLACE', timeoutNs, now);
     }
   }
+}
+
+/**
+ * A vetoing hook, run as Xen runs it before scheduling the action: its call and a veto are printed,
+ * and a veto (non-zero rc) becomes the payload's rc and the hypercall's answer.
+ */
+function runPreHook(m: MockMachine, p: PayloadRecord, kind: 'preapply' | 'prerevert'): number {
+  const hook = singleHook(p, kind);
+  if (!hook) return 0;
+  m.console.printk(kind === 'preapply' ? msg.callingPreApply(p.name) : msg.callingPreRevert(p.name));
+  const rc = runHook(m, p, hook) ?? 0;
+  if (rc) {
+    m.console.printk(kind === 'preapply' ? msg.preApplyFailed(p.name, rc) : msg.preRevertFailed(p.name, rc));
+    setRc(m, p, rc);
+  }
+  return rc;
 }
 
 function setRc(m: MockMachine, p: PayloadRecord, rc: number): void {
