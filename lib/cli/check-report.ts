@@ -1,8 +1,6 @@
-import pc from 'picocolors';
 import type { Severity } from '../preflight/index.js';
 import type { CheckedPayloadJson, CheckJson, DiagnosticJson } from './check-json.js';
-
-type Colors = ReturnType<typeof pc.createColors>;
+import { type Colors, createColors } from './colors.js';
 
 const SEVERITY_COLOR: Record<Severity, (c: Colors, s: string) => string> = {
   fatal: (c, s) => c.bold(c.red(s)),
@@ -86,7 +84,7 @@ function signatureText(s: NonNullable<CheckedPayloadJson['signature']>, c: Color
 
 /** The whole `xlp check` report for people. */
 export function checkText(doc: CheckJson, colors: boolean): string {
-  const c = pc.createColors(colors);
+  const c = createColors(colors);
   const ctx = doc.context;
   const what =
     ctx.source === 'offline'

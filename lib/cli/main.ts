@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { EXIT, EXIT_CODES_HELP, type ExitCode } from './exit-codes.js';
 import type { CommandHandler, CommonOptions } from './command-options.js';
 import { Output } from './output.js';
+import type { TextSink } from './std-stream.js';
 import { PACKAGE_ROOT_URL } from './package-root.js';
 
 function packageVersion(): string {
@@ -83,6 +84,16 @@ function commandPath(cmd: Command): string {
 export interface ProgramOutput {
   /** Where commander's own messages (usage errors, help after an error) go. */
   readonly writeErr: (text: string) => void;
+  /** Where the help and the version go. */
+  readonly writeOut?: (text: string) => void;
+  /** Where the commands' output goes (default: the process's stdout and stderr). */
+  readonly streams?: CliStreams;
+}
+
+/** stdout and stderr for `run`: the process's own unless given (an in-process caller capturing them). */
+export interface CliStreams {
+  readonly stdout: TextSink;
+  readonly stderr: TextSink;
 }
 
 export function buildProgram(onExit: (code: ExitCode) => void, output?: ProgramOutput): Command {
@@ -98,7 +109,11 @@ export function buildProgram(onExit: (code: ExitCode) => void, output?: ProgramO
     .showSuggestionAfterError()
     .exitOverride();
   if (output)
-    program.configureOutput({ writeErr: output.writeErr, outputError: (text) => output.writeErr(`xlp: ${text.replace(/^error: /, '')}`) });
+    program.configureOutput({
+      writeErr: output.writeErr,
+      outputError: (text) => output.writeErr(`xlp: ${text.replace(/^error: /, '')}`),
+      ...(output.writeOut ? { writeOut: output.writeOut } : {}),
+    });
   globalOptions(program);
 
   const action =
@@ -108,7 +123,11 @@ export function buildProgram(onExit: (code: ExitCode) => void, output?: ProgramO
       const cmd = all[all.length - 1] as Command;
       const options = cmd.optsWithGlobals<O & CommonOptions>();
       const args = all.slice(0, -2) as A;
-      const out = new Output({ json: options.json === true, quiet: options.quiet === true });
+      const out = new Output(
+        { json: options.json === true, quiet: options.quiet === true },
+        output?.streams?.stdout,
+        output?.streams?.stderr,
+      );
       try {
         for (const key of Object.keys(SCOPED_FLAG) as ScopedOption[]) {
           if (!scoped.includes(key) && (options as Record<string, unknown>)[key] !== undefined) {
@@ -366,9 +385,9 @@ function wantsJson(argv: readonly string[]): boolean {
  * the bytes the process got (`/proc/self/cmdline`), when known: an argument that is not UTF-8 is
  * refused rather than passed on with U+FFFD in place of its bytes.
  */
-export async function run(argv: readonly string[], raw?: readonly Uint8Array[]): Promise<ExitCode> {
+export async function run(argv: readonly string[], raw?: readonly Uint8Array[], streams?: CliStreams): Promise<ExitCode> {
   const json = wantsJson(argv);
-  const out = new Output({ json, quiet: false });
+  const out = new Output({ json, quiet: false }, streams?.stdout, streams?.stderr);
   let exitCode: ExitCode = EXIT.OK;
   let usage = '';
   const program = buildProgram(
@@ -376,7 +395,11 @@ export async function run(argv: readonly string[], raw?: readonly Uint8Array[]):
       exitCode = code;
     },
     // With --json, commander's words become the message of the JSON error instead.
-    { writeErr: (text) => (json ? (usage += text) : process.stderr.write(text)) },
+    {
+      writeErr: (text) => (json ? (usage += text) : out.stderr.write(text)),
+      writeOut: (text) => out.stdout.write(text),
+      ...(streams ? { streams } : {}),
+    },
   );
   try {
     const { invalidUtf8Argument, invalidUtf8Environment } = await import('./argv.js');

@@ -1,13 +1,12 @@
-import pc from 'picocolors';
+import { type Colors, createColors } from './colors.js';
 import type { ExitCode } from './exit-codes.js';
+import { stderr as processStderr, stdout as processStdout, type TextSink } from './std-stream.js';
 
 /** How a command's result reaches the user: JSON on stdout for machines, text for people. */
 export interface OutputOptions {
   readonly json: boolean;
   readonly quiet: boolean;
 }
-
-type Colors = ReturnType<typeof pc.createColors>;
 
 /**
  * Text for a terminal: invisible formatting characters (bidirectional overrides, zero-width
@@ -30,15 +29,17 @@ export class Output {
 
   constructor(
     options: OutputOptions,
-    private readonly stdout: NodeJS.WriteStream = process.stdout,
-    private readonly stderr: NodeJS.WriteStream = process.stderr,
+    /** stdout, for the result. */
+    readonly stdout: TextSink = processStdout(),
+    /** stderr, for progress, notes and errors. */
+    readonly stderr: TextSink = processStderr(),
   ) {
     this.json = options.json;
     this.quiet = options.quiet;
     const noColor = 'NO_COLOR' in process.env && process.env.NO_COLOR !== '';
     this.interactive = !options.json && Boolean(stderr.isTTY) && !noColor;
-    this.color = pc.createColors(!options.json && Boolean(stdout.isTTY) && !noColor);
-    this.errColor = pc.createColors(Boolean(stderr.isTTY) && !noColor);
+    this.color = createColors(!options.json && Boolean(stdout.isTTY) && !noColor);
+    this.errColor = createColors(Boolean(stderr.isTTY) && !noColor);
   }
 
   /** The command's result: a JSON document, or lines of text (suppressed by --quiet). */

@@ -173,7 +173,7 @@ export async function openLivepatcher(
     await opened.backend.close();
     throw error;
   }
-  const spinner = out.interactive ? new Spinner() : null;
+  const spinner = out.interactive ? new Spinner(out.stderr) : null;
   const ac = new AbortController();
   lp.on('progress', (e) => showProgress(e, out, spinner, ac.signal));
   // Multi-step commands say what each step did as it completes, between the hook lines of stderr.

@@ -1,3 +1,5 @@
+import { stderr, type TextSink } from './std-stream.js';
+
 /**
  * A one-line activity indicator on stderr, for a person at a terminal only. It redraws from its
  * own timer, at most ten times a second, however often its text changes: a wait reports progress
@@ -11,7 +13,7 @@ export class Spinner {
   private frame = 0;
   private text = '';
 
-  constructor(private readonly stream: NodeJS.WriteStream | { write(text: string): unknown } = process.stderr) {}
+  constructor(private readonly stream: TextSink = stderr()) {}
 
   update(text: string): void {
     this.text = text;

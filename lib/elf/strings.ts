@@ -28,7 +28,7 @@ export class StringTable {
 
   /**
    * The string at `offset`, or null when `offset` is outside the table or the string is
-   * unterminated. A string longer than `NAME_LIMIT` comes back cut at the limit with `…` appended:
+   * unterminated. A string longer than `NAME_LIMIT` comes back cut at the limit with an ellipsis (U+2026) appended:
    * no real symbol is that long (Xen keeps 127 characters), and an unbounded scan per name would
    * make a table of many references into one huge string quadratic.
    */

@@ -4,9 +4,9 @@
  * file system), is fsync'ed, renamed over the target, and the directory is fsync'ed so the rename
  * itself survives a power cut.
  */
-import { randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { uniqueId } from './unique-id.js';
 
 export interface AtomicWriteOptions {
   /** Permission bits of the new file (default 0o600: state files are private). */
@@ -19,7 +19,7 @@ export interface AtomicWriteOptions {
 export async function writeFileAtomic(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
   const durable = options.durable ?? true;
   const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${uniqueId(12)}`);
   const fh = await open(tmp, 'wx', options.mode ?? 0o600);
   try {
     await fh.writeFile(data);

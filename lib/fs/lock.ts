@@ -9,12 +9,12 @@
  * only if the lock file still names that same dead holder: two waiters racing to break a stale lock
  * can never remove a fresh lock that a third process took in between.
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { link, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { PrivateFileError, readPrivateFile } from './private-file.js';
+import { uniqueId } from './unique-id.js';
 
 /** Who holds a lock, as written in the lock file. */
 export interface LockHolder {
@@ -101,7 +101,7 @@ function currentHolder(purpose: string): LockHolder {
     bootId: bootId(),
     acquiredAt: new Date().toISOString(),
     purpose,
-    nonce: randomBytes(8).toString('hex'),
+    nonce: uniqueId(16),
   };
 }
 

@@ -4,7 +4,6 @@
  * WantedBy=). Written by xlp itself so that it works (and is tested) without a running systemd;
  * where systemd runs and the directory is its own, `systemctl daemon-reload` makes it see the change.
  */
-import { execFile } from 'node:child_process';
 import { lstat, mkdir, readFile, readlink, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -38,6 +37,9 @@ async function exists(path: string): Promise<boolean> {
 async function reloadSystemd(dir: string): Promise<string | null> {
   if (dir !== DEFAULT_SYSTEMD_DIR || !(await exists('/run/systemd/system'))) return null;
   try {
+    // Imported here, not at the top: every `xlp` that reports an error loads this module (through
+    // the lifecycle entry), and child_process is a cost at start-up (`npm run bench:cli`).
+    const { execFile } = await import('node:child_process');
     await promisify(execFile)('systemctl', ['daemon-reload'], { timeout: 30_000 });
     return null;
   } catch (error) {

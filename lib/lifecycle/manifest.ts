@@ -5,7 +5,7 @@
  * become file names: a payload's bytes are stored under a hash of its name and of its content, so a
  * new version never overwrites the bytes the committed manifest still points to.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex as digest } from '../fs/lazy-crypto.js';
 import { array, boolean, type Decoder, integer, literal, matching, nullable, object, string } from '../fs/decode.js';
 import { workflowName } from '../workflow/state-file.js';
 import { type BuildIdHex, HOOK_KINDS, type HookKind, PAYLOAD_MAX_SIZE } from '../xen/domain.js';
@@ -118,7 +118,7 @@ export const manifestDecoder: Decoder<Manifest> = object({
 
 /** SHA-256 in lowercase hex. */
 export function sha256Of(bytes: Uint8Array | string): string {
-  return createHash('sha256').update(bytes).digest('hex');
+  return digest(bytes);
 }
 
 /** The stem of every file of a patch: a hash of its name (names may hold any character but NUL). */

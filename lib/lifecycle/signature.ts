@@ -11,9 +11,9 @@
  * signature carries no key id, so `bad` cannot tell a payload changed after signing from a
  * signature by an untrusted key of the same kind and size, or a damaged signature.
  */
-import { constants as cryptoConstants, verify } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { nodeCrypto } from '../fs/lazy-crypto.js';
 import { LifecycleError } from './errors.js';
 import { describeKey, type SignatureAlgorithm, type TrustedKey, type TrustedKeySet } from './trusted-keys.js';
 
@@ -88,11 +88,11 @@ function verifies(key: TrustedKey, data: Uint8Array, sig: Uint8Array): boolean {
   try {
     switch (key.algorithm) {
       case 'ed25519':
-        return verify(null, data, key.key, sig);
+        return nodeCrypto().verify(null, data, key.key, sig);
       case 'rsa-sha256':
-        return verify('sha256', data, { key: key.key, padding: cryptoConstants.RSA_PKCS1_PADDING }, sig);
+        return nodeCrypto().verify('sha256', data, { key: key.key, padding: nodeCrypto().constants.RSA_PKCS1_PADDING }, sig);
       case 'ecdsa-p256-sha256':
-        return verify('sha256', data, { key: key.key, dsaEncoding: 'der' }, sig);
+        return nodeCrypto().verify('sha256', data, { key: key.key, dsaEncoding: 'der' }, sig);
     }
   } catch {
     // A signature the library cannot even parse verifies nothing.

@@ -8,9 +8,10 @@
  * signatures) or Ed25519. Anything else in the directory is refused by name rather than skipped:
  * a key an operator believes trusted but xlp silently ignores would be worse than an error.
  */
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { lstat, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { nodeCrypto, sha256Hex } from '../fs/lazy-crypto.js';
 import { checkAncestors, PrivateDirError } from '../fs/private-dir.js';
 import { PrivateFileError, readPrivateFile } from '../fs/private-file.js';
 import { LifecycleError } from './errors.js';
@@ -220,7 +221,7 @@ export function parseTrustedKey(file: string, text: string): TrustedKey {
   }
   let key: KeyObject;
   try {
-    key = createPublicKey({ key: blocks[0]![0], format: 'pem' });
+    key = nodeCrypto().createPublicKey({ key: blocks[0]![0], format: 'pem' });
   } catch (error) {
     throw new TrustedKeyError(
       file,
@@ -229,9 +230,7 @@ export function parseTrustedKey(file: string, text: string): TrustedKey {
       { cause: error },
     );
   }
-  const keyId = createHash('sha256')
-    .update(key.export({ type: 'spki', format: 'der' }))
-    .digest('hex');
+  const keyId = sha256Hex(key.export({ type: 'spki', format: 'der' }));
   const details = key.asymmetricKeyDetails ?? {};
   switch (key.asymmetricKeyType) {
     case 'rsa': {

@@ -16,10 +16,10 @@
  * refuses a directory holding anything a mock did not put there; the only files ever deleted are
  * payload blobs named by a SHA-256.
  */
-import { createHash } from 'node:crypto';
 import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fs/atomic-write.js';
+import { sha256Hex } from '../fs/lazy-crypto.js';
 import { DecodeError, isPlainObject, parseJson } from '../fs/decode.js';
 import { acquireLock } from '../fs/lock.js';
 import { checkPrivateDir, ensurePrivateDir, PrivateDirError } from '../fs/private-dir.js';
@@ -348,7 +348,7 @@ export class StateDirectory {
         throw this.fileError(e);
       }
       if (bytes === null) throw this.corrupt(`the bytes of payload ${JSON.stringify(p.name)} (${PAYLOAD_DIR}/${p.sha256}) are missing`);
-      if (createHash('sha256').update(bytes).digest('hex') !== p.sha256) {
+      if (sha256Hex(bytes) !== p.sha256) {
         throw this.corrupt(
           `the bytes of payload ${JSON.stringify(p.name)} ` + `(${PAYLOAD_DIR}/${p.sha256}) do not match their SHA-256: they were altered`,
         );
@@ -374,7 +374,7 @@ export class StateDirectory {
       throw this.fileError(e);
     }
     if (data === null) throw this.corrupt(`the symbol table ${SYMBOLS_FILE} is missing`);
-    if (createHash('sha256').update(data).digest('hex') !== ref.sha256) throw this.corrupt(`the symbol table ${SYMBOLS_FILE} was altered`);
+    if (sha256Hex(data) !== ref.sha256) throw this.corrupt(`the symbol table ${SYMBOLS_FILE} was altered`);
     let table: SymbolTable;
     try {
       table = decodeSymbols(parseJson(data.toString('utf8'), SYMBOLS_FILE), SYMBOLS_FILE);
@@ -394,7 +394,7 @@ export class StateDirectory {
     let symbolsRef: StoredIdentity['symbols'] = null;
     if (symbols) {
       const text = JSON.stringify(Object.fromEntries([...symbols].map(([k, v]) => [k, v.toString(16)])));
-      const sha256 = createHash('sha256').update(text).digest('hex');
+      const sha256 = sha256Hex(text);
       if (this.symbolsCache?.sha256 !== sha256 || !(await this.exists(join(this.dir, SYMBOLS_FILE)))) {
         await writeFileAtomic(join(this.dir, SYMBOLS_FILE), text, { durable });
         this.symbolsCache = { sha256, table: symbols };
@@ -461,8 +461,7 @@ export class StateDirectory {
       throw this.fileError(e);
     }
     if (bytes === null) throw this.corrupt(`the payload file ${PAYLOAD_DIR}/${sha256} is missing`);
-    if (createHash('sha256').update(bytes).digest('hex') !== sha256)
-      throw this.corrupt(`the payload file ${PAYLOAD_DIR}/${sha256} was altered`, undefined, file);
+    if (sha256Hex(bytes) !== sha256) throw this.corrupt(`the payload file ${PAYLOAD_DIR}/${sha256} was altered`, undefined, file);
     return new Uint8Array(bytes);
   }
 }

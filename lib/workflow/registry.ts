@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fs/atomic-write.js';
+import { sha256Hex } from '../fs/lazy-crypto.js';
 import { array, boolean, type Decoder, integer, literal, matching, nullable, object, optional, string } from '../fs/decode.js';
 import { PrivateFileError, readPrivateFile } from '../fs/private-file.js';
 import { loadedPayloadInfo } from '../payload/loaded-info.js';
@@ -53,9 +53,7 @@ export interface RegistryRecord {
 
 /** The hash `modinfoSha256` holds, of `.modinfo` bytes as the payload carries them and LIST returns them. */
 export function modinfoHash(raw: Uint8Array | null | undefined): string {
-  return createHash('sha256')
-    .update(raw ?? new Uint8Array(0))
-    .digest('hex');
+  return sha256Hex(raw ?? new Uint8Array(0));
 }
 
 const buildId = nullable(matching(/^(?:[0-9a-f]{2}){1,128}$/, 'a build-id in lowercase hex'));
@@ -83,7 +81,7 @@ const ADVICE = 'move it away: xlp then treats that payload as one it did not upl
 
 function fileStem(name: string): string {
   // Payload names may hold any byte but NUL, so they never become file names themselves.
-  return createHash('sha256').update(name).digest('hex').slice(0, 32);
+  return sha256Hex(name).slice(0, 32);
 }
 
 export interface RegistryOptions {
@@ -152,7 +150,7 @@ export class PayloadRegistry {
       funcs: payload.funcs.map((f) => f.name),
       symbols: loadedPayloadInfo(name, payload).symbols,
       size: bytes.length,
-      sha256: createHash('sha256').update(bytes).digest('hex'),
+      sha256: sha256Hex(bytes),
       modinfoSha256: modinfoHash(payload.modinfo?.raw),
       uploadedAt: new Date().toISOString(),
     };
@@ -187,7 +185,7 @@ export class PayloadRegistry {
       );
     }
     if (!data) return null;
-    return data.length === rec.size && createHash('sha256').update(data).digest('hex') === rec.sha256 ? data : null;
+    return data.length === rec.size && sha256Hex(data) === rec.sha256 ? data : null;
   }
 
   async markApplied(name: string, how: { nodeps?: boolean } = {}): Promise<void> {

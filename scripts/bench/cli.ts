@@ -6,7 +6,7 @@
  *    `xlp list --backend mock` and `xlp status NAME` (a persisted mock holding 3 payloads)
  *    against `node -e 0`, the floor any Node CLI pays; `list` and `status` also as the same code
  *    run from tsc's module files (scripts/bench/xlp-modules.mjs: the layout before the bundle
- *    dist/xlp/xlp.js). Runs are interleaved so drift hits all alike. Where `perf` can count a
+ *    dist/xlp/xlp.cjs). Runs are interleaved so drift hits all alike. Where `perf` can count a
  *    child's CPU time (task-clock), that is printed too: on a machine busy with other work it
  *    moves much less than the wall clock does. The load average is printed with the table.
  *    Goals (issue 14): `--version` within 5 ms of bare node, `list` and `status` within 20 ms.

@@ -174,23 +174,19 @@ export class CliArgsTarget implements FuzzTarget<CliInput> {
   private async once(input: CliInput, judge: boolean): Promise<void> {
     const out: string[] = [];
     const err: string[] = [];
-    const so = process.stdout.write.bind(process.stdout);
-    const se = process.stderr.write.bind(process.stderr);
     const sigint = process.listenerCount('SIGINT');
     const unhandledBefore = this.unhandled.length;
-    process.stdout.write = ((chunk: string | Uint8Array) => (out.push(String(chunk)), true)) as typeof process.stdout.write;
-    process.stderr.write = ((chunk: string | Uint8Array) => (err.push(String(chunk)), true)) as typeof process.stderr.write;
     let code: number;
     try {
-      code = await this.lib.run(input.argv);
+      code = await this.lib.run(input.argv, undefined, {
+        stdout: { write: (text: string) => out.push(text), isTTY: false },
+        stderr: { write: (text: string) => err.push(text), isTTY: false },
+      });
     } catch (error) {
       if (!judge) return;
       finding(
         `xlp ${show(input.argv)} threw instead of exiting: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
       );
-    } finally {
-      process.stdout.write = so;
-      process.stderr.write = se;
     }
     // Let promises the command left behind settle, so a rejection among them is seen.
     await new Promise((r) => setImmediate(r));

@@ -35,10 +35,10 @@ describe('the CLI tests run what lib/ compiles to', () => {
     expect(staleOutputs()).toEqual([]); // and this checkout's dist/ is current (npm test builds it first)
   });
 
-  it('the bundled xlp (dist/xlp/xlp.js) is stale when missing or older than any source under lib/', async () => {
+  it('the bundled xlp (dist/xlp/xlp.cjs) is stale when missing or older than any source under lib/', async () => {
     const root = await tempDir();
     const lib = join(root, 'lib');
-    const bundle = join(root, 'dist', 'xlp', 'xlp.js');
+    const bundle = join(root, 'dist', 'xlp', 'xlp.cjs');
     for (const d of [join(lib, 'cli'), join(lib, 'mock'), dirname(bundle)]) mkdirSync(d, { recursive: true });
     const at = (path: string, seconds: number) => {
       writeFileSync(path, '');

@@ -139,7 +139,7 @@ export async function runCheck(
     ok: payloads.every((p) => p.ok),
     payloads,
   };
-  const colors = !out.json && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+  const colors = !out.json && Boolean(out.stdout.isTTY) && !process.env.NO_COLOR;
   out.result(doc, () => checkText(doc, colors));
   // --quiet prints nothing but errors: a payload with errors still says which and why.
   if (out.quiet && !out.json) {

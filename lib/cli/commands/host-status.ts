@@ -33,7 +33,7 @@ export async function hostStatus(options: HostStatusOptions, out: Output): Promi
     const unit = await bootUnitState(systemdDirOf(options), unitOptions());
     const journal = await lp.interruptedJournal();
     if (format === 'prometheus') {
-      process.stdout.write(
+      out.stdout.write(
         hostMetrics({
           xenVersion: version,
           xenBuildId: v.buildId,

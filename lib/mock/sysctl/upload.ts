@@ -1,5 +1,5 @@
 /** `XEN_SYSCTL_LIVEPATCH_UPLOAD` (`livepatch_upload`): name and size checks, the preflight verdict, loading. */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../fs/lazy-crypto.js';
 import { loadedPayloadInfo } from '../../payload/loaded-info.js';
 import type { PreflightContext } from '../../preflight/types.js';
 import { CONSOLE_ADDR } from '../../xen/domain.js';
@@ -67,7 +67,7 @@ export function upload(m: MockMachine, name: string, bytes: Uint8Array, force: b
   }
 
   const regions = allocateRegions(m.state, payload);
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const sha256 = sha256Hex(bytes);
   m.uploadedBlobs.set(sha256, Uint8Array.from(bytes));
   const rec: PayloadRecord = {
     name: n,

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { isAbsolute } from 'node:path';
 import { array, type Decoder, DecodeError, integer, matching, nullable, object } from '../../fs/decode.js';
+import { sha256Hex as sha256Of } from '../../fs/lazy-crypto.js';
 import { PrivateFileError, readPrivateFile } from '../../fs/private-file.js';
 import { readPayload } from '../../payload/read-payload.js';
 import type { Payload } from '../../payload/model.js';
@@ -150,7 +150,7 @@ async function storedCopy(u: SyncDetail['uploads'][number]): Promise<{ bytes: Ui
       { payload: u.payload },
     );
   }
-  if (!data || data.length !== u.size || createHash('sha256').update(data).digest('hex') !== u.sha256) {
+  if (!data || data.length !== u.size || sha256Of(data) !== u.sha256) {
     throw new RefusedError(
       `cannot upload ${JSON.stringify(u.payload)}: its installed copy ${u.file} ` +
         `is ${data ? 'not the bytes the sync verified' : 'gone'} (it was ` +

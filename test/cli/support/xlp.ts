@@ -1,5 +1,5 @@
 /**
- * Running the compiled `xlp` (bin/xlp.js over dist/xlp/xlp.js, which `npm test` builds first) as users do,
+ * Running the compiled `xlp` (bin/xlp.js over dist/xlp/xlp.cjs, which `npm test` builds first) as users do,
  * against a mock hypervisor kept in a temporary state directory, and validating its JSON.
  */
 import { spawn } from 'node:child_process';
@@ -30,10 +30,10 @@ export function staleOutputs(lib = join(ROOT, 'lib'), dist = join(ROOT, 'dist'))
 }
 
 /**
- * The sources under `lib` (relative paths) newer than the bundled CLI, `dist/xlp/xlp.js` (all of
+ * The sources under `lib` (relative paths) newer than the bundled CLI, `dist/xlp/xlp.cjs` (all of
  * them when it is missing): it is built from most of lib/, so any of them may be in it.
  */
-export function sourcesNewerThanBundle(lib = join(ROOT, 'lib'), bundle = join(ROOT, 'dist', 'xlp', 'xlp.js')): string[] {
+export function sourcesNewerThanBundle(lib = join(ROOT, 'lib'), bundle = join(ROOT, 'dist', 'xlp', 'xlp.cjs')): string[] {
   const builtAt = existsSync(bundle) ? statSync(bundle).mtimeMs : -Infinity;
   return readdirSync(lib, { recursive: true, encoding: 'utf8' })
     .filter(
