@@ -13,6 +13,14 @@ export interface TextSink {
   readonly isTTY?: boolean;
 }
 
+/** Linux's major number of /dev/null, /dev/zero, /dev/full, /dev/random and the like. */
+const MEMORY_DEVICES_MAJOR = 1;
+
+/** The major number of a Linux device number (glibc's gnu_dev_major, for numbers below 2^32). */
+function deviceMajor(rdev: number): number {
+  return (rdev >>> 8) & 0xfff;
+}
+
 export class StdStream implements TextSink {
   /** Set once the descriptor would block (a non-blocking pipe that is full): Node's stream queues from then on. */
   private stream: NodeJS.WritableStream | undefined;
@@ -23,12 +31,17 @@ export class StdStream implements TextSink {
   /** `fd`: 1 or 2 (other descriptors in tests). */
   constructor(private readonly fd: number) {}
 
-  /** A terminal? Only a character device can be one: asking Node's `tty` module is left to those. */
+  /**
+   * A terminal? Only a character device can be one, and not one of the memory devices (major 1:
+   * /dev/null, /dev/zero, ...) where output is often thrown away: Node's `tty` module, which loads
+   * the network streams, is asked about the others only.
+   */
   get isTTY(): boolean {
     if (this.tty === undefined) {
       let device = false;
       try {
-        device = fstatSync(this.fd).isCharacterDevice();
+        const st = fstatSync(this.fd);
+        device = st.isCharacterDevice() && deviceMajor(st.rdev) !== MEMORY_DEVICES_MAJOR;
       } catch {
         device = false;
       }

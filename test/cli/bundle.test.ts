@@ -4,7 +4,7 @@
  * network streams, still works: these tests pin that it does not have to.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, cleanEnv, mockHost, ROOT, tempDir } from './support/xlp.js';
@@ -94,9 +94,13 @@ describe('the code cache', () => {
 
 describe('what a start loads', () => {
   /** The Node built-in modules a whole `xlp ARGS` run loaded, its stdout and stderr being pipes. */
-  function builtinsLoaded(args: string[], env: NodeJS.ProcessEnv): string[] {
+  function builtinsLoaded(args: string[], env: NodeJS.ProcessEnv, stdout: 'pipe' | number = 'pipe'): string[] {
     const preload = join(ROOT, 'test', 'cli', 'support', 'report-builtins.cjs');
-    const r = spawnSync(process.execPath, ['--require', preload, join(ROOT, 'bin', 'xlp.js'), ...args], { encoding: 'utf8', env });
+    const r = spawnSync(process.execPath, ['--require', preload, join(ROOT, 'bin', 'xlp.js'), ...args], {
+      encoding: 'utf8',
+      env,
+      stdio: ['ignore', stdout, 'pipe'],
+    });
     const line = r.stderr.split('\n').find((l) => l.startsWith('builtins: '));
     expect(line, r.stderr).toBeDefined();
     return JSON.parse(line!.slice('builtins: '.length)) as string[];
@@ -108,6 +112,16 @@ describe('what a start loads', () => {
       const loaded = builtinsLoaded(args, host.env);
       expect(loaded).toContain('vm'); // the report sees the bundle's loader
       for (const m of ['child_process', 'net', 'tty', 'crypto', 'stream']) expect(loaded, `xlp ${args.join(' ')}`).not.toContain(m);
+    }
+  });
+
+  it('output thrown away on /dev/null (a character device, not a terminal) does not load tty either', async () => {
+    const host = await mockHost();
+    const devNull = openSync('/dev/null', 'w');
+    try {
+      for (const args of [['list'], ['status', 'nope']]) expect(builtinsLoaded(args, host.env, devNull)).not.toContain('tty');
+    } finally {
+      closeSync(devNull);
     }
   });
 });
