@@ -33,6 +33,9 @@ async function main() {
     ];
     // `xlp check` over some ELF file (the verdict does not matter, the reader and the rules run).
     if (existsSync('/bin/true')) runs.push(['check', '/bin/true']);
+    // The native backend as far as it goes without Xen: the addon, then a libxenctrl that is not there.
+    process.env.XEN_LIVEPATCH_LIBXENCTRL = join(scratch, 'no-libxenctrl.so');
+    runs.push(['list', '--backend', 'native', '--state-dir', join(scratch, 'state')]);
     for (const args of runs) await xlp.run(args, undefined);
   } finally {
     rmSync(scratch, { recursive: true, force: true });

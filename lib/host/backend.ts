@@ -30,15 +30,16 @@ export function hostBackendChoice(): { kind: BackendChoice; implied: boolean } {
 }
 
 /**
- * The native backend, if this build has one: imported only when needed (and by a computed path,
- * so this module builds and runs without lib/native). Without it, the hypervisor is reported
- * unavailable.
+ * The native backend: imported only when needed, so a command on the mock never loads the addon
+ * or libxenctrl. A literal path, so the bundled CLI carries it inside (scripts/build-cli.mjs)
+ * instead of loading dist/native's module files through Node's ES module loader at run time,
+ * which under emulation cost more than the rest of `xlp apply` (`npm run bench:xen`). A build
+ * whose native module cannot be loaded reports the hypervisor unavailable.
  */
 export async function openNativeBackend(): Promise<Backend> {
-  const spec = new URL('../native/index.js', import.meta.url).href;
   let mod: { openNative?: () => Promise<Backend> | Backend };
   try {
-    mod = (await import(spec)) as typeof mod;
+    mod = (await import('../native/index.js')) as typeof mod;
   } catch (e) {
     throw new XenUnavailableError('library-not-found', `the native backend is not part of this build (${(e as Error).message})`);
   }
