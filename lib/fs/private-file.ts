@@ -4,8 +4,7 @@
  * is read), only a file of this user that nobody else may write, and never more than a bound. Each
  * refusal names the file and why, so the stores can turn it into their own typed error.
  */
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 
 export type PrivateFileProblem = 'symlink' | 'not-a-file' | 'foreign-owner' | 'group-or-world-writable' | 'too-large' | 'unreadable';
 
@@ -38,9 +37,18 @@ function describeErrno(e: NodeJS.ErrnoException): string {
  * regular file of this user that is not writable by others and at most `maxBytes` long.
  */
 export async function readPrivateFile(path: string, options: PrivateFileOptions): Promise<Buffer | null> {
-  let fh;
+  return readPrivateFileSync(path, options);
+}
+
+/**
+ * `readPrivateFile` in system calls made here, not on Node's thread pool: a state file is a few
+ * kilobytes on a local disk, where a thread-pool round trip per call (open, fstat, read, close)
+ * costs more than the calls themselves, most of all in a dom0 under emulation (`npm run bench:xen`).
+ */
+export function readPrivateFileSync(path: string, options: PrivateFileOptions): Buffer | null {
+  let fd: number;
   try {
-    fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') return null;
@@ -50,7 +58,7 @@ export async function readPrivateFile(path: string, options: PrivateFileOptions)
     throw new PrivateFileError(path, 'unreadable', `${path} cannot be read (${describeErrno(e)})`, { cause: e });
   }
   try {
-    const s = await fh.stat();
+    const s = fstatSync(fd);
     if (!s.isFile()) throw new PrivateFileError(path, 'not-a-file', `${path} is not a regular file`);
     const uid = options.uid !== undefined ? options.uid : typeof process.getuid === 'function' ? process.getuid() : null;
     if (uid !== null && s.uid !== uid)
@@ -65,7 +73,7 @@ export async function readPrivateFile(path: string, options: PrivateFileOptions)
       throw new PrivateFileError(path, 'too-large', `${path} is ${s.size} bytes, more than the ${options.maxBytes} accepted`);
     let data: Buffer;
     try {
-      data = await fh.readFile();
+      data = readFileSync(fd);
     } catch (error) {
       throw new PrivateFileError(path, 'unreadable', `${path} cannot be read (${describeErrno(error as NodeJS.ErrnoException)})`, {
         cause: error,
@@ -76,6 +84,6 @@ export async function readPrivateFile(path: string, options: PrivateFileOptions)
       throw new PrivateFileError(path, 'too-large', `${path} is more than the ${options.maxBytes} bytes accepted`);
     return data;
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }

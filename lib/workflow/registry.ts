@@ -1,4 +1,5 @@
-import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
+import { lstatSync, mkdirSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import { sha256Hex } from '../fs/lazy-crypto.js';
@@ -113,12 +114,13 @@ export class PayloadRegistry {
   private async ready(create: boolean): Promise<boolean> {
     let st;
     try {
-      st = await lstat(this.dir);
+      // Here, not on the thread pool: see lib/fs/atomic-write.ts.
+      st = lstatSync(this.dir);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       if (!create) return false;
-      await mkdir(this.dir, { recursive: true, mode: 0o700 });
-      st = await lstat(this.dir);
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      st = lstatSync(this.dir);
     }
     const uid = typeof process.getuid === 'function' ? process.getuid() : null;
     if (st.isSymbolicLink() || !st.isDirectory() || (uid !== null && st.uid !== uid) || (st.mode & 0o022) !== 0) {
