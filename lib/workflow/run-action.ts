@@ -191,16 +191,23 @@ export async function runAction(
     if (error instanceof XenError) throw await explainRefusal(ctx, name, action, error, transcript, before);
     throw error;
   }
-  await transcript.collect();
   if (alreadyThere) {
     // Xen accepted and did nothing: the -EAGAIN was left behind, nothing is in flight.
+    await transcript.collect();
     return result('nothing-to-do', await statusOf(ctx.backend, name), transcript);
   }
-  if (action === 'UNLOAD') return result('done', null, transcript);
+  if (action === 'UNLOAD') {
+    await transcript.collect();
+    return result('done', null, transcript);
+  }
 
+  // What the action printed so far (its pre-hook's lines) is read before a wait, so the hook's
+  // progress comes before the waiting; an action already done at the first poll is read once,
+  // after it: one console read less per action (each a hypercall, costly in an emulated dom0).
   const waited = await waitForCompletion(ctx.backend, name, {
     timeoutMs: request.waitMs,
     signal: request.signal,
+    onFirstPending: () => transcript.collect(),
     onPending: (elapsedMs) => ctx.emit({ phase: 'waiting', payload: name, action, elapsedMs }),
   });
   await transcript.collect();

@@ -14,6 +14,11 @@ export interface WaitOptions {
   /** Give up after this many milliseconds (the action stays pending in the hypervisor). */
   readonly timeoutMs: number;
   readonly signal?: AbortSignal | undefined;
+  /**
+   * Awaited once, when the first poll finds the action still pending (before any wait): where a
+   * caller reads what the action printed so far, which an action done at once makes needless.
+   */
+  readonly onFirstPending?: () => Promise<void>;
   /** Called after each poll that found the action still pending. */
   readonly onPending?: (elapsedMs: number) => void;
   /** Injectable for tests: the clock and the sleep. */
@@ -65,6 +70,7 @@ export async function waitForCompletion(backend: Backend, name: string, options:
     if (last.rc !== -ERRNO.EAGAIN) return { kind: 'completed', status: last, polls };
     const elapsed = now() - start;
     if (elapsed >= options.timeoutMs) return { kind: 'deadline', status: last, polls };
+    if (polls === 1) await options.onFirstPending?.();
     options.onPending?.(elapsed);
     await sleep(Math.min(pollInterval(polls, elapsed), Math.max(0, options.timeoutMs - elapsed)), options.signal);
   }

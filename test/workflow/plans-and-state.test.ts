@@ -120,6 +120,35 @@ describe('progress events', () => {
     expect(phases.filter((p) => p.startsWith('hook:'))).toEqual(['hook:preapply', 'hook:postapply']);
     expect(phases.at(-1)).toBe('done:APPLY');
   });
+
+  it("an action still pending at the first poll shows its pre-hook's line before the wait; one done at once reads the console once less", async () => {
+    const slow = await harness({ identity: { loglvl: 'all', quiesceMs: 30 } });
+    await slow.lp.load(P.path('base'));
+    await slow.lp.upload('wf_guarded', P.path('guarded'));
+    slow.events.length = 0;
+    const reads = () => slow.calls.filter((c) => c.method === 'readConsole').length;
+    let before = reads();
+    await slow.lp.apply('wf_guarded');
+    const phases = slow.events.map((e) => (e.phase === 'hook' ? `hook:${e.hook}` : e.phase));
+    expect(phases.indexOf('hook:preapply')).toBeGreaterThanOrEqual(0);
+    expect(phases.indexOf('hook:preapply')).toBeLessThan(phases.indexOf('waiting'));
+    expect(reads() - before).toBe(3); // before the action, before the wait, after it
+
+    const quick = await harness({ identity: { loglvl: 'all', quiesceMs: 0, rendezvousNs: 0 } });
+    await quick.lp.load(P.path('base'));
+    await quick.lp.upload('wf_guarded', P.path('guarded'));
+    quick.events.length = 0;
+    before = quick.calls.filter((c) => c.method === 'readConsole').length;
+    const r = await quick.lp.apply('wf_guarded');
+    expect(quick.calls.filter((c) => c.method === 'readConsole').length - before).toBe(2); // before the action, after it
+    expect(quick.events.some((e) => e.phase === 'waiting')).toBe(false);
+    // Nothing is lost by reading once: the hooks and Xen's lines are all there.
+    expect(r.hooks.map((x) => x.hook)).toEqual(['preapply', 'postapply']);
+    expect(quick.events.filter((e) => e.phase === 'hook').map((e) => (e.phase === 'hook' ? e.hook : ''))).toEqual([
+      'preapply',
+      'postapply',
+    ]);
+  });
 });
 
 describe('without a readable console (XSM may deny it)', () => {
