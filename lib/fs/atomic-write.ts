@@ -18,7 +18,7 @@ export interface AtomicWriteOptions {
 /**
  * Replaces `path` with `data` atomically. The calls are made here, not on Node's thread pool (a
  * state file is a few kilobytes on a local disk: a round trip to the pool per open, write, close
- * and rename costs more than the calls, most of all in a dom0 under emulation, `npm run bench:xen`);
+ * and rename costs more than the calls, `npm run bench:workflow`);
  * only the fsyncs, which wait for the disk, go to the pool.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {

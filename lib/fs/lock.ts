@@ -241,8 +241,8 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
   const me = currentHolder(options.purpose ?? 'unspecified');
   const tmp = join(dirname(path), `.${basename(path)}.${me.nonce}`);
   // The file operations are made here, not on Node's thread pool: a lock is a few hundred bytes on
-  // a local disk, and a pool round trip per call costs more than the call (most of all in a dom0
-  // under emulation, `npm run bench:xen`). Waiting for a holder never blocks: it sleeps.
+  // a local disk, and a pool round trip per call costs more than the call (`npm run bench:workflow`).
+  // Waiting for a holder never blocks: it sleeps.
   writeFileSync(tmp, JSON.stringify(me), { mode: 0o600 });
   const started = Date.now();
   let delay = 1;

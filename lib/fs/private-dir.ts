@@ -53,7 +53,7 @@ function ancestorsOf(path: string): string[] {
 
 /*
  * The checks make their system calls here, not on Node's thread pool: one lstat per ancestor is
- * cheaper than a pool round trip each (most of all in a dom0 under emulation, `npm run bench:xen`).
+ * cheaper than a pool round trip each (`npm run bench:workflow`).
  */
 
 /**

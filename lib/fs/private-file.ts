@@ -43,7 +43,7 @@ export async function readPrivateFile(path: string, options: PrivateFileOptions)
 /**
  * `readPrivateFile` in system calls made here, not on Node's thread pool: a state file is a few
  * kilobytes on a local disk, where a thread-pool round trip per call (open, fstat, read, close)
- * costs more than the calls themselves, most of all in a dom0 under emulation (`npm run bench:xen`).
+ * costs more than the calls themselves (`npm run bench:workflow`).
  */
 export function readPrivateFileSync(path: string, options: PrivateFileOptions): Buffer | null {
   let fd: number;

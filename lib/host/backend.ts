@@ -32,9 +32,9 @@ export function hostBackendChoice(): { kind: BackendChoice; implied: boolean } {
 /**
  * The native backend: imported only when needed, so a command on the mock never loads the addon
  * or libxenctrl. A literal path, so the bundled CLI carries it inside (scripts/build-cli.mjs)
- * instead of loading dist/native's module files through Node's ES module loader at run time,
- * which under emulation cost more than the rest of `xlp apply` (`npm run bench:xen`). A build
- * whose native module cannot be loaded reports the hypervisor unavailable.
+ * instead of setting up Node's ES module loader and opening dist/native's module files at run
+ * time, each a cost at every start on a dom0. A build whose native module cannot be loaded
+ * reports the hypervisor unavailable.
  */
 export async function openNativeBackend(): Promise<Backend> {
   let mod: { openNative?: () => Promise<Backend> | Backend };
