@@ -154,7 +154,7 @@ export interface OpenedLivepatcher {
 export async function openLivepatcher(
   options: BackendOptions,
   out: Output,
-  how: { reportJournal?: boolean; streamSteps?: boolean } = {},
+  how: { reportJournal?: boolean; streamSteps?: boolean; readOnly?: boolean } = {},
 ): Promise<OpenedLivepatcher> {
   const { lockTimeoutMs, waitTimeoutMs } = timings(options);
   const opened = await openBackend(options, out);
@@ -167,6 +167,7 @@ export async function openLivepatcher(
       xenSymbols: opened.xenSymbols,
       ...(lockTimeoutMs === undefined ? {} : { lockTimeoutMs }),
       ...(waitTimeoutMs === undefined ? {} : { waitTimeoutMs }),
+      ...(how.readOnly ? { createStateDir: false } : {}),
     });
     if (how.reportJournal !== false) await reportInterrupted(opened.stateDir, out);
   } catch (error) {

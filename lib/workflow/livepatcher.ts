@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Backend, PayloadListEntry } from '../backend/backend.js';
-import { ensurePrivateDir } from '../fs/private-dir.js';
+import { existsSync } from 'node:fs';
+import { checkPrivateDir, ensurePrivateDir } from '../fs/private-dir.js';
 import type { PreflightReport } from '../preflight/types.js';
 import type { PayloadStatus } from '../xen/domain.js';
 import { consoleLines, eventsFor } from './console-events.js';
@@ -85,7 +86,11 @@ export class Livepatcher extends EventEmitter<{ progress: [ProgressEvent] }> {
 
   /** Opens the workflows on a backend; the state directory is created 0700 or refused if unsafe. */
   static async open(options: LivepatcherOptions): Promise<Livepatcher> {
-    await ensurePrivateDir(options.stateDir);
+    if (options.createStateDir === false) {
+      if (existsSync(options.stateDir)) await checkPrivateDir(options.stateDir);
+    } else {
+      await ensurePrivateDir(options.stateDir);
+    }
     return new Livepatcher(options);
   }
 

@@ -21,6 +21,12 @@ export interface LivepatcherOptions {
   readonly settleTimeoutMs?: number;
   /** The hypervisor's symbol table for preflight's undefined-symbol checks, when one is available. */
   readonly xenSymbols?: () => Promise<SymbolTable | undefined>;
+  /**
+   * false: open only to read, creating nothing: a state directory that does not exist reads as
+   * empty (no registry, journal or installed patches); one that exists is still checked. Default
+   * true: created (0700) if missing.
+   */
+  readonly createStateDir?: boolean;
 }
 
 export interface WaitOptions {

@@ -397,6 +397,21 @@ describe('status and boot unit', () => {
     expect((await h.run('status', '--format', 'xml')).code).toBe(2);
   });
 
+  it('xlp status reads and creates nothing: no state directory where there is none; an unsafe one is still refused', async () => {
+    const host = await mockHost();
+    const stateDir = join(await tempDir(), 'never', 'made');
+    const r = await host.run('status', '--state-dir', stateDir, '--json');
+    expect(r.code, r.err).toBe(0);
+    expect(r.json()).toMatchObject({ stack: { applied: [] }, installed: [], lastSync: null, journal: null });
+    expect(existsSync(join(stateDir, '..'))).toBe(false);
+    const open = join(await tempDir(), 'open');
+    mkdirSync(open, { mode: 0o700 });
+    chmodSync(open, 0o777);
+    const unsafe = await host.run('status', '--state-dir', open, '--json');
+    expect(unsafe.code).not.toBe(0);
+    expect(unsafe.json<{ error: { message: string } }>().error.message).toContain(open);
+  });
+
   it('boot enable writes a unit systemd-analyze verify accepts, running this node and xlp; disable removes it', async () => {
     const h = await lifecycleHost();
     const en = expectSchema<{ bootUnit: { enabled: boolean; path: string; execStart: string }; changed: boolean }>(

@@ -17,7 +17,8 @@ export async function hostStatus(options: HostStatusOptions, out: Output): Promi
   if (format !== 'text' && format !== 'prometheus')
     throw new UsageError(`--format: expected text or prometheus, not ${JSON.stringify(format)}`);
   if (format === 'prometheus' && out.json) throw new UsageError('--format prometheus and --json do not go together');
-  const { lp, opened, done } = await openLivepatcher(options, out);
+  // A reading command: it creates no state directory where there is none.
+  const { lp, opened, done } = await openLivepatcher(options, out, { readOnly: true });
   try {
     const v = await lp.backend.xenVersion();
     const version = `${v.major}.${v.minor}${v.extra}`;
