@@ -74,23 +74,60 @@ class Sampler {
 }
 
 /** The backend, counting the calls made through it and the time they took (per method). */
-function counting(backend: NativeBackend): { backend: Backend; calls: Map<string, { n: number; ms: number }> } {
+/**
+ * Where a Livepatcher operation spends the time it is not in a backend call: inside `op(name, fn)`,
+ * the time before each call (since the operation began or the previous call ended), keyed by the
+ * call's place and method ("apply 3 action": before the third call, an action), and the time after
+ * the last call until the operation resolves ("apply end").
+ */
+interface Gaps {
+  op<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  /** Median of each gap over the operations timed, in ms, in the order first seen. */
+  medians(): Record<string, number>;
+}
+
+function counting(backend: NativeBackend): { backend: Backend; calls: Map<string, { n: number; ms: number }>; gaps: Gaps } {
   const calls = new Map<string, { n: number; ms: number }>();
+  const gapSamples = new Map<string, number[]>();
+  let current: { name: string; k: number; lastEnd: number } | null = null;
+  const gap = (key: string, ms: number) => {
+    const list = gapSamples.get(key) ?? [];
+    list.push(ms);
+    gapSamples.set(key, list);
+  };
+  const gaps: Gaps = {
+    async op(name, fn) {
+      current = { name, k: 0, lastEnd: nowMs() };
+      try {
+        return await fn();
+      } finally {
+        const c = current as { name: string; k: number; lastEnd: number } | null;
+        if (c) gap(`${c.name} end`, nowMs() - c.lastEnd);
+        current = null;
+      }
+    },
+    medians: () => Object.fromEntries([...gapSamples].map(([k, v]) => [k, +median(v).toFixed(2)])),
+  };
   const wrap =
     <A extends unknown[], R>(what: string, fn: (...a: A) => Promise<R>) =>
     async (...a: A): Promise<R> => {
       const t0 = nowMs();
+      const c = current as { name: string; k: number; lastEnd: number } | null;
+      if (c) gap(`${c.name} ${++c.k} ${what}`, t0 - c.lastEnd);
       try {
         return await fn(...a);
       } finally {
-        const c = calls.get(what) ?? { n: 0, ms: 0 };
-        c.n++;
-        c.ms += nowMs() - t0;
-        calls.set(what, c);
+        const e = calls.get(what) ?? { n: 0, ms: 0 };
+        e.n++;
+        const end = nowMs();
+        e.ms += end - t0;
+        calls.set(what, e);
+        if (c && current === c) c.lastEnd = end;
       }
     };
   return {
     calls,
+    gaps,
     backend: {
       kind: backend.kind,
       xenVersion: wrap('xenVersion', () => backend.xenVersion()),
@@ -207,8 +244,8 @@ export async function runBench(
     };
     for (let i = 0; i < it.action; i++) {
       await ensure(backend, 'CHECKED');
-      await s.time('lp apply', () => lpAction(() => lp.apply(NAME)));
-      await s.time('lp revert', () => lpAction(() => lp.revert(NAME)));
+      await s.time('lp apply', () => counted.gaps.op('apply', () => lpAction(() => lp.apply(NAME))));
+      await s.time('lp revert', () => counted.gaps.op('revert', () => lpAction(() => lp.revert(NAME))));
       await s.time('raw apply', () => raw('APPLY'));
       await s.time('raw revert', () => raw('REVERT'));
       await s.time('tool apply', () => tool(['apply', NAME]));
@@ -241,6 +278,8 @@ export async function runBench(
       msPerPair: +(lpTotal / pairs).toFixed(1),
       inBackendCallsMsPerPair: +(inCalls / pairs).toFixed(1),
       calls: breakdown,
+      // Medians, ms: the library's own time before each backend call and after the last one.
+      outsideCalls: counted.gaps.medians(),
     };
     ratios['Livepatcher.apply / xen-livepatch apply'] = r2(out.lpApply.median / out.toolApply.median);
     ratios['Livepatcher.revert / xen-livepatch revert'] = r2(out.lpRevert.median / out.toolRevert.median);
