@@ -10,7 +10,7 @@
  * next action, in this process (a rollback after Ctrl-C or a timeout) or a later one (after
  * `--timeout`, or a process killed while waiting), first waits for a recorded action to settle.
  */
-import { rmSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import { type Decoder, integer, literal, object, string } from '../fs/decode.js';
@@ -73,7 +73,12 @@ export class InFlightStore {
 
   /** The action completed, or the hypervisor refused it (nothing is pending). */
   async settled(): Promise<void> {
-    rmSync(this.path, { force: true }); // here, not on the thread pool: see lib/fs/atomic-write.ts
+    // One unlink, here rather than on the thread pool (see lib/fs/atomic-write.ts); rm would stat twice first.
+    try {
+      unlinkSync(this.path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
   }
 
   /**
