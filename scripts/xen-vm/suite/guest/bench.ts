@@ -302,17 +302,20 @@ export async function runBench(
     for (let i = 0; i < it.cli; i++) {
       await s.time('node', () => runChild(process.execPath, ['-e', '0']));
       await s.time('xlp version', () => runChild(XLP, ['--version']));
+      await s.time('xlp list', () => xlp(['list']));
       await s.time('xlp apply', () => xlp(['apply', NAME]));
       await s.time('xlp revert', () => xlp(['revert', NAME]));
     }
     const out = {
       node: s.series('node', 'ms'),
       version: s.series('xlp version', 'ms'),
+      list: s.series('xlp list', 'ms'),
       apply: s.series('xlp apply', 'ms'),
       revert: s.series('xlp revert', 'ms'),
     };
     out.node.what = 'node -e 0 (node start-up under TCG)';
-    out.version.what = 'xlp --version (node start-up + loading the CLI)';
+    out.version.what = 'xlp --version (node start-up, the CLI not loaded)';
+    out.list.what = 'xlp list --json (start-up, the CLI, libxenctrl opened, one LIST)';
     out.apply.what = 'xlp apply --json (whole command)';
     out.revert.what = 'xlp revert --json (whole command)';
     all.push(...Object.values(out));
@@ -322,6 +325,7 @@ export async function runBench(
     ratios['xlp revert / xen-livepatch revert'] = r2(out.revert.median / toolRevert);
     ratios['node -e 0 / xlp apply'] = r2(out.node.median / out.apply.median);
     ratios['xlp --version / xlp apply'] = r2(out.version.median / out.apply.median);
+    ratios['xlp list / xlp apply'] = r2(out.list.median / out.apply.median);
     return out;
   });
 
