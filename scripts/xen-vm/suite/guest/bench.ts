@@ -299,9 +299,18 @@ export async function runBench(
 
   await check('bench xlp apply/revert CLI (whole command) beside node start-up', async () => {
     await ensure(backend, 'CHECKED');
+    // Whether this dom0's node takes the code cache the build made (same V8, same flags).
+    const probe = await runChild(process.execPath, [
+      '-e',
+      `process.stdout.write(String(require(${JSON.stringify(`${STAGE}/node_modules/xen-livepatch/bin/bundle.js`)}).loadBundle().cacheUsed))`,
+    ]);
+    breakdowns.cli = {
+      codeCacheUsed: probe.stdout.trim() === 'true' ? true : probe.stdout.trim() === 'false' ? false : probe.stdout + probe.stderr,
+    };
     for (let i = 0; i < it.cli; i++) {
       await s.time('node', () => runChild(process.execPath, ['-e', '0']));
       await s.time('xlp version', () => runChild(XLP, ['--version']));
+      await s.time('xlp help', () => runChild(XLP, ['--help']));
       await s.time('xlp list', () => xlp(['list']));
       await s.time('xlp apply', () => xlp(['apply', NAME]));
       await s.time('xlp revert', () => xlp(['revert', NAME]));
@@ -309,12 +318,14 @@ export async function runBench(
     const out = {
       node: s.series('node', 'ms'),
       version: s.series('xlp version', 'ms'),
+      help: s.series('xlp help', 'ms'),
       list: s.series('xlp list', 'ms'),
       apply: s.series('xlp apply', 'ms'),
       revert: s.series('xlp revert', 'ms'),
     };
     out.node.what = 'node -e 0 (node start-up under TCG)';
     out.version.what = 'xlp --version (node start-up, the CLI not loaded)';
+    out.help.what = 'xlp --help (start-up and the CLI loaded, no backend)';
     out.list.what = 'xlp list --json (start-up, the CLI, libxenctrl opened, one LIST)';
     out.apply.what = 'xlp apply --json (whole command)';
     out.revert.what = 'xlp revert --json (whole command)';
