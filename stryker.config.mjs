@@ -35,8 +35,17 @@ export const AREAS = [
   },
   {
     name: 'mock',
-    // the state machine, and the action and hook semantics
-    mutate: ['lib/mock/machine.ts', 'lib/mock/hooks.ts'],
+    // the state machine: its entry points (machine.ts), one file per sysctl op (sysctl/), the
+    // deferred work of an action (work.ts), running hooks (hook-calls.ts) and their scripted
+    // behaviours (hooks.ts), patching the known memory (patching.ts)
+    mutate: [
+      'lib/mock/machine.ts',
+      'lib/mock/sysctl/*.ts',
+      'lib/mock/work.ts',
+      'lib/mock/hook-calls.ts',
+      'lib/mock/patching.ts',
+      'lib/mock/hooks.ts',
+    ],
     tests: ['test/mock/**/*.test.ts', '!test/mock/cli.test.ts', '!test/mock/concurrency.test.ts', 'test/parity/**/*.test.ts'],
   },
 ];

@@ -168,6 +168,10 @@ describe('state-file decoders', () => {
     expect(refusal(() => d({ kind: 'toString' }, 't'))).toBe('t.kind: expected one of one, two');
     expect(refusal(() => d({ kind: 1 }, 't'))).toBe('t.kind: expected one of one, two');
     expect(refusal(() => d([], 't'))).toBe('t: expected an object, not an array');
+    // The tag must be a string: a number is refused even where its digits name a shape.
+    const numbered = tagged<{ v: 1 }>('v', { '1': object({ v: literal(1) }) });
+    expect(refusal(() => numbered({ v: 1 }, 'n'))).toBe('n.v: expected one of 1');
+    expect(refusal(() => numbered({ v: true }, 'n'))).toBe('n.v: expected one of 1');
   });
 
   it('either takes the first decoder that accepts; refused by both, it says what was wanted; other errors pass through', () => {
