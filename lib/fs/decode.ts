@@ -70,7 +70,8 @@ export const bigint =
   (min?: bigint, max?: bigint): Decoder<bigint> =>
   (v, at) => {
     if (typeof v !== 'bigint') fail(at, 'a big integer', v);
-    if ((min !== undefined && v < min) || (max !== undefined && v > max)) throw new DecodeError(at, `a big integer from ${min} to ${max}`);
+    // A missing bound is v itself: bigints have no infinity to stand for "unbounded".
+    if (v < (min ?? v) || v > (max ?? v)) throw new DecodeError(at, `a big integer from ${min} to ${max}`);
     return v;
   };
 

@@ -78,6 +78,8 @@ describe('state-file decoders', () => {
     expect(refusal(() => bigint(0n, 9n)(10n, 'g'))).toBe('g: expected a big integer from 0 to 9');
     expect(refusal(() => bigint(0n, 9n)(-1n, 'g'))).toBe('g: expected a big integer from 0 to 9');
     expect(refusal(() => bigint(0n)(-1n, 'g'))).toBe('g: expected a big integer from 0 to undefined');
+    expect(refusal(() => bigint(5n, 9n)(4n, 'g'))).toBe('g: expected a big integer from 5 to 9');
+    expect(bigint(5n)(2n ** 70n, 'g')).toBe(2n ** 70n);
     expect(bigint(undefined, 5n)(-(2n ** 70n), 'g')).toBe(-(2n ** 70n));
     expect(refusal(() => bigint()(1, 'g'))).toBe('g: expected a big integer, not number');
   });

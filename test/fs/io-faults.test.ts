@@ -23,6 +23,8 @@ const faults: {
   open?: { match: (path: string) => boolean; error: NodeJS.ErrnoException };
   /** The handle of a matching path gets these methods instead of its own. */
   handle?: { match: (path: string) => boolean; methods: (real: FileHandle, path: string) => Methods };
+  /** lstat(2) of a matching path fails with this error. */
+  lstat?: { match: (path: string) => boolean; error: NodeJS.ErrnoException };
   /** rename(2) runs this first, then fails with `renameError` if set. */
   beforeRename?: (src: string) => Promise<void>;
   renameError?: NodeJS.ErrnoException;
@@ -57,16 +59,22 @@ vi.mock('node:fs/promises', async (importOriginal) => {
     if (faults.renameError) throw faults.renameError;
     return real.rename(...args);
   };
-  return { ...real, open, rename };
+  const lstat = async (...args: Parameters<Real['lstat']>) => {
+    if (faults.lstat?.match(String(args[0]))) throw faults.lstat.error;
+    return real.lstat(...args);
+  };
+  return { ...real, open, rename, lstat };
 });
 
 const { writeFileAtomic } = await import('../../lib/fs/atomic-write.js');
 const { PrivateFileError, readPrivateFile } = await import('../../lib/fs/private-file.js');
 const { ReadFileError, readRegularFile } = await import('../../lib/fs/read-file.js');
+const { ensurePrivateDir } = await import('../../lib/fs/private-dir.js');
 
 afterEach(() => {
   faults.open = undefined;
   faults.handle = undefined;
+  faults.lstat = undefined;
   faults.beforeRename = undefined;
   faults.renameError = undefined;
   faults.log = [];
@@ -268,4 +276,15 @@ describe('readRegularFile under faults', () => {
     expect(String(await readRegularFile(f))).toBe('abc');
     expect(openFds()).toBe(fds);
   }, 5000);
+});
+
+describe('ensurePrivateDir under faults', () => {
+  it('an ancestor that cannot be examined (EACCES) stops it with that error, and nothing is created', async () => {
+    const base = scratchDir('xlp-fs-');
+    const missing = join(base, 'a');
+    faults.lstat = { match: (p) => p === missing, error: errnoError('EACCES') };
+    await expect(ensurePrivateDir(join(missing, 'b', 'state'))).rejects.toMatchObject({ code: 'EACCES' });
+    faults.lstat = undefined;
+    expect(await readdir(base)).toEqual([]);
+  });
 });

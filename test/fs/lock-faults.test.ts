@@ -239,6 +239,22 @@ describe('breaking, when the files change under the breaker', () => {
     expect(await readdir(dir)).toEqual([]); // no breaker or temporary file left
   });
 
+  it("a lock released between a waiter's try and its look at the file is taken on the next try", async () => {
+    const dir = scratchDir('xlp-fs-');
+    const path = join(dir, 'lock');
+    const held = await acquireLock(path, { purpose: 'about to release' });
+    let reads = 0;
+    hooks.beforeOpen = async (p) => {
+      if (p === path && ++reads === 1) await unlink(path); // released just after the waiter's link(2) failed
+    };
+    const l = await acquireLock(path, { timeoutMs: 1000 });
+    expect(reads).toBeGreaterThanOrEqual(1);
+    expect((await readLockHolder(path))?.nonce).toBe(l.holder.nonce);
+    expect(l.holder.nonce).not.toBe(held.holder.nonce);
+    await l.release();
+    expect(await readdir(dir)).toEqual([]);
+  });
+
   it('an old unreadable lock file replaced by a fresh one before the break is left alone', async () => {
     const dir = scratchDir('xlp-fs-');
     const path = join(dir, 'lock');
