@@ -2,49 +2,105 @@
  * What the file helpers do when the disk misbehaves in ways a healthy test machine never shows: a
  * write that fails half-way (ENOSPC), a read that fails after the file was opened (EIO), a file that
  * grows or shrinks between its size check and its read, a short read, a device that refuses opening.
- * Faults are injected into `node:fs/promises` for the paths a test names; everything else is the
- * real file system. Also: which fsyncs a durable write makes, and in which order, since only a
- * power cut would show them otherwise.
+ * Also: which fsyncs a durable write makes, and in which order, since only a power cut would show
+ * them otherwise. Faults are injected for the paths a test names, everything else is the real file
+ * system: into `node:fs` for the state-file helpers, which make their calls in place (openSync,
+ * writeFileSync and readFileSync on a descriptor, renameSync, lstatSync, and the callback fsync),
+ * and into `node:fs/promises` for `readRegularFile`, which reads input files through a FileHandle.
+ * The test's own file work goes through `node:fs/promises` (whose `open` alone is wrapped).
  */
 import { readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { appendFile, readdir, readFile, truncate, unlink, writeFile } from 'node:fs/promises';
+import { readdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { scratchDir } from '../support/scratch.js';
 
+type RealFs = typeof import('node:fs');
 type Real = typeof import('node:fs/promises');
 type FileHandle = Awaited<ReturnType<Real['open']>>;
 type Methods = Partial<Record<keyof FileHandle, unknown>>;
 
+/** The real calls, for the faults that act inside a call (a half-done write, a racing writer). */
+const real = await vi.importActual<RealFs>('node:fs');
+
 const faults: {
-  /** open(2) of a matching path fails with this error. */
+  /** open(2) of a matching path fails with this error (openSync, and fs/promises' open). */
   open?: { match: (path: string) => boolean; error: NodeJS.ErrnoException };
-  /** The handle of a matching path gets these methods instead of its own. */
+  /** writeFileSync to a descriptor opened on a matching path runs this instead. */
+  write?: { match: (path: string) => boolean; run: (fd: number, data: string | Uint8Array, path: string) => void };
+  /** readFileSync of a descriptor opened on a matching path runs this instead. */
+  read?: { match: (path: string) => boolean; run: (fd: number, path: string) => Buffer };
+  /** fsync of a descriptor opened on a matching path fails with this error. */
+  fsync?: { match: (path: string) => boolean; error: NodeJS.ErrnoException };
+  /** The FileHandle (fs/promises) of a matching path gets these methods instead of its own. */
   handle?: { match: (path: string) => boolean; methods: (real: FileHandle, path: string) => Methods };
   /** lstat(2) of a matching path fails with this error. */
   lstat?: { match: (path: string) => boolean; error: NodeJS.ErrnoException };
   /** rename(2) runs this first, then fails with `renameError` if set. */
-  beforeRename?: (src: string) => Promise<void>;
+  beforeRename?: (src: string) => void;
   renameError?: NodeJS.ErrnoException;
   /** The fsyncs and renames made, in order. */
   log: string[];
 } = { log: [] };
 
+vi.mock('node:fs', async (importOriginal) => {
+  const fs = await importOriginal<RealFs>();
+  /** The path each descriptor opened through the mock was opened on. */
+  const opened = new Map<number, string>();
+  const pathOf = (fd: unknown) => (typeof fd === 'number' ? opened.get(fd) : undefined);
+  return {
+    ...fs,
+    openSync: (...args: Parameters<RealFs['openSync']>) => {
+      const path = String(args[0]);
+      if (faults.open?.match(path)) throw faults.open.error;
+      const fd = fs.openSync(...args);
+      opened.set(fd, path);
+      return fd;
+    },
+    closeSync: (fd: number) => {
+      opened.delete(fd);
+      return fs.closeSync(fd);
+    },
+    writeFileSync: (...args: Parameters<RealFs['writeFileSync']>) => {
+      const path = pathOf(args[0]);
+      if (path !== undefined && faults.write?.match(path)) return faults.write.run(args[0] as number, args[1] as string, path);
+      return fs.writeFileSync(...args);
+    },
+    readFileSync: (...args: Parameters<RealFs['readFileSync']>) => {
+      const path = pathOf(args[0]);
+      if (path !== undefined && faults.read?.match(path)) return faults.read.run(args[0] as number, path);
+      return fs.readFileSync(...args);
+    },
+    fsync: (fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
+      const path = pathOf(fd) ?? `fd ${fd}`;
+      faults.log.push(`sync ${path}`);
+      const error = faults.fsync?.match(path) ? faults.fsync.error : undefined;
+      if (error) process.nextTick(callback, error);
+      else fs.fsync(fd, callback);
+    },
+    renameSync: (...args: Parameters<RealFs['renameSync']>) => {
+      faults.log.push(`rename ${String(args[0])} -> ${String(args[1])}`);
+      faults.beforeRename?.(String(args[0]));
+      if (faults.renameError) throw faults.renameError;
+      return fs.renameSync(...args);
+    },
+    lstatSync: (...args: Parameters<RealFs['lstatSync']>) => {
+      if (faults.lstat?.match(String(args[0]))) throw faults.lstat.error;
+      return fs.lstatSync(...args);
+    },
+  };
+});
+
 vi.mock('node:fs/promises', async (importOriginal) => {
-  const real = await importOriginal<Real>();
+  const fsp = await importOriginal<Real>();
   const open = async (...args: Parameters<Real['open']>) => {
     const path = String(args[0]);
     if (faults.open?.match(path)) throw faults.open.error;
-    const fh = await real.open(...args);
-    const methods: Methods = {
-      sync: async () => {
-        faults.log.push(`sync ${path}`);
-        return fh.sync();
-      },
-      ...(faults.handle?.match(path) ? faults.handle.methods(fh, path) : {}),
-    };
+    const fh = await fsp.open(...args);
+    if (!faults.handle?.match(path)) return fh;
+    const methods = faults.handle.methods(fh, path);
     return new Proxy(fh, {
       get: (target, key) => {
         if (key in methods) return methods[key as keyof FileHandle];
@@ -53,17 +109,7 @@ vi.mock('node:fs/promises', async (importOriginal) => {
       },
     });
   };
-  const rename = async (...args: Parameters<Real['rename']>) => {
-    faults.log.push(`rename ${String(args[0])} -> ${String(args[1])}`);
-    await faults.beforeRename?.(String(args[0]));
-    if (faults.renameError) throw faults.renameError;
-    return real.rename(...args);
-  };
-  const lstat = async (...args: Parameters<Real['lstat']>) => {
-    if (faults.lstat?.match(String(args[0]))) throw faults.lstat.error;
-    return real.lstat(...args);
-  };
-  return { ...real, open, rename, lstat };
+  return { ...fsp, open };
 });
 
 const { writeFileAtomic } = await import('../../lib/fs/atomic-write.js');
@@ -73,6 +119,9 @@ const { ensurePrivateDir } = await import('../../lib/fs/private-dir.js');
 
 afterEach(() => {
   faults.open = undefined;
+  faults.write = undefined;
+  faults.read = undefined;
+  faults.fsync = undefined;
   faults.handle = undefined;
   faults.lstat = undefined;
   faults.beforeRename = undefined;
@@ -93,14 +142,12 @@ describe('writeFileAtomic under faults', () => {
     const dir = scratchDir('xlp-fs-');
     const target = join(dir, 'state.json');
     await writeFile(target, 'old');
-    faults.handle = {
+    faults.write = {
       match: inDir(dir), // the temporary file: its name is random
-      methods: (fh) => ({
-        writeFile: async (data: string) => {
-          await fh.writeFile(data.slice(0, 2)); // half of it reached the disk
-          throw errnoError('ENOSPC');
-        },
-      }),
+      run: (fd, data) => {
+        real.writeFileSync(fd, data.slice(0, 2)); // half of it reached the disk
+        throw errnoError('ENOSPC');
+      },
     };
     const fds = openFds();
     await expect(writeFileAtomic(target, '{"new":1}')).rejects.toMatchObject({ code: 'ENOSPC' });
@@ -114,19 +161,17 @@ describe('writeFileAtomic under faults', () => {
     const dir = scratchDir('xlp-fs-');
     const target = join(dir, 'state.json');
     await writeFile(target, 'old');
-    faults.handle = {
+    faults.write = {
       match: inDir(dir),
-      methods: (_fh, tmp) => ({
-        writeFile: async () => {
-          await unlink(tmp); // removed by someone else meanwhile
-          throw errnoError('ENOSPC');
-        },
-      }),
+      run: (_fd, _data, tmp) => {
+        real.unlinkSync(tmp); // removed by someone else meanwhile
+        throw errnoError('ENOSPC');
+      },
     };
     await expect(writeFileAtomic(target, 'new')).rejects.toMatchObject({ code: 'ENOSPC' });
-    faults.handle = undefined;
+    faults.write = undefined;
     faults.renameError = errnoError('EACCES');
-    faults.beforeRename = async (tmp) => unlink(tmp);
+    faults.beforeRename = (tmp) => real.unlinkSync(tmp);
     await expect(writeFileAtomic(target, 'new')).rejects.toMatchObject({ code: 'EACCES' });
     expect(await readFile(target, 'utf8')).toBe('old');
     expect(await readdir(dir)).toEqual(['state.json']);
@@ -155,7 +200,7 @@ describe('writeFileAtomic under faults', () => {
 
   it('a directory fsync that fails is reported, and the directory is closed', async () => {
     const dir = scratchDir('xlp-fs-');
-    faults.handle = { match: (p) => p === dir, methods: () => ({ sync: async () => Promise.reject(errnoError('EIO')) }) };
+    faults.fsync = { match: (p) => p === dir, error: errnoError('EIO') };
     const fds = openFds();
     await expect(writeFileAtomic(join(dir, 'f'), 'x')).rejects.toMatchObject({ code: 'EIO' });
     expect(openFds()).toBe(fds);
@@ -169,7 +214,12 @@ describe('readPrivateFile under faults', () => {
     const f = join(dir, 'state.json');
     await writeFile(f, '{}', { mode: 0o600 });
     const eio = errnoError('EIO', 'input/output error'); // a message that does not name its code
-    faults.handle = { match: (p) => p === f, methods: () => ({ readFile: async () => Promise.reject(eio) }) };
+    faults.read = {
+      match: (p) => p === f,
+      run: () => {
+        throw eio;
+      },
+    };
     const fds = openFds();
     const e = await readPrivateFile(f, { maxBytes: 100 }).catch((err: unknown) => err);
     expect(e).toBeInstanceOf(PrivateFileError);
@@ -181,14 +231,12 @@ describe('readPrivateFile under faults', () => {
     const dir = scratchDir('xlp-fs-');
     const f = join(dir, 'state.json');
     await writeFile(f, 'abcd', { mode: 0o600 });
-    faults.handle = {
+    faults.read = {
       match: (p) => p === f,
-      methods: (fh) => ({
-        readFile: async () => {
-          await appendFile(f, 'efgh'); // a writer got in after the stat
-          return fh.readFile();
-        },
-      }),
+      run: (fd) => {
+        real.appendFileSync(f, 'efgh'); // a writer got in after the stat
+        return real.readFileSync(fd);
+      },
     };
     const e = await readPrivateFile(f, { maxBytes: 6 }).catch((err: unknown) => err);
     expect(e).toBeInstanceOf(PrivateFileError);

@@ -3,48 +3,56 @@
  * file system without hard links, a lock file of another user's process or an oversized one, a
  * holder this user may not signal, a release after the lock was taken over, and a lock or breaker
  * file that changes between the moment a waiter examines it and the moment it would remove it.
- * The last are made deterministic by running the change from a hook on `link(2)` (taking the
- * breaker lock) or on opening a file, through a mocked `node:fs/promises`.
+ * The lock makes its file calls in place (`node:fs`'s synchronous ones), so a change "in between"
+ * is made deterministic by running it from a hook inside the call it must precede: `linkSync`
+ * (taking the breaker lock) or `openSync` (reading a lock or breaker file), through a mocked
+ * `node:fs`. The test's own file work goes through `node:fs/promises`, which is not mocked.
  */
 import { spawnSync } from 'node:child_process';
-import { chown, readdir, readFile, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { chown, readdir, readFile, unlink, utimes, writeFile } from 'node:fs/promises';
 import { constants, hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { scratchDir } from '../support/scratch.js';
 
-type Real = typeof import('node:fs/promises');
+type Real = typeof import('node:fs');
+
+/** The real calls, for the hooks: they act synchronously, inside the call they precede. */
+const real = await vi.importActual<Real>('node:fs');
 
 const hooks: {
-  /** Runs before `link(src, dst)`; may throw to make the link fail. */
-  beforeLink?: (src: string, dst: string) => Promise<void>;
-  /** Runs before each open of a path; may throw to make the open fail. */
-  beforeOpen?: (path: string) => Promise<void>;
-  /** The file handle of a matching open gets a failing `stat`. */
+  /** Runs inside `linkSync(src, dst)`, before the link is made; may throw to make it fail. */
+  beforeLink?: (src: string, dst: string) => void;
+  /** Runs inside each `openSync` of a path, before it opens; may throw to make the open fail. */
+  beforeOpen?: (path: string) => void;
+  /** `fstatSync` of a descriptor opened on this path fails with this error. */
   statError?: { path: string; error: Error };
 } = {};
 
-vi.mock('node:fs/promises', async (importOriginal) => {
-  const real = await importOriginal<Real>();
+vi.mock('node:fs', async (importOriginal) => {
+  const fs = await importOriginal<Real>();
+  /** The path each descriptor opened through the mock was opened on. */
+  const opened = new Map<number, string>();
   return {
-    ...real,
-    link: async (src: string, dst: string) => {
-      await hooks.beforeLink?.(src, dst);
-      return real.link(src, dst);
+    ...fs,
+    linkSync: (src: string, dst: string) => {
+      hooks.beforeLink?.(src, dst);
+      return fs.linkSync(src, dst);
     },
-    open: async (...args: Parameters<Real['open']>) => {
+    openSync: (...args: Parameters<Real['openSync']>) => {
       const path = String(args[0]);
-      await hooks.beforeOpen?.(path);
-      const fh = await real.open(...args);
-      if (hooks.statError?.path !== path) return fh;
-      const error = hooks.statError.error;
-      return new Proxy(fh, {
-        get: (target, key) => {
-          if (key === 'stat') return async () => Promise.reject(error);
-          const v = Reflect.get(target, key, target) as unknown;
-          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-        },
-      });
+      hooks.beforeOpen?.(path);
+      const fd = fs.openSync(...args);
+      opened.set(fd, path);
+      return fd;
+    },
+    fstatSync: (...args: Parameters<Real['fstatSync']>) => {
+      if (hooks.statError && opened.get(args[0]) === hooks.statError.path) throw hooks.statError.error;
+      return fs.fstatSync(...args);
+    },
+    closeSync: (fd: number) => {
+      opened.delete(fd);
+      return fs.closeSync(fd);
     },
   };
 });
@@ -91,7 +99,9 @@ describe('the lock file as odd input', () => {
 
   it('where link(2) fails (a file system without hard links), taking the lock fails at once with that error, leaving no file', async () => {
     const dir = scratchDir('xlp-fs-');
-    hooks.beforeLink = async () => Promise.reject(errnoError('EPERM'));
+    hooks.beforeLink = () => {
+      throw errnoError('EPERM');
+    };
     const started = Date.now();
     await expect(acquireLock(join(dir, 'lock'), { timeoutMs: 5000 })).rejects.toMatchObject({ code: 'EPERM' });
     expect(Date.now() - started).toBeLessThan(2500); // not a time-out in disguise
@@ -212,8 +222,8 @@ describe('breaking, when the files change under the breaker', () => {
     const me = await ownHolder(dir);
     await writeFile(path, JSON.stringify({ ...me, pid: deadPid(), nonce: 'dead' }), { mode: 0o600 });
     const modes: Record<string, number> = {};
-    hooks.beforeLink = async (src, dst) => {
-      modes[dst.endsWith('.break') ? 'breaker' : 'lock'] = (await stat(src)).mode & 0o777;
+    hooks.beforeLink = (src, dst) => {
+      modes[dst.endsWith('.break') ? 'breaker' : 'lock'] = real.statSync(src).mode & 0o777;
     };
     const old = process.umask(0);
     try {
@@ -230,10 +240,12 @@ describe('breaking, when the files change under the breaker', () => {
     const path = join(dir, 'lock');
     const me = await ownHolder(dir);
     await writeFile(path, JSON.stringify({ ...me, pid: deadPid(), nonce: 'dead' }), { mode: 0o600 });
-    hooks.beforeLink = async (_src, dst) => {
-      if (dst.endsWith('.break')) await unlink(path); // another waiter broke it, used it and released it
+    let breaks = 0;
+    hooks.beforeLink = (_src, dst) => {
+      if (dst.endsWith('.break') && ++breaks === 1) real.unlinkSync(path); // another waiter broke it, used it and released it
     };
     const l = await acquireLock(path, { timeoutMs: 1000 });
+    expect(breaks).toBe(1); // it did start to break the lock, and found it gone
     expect((await readLockHolder(path))?.nonce).toBe(l.holder.nonce);
     await l.release();
     expect(await readdir(dir)).toEqual([]); // no breaker or temporary file left
@@ -244,8 +256,8 @@ describe('breaking, when the files change under the breaker', () => {
     const path = join(dir, 'lock');
     const held = await acquireLock(path, { purpose: 'about to release' });
     let reads = 0;
-    hooks.beforeOpen = async (p) => {
-      if (p === path && ++reads === 1) await unlink(path); // released just after the waiter's link(2) failed
+    hooks.beforeOpen = (p) => {
+      if (p === path && ++reads === 1) real.unlinkSync(path); // released just after the waiter's link(2) failed
     };
     const l = await acquireLock(path, { timeoutMs: 1000 });
     expect(reads).toBeGreaterThanOrEqual(1);
@@ -261,8 +273,8 @@ describe('breaking, when the files change under the breaker', () => {
     await writeFile(path, 'old garbage', { mode: 0o600 });
     const old = Math.floor(Date.now() / 1000) - 3600;
     await utimes(path, old, old);
-    hooks.beforeLink = async (_src, dst) => {
-      if (dst.endsWith('.break')) await writeFile(path, 'fresh garbage', { mode: 0o600 }); // being written just now
+    hooks.beforeLink = (_src, dst) => {
+      if (dst.endsWith('.break')) real.writeFileSync(path, 'fresh garbage', { mode: 0o600 }); // being written just now
     };
     const err = await acquireLock(path, { timeoutMs: 100, unreadableStaleMs: 60_000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LockTimeoutError);
@@ -278,9 +290,9 @@ describe('breaking, when the files change under the breaker', () => {
     await writeFile(path, JSON.stringify({ ...me, pid: deadPid(), nonce: 'dead-holder' }), { mode: 0o600 });
     await writeFile(breaker, JSON.stringify({ ...me, pid: deadPid(), nonce: 'dead-breaker' }), { mode: 0o600 });
     let opens = 0;
-    hooks.beforeOpen = async (p) => {
+    hooks.beforeOpen = (p) => {
       // The waiter reads the breaker file twice: to judge it, then to check it before removing it.
-      if (p === breaker && ++opens === 2) await writeFile(breaker, JSON.stringify({ ...me, nonce: 'live-breaker' }), { mode: 0o600 });
+      if (p === breaker && ++opens === 2) real.writeFileSync(breaker, JSON.stringify({ ...me, nonce: 'live-breaker' }), { mode: 0o600 });
     };
     const err = await acquireLock(path, { timeoutMs: 100 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LockTimeoutError); // the live breaker is at work: wait like any waiter
