@@ -259,8 +259,12 @@ describe('breaking, when the files change under the breaker', () => {
     hooks.beforeOpen = (p) => {
       if (p === path && ++reads === 1) real.unlinkSync(path); // released just after the waiter's link(2) failed
     };
+    const links: string[] = [];
+    hooks.beforeLink = (_src, dst) => void links.push(dst);
     const l = await acquireLock(path, { timeoutMs: 1000 });
     expect(reads).toBeGreaterThanOrEqual(1);
+    // A vanished lock is not a stale one: no breaker lock taken (it would hold back a real breaker).
+    expect(links).toEqual([path, path]);
     expect((await readLockHolder(path))?.nonce).toBe(l.holder.nonce);
     expect(l.holder.nonce).not.toBe(held.holder.nonce);
     await l.release();
