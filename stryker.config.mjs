@@ -26,7 +26,7 @@ export const AREAS = [
     name: 'cli-errors',
     // the JSON error object of every kind, and the exit codes
     mutate: ['lib/cli/error-*.ts', 'lib/cli/exit-codes.ts'],
-    tests: ['test/cli/error-kinds.test.ts', 'test/cli/docs.test.ts'],
+    tests: ['test/cli/error-kinds.test.ts', 'test/cli/error-report.test.ts', 'test/cli/docs.test.ts'],
   },
   {
     name: 'workflow',
@@ -35,8 +35,17 @@ export const AREAS = [
   },
   {
     name: 'mock',
-    // the state machine, and the action and hook semantics
-    mutate: ['lib/mock/machine.ts', 'lib/mock/hooks.ts'],
+    // the state machine: its entry points (machine.ts), one file per sysctl op (sysctl/), the
+    // deferred work of an action (work.ts), running hooks (hook-calls.ts) and their scripted
+    // behaviours (hooks.ts), patching the known memory (patching.ts)
+    mutate: [
+      'lib/mock/machine.ts',
+      'lib/mock/sysctl/*.ts',
+      'lib/mock/work.ts',
+      'lib/mock/hook-calls.ts',
+      'lib/mock/patching.ts',
+      'lib/mock/hooks.ts',
+    ],
     tests: ['test/mock/**/*.test.ts', '!test/mock/cli.test.ts', '!test/mock/concurrency.test.ts', 'test/parity/**/*.test.ts'],
   },
 ];
@@ -60,10 +69,12 @@ export default {
   // (kept in .cache/, git-ignored); `npm run test:mutation -- --force` starts over.
   incremental: true,
   incrementalFile: `${out}/incremental.json`,
-  // The CLI tests run the compiled xlp (dist/) and check that it is newer than lib/, which the
-  // sandbox has just rewritten with the mutants: compile it (without type checks: the mutant
-  // switches are not typed). A child process never activates a mutant, so dist/ behaves as lib/ does.
-  buildCommand: 'npx tsc -p tsconfig.build.json --noCheck',
+  // The CLI tests run the compiled xlp (dist/ and its bundle dist/xlp/xlp.js) and check that both
+  // are newer than lib/, which the sandbox has just rewritten with the mutants: compile and bundle
+  // it (without type checks: the mutant switches are not typed). Without the bundle, those tests
+  // stop in their beforeAll, and vitest reports them skipped: they cover nothing and kill nothing.
+  // A child process never activates a mutant, so dist/ behaves as lib/ does.
+  buildCommand: 'node scripts/mutation-build.mjs',
   // Two cores, shared: one test runner per core.
   concurrency: 2,
   // A busy machine slows every test; a mutant that loops still shows as a timeout.

@@ -34,6 +34,7 @@ export default defineConfig({
       'test/properties/**/*.test.ts',
       // the error kinds, their JSON and exit codes (reportFor), and the documented tables
       'test/cli/error-kinds.test.ts',
+      'test/cli/error-report.test.ts',
       'test/cli/docs.test.ts',
     ],
     exclude: ['test/mock/cli.test.ts', 'test/mock/concurrency.test.ts', 'test/properties/*fuzz-script.test.ts', '**/node_modules/**'],

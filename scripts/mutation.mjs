@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run test:mutation [-- area ...] [-- --force]`: StrykerJS over each area of stryker.config.mjs
+// `npm run test:mutation [-- area ...] [-- --force] [-- --concurrency 1]`: StrykerJS over each area of stryker.config.mjs
 // (all by default), one after the other, then one line per area and the total:
 //   "mutation <area>: <score>% (<killed> killed, <survived> survived, <no coverage> not covered, <ignored> ignored) in <time>"
 // It exits non-zero when Stryker fails or when any area, or the whole, scores below THRESHOLD.
@@ -14,10 +14,22 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 process.env.XLP_MUTATION_AREA = 'fs'; // the config needs an area to load; each run below sets its own
 const { AREAS } = await import(join(root, 'stryker.config.mjs'));
 
+// Area names are the arguments that name an area; everything else goes to Stryker, a flag's value
+// too (`--concurrency 1` as well as `--concurrency=1`).
 const args = process.argv.slice(2);
-const names = args.filter((a) => !a.startsWith('-'));
-const flags = args.filter((a) => a.startsWith('-'));
-const unknown = names.filter((n) => !AREAS.some((a) => a.name === n));
+const isArea = (a) => AREAS.some((x) => x.name === a);
+const names = [];
+const flags = [];
+for (let i = 0; i < args.length; i++) {
+  const a = args[i];
+  if (!a.startsWith('-')) names.push(a);
+  else {
+    flags.push(a);
+    const next = args[i + 1];
+    if (!a.includes('=') && next !== undefined && !next.startsWith('-') && !isArea(next)) flags.push(args[++i]);
+  }
+}
+const unknown = names.filter((n) => !isArea(n));
 if (unknown.length) {
   console.error(`unknown area ${unknown.join(', ')}; the areas are ${AREAS.map((a) => a.name).join(', ')}`);
   process.exit(2);

@@ -40,13 +40,18 @@ export const matching =
     return v;
   };
 
+// Number.isSafeInteger and Number.isFinite are false for every non-number, but TypeScript does not
+// know it: typed as the type guards they are, no separate `typeof v === 'number'` is needed.
+const isSafeInteger = Number.isSafeInteger as (v: unknown) => v is number;
+const isFinite = Number.isFinite as (v: unknown) => v is number;
+
 export const boolean: Decoder<boolean> = (v, at) => (typeof v === 'boolean' ? v : fail(at, 'true or false', v));
 
 /** A safe integer in [min, max]. */
 export const integer =
   (min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): Decoder<number> =>
   (v, at) => {
-    if (typeof v !== 'number' || !Number.isSafeInteger(v)) fail(at, 'an integer', v);
+    if (!isSafeInteger(v)) fail(at, 'an integer', v);
     if (v < min || v > max) throw new DecodeError(at, `an integer from ${min} to ${max}, not ${v}`);
     return v;
   };
@@ -55,7 +60,7 @@ export const integer =
 export const number =
   (min = -Number.MAX_VALUE, max = Number.MAX_VALUE): Decoder<number> =>
   (v, at) => {
-    if (typeof v !== 'number' || !Number.isFinite(v)) fail(at, 'a finite number', v);
+    if (!isFinite(v)) fail(at, 'a finite number', v);
     if (v < min || v > max) throw new DecodeError(at, `a number from ${min} to ${max}, not ${v}`);
     return v;
   };
@@ -65,7 +70,8 @@ export const bigint =
   (min?: bigint, max?: bigint): Decoder<bigint> =>
   (v, at) => {
     if (typeof v !== 'bigint') fail(at, 'a big integer', v);
-    if ((min !== undefined && v < min) || (max !== undefined && v > max)) throw new DecodeError(at, `a big integer from ${min} to ${max}`);
+    // A missing bound is v itself: bigints have no infinity to stand for "unbounded".
+    if (v < (min ?? v) || v > (max ?? v)) throw new DecodeError(at, `a big integer from ${min} to ${max}`);
     return v;
   };
 
@@ -112,7 +118,7 @@ type Decoded<F extends Fields> = {
 };
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) && typeof v !== 'bigint';
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
 }
 
 /** An object with these fields (others are dropped), rebuilt from the decoded values. */

@@ -105,24 +105,27 @@ function currentHolder(purpose: string): LockHolder {
   };
 }
 
+/** A pid that names one process: 0 or below would make `kill(pid, 0)` ask about a process group. */
+const isPid = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
+
 function parseHolder(text: string): LockHolder | null {
+  let h: Partial<LockHolder> | null;
   try {
-    const h = JSON.parse(text) as Partial<LockHolder> | null;
-    // A pid of 0 or below would make `kill(pid, 0)` ask about a process group: never a holder.
-    if (typeof h !== 'object' || h === null || typeof h.pid !== 'number' || !Number.isSafeInteger(h.pid) || h.pid <= 0) return null;
-    if (typeof h.nonce !== 'string' || typeof h.hostname !== 'string') return null;
-    return {
-      pid: h.pid,
-      hostname: h.hostname,
-      startTime: typeof h.startTime === 'string' ? h.startTime : null,
-      bootId: typeof h.bootId === 'string' ? h.bootId : null,
-      acquiredAt: typeof h.acquiredAt === 'string' ? h.acquiredAt : '?',
-      purpose: typeof h.purpose === 'string' ? h.purpose : '?',
-      nonce: h.nonce,
-    };
+    h = JSON.parse(text) as Partial<LockHolder> | null;
   } catch {
     return null;
   }
+  // A number, string or array has no pid, nonce or hostname of these types either.
+  if (h === null || !isPid(h.pid) || typeof h.nonce !== 'string' || typeof h.hostname !== 'string') return null;
+  return {
+    pid: h.pid,
+    hostname: h.hostname,
+    startTime: typeof h.startTime === 'string' ? h.startTime : null,
+    bootId: typeof h.bootId === 'string' ? h.bootId : null,
+    acquiredAt: typeof h.acquiredAt === 'string' ? h.acquiredAt : '?',
+    purpose: typeof h.purpose === 'string' ? h.purpose : '?',
+    nonce: h.nonce,
+  };
 }
 
 /**
@@ -193,12 +196,13 @@ function unlinkQuietly(path: string): void {
 /** Is the lock at `path` abandoned (its holder certainly dead, or unreadable for too long)? */
 function abandoned(path: string, holder: LockHolder | null, unreadableStaleMs: number): boolean {
   if (holder) return !isHolderAlive(holder);
+  let s;
   try {
-    const s = statSync(path);
-    return Date.now() - s.mtimeMs > unreadableStaleMs;
+    s = statSync(path);
   } catch {
-    return false; // vanished: the next attempt will just take it
+    return false; // vanished: not abandoned, the next attempt will just take it
   }
+  return Date.now() - s.mtimeMs > unreadableStaleMs;
 }
 
 /**

@@ -39,7 +39,7 @@ export async function readRegularFile(path: string, options: { readonly maxSize?
   try {
     const st = await fh.stat();
     if (!st.isFile()) throw new ReadFileError(path, 'not-regular', st.isDirectory() ? EISDIR : EINVAL, `${path}: not a regular file`);
-    if (options.maxSize !== undefined && st.size > options.maxSize) {
+    if (st.size > (options.maxSize ?? Infinity)) {
       throw new ReadFileError(path, 'too-large', EFBIG, `${path} is ${st.size} bytes, more than ${options.maxSize}`, st.size);
     }
     const bytes = Buffer.alloc(st.size);

@@ -78,6 +78,8 @@ describe('state-file decoders', () => {
     expect(refusal(() => bigint(0n, 9n)(10n, 'g'))).toBe('g: expected a big integer from 0 to 9');
     expect(refusal(() => bigint(0n, 9n)(-1n, 'g'))).toBe('g: expected a big integer from 0 to 9');
     expect(refusal(() => bigint(0n)(-1n, 'g'))).toBe('g: expected a big integer from 0 to undefined');
+    expect(refusal(() => bigint(5n, 9n)(4n, 'g'))).toBe('g: expected a big integer from 5 to 9');
+    expect(bigint(5n)(2n ** 70n, 'g')).toBe(2n ** 70n);
     expect(bigint(undefined, 5n)(-(2n ** 70n), 'g')).toBe(-(2n ** 70n));
     expect(refusal(() => bigint()(1, 'g'))).toBe('g: expected a big integer, not number');
   });
@@ -168,6 +170,10 @@ describe('state-file decoders', () => {
     expect(refusal(() => d({ kind: 'toString' }, 't'))).toBe('t.kind: expected one of one, two');
     expect(refusal(() => d({ kind: 1 }, 't'))).toBe('t.kind: expected one of one, two');
     expect(refusal(() => d([], 't'))).toBe('t: expected an object, not an array');
+    // The tag must be a string: a number is refused even where its digits name a shape.
+    const numbered = tagged<{ v: 1 }>('v', { '1': object({ v: literal(1) }) });
+    expect(refusal(() => numbered({ v: 1 }, 'n'))).toBe('n.v: expected one of 1');
+    expect(refusal(() => numbered({ v: true }, 'n'))).toBe('n.v: expected one of 1');
   });
 
   it('either takes the first decoder that accepts; refused by both, it says what was wanted; other errors pass through', () => {

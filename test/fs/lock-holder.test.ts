@@ -2,15 +2,28 @@
  * Who may break a lock, and what a holder's release may remove: a lock is broken only when its
  * holder is certainly gone, and a release never removes a lock someone else holds.
  */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { symlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { acquireLock, isHolderAlive, type LockHolder, LockTimeoutError, readLockHolder } from '../../lib/fs/lock.js';
+import { acquireLock, isHolderAlive, type LockHolder, LockTimeoutError, processStartTime, readLockHolder } from '../../lib/fs/lock.js';
 import { scratchDir } from '../support/scratch.js';
 
 const BOOT_ID = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+
+/**
+ * Checks a start time (clock ticks since boot) against what `ps` says independently: the uptime
+ * now minus the process's elapsed seconds, within a few seconds.
+ */
+function expectStartTimeOf(pid: number, startTime: string | null): void {
+  expect(startTime).toMatch(/^\d+$/);
+  const hz = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+  const uptime = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+  const elapsed = Number(execFileSync('ps', ['-o', 'etimes=', '-p', String(pid)], { encoding: 'utf8' }).trim());
+  expect(Math.abs(Number(startTime) / hz - (uptime - elapsed))).toBeLessThan(3);
+}
 
 async function ownHolder(dir: string): Promise<LockHolder> {
   const l = await acquireLock(join(dir, 'probe'));
@@ -19,6 +32,39 @@ async function ownHolder(dir: string): Promise<LockHolder> {
 }
 
 describe('a lock holder', () => {
+  // First in this file: the boot id and this process's start time are read once and kept, so only
+  // the first test to take a lock sees how they are read.
+  it('records pid, host, boot, start time, purpose and when, as the waiting message and `xlp` show them', async () => {
+    const dir = scratchDir('xlp-fs-');
+    const path = join(dir, 'lock');
+    const before = Date.now();
+    const l = await acquireLock(path, { purpose: 'apply p1' });
+    const h = await readLockHolder(path);
+    expect(h).toEqual(l.holder);
+    expect(h).toMatchObject({ pid: process.pid, hostname: hostname(), bootId: BOOT_ID, purpose: 'apply p1' });
+    expect(h?.startTime).toBe(processStartTime(process.pid));
+    expectStartTimeOf(process.pid, h!.startTime);
+    expect(Date.parse(h!.acquiredAt)).toBeGreaterThanOrEqual(before - 1000);
+    await l.release();
+    expect((await acquireLock(path)).holder.purpose).toBe('unspecified');
+  });
+
+  it('start time: field 22 of /proc/<pid>/stat, even when the command name holds spaces and parentheses; null for no process', async () => {
+    const dir = scratchDir('xlp-fs-');
+    const odd = join(dir, 'x) y (z');
+    await symlink('/usr/bin/sleep', odd);
+    const child = spawn(odd, ['30'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      expect(readFileSync(`/proc/${child.pid}/stat`, 'utf8')).toContain('(x) y (z)');
+      expectStartTimeOf(child.pid!, processStartTime(child.pid!));
+    } finally {
+      child.kill();
+    }
+    const gone = spawnSync(process.execPath, ['-e', 'console.log(process.pid)']);
+    expect(processStartTime(Number(String(gone.stdout).trim()))).toBeNull();
+  });
+
   it('on another host is taken for alive (its pid means nothing here), so its lock is never broken', async () => {
     const dir = scratchDir('xlp-fs-');
     const path = join(dir, 'lock');
@@ -51,20 +97,6 @@ describe('a lock holder', () => {
     const l = await acquireLock(path, { timeoutMs: 1000 });
     expect((await readLockHolder(path))?.nonce).toBe(l.holder.nonce);
     await l.release();
-  });
-
-  it('records pid, host, boot, start time, purpose and when, as the waiting message and `xlp` show them', async () => {
-    const dir = scratchDir('xlp-fs-');
-    const path = join(dir, 'lock');
-    const before = Date.now();
-    const l = await acquireLock(path, { purpose: 'apply p1' });
-    const h = await readLockHolder(path);
-    expect(h).toEqual(l.holder);
-    expect(h).toMatchObject({ pid: process.pid, hostname: hostname(), bootId: BOOT_ID, purpose: 'apply p1' });
-    expect(h?.startTime).toMatch(/^\d+$/);
-    expect(Date.parse(h!.acquiredAt)).toBeGreaterThanOrEqual(before - 1000);
-    await l.release();
-    expect((await acquireLock(path)).holder.purpose).toBe('unspecified');
   });
 
   it('a lock file naming no valid holder is unreadable: no pid 0 or below, no missing nonce or host', async () => {

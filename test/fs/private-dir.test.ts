@@ -4,7 +4,7 @@
  * world-writable directory or ancestor, or a file in the way is refused, typed and explained.
  */
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkAncestors, checkPrivateDir, ensurePrivateDir, PrivateDirError } from '../../lib/fs/private-dir.js';
@@ -42,6 +42,34 @@ describe('private state directories', () => {
     expect(await refusal(checkPrivateDir(dir, { uid: null }))).toMatchObject({
       problem: 'group-or-world-writable',
       message: `${dir} is writable by other users (mode 770); refusing to use it`,
+    });
+  });
+
+  it('where there are no uids (no process.getuid), ownership is not checked; the modes still are', async () => {
+    const dir = join(scratchDir('xlp-fs-'), 'state');
+    await mkdir(dir, { mode: 0o700 });
+    await chown(dir, OTHER, OTHER);
+    expect((await refusal(checkPrivateDir(dir))).problem).toBe('foreign-owner');
+    const getuid = process.getuid;
+    try {
+      Object.defineProperty(process, 'getuid', { value: undefined, configurable: true, writable: true });
+      await expect(checkPrivateDir(dir)).resolves.toBeUndefined();
+      await expect(checkAncestors(join(dir, 'below'))).resolves.toBeUndefined(); // an ancestor of another owner, too
+      await chmod(dir, 0o770);
+      expect((await refusal(checkPrivateDir(dir))).problem).toBe('group-or-world-writable');
+    } finally {
+      Object.defineProperty(process, 'getuid', { value: getuid, configurable: true, writable: true });
+    }
+  });
+
+  it('a symlink where the directory should be is refused, even to a private directory', async () => {
+    const base = scratchDir('xlp-fs-');
+    await mkdir(join(base, 'real'), { mode: 0o700 });
+    await symlink(join(base, 'real'), join(base, 'link'));
+    expect(await refusal(checkPrivateDir(join(base, 'link')))).toMatchObject({
+      path: join(base, 'link'),
+      problem: 'symlink',
+      message: `${join(base, 'link')} is a symbolic link; refusing to use it as a state directory`,
     });
   });
 

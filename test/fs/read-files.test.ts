@@ -4,7 +4,7 @@
  * refusal is typed, names the file and says why.
  */
 import { execFileSync } from 'node:child_process';
-import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -60,6 +60,22 @@ describe('readPrivateFile', () => {
     await chmod(f, 0o620);
     const e = await refusal(readPrivateFile(f, { maxBytes: 10 }));
     expect(e).toMatchObject({ problem: 'group-or-world-writable', message: `${f} is writable by other users (mode 620)` });
+  });
+
+  it("by default only this user's file is read; where there are no uids (no process.getuid) ownership is not checked", async () => {
+    const dir = scratchDir('xlp-fs-');
+    const f = join(dir, 'f');
+    const other = process.getuid!() === 54_321 ? 54_322 : 54_321;
+    await writeFile(f, 'abcd', { mode: 0o600 });
+    await chown(f, other, other);
+    expect(await refusal(readPrivateFile(f, { maxBytes: 10 }))).toMatchObject({ problem: 'foreign-owner' });
+    const getuid = process.getuid;
+    try {
+      Object.defineProperty(process, 'getuid', { value: undefined, configurable: true, writable: true });
+      expect(String(await readPrivateFile(f, { maxBytes: 10 }))).toBe('abcd');
+    } finally {
+      Object.defineProperty(process, 'getuid', { value: getuid, configurable: true, writable: true });
+    }
   });
 
   it('a file that cannot be opened for another reason is unreadable, with the errno named once', async () => {
