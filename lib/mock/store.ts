@@ -16,7 +16,10 @@
  * refuses a directory holding anything a mock did not put there; the only files ever deleted are
  * payload blobs named by a SHA-256.
  */
-import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
+// The calls of every hypercall's load and save are made in place, not on the thread pool: each is
+// one call on a local file, cheaper than the round trip (lib/fs/atomic-write.ts).
+import { lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import { sha256Hex } from '../fs/lazy-crypto.js';
@@ -267,7 +270,7 @@ export class StateDirectory {
   private async subdirKind(path: string): Promise<'absent' | 'dir'> {
     let st;
     try {
-      st = await lstat(path);
+      st = lstatSync(path);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
       throw e;
@@ -287,7 +290,7 @@ export class StateDirectory {
   private async load(): Promise<Loaded> {
     let st;
     try {
-      st = await lstat(this.stateFile, { bigint: true });
+      st = lstatSync(this.stateFile, { bigint: true });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw this.notInitialized();
       throw e;
@@ -404,7 +407,7 @@ export class StateDirectory {
     // Payload bytes first, so the state never names a file that is not there.
     if (blobs.size) {
       const dir = join(this.dir, PAYLOAD_DIR);
-      if ((await this.subdirKind(dir)) === 'absent') await mkdir(dir, { mode: 0o700 });
+      if ((await this.subdirKind(dir)) === 'absent') mkdirSync(dir, { mode: 0o700 });
       await this.subdirKind(dir);
       for (const [sha, bytes] of blobs) {
         const path = join(dir, sha);
@@ -420,14 +423,14 @@ export class StateDirectory {
       machine: loaded.machine,
     };
     await writeFileAtomic(this.stateFile, encodeJson(file), { durable });
-    const st = await lstat(this.stateFile, { bigint: true });
+    const st = lstatSync(this.stateFile, { bigint: true });
     this.cached = { stat: { ino: st.ino, size: st.size, mtimeNs: st.mtimeNs }, loaded };
     await this.sweepBlobs(loaded.machine);
   }
 
   private async exists(path: string): Promise<boolean> {
     try {
-      await lstat(path);
+      lstatSync(path);
       return true;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
@@ -440,11 +443,11 @@ export class StateDirectory {
     const dir = join(this.dir, PAYLOAD_DIR);
     if ((await this.subdirKind(dir)) === 'absent') return;
     const used = new Set(machine.payloads.map((p) => p.sha256));
-    const files = (await readdir(dir)).filter((f) => BLOB_NAME.test(f));
+    const files = readdirSync(dir).filter((f) => BLOB_NAME.test(f));
     if (files.length <= used.size) return;
     for (const f of files) {
       if (used.has(f)) continue;
-      await rm(join(dir, f), { force: true });
+      rmSync(join(dir, f), { force: true });
       this.verifiedBlobs.delete(f);
     }
   }
