@@ -5,6 +5,7 @@
  *   state.json          {magic, schema, identity, machine}: everything but the blobs below
  *   symbols.json        the identity's hypervisor symbol table, {name: hex address}, if it has one
  *   payloads/<sha256>   the bytes of each uploaded payload, named by their SHA-256
+ *   payloads/.verified.json  which blobs were last found to hash to their names (a cache)
  *   lock                the cross-process lock (lib/fs/lock.ts)
  *
  * Every operation takes the lock, re-reads state.json if another process replaced it since (its
@@ -12,7 +13,7 @@
  * that is not ours, of another schema, or damaged is reported (`MockStateError`), never replaced.
  * Everything read back is untrusted input: files are read without following symlinks, only from
  * private directories, every field is decoded and range-checked (state-decoder.ts), and each
- * payload's bytes must hash to the name the state gives them. Only `init` creates a state, and it
+ * payload's bytes must hash to the name the state gives them (checked again when the file changed). Only `init` creates a state, and it
  * refuses a directory holding anything a mock did not put there; the only files ever deleted are
  * payload blobs named by a SHA-256.
  */
@@ -40,6 +41,22 @@ export const STATE_SCHEMA = 1;
 export const STATE_FILE = 'state.json';
 export const SYMBOLS_FILE = 'symbols.json';
 export const PAYLOAD_DIR = 'payloads';
+/**
+ * In payloads/: the stat keys (inode, size, ctime, mtime) of the blobs last found to hash to their
+ * names, so that a new process does not read and hash every payload again (a dot file: not a blob,
+ * and skipped by the check for foreign files there).
+ */
+export const VERIFIED_FILE = '.verified.json';
+
+/** A regular file's identity and last change, as a string; null if it is not one (the full check then says why). */
+function statKey(path: string): string | null {
+  try {
+    const st = lstatSync(path, { bigint: true });
+    return st.isFile() ? `${st.ino}:${st.size}:${st.ctimeNs}:${st.mtimeNs}` : null;
+  } catch {
+    return null;
+  }
+}
 export const LOCK_FILE = 'lock';
 
 /** The identity as stored: the symbol table lives in its own file. */
@@ -336,14 +353,25 @@ export class StateDirectory {
     return loaded;
   }
 
-  /** Every payload's bytes are there, in a private payloads/ directory, and hash to their name. */
+  /**
+   * Every payload's bytes are there, in a private payloads/ directory, and hash to their name. A
+   * blob whose file is, by its stat key, the very file an earlier check hashed (VERIFIED_FILE) is
+   * not read and hashed again: any write to it changes its ctime, which no one can set back.
+   */
   private async verifyBlobs(machine: MachineState): Promise<void> {
     if (machine.payloads.length === 0) return;
     const dir = join(this.dir, PAYLOAD_DIR);
     await this.subdirKind(dir);
+    const known = await this.readVerifiedKeys(dir);
+    const checked = new Map<string, string>();
     for (const p of machine.payloads) {
       if (this.verifiedBlobs.has(p.sha256)) continue;
       const file = join(dir, p.sha256);
+      const key = statKey(file);
+      if (key !== null && known.get(p.sha256) === key && key.split(':')[1] === String(p.payload.size)) {
+        this.verifiedBlobs.add(p.sha256);
+        continue;
+      }
       let bytes: Buffer | null;
       try {
         bytes = await readPrivateFile(file, { maxBytes: PAYLOAD_MAX_SIZE });
@@ -361,6 +389,45 @@ export class StateDirectory {
           `payload ${JSON.stringify(p.name)} is recorded ` + `as ${p.payload.size} bytes but its file has ${bytes.length}`,
         );
       this.verifiedBlobs.add(p.sha256);
+      if (key !== null) checked.set(p.sha256, key);
+    }
+    if (checked.size > 0) {
+      const keys = new Map([...known].filter(([sha]) => machine.payloads.some((p) => p.sha256 === sha)));
+      for (const [sha, key] of checked) keys.set(sha, key);
+      await this.writeVerifiedKeys(dir, keys);
+    }
+  }
+
+  /** The stat keys of blobs hashed before (VERIFIED_FILE): a cache, so anything odd about it reads as empty. */
+  private async readVerifiedKeys(dir: string): Promise<Map<string, string>> {
+    let data: Buffer | null;
+    try {
+      data = await readPrivateFile(join(dir, VERIFIED_FILE), { maxBytes: 1024 * 1024 });
+    } catch {
+      return new Map();
+    }
+    if (data === null) return new Map();
+    try {
+      const doc = JSON.parse(data.toString('utf8')) as unknown;
+      if (!isPlainObject(doc) || doc.version !== 1 || !isPlainObject(doc.blobs)) return new Map();
+      return new Map(
+        Object.entries(doc.blobs).filter(
+          (e): e is [string, string] => BLOB_NAME.test(e[0]) && typeof e[1] === 'string' && /^\d+:\d+:\d+:\d+$/.test(e[1]),
+        ),
+      );
+    } catch {
+      return new Map();
+    }
+  }
+
+  /** Best effort: a cache that cannot be written only means the blobs are hashed again next time. */
+  private async writeVerifiedKeys(dir: string, keys: ReadonlyMap<string, string>): Promise<void> {
+    try {
+      await writeFileAtomic(join(dir, VERIFIED_FILE), `${JSON.stringify({ version: 1, blobs: Object.fromEntries(keys) })}\n`, {
+        durable: false,
+      });
+    } catch {
+      // see above
     }
   }
 
