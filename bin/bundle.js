@@ -56,7 +56,7 @@ function loadBundle({ file = BUNDLE, useCache = true } = {}) {
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: file,
     cachedData,
-    // The bundle imports the native backend's ES module at run time: with Node's own loader.
+    // The one dynamic import the bundle keeps (a Node built-in loaded on first use) goes to Node's own loader.
     importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   const module = { exports: {} };
