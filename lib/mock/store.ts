@@ -518,20 +518,4 @@ export class StateDirectory {
       this.verifiedBlobs.delete(f);
     }
   }
-
-  /** The bytes of an uploaded payload, verified against their SHA-256. */
-  async payloadBytes(sha256: string): Promise<Uint8Array> {
-    if (!BLOB_NAME.test(sha256)) throw new MockStateError('corrupt', this.dir, `not a payload SHA-256: ${JSON.stringify(sha256)}`);
-    await this.subdirKind(join(this.dir, PAYLOAD_DIR));
-    const file = join(this.dir, PAYLOAD_DIR, sha256);
-    let bytes: Buffer | null;
-    try {
-      bytes = await readPrivateFile(file, { maxBytes: PAYLOAD_MAX_SIZE });
-    } catch (e) {
-      throw this.fileError(e);
-    }
-    if (bytes === null) throw this.corrupt(`the payload file ${PAYLOAD_DIR}/${sha256} is missing`);
-    if (sha256Hex(bytes) !== sha256) throw this.corrupt(`the payload file ${PAYLOAD_DIR}/${sha256} was altered`, undefined, file);
-    return new Uint8Array(bytes);
-  }
 }
